@@ -1,0 +1,56 @@
+# corebpf build: pinned sources -> zlib, libelf, libbpf with emcc -> wasm glue -> dist/wasm/
+# and the native (gcc) build of the same C: the oracle and the benchmark baseline.
+#
+#   make            fetch + wasm + TypeScript (everything `npm test` needs)
+#   make native     build/native/corebpf-native
+#   make testdata   rebuild testdata objects with the pinned clang
+#   make check-toolchain   fail unless emcc is exactly the pinned version
+SHELL := /bin/bash
+TOP   := $(abspath .)
+DEPS  ?= $(TOP)/.deps
+BUILD ?= $(TOP)/build
+SRC   := $(DEPS)/src
+DIST  := $(TOP)/dist
+export NODE_PATH := /usr/share/nodejs
+
+EMCC ?= emcc
+EMAR ?= emar
+CC_NATIVE ?= gcc
+AR_NATIVE ?= ar
+NPROC := $(shell nproc)
+
+.PHONY: all wasm native ts fetch toolchain check-toolchain testdata clean distclean
+all: wasm ts
+
+fetch: $(SRC)/.fetched
+$(SRC)/.fetched: emsdk.lock scripts/fetch-sources.sh
+	scripts/fetch-sources.sh
+	touch $@
+
+# emscripten comes from Debian; refuse any other version than the pinned one
+EMCC_WANT := $(shell sed -n 's/^emscripten.version[[:space:]]*//p' emsdk.lock)
+EMCC_PKG  := $(shell sed -n 's/^emscripten.package[[:space:]]*//p' emsdk.lock)
+toolchain:
+	@command -v $(EMCC) >/dev/null || { echo "installing $(EMCC_PKG)"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q '$(EMCC_PKG)' >/dev/null; }
+	@$(MAKE) -s check-toolchain
+check-toolchain:
+	@got="$$($(EMCC) --version 2>/dev/null | head -1)"; \
+	if [ "$$got" != "$(EMCC_WANT)" ]; then \
+	  echo "error: emcc is '$$got' but emsdk.lock pins '$(EMCC_WANT)' ($(EMCC_PKG))." >&2; \
+	  echo "       install it with: apt-get install '$(EMCC_PKG)'" >&2; exit 1; fi
+
+-include mk/zlib.mk
+-include mk/libelf.mk
+-include mk/libbpf.mk
+-include mk/testdata.mk
+
+ts: $(DIST)/index.js
+TS_SRC := $(shell find src -name '*.ts' 2>/dev/null)
+$(DIST)/index.js: $(TS_SRC) tsconfig.json rollup.config.mjs package.json
+	npx tsc -p tsconfig.json
+	npx rollup -c rollup.config.mjs --silent
+
+clean:
+	rm -rf $(BUILD) $(DIST)
+distclean: clean
+	rm -rf $(DEPS)
