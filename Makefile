@@ -19,7 +19,7 @@ CC_NATIVE ?= gcc
 AR_NATIVE ?= ar
 NPROC := $(shell nproc)
 
-.PHONY: all wasm native ts fetch toolchain check-toolchain testdata clean distclean
+.PHONY: all ts fetch toolchain check-toolchain testdata clean distclean
 all: wasm ts
 
 fetch: $(SRC)/.fetched
@@ -39,10 +39,12 @@ check-toolchain:
 	  echo "error: emcc is '$$got' but emsdk.lock pins '$(EMCC_WANT)' ($(EMCC_PKG))." >&2; \
 	  echo "       install it with: apt-get install '$(EMCC_PKG)'" >&2; exit 1; fi
 
--include mk/zlib.mk
--include mk/libelf.mk
--include mk/libbpf.mk
+include mk/zlib.mk
+include mk/libelf.mk
+include wasm/libbpf/libbpf.mk
+include mk/corebpf.mk
 -include mk/testdata.mk
+-include mk/uapi.mk
 
 ts: $(DIST)/index.js
 TS_SRC := $(shell find src -name '*.ts' 2>/dev/null)

@@ -1,0 +1,49 @@
+# Our glue (virtual kernel, CO-RE report, plan writer) linked with libbpf, libelf, zlib:
+#   $(DIST)/wasm/corebpf.cjs + corebpf.wasm   (emcc, MODULARIZE CommonJS for Node)
+#   $(BUILD)/native/corebpf-native            (gcc: the oracle and benchmark baseline)
+GLUE_NAMES := vk core_report corebpf json
+GLUE_SRCS := $(patsubst %,$(TOP)/wasm/%.c,$(GLUE_NAMES))
+GLUE_CPPFLAGS = -std=gnu11 -D_GNU_SOURCE $(LIBBPF_INCLUDES) -Wall -Wno-unused-parameter
+GLUE_WASM_OBJS := $(patsubst %,$(BUILD)/wasm/obj/glue/%.o,$(GLUE_NAMES))
+GLUE_NATIVE_OBJS := $(patsubst %,$(BUILD)/native/obj/glue/%.o,$(GLUE_NAMES) main)
+
+WASM_OUT := $(DIST)/wasm/corebpf.cjs
+NATIVE_OUT := $(BUILD)/native/corebpf-native
+CB_EXPORTS := cb_run cb_free cb_malloc cb_set_object cb_set_target cb_set_kconfig \
+  cb_set_kallsyms cb_set_kernel cb_set_features cb_target_register cb_target_release \
+  cb_target_error cb_feature_count cb_feature_name cb_feature_desc cb_libbpf_version \
+  malloc free
+comma := ,
+empty :=
+space := $(empty) $(empty)
+CB_EXPORTS_LIST := $(subst $(space),$(comma),$(patsubst %,'_%',$(CB_EXPORTS)))
+
+WASM_LDFLAGS := -O2 -sMODULARIZE=1 -sEXPORT_NAME=createCorebpf -sENVIRONMENT=node \
+  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432 -sSTACK_SIZE=1048576 \
+  -sEXPORTED_FUNCTIONS="[$(CB_EXPORTS_LIST)]" \
+  -sEXPORTED_RUNTIME_METHODS="['UTF8ToString','stringToUTF8','lengthBytesUTF8']" \
+  -sINCOMING_MODULE_JS_API="['wasmBinary','print','printErr','onAbort']" \
+  -sNODEJS_CATCH_EXIT=0 -sNODEJS_CATCH_REJECTION=0
+
+.PHONY: wasm native
+wasm: toolchain $(WASM_OUT)
+native: $(NATIVE_OUT)
+
+$(BUILD)/wasm/obj/glue/%.o: $(TOP)/wasm/%.c $(wildcard $(TOP)/wasm/*.h) $(LIBBPF_DEPS) | $(WASM_UAPI_DEPS)
+	@mkdir -p $(@D)
+	$(EMCC) -O2 $(GLUE_CPPFLAGS) $(WASM_UAPI_CFLAGS) $(THIRDPARTY_REPRO_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/native/obj/glue/%.o: $(TOP)/wasm/%.c $(wildcard $(TOP)/wasm/*.h) $(LIBBPF_DEPS)
+	@mkdir -p $(@D)
+	$(CC_NATIVE) -O2 $(GLUE_CPPFLAGS) $(THIRDPARTY_REPRO_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/native/obj/glue/main.o: $(TOP)/wasm/native/main.c
+	@mkdir -p $(@D)
+	$(CC_NATIVE) -O2 -std=gnu11 -Wall -c $< -o $@
+
+$(WASM_OUT): $(GLUE_WASM_OBJS) $(WASM_LIBBPF) $(WASM_LIBS_ELF)
+	@mkdir -p $(@D)
+	$(EMCC) $(WASM_LDFLAGS) $(GLUE_WASM_OBJS) $(WASM_LIBBPF) $(WASM_LIBS_ELF) -o $@
+$(NATIVE_OUT): $(GLUE_NATIVE_OBJS) $(NATIVE_LIBBPF) $(NATIVE_LIBS_ELF)
+	@mkdir -p $(@D)
+	$(CC_NATIVE) -O2 $(GLUE_NATIVE_OBJS) $(NATIVE_LIBBPF) $(NATIVE_LIBS_ELF) -o $@
+
+-include $(wildcard $(GLUE_WASM_OBJS:.o=.d) $(GLUE_NATIVE_OBJS:.o=.d))

@@ -1,0 +1,89 @@
+// Typed errors of corebpf. Every error carries a stable `code` and plain-data details so
+// that it can be rebuilt on the other side of a worker hop (see toWire / fromWire).
+
+export interface ErrorWire {
+  __corebpfError: true;
+  name: string;
+  message: string;
+  details: Record<string, unknown>;
+  stack?: string;
+  cause?: ErrorWire | { name: string; message: string };
+}
+
+/** Base class of all corebpf errors. */
+export class CorebpfError extends Error {
+  /** Plain-data details, kept across the worker hop. */
+  readonly details: Record<string, unknown>;
+  constructor(message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+/** A bpf() (or other) system call failed. */
+export class SyscallError extends CorebpfError {
+  get cmd(): string { return String(this.details.cmd); }
+  get errno(): number { return Number(this.details.errno); }
+  get errnoName(): string { return String(this.details.errnoName ?? ''); }
+}
+
+/** Not allowed: not root, no CAP_BPF / CAP_SYS_ADMIN, or locked-memory limit too low. */
+export class PermissionError extends SyscallError {}
+
+/** The kernel (or this build) lacks what the operation needs; `details.feature` says what. */
+export class NotSupportedError extends CorebpfError {
+  get feature(): string { return String(this.details.feature ?? ''); }
+}
+
+/** The verifier rejected a program; `log` is the full verifier log. */
+export class VerifierError extends SyscallError {
+  get program(): string { return String(this.details.program); }
+  get log(): string { return String(this.details.log ?? ''); }
+}
+
+/** A CO-RE relocation could not be resolved against the target BTF. */
+export class RelocationError extends CorebpfError {
+  /** The relocation report (see plan.ts RelocationRecord[]) when available. */
+  get relocations(): unknown[] { return (this.details.relocations as unknown[]) ?? []; }
+}
+
+/** Input is not a valid BPF ELF object, or its BTF / the target BTF is corrupt. */
+export class ObjectFormatError extends CorebpfError {}
+
+/** libbpf failed for a reason that is none of the above; `details.errno` and the log say more. */
+export class LibbpfError extends CorebpfError {
+  get errno(): number { return Number(this.details.errno ?? 0); }
+  get log(): string { return String(this.details.log ?? ''); }
+}
+
+/** The WebAssembly module trapped or aborted; the worker that ran it was replaced. */
+export class WasmTrapError extends CorebpfError {}
+
+const registry = {
+  CorebpfError, SyscallError, PermissionError, NotSupportedError, VerifierError,
+  RelocationError, ObjectFormatError, LibbpfError, WasmTrapError,
+} as const;
+
+export function toWire(err: unknown): ErrorWire {
+  if (err instanceof CorebpfError) {
+    return {
+      __corebpfError: true, name: err.name, message: err.message, details: err.details, stack: err.stack,
+      cause: err.cause === undefined ? undefined : toWire(err.cause),
+    };
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { __corebpfError: true, name: e.name, message: e.message, details: {}, stack: e.stack };
+}
+
+export function fromWire(w: ErrorWire): Error {
+  const Ctor = (registry as Record<string, typeof CorebpfError>)[w.name];
+  const cause = w.cause ? fromWire(w.cause as ErrorWire) : undefined;
+  const err = Ctor ? new Ctor(w.message, w.details, { cause }) : Object.assign(new Error(w.message, { cause }), { name: w.name });
+  if (w.stack) err.stack = w.stack;
+  return err;
+}
+
+export function isErrorWire(v: unknown): v is ErrorWire {
+  return typeof v === 'object' && v !== null && (v as ErrorWire).__corebpfError === true;
+}

@@ -1,0 +1,593 @@
+/* corebpf's entry points: run libbpf's open -> load on an object given as bytes against
+ * the virtual kernel, then turn the recording into a load plan (JSON, see
+ * docs/load-plan.md). The same file is the core of the wasm module and of the native
+ * oracle (native/main.c). Inputs are set with cb_set_*; cb_run() returns the result. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gelf.h>
+#include <libelf.h>
+
+#include "btf.h"
+#include "libbpf.h"
+#include "libbpf_internal.h"
+
+#include "core_report.h"
+#include "json.h"
+#include "vk.h"
+
+#ifdef __EMSCRIPTEN__
+#include <emscripten/emscripten.h>
+#define CB_EXPORT EMSCRIPTEN_KEEPALIVE
+#else
+#define CB_EXPORT
+#endif
+
+#define PLAN_FORMAT "corebpf-load-plan"
+#define PLAN_VERSION 1
+#define MAX_TARGETS 64
+
+int vk_feature_count(void);
+const char *vk_feature_name(int id);
+const char *vk_feature_desc(int id);
+void vk_feature_preset(const unsigned char *profile);
+
+/* ---- log ---------------------------------------------------------------------------- */
+
+char *cb_log;
+size_t cb_log_len;
+static size_t cb_log_cap;
+
+static int print_fn(enum libbpf_print_level level, const char *f, va_list ap)
+{
+	char tmp[1024];
+	int n;
+
+	(void)level;
+	n = vsnprintf(tmp, sizeof(tmp), f, ap);
+	if (n < 0)
+		return 0;
+	if ((size_t)n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	if (cb_log_len + n + 1 > cb_log_cap) {
+		size_t cap = cb_log_cap ? cb_log_cap * 2 : 65536;
+		char *nb;
+
+		while (cb_log_len + n + 1 > cap)
+			cap *= 2;
+		nb = realloc(cb_log, cap);
+		if (!nb)
+			return 0;
+		cb_log = nb;
+		cb_log_cap = cap;
+	}
+	memcpy(cb_log + cb_log_len, tmp, n);
+	cb_log_len += n;
+	cb_log[cb_log_len] = 0;
+	return n;
+}
+
+static void log_reset(void)
+{
+	cb_log_len = 0;
+	if (cb_log)
+		cb_log[0] = 0;
+}
+
+/* ---- inputs -------------------------------------------------------------------------- */
+
+static struct {
+	const void *obj;
+	size_t obj_len;
+	char *obj_name;
+	char *kconfig;
+	int target;
+	unsigned char features[64];
+	char *kallsyms;
+	size_t kallsyms_len;
+	char release[65], version[65], machine[65];
+	long page_size;
+} in;
+
+static struct btf *targets[MAX_TARGETS];
+static char target_err[512];
+
+CB_EXPORT int cb_feature_count(void) { return vk_feature_count(); }
+CB_EXPORT const char *cb_feature_name(int id) { return vk_feature_name(id); }
+CB_EXPORT const char *cb_feature_desc(int id) { return vk_feature_desc(id); }
+CB_EXPORT const char *cb_target_error(void) { return target_err; }
+CB_EXPORT const char *cb_libbpf_version(void) { return libbpf_version_string(); }
+
+/* the .BTF section of an ELF file (a vmlinux), through libelf */
+static struct btf *btf_from_elf(const void *data, size_t len)
+{
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	struct btf *btf = NULL;
+
+	elf_version(EV_CURRENT);
+	elf = elf_memory((char *)data, len);
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx)) {
+		snprintf(target_err, sizeof(target_err), "target is not a readable ELF file: %s", elf_errmsg(-1));
+		goto out;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || strcmp(name, ".BTF"))
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf) {
+			snprintf(target_err, sizeof(target_err), "target ELF has an empty .BTF section");
+			goto out;
+		}
+		btf = btf__new(d->d_buf, d->d_size);
+		if (!btf)
+			snprintf(target_err, sizeof(target_err), "target ELF's .BTF section is not valid BTF (%s)",
+				 strerror(errno));
+		goto out;
+	}
+	snprintf(target_err, sizeof(target_err), "target ELF file has no .BTF section");
+out:
+	if (elf)
+		elf_end(elf);
+	return btf;
+}
+
+/* Parse a target kernel's BTF (raw, or an ELF with .BTF) once; later relocations against
+ * the same handle reuse the parsed types. Returns a handle > 0, or -errno. */
+CB_EXPORT int cb_target_register(const void *data, size_t len)
+{
+	struct btf *btf;
+	int h;
+
+	target_err[0] = 0;
+	for (h = 1; h < MAX_TARGETS && targets[h]; h++)
+		;
+	if (h == MAX_TARGETS) {
+		snprintf(target_err, sizeof(target_err), "too many target BTFs registered (%d)", MAX_TARGETS - 1);
+		return -EMFILE;
+	}
+	if (len >= 4 && memcmp(data, "\177ELF", 4) == 0) {
+		btf = btf_from_elf(data, len);
+	} else {
+		log_reset();
+		libbpf_set_print(print_fn);
+		btf = btf__new(data, len);
+		if (!btf) {
+			int err = errno;
+			const char *l = cb_log_len ? cb_log : "";
+
+			snprintf(target_err, sizeof(target_err), "target BTF is not valid (%s)%s%.*s", strerror(err),
+				 *l ? ": " : "", (int)strcspn(l, "\n"), l);
+		}
+	}
+	if (!btf)
+		return -EINVAL;
+	targets[h] = btf;
+	return h;
+}
+
+CB_EXPORT void cb_target_release(int h)
+{
+	if (h > 0 && h < MAX_TARGETS && targets[h]) {
+		btf__free(targets[h]);
+		targets[h] = NULL;
+	}
+}
+
+/* libbpf.c's btf__load_vmlinux_btf() and btf__free() come here (see libbpf.mk) */
+struct btf *vk_load_vmlinux_btf(void)
+{
+	if (in.target <= 0 || in.target >= MAX_TARGETS || !targets[in.target]) {
+		libbpf_print(LIBBPF_WARN, "libbpf: no target kernel BTF was given\n");
+		errno = ENOENT;
+		return ERR_PTR(-ENOENT);
+	}
+	return targets[in.target];
+}
+
+void vk_btf_free(struct btf *btf)
+{
+	int h;
+
+	for (h = 1; h < MAX_TARGETS; h++)
+		if (targets[h] && targets[h] == btf)
+			return;
+	btf__free(btf);
+}
+
+static void set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = s ? strdup(s) : NULL;
+}
+
+CB_EXPORT void cb_set_object(const void *data, size_t len, const char *name)
+{
+	in.obj = data;
+	in.obj_len = len;
+	set_str(&in.obj_name, name);
+}
+
+CB_EXPORT void cb_set_target(int handle) { in.target = handle; }
+CB_EXPORT void cb_set_kconfig(const char *text) { set_str(&in.kconfig, text); }
+
+CB_EXPORT void cb_set_kallsyms(const char *text, size_t len)
+{
+	free(in.kallsyms);
+	in.kallsyms = NULL;
+	in.kallsyms_len = 0;
+	if (text) {
+		in.kallsyms = malloc(len + 1);
+		memcpy(in.kallsyms, text, len);
+		in.kallsyms[len] = 0;
+		in.kallsyms_len = len;
+	}
+}
+
+CB_EXPORT void cb_set_kernel(const char *release, const char *version, const char *machine, long page_size)
+{
+	snprintf(in.release, sizeof(in.release), "%s", release ? release : "");
+	snprintf(in.version, sizeof(in.version), "%s", version ? version : "");
+	snprintf(in.machine, sizeof(in.machine), "%s", machine && *machine ? machine : "x86_64");
+	in.page_size = page_size > 0 ? page_size : 4096;
+}
+
+/* profile[i] for libbpf feature i: 0 = default (supported), 1 = supported, 2 = missing */
+CB_EXPORT void cb_set_features(const unsigned char *profile, size_t len)
+{
+	memset(in.features, 0, sizeof(in.features));
+	if (profile)
+		memcpy(in.features, profile, len < sizeof(in.features) ? len : sizeof(in.features));
+}
+
+/* ---- plan ---------------------------------------------------------------------------- */
+
+static int *map_index;  /* vk map record -> plan map index, or -1 */
+static int *prog_index; /* vk prog record -> plan program index, or -1 */
+
+static void write_update(struct json *j, const struct vk_update *u)
+{
+	json_obj_begin(j);
+	json_kb64(j, "key", u->key.data, u->key.len);
+	if (u->ref_kind == VK_PROG) {
+		json_ki64(j, "program", prog_index[u->ref]);
+	} else if (u->ref_kind == VK_MAP) {
+		json_ki64(j, "map", map_index[u->ref]);
+	} else {
+		json_kb64(j, "value", u->value.data, u->value.len);
+	}
+	if (u->flags)
+		json_ku64(j, "flags", u->flags);
+	json_obj_end(j);
+}
+
+static void write_map(struct json *j, const struct bpf_map *map, const struct vk_map_rec *m,
+		      const char *name, const char *pin_path, bool template, int btf_rec)
+{
+	uint32_t i;
+
+	json_obj_begin(j);
+	json_kstr(j, "name", name);
+	json_ku64(j, "type", m->map_type);
+	json_ku64(j, "keySize", m->key_size);
+	json_ku64(j, "valueSize", m->value_size);
+	json_ku64(j, "maxEntries", m->max_entries);
+	json_ku64(j, "flags", m->map_flags);
+	json_ku64(j, "numaNode", m->numa_node);
+	json_key(j, "mapExtra");
+	json_u64_str(j, m->map_extra);
+	json_ku64(j, "ifindex", m->map_ifindex);
+	json_kbool(j, "btf", m->btf >= 0 && m->btf == btf_rec);
+	json_ku64(j, "btfKeyTypeId", m->btf_key_type_id);
+	json_ku64(j, "btfValueTypeId", m->btf_value_type_id);
+	json_ku64(j, "btfVmlinuxValueTypeId", m->btf_vmlinux_value_type_id);
+	json_key(j, "innerMap");
+	if (m->inner_map >= 0)
+		json_i64(j, map_index[m->inner_map]);
+	else
+		json_null(j);
+	json_kbool(j, "innerTemplate", template);
+	json_kbool(j, "internal", map ? bpf_map__is_internal(map) : false);
+	json_kbool(j, "freeze", m->frozen);
+	json_key(j, "pinPath");
+	json_str(j, pin_path);
+	json_key(j, "initial");
+	json_arr_begin(j);
+	for (i = 0; i < m->nr_updates; i++)
+		write_update(j, &m->updates[i]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+static void write_prog(struct json *j, const struct bpf_program *prog, const struct vk_prog_rec *p, int btf_rec)
+{
+	struct bpf_insn *insns = NULL;
+	uint32_t i, n = p->insns.len / sizeof(struct bpf_insn);
+
+	json_obj_begin(j);
+	json_kstr(j, "name", bpf_program__name(prog));
+	json_kstr(j, "section", bpf_program__section_name(prog));
+	json_ku64(j, "type", p->prog_type);
+	json_ku64(j, "expectedAttachType", p->expected_attach_type);
+	json_ku64(j, "attachBtfId", p->attach_btf_id);
+	json_kstr(j, "license", p->license);
+	json_ku64(j, "kernVersion", p->kern_version);
+	json_ku64(j, "flags", p->prog_flags);
+	json_ku64(j, "ifindex", p->prog_ifindex);
+	json_kbool(j, "btf", p->btf >= 0 && p->btf == btf_rec);
+
+	/* instructions with map fds replaced by plan map indexes */
+	if (n) {
+		insns = malloc(p->insns.len);
+		memcpy(insns, p->insns.data, p->insns.len);
+	}
+	json_key(j, "mapRefs");
+	json_arr_begin(j);
+	for (i = 0; i < p->nr_refs; i++) {
+		const struct vk_fd_ref *r = &p->refs[i];
+
+		if (r->kind != VK_MAP)
+			continue;
+		insns[r->insn].imm = map_index[r->ref];
+		json_obj_begin(j);
+		json_ku64(j, "insn", r->insn);
+		json_ki64(j, "map", map_index[r->ref]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_kb64(j, "insns", insns, p->insns.len);
+	free(insns);
+
+	json_key(j, "funcInfo");
+	if (p->func_info.len) {
+		json_obj_begin(j);
+		json_ku64(j, "recSize", p->func_info_rec_size);
+		json_kb64(j, "data", p->func_info.data, p->func_info.len);
+		json_obj_end(j);
+	} else {
+		json_null(j);
+	}
+	json_key(j, "lineInfo");
+	if (p->line_info.len) {
+		json_obj_begin(j);
+		json_ku64(j, "recSize", p->line_info_rec_size);
+		json_kb64(j, "data", p->line_info.data, p->line_info.len);
+		json_obj_end(j);
+	} else {
+		json_null(j);
+	}
+	json_key(j, "boundMaps");
+	json_arr_begin(j);
+	for (i = 0; i < p->nr_bound_maps; i++)
+		json_i64(j, map_index[p->bound_maps[i]]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+struct pin_rec {
+	char *name;
+	char *path;
+};
+
+static void write_plan(struct json *j, struct bpf_object *obj, const struct pin_rec *pins, int nr_pins)
+{
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	int *templates, nt = 0;
+	int i, np = 0, nm = 0, btf_rec = vk_fd_lookup(bpf_object__btf_fd(obj), VK_BTF);
+
+	map_index = malloc(sizeof(int) * (vk.nr_maps + 1));
+	prog_index = malloc(sizeof(int) * (vk.nr_progs + 1));
+	for (i = 0; i < vk.nr_maps; i++)
+		map_index[i] = -1;
+	for (i = 0; i < vk.nr_progs; i++)
+		prog_index[i] = -1;
+	/* plan order: the object's maps as libbpf lists them, then inner-map templates */
+	bpf_object__for_each_map(map, obj) {
+		int r = vk_fd_lookup(bpf_map__fd(map), VK_MAP);
+
+		if (r >= 0 && map_index[r] < 0)
+			map_index[r] = nm++;
+	}
+	templates = malloc(sizeof(int) * (vk.nr_maps + 1));
+	for (i = 0; i < vk.nr_maps; i++) {
+		int t = vk.maps[i].inner_map;
+
+		if (t >= 0 && map_index[i] >= 0 && map_index[t] < 0) {
+			map_index[t] = nm++;
+			templates[nt++] = t;
+		}
+	}
+	bpf_object__for_each_program(prog, obj) {
+		int r = vk_fd_lookup(bpf_program__fd(prog), VK_PROG);
+
+		if (r >= 0)
+			prog_index[r] = np++;
+	}
+
+	json_obj_begin(j);
+	json_kstr(j, "format", PLAN_FORMAT);
+	json_ku64(j, "version", PLAN_VERSION);
+	json_kstr(j, "object", bpf_object__name(obj));
+	json_key(j, "kernel");
+	json_obj_begin(j);
+	json_kstr(j, "release", in.release);
+	json_kstr(j, "version", in.version);
+	json_kstr(j, "machine", in.machine);
+	json_ku64(j, "pageSize", in.page_size);
+	json_obj_end(j);
+	json_key(j, "btf");
+	if (btf_rec >= 0)
+		json_base64(j, vk.btfs[btf_rec].data.data, vk.btfs[btf_rec].data.len);
+	else
+		json_null(j);
+
+	json_key(j, "maps");
+	json_arr_begin(j);
+	bpf_object__for_each_map(map, obj) {
+		int r = vk_fd_lookup(bpf_map__fd(map), VK_MAP);
+		const char *pin = NULL;
+
+		if (r < 0)
+			continue;
+		for (i = 0; i < nr_pins; i++)
+			if (strcmp(pins[i].name, bpf_map__name(map)) == 0)
+				pin = pins[i].path;
+		write_map(j, map, &vk.maps[r], bpf_map__name(map), pin, false, btf_rec);
+	}
+	/* inner-map templates: libbpf creates one per outer map and closes it once the
+	 * outer map exists; the host must do the same */
+	for (i = 0; i < nt; i++)
+		write_map(j, NULL, &vk.maps[templates[i]], vk.maps[templates[i]].name, NULL, true, btf_rec);
+	json_arr_end(j);
+
+	json_key(j, "programs");
+	json_arr_begin(j);
+	bpf_object__for_each_program(prog, obj) {
+		int r = vk_fd_lookup(bpf_program__fd(prog), VK_PROG);
+
+		if (r >= 0)
+			write_prog(j, prog, &vk.progs[r], btf_rec);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+
+	free(templates);
+	free(map_index);
+	free(prog_index);
+	map_index = prog_index = NULL;
+}
+
+/* ---- run ----------------------------------------------------------------------------- */
+
+static const char *error_code(int err, bool opened)
+{
+	if (!opened) {
+		if (err == -LIBBPF_ERRNO__FORMAT || err == -LIBBPF_ERRNO__LIBELF || err == -EINVAL ||
+		    err == -LIBBPF_ERRNO__RELOC || err == -ENOENT || err == -LIBBPF_ERRNO__PROG2BIG)
+			return "object_format";
+		return "libbpf";
+	}
+	if (err == -LIBBPF_ERRNO__ENDIAN)
+		return "not_supported";
+	if (core_report_hard_failed())
+		return "relocation";
+	return "libbpf";
+}
+
+static void write_error(struct json *j, const char *code, int err, const char *what)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(err < 0 ? -err : err));
+	if (err <= -__LIBBPF_ERRNO__START)
+		libbpf_strerror(err, msg + strlen(what) + 2, sizeof(msg) - strlen(what) - 2);
+	json_obj_begin(j);
+	json_kstr(j, "code", code);
+	json_ki64(j, "errno", err < 0 ? -err : err);
+	json_kstr(j, "message", msg);
+	json_obj_end(j);
+}
+
+/* Returns a malloc'd JSON text: {"error":..., "relocations":[...], "plan":..., "stats":...,
+ * "log":"..."}; the caller frees it with cb_free(). */
+CB_EXPORT char *cb_run(void)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct bpf_object *obj = NULL;
+	struct pin_rec *pins = NULL;
+	struct bpf_map *map;
+	struct json j;
+	int err = 0, nr_pins = 0;
+	bool opened = false;
+
+	vk_reset();
+	core_report_reset();
+	log_reset();
+	libbpf_set_print(print_fn);
+	snprintf(vk.release, sizeof(vk.release), "%s", in.release);
+	snprintf(vk.version, sizeof(vk.version), "%s", in.version);
+	snprintf(vk.machine, sizeof(vk.machine), "%s", in.machine[0] ? in.machine : "x86_64");
+	vk.page_size = in.page_size > 0 ? in.page_size : 4096;
+	vk.kallsyms = in.kallsyms;
+	vk.kallsyms_len = in.kallsyms_len;
+	vk_feature_preset(in.features);
+
+	opts.object_name = in.obj_name;
+	opts.kconfig = in.kconfig;
+	obj = bpf_object__open_mem(in.obj, in.obj_len, &opts);
+	if (!obj) {
+		err = -errno;
+	} else {
+		opened = true;
+		/* pinning is the host's job: remember each pin path, let libbpf not pin */
+		bpf_object__for_each_map(map, obj) {
+			const char *p = bpf_map__pin_path(map);
+
+			if (!p)
+				continue;
+			pins = realloc(pins, sizeof(*pins) * (nr_pins + 1));
+			pins[nr_pins].name = strdup(bpf_map__name(map));
+			pins[nr_pins].path = strdup(p);
+			nr_pins++;
+			bpf_map__set_pin_path(map, NULL);
+		}
+		err = bpf_object__load(obj);
+	}
+
+	json_init(&j);
+	json_obj_begin(&j);
+	json_key(&j, "error");
+	if (err)
+		write_error(&j, error_code(err, opened), err,
+			    opened ? "libbpf could not load the object" : "libbpf could not open the object");
+	else
+		json_null(&j);
+	json_key(&j, "relocations");
+	core_report_json(&j);
+	json_key(&j, "plan");
+	if (!err)
+		write_plan(&j, obj, pins, nr_pins);
+	else
+		json_null(&j);
+	json_key(&j, "stats");
+	json_obj_begin(&j);
+	json_ku64(&j, "syscalls", vk.nr_syscalls);
+	json_ku64(&j, "relocations", core_report_count());
+	json_ku64(&j, "failedRelocations", core_report_failed());
+	json_obj_end(&j);
+	json_key(&j, "log");
+	json_strn(&j, cb_log ? cb_log : "", cb_log_len);
+	json_obj_end(&j);
+
+	bpf_object__close(obj);
+	for (int i = 0; i < nr_pins; i++) {
+		free(pins[i].name);
+		free(pins[i].path);
+	}
+	free(pins);
+	vk_reset();
+	core_report_reset();
+	return json_take(&j);
+}
+
+CB_EXPORT void cb_free(void *p)
+{
+	free(p);
+}
+
+CB_EXPORT void *cb_malloc(size_t n)
+{
+	return malloc(n);
+}

@@ -1,0 +1,217 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+void json_init(struct json *j)
+{
+	memset(j, 0, sizeof(*j));
+}
+
+void json_free(struct json *j)
+{
+	free(j->buf);
+	memset(j, 0, sizeof(*j));
+}
+
+char *json_take(struct json *j)
+{
+	char *s = j->oom ? NULL : j->buf;
+
+	if (j->oom)
+		free(j->buf);
+	memset(j, 0, sizeof(*j));
+	return s;
+}
+
+static void put(struct json *j, const char *s, size_t n)
+{
+	if (j->oom)
+		return;
+	if (j->len + n + 1 > j->cap) {
+		size_t cap = j->cap ? j->cap : 4096;
+		char *nb;
+
+		while (j->len + n + 1 > cap)
+			cap *= 2;
+		nb = realloc(j->buf, cap);
+		if (!nb) {
+			j->oom = true;
+			return;
+		}
+		j->buf = nb;
+		j->cap = cap;
+	}
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+	j->buf[j->len] = 0;
+}
+
+static void puts_(struct json *j, const char *s)
+{
+	put(j, s, strlen(s));
+}
+
+/* a value or key starts: separate it from the previous one */
+static void sep(struct json *j)
+{
+	if (j->need_comma)
+		put(j, ",", 1);
+	j->need_comma = true;
+}
+
+void json_obj_begin(struct json *j)
+{
+	sep(j);
+	put(j, "{", 1);
+	j->need_comma = false;
+}
+
+void json_obj_end(struct json *j)
+{
+	put(j, "}", 1);
+	j->need_comma = true;
+}
+
+void json_arr_begin(struct json *j)
+{
+	sep(j);
+	put(j, "[", 1);
+	j->need_comma = false;
+}
+
+void json_arr_end(struct json *j)
+{
+	put(j, "]", 1);
+	j->need_comma = true;
+}
+
+static void quoted(struct json *j, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	put(j, "\"", 1);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7];
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			put(j, esc, 2);
+		} else if (c == '\n') {
+			put(j, "\\n", 2);
+		} else if (c == '\t') {
+			put(j, "\\t", 2);
+		} else if (c < 0x20 || c >= 0x7f) {
+			/* bytes, not code points: non-ASCII is escaped one byte at a time */
+			esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+			esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
+			put(j, esc, 6);
+		} else {
+			put(j, (const char *)&c, 1);
+		}
+	}
+	put(j, "\"", 1);
+}
+
+void json_key(struct json *j, const char *key)
+{
+	sep(j);
+	quoted(j, key, strlen(key));
+	put(j, ":", 1);
+	j->need_comma = false;
+}
+
+void json_str(struct json *j, const char *s)
+{
+	if (!s) {
+		json_null(j);
+		return;
+	}
+	json_strn(j, s, strlen(s));
+}
+
+void json_strn(struct json *j, const char *s, size_t n)
+{
+	sep(j);
+	quoted(j, s, n);
+}
+
+void json_u64(struct json *j, uint64_t v)
+{
+	char b[32];
+
+	sep(j);
+	snprintf(b, sizeof(b), "%" PRIu64, v);
+	puts_(j, b);
+}
+
+void json_i64(struct json *j, int64_t v)
+{
+	char b[32];
+
+	sep(j);
+	snprintf(b, sizeof(b), "%" PRId64, v);
+	puts_(j, b);
+}
+
+void json_u64_str(struct json *j, uint64_t v)
+{
+	char b[32];
+
+	snprintf(b, sizeof(b), "%" PRIu64, v);
+	json_str(j, b);
+}
+
+void json_bool(struct json *j, bool v)
+{
+	sep(j);
+	puts_(j, v ? "true" : "false");
+}
+
+void json_null(struct json *j)
+{
+	sep(j);
+	puts_(j, "null");
+}
+
+void json_base64(struct json *j, const void *data, size_t len)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = data;
+	char out[4];
+	size_t i;
+
+	sep(j);
+	put(j, "\"", 1);
+	for (i = 0; i + 2 < len; i += 3) {
+		out[0] = tbl[p[i] >> 2];
+		out[1] = tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+		out[2] = tbl[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+		out[3] = tbl[p[i + 2] & 63];
+		put(j, out, 4);
+	}
+	if (i < len) {
+		out[0] = tbl[p[i] >> 2];
+		if (i + 1 < len) {
+			out[1] = tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+			out[2] = tbl[(p[i + 1] & 15) << 2];
+		} else {
+			out[1] = tbl[(p[i] & 3) << 4];
+			out[2] = '=';
+		}
+		out[3] = '=';
+		put(j, out, 4);
+	}
+	put(j, "\"", 1);
+}
+
+void json_kstr(struct json *j, const char *key, const char *s) { json_key(j, key); json_str(j, s); }
+void json_ku64(struct json *j, const char *key, uint64_t v) { json_key(j, key); json_u64(j, v); }
+void json_ki64(struct json *j, const char *key, int64_t v) { json_key(j, key); json_i64(j, v); }
+void json_kbool(struct json *j, const char *key, bool v) { json_key(j, key); json_bool(j, v); }
+void json_kb64(struct json *j, const char *key, const void *data, size_t len) { json_key(j, key); json_base64(j, data, len); }
