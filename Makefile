@@ -6,6 +6,9 @@
 #   make testdata   rebuild testdata objects with the pinned clang
 #   make check-toolchain   fail unless emcc is exactly the pinned version
 SHELL := /bin/bash
+# no built-in rules: with them, the included .d files would chain into our %.o rules
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
 TOP   := $(abspath .)
 DEPS  ?= $(TOP)/.deps
 BUILD ?= $(TOP)/build
@@ -51,6 +54,8 @@ TS_SRC := $(shell find src -name '*.ts' 2>/dev/null)
 $(DIST)/index.js: $(TS_SRC) tsconfig.json rollup.config.mjs package.json
 	npx tsc -p tsconfig.json
 	npx rollup -c rollup.config.mjs --silent
+
+%.d: ;
 
 clean:
 	rm -rf $(BUILD) $(DIST)

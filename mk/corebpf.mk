@@ -4,6 +4,10 @@
 GLUE_NAMES := vk core_report corebpf json
 GLUE_SRCS := $(patsubst %,$(TOP)/wasm/%.c,$(GLUE_NAMES))
 GLUE_CPPFLAGS = -std=gnu11 -D_GNU_SOURCE $(LIBBPF_INCLUDES) -Wall -Wno-unused-parameter
+# glue that includes libbpf's internal headers sees the same redirections as libbpf
+# (vk.c itself implements them and must reach the real functions)
+$(BUILD)/wasm/obj/glue/corebpf.o $(BUILD)/wasm/obj/glue/core_report.o \
+$(BUILD)/native/obj/glue/corebpf.o $(BUILD)/native/obj/glue/core_report.o: GLUE_EXTRA = -include $(TOP)/wasm/vk_redirect.h
 GLUE_WASM_OBJS := $(patsubst %,$(BUILD)/wasm/obj/glue/%.o,$(GLUE_NAMES))
 GLUE_NATIVE_OBJS := $(patsubst %,$(BUILD)/native/obj/glue/%.o,$(GLUE_NAMES) main)
 
@@ -19,7 +23,7 @@ space := $(empty) $(empty)
 CB_EXPORTS_LIST := $(subst $(space),$(comma),$(patsubst %,'_%',$(CB_EXPORTS)))
 
 WASM_LDFLAGS := -O2 -sMODULARIZE=1 -sEXPORT_NAME=createCorebpf -sENVIRONMENT=node \
-  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432 -sSTACK_SIZE=1048576 \
+  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432 -sTOTAL_STACK=1048576 \
   -sEXPORTED_FUNCTIONS="[$(CB_EXPORTS_LIST)]" \
   -sEXPORTED_RUNTIME_METHODS="['UTF8ToString','stringToUTF8','lengthBytesUTF8']" \
   -sINCOMING_MODULE_JS_API="['wasmBinary','print','printErr','onAbort']" \
@@ -31,10 +35,10 @@ native: $(NATIVE_OUT)
 
 $(BUILD)/wasm/obj/glue/%.o: $(TOP)/wasm/%.c $(wildcard $(TOP)/wasm/*.h) $(LIBBPF_DEPS) | $(WASM_UAPI_DEPS)
 	@mkdir -p $(@D)
-	$(EMCC) -O2 $(GLUE_CPPFLAGS) $(WASM_UAPI_CFLAGS) $(THIRDPARTY_REPRO_CFLAGS) -MMD -MP -c $< -o $@
+	$(EMCC) -O2 $(GLUE_CPPFLAGS) $(GLUE_EXTRA) $(WASM_UAPI_CFLAGS) $(THIRDPARTY_REPRO_CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/native/obj/glue/%.o: $(TOP)/wasm/%.c $(wildcard $(TOP)/wasm/*.h) $(LIBBPF_DEPS)
 	@mkdir -p $(@D)
-	$(CC_NATIVE) -O2 $(GLUE_CPPFLAGS) $(THIRDPARTY_REPRO_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC_NATIVE) -O2 $(GLUE_CPPFLAGS) $(GLUE_EXTRA) $(THIRDPARTY_REPRO_CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/native/obj/glue/main.o: $(TOP)/wasm/native/main.c
 	@mkdir -p $(@D)
 	$(CC_NATIVE) -O2 -std=gnu11 -Wall -c $< -o $@

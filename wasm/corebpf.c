@@ -2,7 +2,9 @@
  * the virtual kernel, then turn the recording into a load plan (JSON, see
  * docs/load-plan.md). The same file is the core of the wasm module and of the native
  * oracle (native/main.c). Inputs are set with cb_set_*; cb_run() returns the result. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,8 @@
 /* The virtual kernel: libbpf's redirected syscalls and host queries (see vk_redirect.h).
  * Compiled without the redirections, so the real libc functions are reachable here. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -16,18 +18,7 @@
 
 #include "vk.h"
 
-#ifndef __NR_bpf
-#define __NR_bpf 321
-#endif
-#ifndef __NR_memfd_create
-#define __NR_memfd_create 319
-#endif
-#ifndef __NR_dup3
-#define __NR_dup3 292
-#endif
-#ifndef __NR_perf_event_open
-#define __NR_perf_event_open 298
-#endif
+#include "vk_nr.h"
 
 struct vk_state vk;
 

@@ -16,26 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <zlib.h>
 
-/* wasm32 has no Linux syscall numbers; these are private to the virtual kernel and
- * equal to x86-64's so that the native and the wasm build see the same values. */
-#ifndef __NR_bpf
-#define __NR_bpf 321
-#endif
-#ifndef __NR_memfd_create
-#define __NR_memfd_create 319
-#endif
-#ifndef __NR_dup3
-#define __NR_dup3 292
-#endif
-#ifndef __NR_perf_event_open
-#define __NR_perf_event_open 298
-#endif
+#include "vk_nr.h"
 
 long vk_syscall(long nr, ...);
 int vk_close(int fd);
@@ -68,6 +56,7 @@ int vk_ioctl(int fd, unsigned long req, ...);
 #define sysconf(n) vk_sysconf(n)
 #define getpagesize() vk_getpagesize()
 #define getenv(n) vk_getenv(n)
+#undef gzopen /* zlib maps it to gzopen64 under _FILE_OFFSET_BITS=64 */
 #define gzopen(p, m) vk_gzopen(p, m)
 #define getrlimit(r, l) vk_getrlimit(r, l)
 #define setrlimit(r, l) vk_setrlimit(r, l)

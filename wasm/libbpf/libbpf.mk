@@ -16,8 +16,8 @@ LIBBPF_FEAT_NAMES := $(LIBBPF_GEN)/feat_names.h
 
 LIBBPF_INCLUDES = -I$(LIBBPF_DIR)/src -I$(LIBBPF_DIR)/include -I$(LIBBPF_DIR)/include/uapi \
   $(LIBELF_CFLAGS) $(ZLIB_CFLAGS) -I$(TOP)/wasm -I$(LIBBPF_GEN)
-LIBBPF_CPPFLAGS = -std=gnu89 -D_GNU_SOURCE -D_LARGEFILE64_SOURCE -D_FILE_OFFSET_BITS=64 \
-  $(LIBBPF_INCLUDES) -include $(TOP)/wasm/vk_redirect.h
+LIBBPF_CPPFLAGS = -std=gnu89 -D_LARGEFILE64_SOURCE -D_FILE_OFFSET_BITS=64 $(LIBBPF_INCLUDES) $(LIBBPF_REDIRECT)
+LIBBPF_REDIRECT = -D_GNU_SOURCE -include $(TOP)/wasm/vk_redirect.h
 LIBBPF_WARN := -Wno-unused-parameter -Wno-missing-field-initializers
 LIBBPF_RENAMES := -Dbpf_core_calc_relo_insn=vk_core_calc_relo_insn \
   -Dbpf_core_patch_insn=vk_core_patch_insn \
@@ -47,6 +47,9 @@ $(LIBBPF_FEAT_NAMES): $(SRC)/.fetched
 	  echo '  /* end */'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/wasm/obj/libbpf/libbpf.o $(BUILD)/native/obj/libbpf/libbpf.o: LIBBPF_EXTRA = $(LIBBPF_RENAMES)
+# these two #undef _GNU_SOURCE for the XSI strerror_r and make no syscalls: no redirection
+LIBBPF_XSI_OBJS := $(foreach f,str_error libbpf_errno,$(BUILD)/wasm/obj/libbpf/$(f).o $(BUILD)/native/obj/libbpf/$(f).o)
+$(LIBBPF_XSI_OBJS): LIBBPF_REDIRECT = -include $(TOP)/wasm/vk_nr.h
 
 $(BUILD)/wasm/obj/libbpf/features_preset.o: $(TOP)/wasm/libbpf/features_preset.c $(LIBBPF_DEPS) | $(WASM_UAPI_DEPS)
 	@mkdir -p $(@D)

@@ -1,0 +1,2 @@
+/* wasm32 has no arch UAPI headers: use the generic one (see wasm/include/README.md). */
+#include <asm-generic/bpf_perf_event.h>
