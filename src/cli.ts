@@ -1,0 +1,49 @@
+// corebpf command line.
+import { CorebpfError, RelocationError } from './errors.js';
+import { CliUsageError, exitCodeOf } from './cli/common.js';
+import { RELOCATE_HELP, formatReport, relocateCommand } from './cli/relocate.js';
+import { demoCommand } from './cli/demo.js';
+
+const HELP = `usage: corebpf COMMAND [options]
+
+Commands:
+  relocate OBJECT --btf KERNEL_BTF   CO-RE relocation report and load plan, offline
+  demo                               relocate the bundled example against bundled kernel
+                                     BTF and this machine's kernel
+  help [COMMAND]                     this text, or a command's
+
+Run 'corebpf COMMAND --help' for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'relocate':
+      return relocateCommand(rest);
+    case 'demo':
+      return demoCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(rest[0] === 'relocate' ? RELOCATE_HELP : HELP);
+      return 0;
+    default:
+      throw new CliUsageError(`unknown command '${cmd}'\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    if (e instanceof CliUsageError || (e instanceof Error && String((e as NodeJS.ErrnoException).code ?? '').startsWith('ERR_PARSE_ARGS'))) {
+      console.error(`corebpf: ${e.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    if (e instanceof RelocationError) {
+      console.error(formatReport(String(e.details.object ?? 'object'), 'target', { relocations: e.relocations as never }));
+    }
+    console.error(`corebpf: ${e instanceof CorebpfError ? `${e.name}: ` : ''}${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = exitCodeOf(e);
+  },
+);

@@ -1,0 +1,91 @@
+// `corebpf relocate OBJECT --btf KERNEL.btf ...`: the CO-RE report and a load plan file.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { readInput } from '../inputs.js';
+import { serializePlan, type RelocationRecord } from '../plan.js';
+import { Relocator, type RelocateResult } from '../relocate.js';
+import { CliUsageError, parseFeatures } from './common.js';
+
+export const RELOCATE_HELP = `usage: corebpf relocate OBJECT [--btf KERNEL_BTF] [options]
+
+Relocate a BPF object's CO-RE relocations against a kernel's BTF, offline (no kernel,
+no privileges), and print a report of every relocation.
+
+  --btf PATH             target kernel BTF: raw BTF (/sys/kernel/btf/vmlinux), a vmlinux
+                         ELF with .BTF, or either compressed with xz (default: this
+                         machine's /sys/kernel/btf/vmlinux)
+  --kconfig PATH         kernel config file for .kconfig externs (CONFIG_*)
+  --kernel-release REL   uname -r of the target (LINUX_KERNEL_VERSION, kern_version)
+  --kernel-version VER   uname -v of the target (Debian kernels: "#1 SMP Debian 6.1.76-1")
+  --feature NAME=on|off  assume a libbpf kernel feature present or missing (repeatable;
+                         default: all present), e.g. --feature btf_enum64=off
+  -o, --output PATH      write the load plan to PATH
+  --json                 print the result as JSON (relocations, stats, and the plan)
+  -h, --help             this text
+
+Exit status: 0 every relocation resolved, 1 some failed (the report says which),
+2 bad input or usage.`;
+
+function value(v: string | null): string {
+  if (v === null) return '-';
+  const n = BigInt(v);
+  return n > 0xffffn ? `0x${n.toString(16)}` : v;
+}
+
+export function formatReport(name: string, btfName: string, r: RelocateResult | { relocations: RelocationRecord[] }): string {
+  const rel = r.relocations;
+  const failed = rel.filter((x) => x.status === 'failed');
+  const lines = [`${name} against ${btfName}: ${rel.length} CO-RE relocation${rel.length === 1 ? '' : 's'}, ${rel.length - failed.length} resolved, ${failed.length} failed`];
+  if (rel.length) {
+    const rows = rel.map((x) => [x.program, x.insn === null ? '?' : String(x.insn), x.kind, x.access,
+      x.status === 'failed' ? `${value(x.local)} -> FAILED` : `${value(x.local)} -> ${value(x.target)}`]);
+    const head = ['PROGRAM', 'INSN', 'KIND', 'ACCESS', 'LOCAL -> TARGET'];
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+    const fmt = (row: string[]) => row.map((c, i) => (i === 1 ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd();
+    lines.push(fmt(head), ...rows.map(fmt));
+  }
+  for (const f of failed) lines.push(`FAILED ${f.program} insn ${f.insn ?? '?'} ${f.kind} ${f.access}: ${f.reason ?? 'no reason given'}`);
+  return lines.join('\n');
+}
+
+export async function relocateCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      btf: { type: 'string' },
+      kconfig: { type: 'string' },
+      'kernel-release': { type: 'string' },
+      'kernel-version': { type: 'string' },
+      feature: { type: 'string', multiple: true },
+      output: { type: 'string', short: 'o' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(RELOCATE_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new CliUsageError(`relocate takes one OBJECT (got ${positionals.length})\n\n${RELOCATE_HELP}`);
+  const objPath = positionals[0]!;
+  const btfPath = values.btf ?? '/sys/kernel/btf/vmlinux';
+  const kconfig = values.kconfig ? new TextDecoder().decode(readInput(values.kconfig, 'kernel config')) : undefined;
+  const relocator = new Relocator({ size: 1 });
+  try {
+    const r = await relocator.relocate(objPath, {
+      btf: btfPath, kconfig, kernelRelease: values['kernel-release'], kernelVersion: values['kernel-version'],
+      features: parseFeatures(values.feature ?? []),
+    });
+    if (values.output) writeFileSync(values.output, serializePlan(r.plan));
+    if (values.json) {
+      console.log(JSON.stringify({ object: objPath, btf: btfPath, ok: r.ok, stats: r.stats, relocations: r.relocations, plan: r.plan }, null, 1));
+    } else {
+      console.log(formatReport(objPath, btfPath, r));
+      if (values.output) console.log(`load plan written to ${values.output} (${r.plan.maps.length} maps, ${r.plan.programs.length} programs)`);
+    }
+    return r.ok ? 0 : 1;
+  } finally {
+    await relocator.close();
+  }
+}

@@ -1,0 +1,186 @@
+// The load plan: what libbpf would have done to a kernel, as plain data (docs/load-plan.md).
+// Produced by the worker (wasm/corebpf.c writes it), replayed by the host without WASM.
+import { ObjectFormatError } from './errors.js';
+
+export const PLAN_FORMAT = 'corebpf-load-plan';
+export const PLAN_VERSION = 1;
+
+/** Binary data in a plan is base64 text, so a plan is JSON as it is. */
+export type Base64 = string;
+
+export interface PlanMapInit {
+  key: Base64;
+  /** raw value bytes (absent when the value refers to a program or map) */
+  value?: Base64;
+  /** prog array: index into plan.programs whose fd goes in this slot */
+  program?: number;
+  /** map-in-map: index into plan.maps whose fd goes in this slot */
+  map?: number;
+  flags?: number;
+}
+
+export interface PlanMap {
+  name: string;
+  /** enum bpf_map_type */
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** BPF_F_* map flags */
+  flags: number;
+  numaNode: number;
+  /** u64 as a decimal string */
+  mapExtra: string;
+  ifindex: number;
+  /** created with the plan's BTF (btfKeyTypeId / btfValueTypeId refer to it) */
+  btf: boolean;
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
+  btfVmlinuxValueTypeId: number;
+  /** index of the inner-map template in plan.maps (map-in-map), or null */
+  innerMap: number | null;
+  /** created only as the inner-map template of another map, closed after it */
+  innerTemplate: boolean;
+  /** libbpf's internal map (.data, .rodata, .bss, .kconfig, custom .data.*) */
+  internal: boolean;
+  /** BPF_MAP_FREEZE after the initial contents are written */
+  freeze: boolean;
+  /** where libbpf would pin this map (LIBBPF_PIN_BY_NAME), or null */
+  pinPath: string | null;
+  /** BPF_MAP_UPDATE_ELEM calls to make after creation, in order */
+  initial: PlanMapInit[];
+}
+
+export interface PlanMapRef {
+  /** index of the ld_imm64 instruction whose imm holds the map index */
+  insn: number;
+  map: number;
+}
+
+export interface PlanInfoBlob {
+  recSize: number;
+  data: Base64;
+}
+
+export interface PlanProgram {
+  name: string;
+  section: string;
+  /** enum bpf_prog_type */
+  type: number;
+  /** enum bpf_attach_type */
+  expectedAttachType: number;
+  /** BTF id in the target kernel's BTF (tp_btf, fentry, lsm, ...), 0 if none */
+  attachBtfId: number;
+  license: string;
+  kernVersion: number;
+  flags: number;
+  ifindex: number;
+  /** loaded with the plan's BTF (func_info / line_info refer to it) */
+  btf: boolean;
+  /** the ld_imm64 instructions that reference maps; their imm is a plan.maps index */
+  mapRefs: PlanMapRef[];
+  /** final instructions (struct bpf_insn[], little- or big-endian as the object) */
+  insns: Base64;
+  funcInfo: PlanInfoBlob | null;
+  lineInfo: PlanInfoBlob | null;
+  /** maps to BPF_PROG_BIND_MAP after load (e.g. .rodata not referenced by code) */
+  boundMaps: number[];
+}
+
+export type RelocationKind =
+  | 'field_byte_offset' | 'field_byte_size' | 'field_exists' | 'field_signed'
+  | 'field_lshift_u64' | 'field_rshift_u64' | 'type_id_local' | 'type_id_target'
+  | 'type_exists' | 'type_size' | 'enumval_exists' | 'enumval_value' | 'type_matches';
+
+export interface RelocationRecord {
+  program: string;
+  /** index of the relocation in its ELF section's CO-RE records */
+  relo: number;
+  /** instruction index in the (sub)program, null if libbpf stopped before patching */
+  insn: number | null;
+  kind: RelocationKind;
+  /** local root type, e.g. "struct task_struct" */
+  type: string;
+  localTypeId: number;
+  /** C-like access path: "task_struct.real_parent", "pid_type::PIDTYPE_TGID" */
+  access: string;
+  /** the raw access string from .BTF.ext, e.g. "0:54" */
+  rawAccess: string;
+  status: 'resolved' | 'failed';
+  /** u64 values as decimal strings: the value compiled in, and the one for the target */
+  local: string | null;
+  target: string | null;
+  /** target types with the same essential name and a compatible kind */
+  candidates: number;
+  /** candidates that matched the access path */
+  matched: number;
+  targetSpec?: string;
+  targetTypeId?: number;
+  localSize?: number;
+  targetSize?: number;
+  /** libbpf poisoned the instruction (verifier rejects it if reached) */
+  poisoned?: boolean;
+  reason?: string;
+}
+
+export interface LoadPlan {
+  format: typeof PLAN_FORMAT;
+  version: typeof PLAN_VERSION;
+  object: string;
+  kernel: { release: string; version: string; machine: string; pageSize: number };
+  /** the object's BTF as libbpf sanitized it for the target, or null */
+  btf: Base64 | null;
+  maps: PlanMap[];
+  programs: PlanProgram[];
+  relocations: RelocationRecord[];
+}
+
+export function serializePlan(plan: LoadPlan): string {
+  return JSON.stringify(plan, null, 1) + '\n';
+}
+
+/** Parse and check a plan file's text. Throws ObjectFormatError when it is not one. */
+export function parsePlan(text: string | Uint8Array): LoadPlan {
+  const s = typeof text === 'string' ? text : new TextDecoder().decode(text);
+  let v: unknown;
+  try {
+    v = JSON.parse(s);
+  } catch (e) {
+    throw new ObjectFormatError(`not a load plan: invalid JSON (${(e as Error).message})`, {}, { cause: e });
+  }
+  const p = v as Partial<LoadPlan>;
+  if (!p || p.format !== PLAN_FORMAT) {
+    throw new ObjectFormatError(`not a load plan: "format" is not "${PLAN_FORMAT}"`);
+  }
+  if (p.version !== PLAN_VERSION) {
+    throw new ObjectFormatError(
+      `load plan version ${String(p.version)} is not supported (this corebpf reads version ${PLAN_VERSION}); relocate the object again`,
+      { version: p.version });
+  }
+  for (const key of ['maps', 'programs', 'relocations'] as const) {
+    if (!Array.isArray(p[key])) throw new ObjectFormatError(`load plan has no "${key}" array`);
+  }
+  const nmaps = p.maps!.length;
+  const nprogs = p.programs!.length;
+  for (const m of p.maps!) {
+    if (m.innerMap !== null && !(m.innerMap >= 0 && m.innerMap < nmaps)) {
+      throw new ObjectFormatError(`load plan map '${m.name}' has an inner map index out of range`);
+    }
+    for (const init of m.initial) {
+      if (init.map !== undefined && !(init.map >= 0 && init.map < nmaps)) throw new ObjectFormatError(`load plan map '${m.name}': initial value names map ${init.map}, out of range`);
+      if (init.program !== undefined && !(init.program >= 0 && init.program < nprogs)) throw new ObjectFormatError(`load plan map '${m.name}': initial value names program ${init.program}, out of range`);
+    }
+  }
+  for (const prog of p.programs!) {
+    for (const r of prog.mapRefs) {
+      if (!(r.map >= 0 && r.map < nmaps)) throw new ObjectFormatError(`load plan program '${prog.name}' references map ${r.map}, out of range`);
+    }
+  }
+  return p as LoadPlan;
+}
+
+/** Bytes of a base64 field. */
+export function planBytes(b64: Base64): Uint8Array {
+  const b = Buffer.from(b64, 'base64');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}

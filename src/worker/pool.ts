@@ -1,0 +1,141 @@
+// Relocation workers seen from the caller's thread. Each worker owns one wasm instance;
+// a worker whose wasm trapped, or that died, is replaced before the next call.
+import { Worker, type TransferListItem } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { CorebpfError, WasmTrapError } from '../errors.js';
+import { installErrorTransfer } from './errors-transfer.js';
+import { TARGET_NOT_CACHED, type RelocateOutcome, type RelocateRequest, type RelocationService } from './service.js';
+
+export interface PoolOptions {
+  /** number of workers (default: one per core) */
+  size?: number;
+  /** directory holding corebpf.cjs + corebpf.wasm (default: dist/wasm beside this file) */
+  wasmDir?: string;
+}
+
+interface Slot {
+  worker: Worker;
+  /** target BTFs (by key) this worker has been sent; it may have evicted some since */
+  targets: Set<string>;
+  remote: Comlink.Remote<RelocationService>;
+  busy: number;
+  dead: boolean;
+}
+
+export class WorkerPool {
+  private slots: (Slot | undefined)[];
+  private readonly wasmDir?: string;
+  private closed = false;
+  /** how many workers were replaced after a trap or a crash */
+  replaced = 0;
+
+  constructor(opts: PoolOptions = {}) {
+    installErrorTransfer();
+    this.slots = new Array(Math.max(1, opts.size ?? availableParallelism())).fill(undefined);
+    this.wasmDir = opts.wasmDir;
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  private spawn(i: number): Slot {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { wasmDir: this.wasmDir } });
+    worker.unref();
+    const slot: Slot = { worker, remote: Comlink.wrap<RelocationService>(nodeEndpoint(worker)), busy: 0, dead: false, targets: new Set<string>() };
+    const onDeath = () => {
+      slot.dead = true;
+      if (this.slots[i] === slot) this.slots[i] = undefined;
+    };
+    worker.on('exit', onDeath);
+    worker.on('error', onDeath);
+    this.slots[i] = slot;
+    return slot;
+  }
+
+  private pick(): [number, Slot] {
+    if (this.closed) throw new Error('worker pool is closed');
+    let best = -1;
+    for (let i = 0; i < this.slots.length; i++) {
+      const s = this.slots[i];
+      if (!s || s.dead) return [i, this.spawn(i)];
+      if (best < 0 || s.busy < this.slots[best]!.busy) best = i;
+    }
+    return [best, this.slots[best]!];
+  }
+
+  /** Run `fn` on the least busy worker; replace that worker if its wasm trapped or it died. */
+  async run<T>(fn: (remote: Comlink.Remote<RelocationService>, slot: Slot) => Promise<T>): Promise<T> {
+    const [i, slot] = this.pick();
+    if (slot.busy++ === 0) slot.worker.ref();
+    let died: (e: Error) => void = () => {};
+    const death = new Promise<never>((_, reject) => {
+      died = reject;
+    });
+    const onExit = (code: number) => died(new WasmTrapError(`relocation worker exited (code ${code}) during the call; it was replaced`));
+    const onError = (e: Error) => died(new WasmTrapError(`relocation worker crashed: ${e.message}; it was replaced`, {}, { cause: e }));
+    slot.worker.once('exit', onExit);
+    slot.worker.once('error', onError);
+    try {
+      return await Promise.race([fn(slot.remote, slot), death]);
+    } catch (e) {
+      if (e instanceof WasmTrapError) this.retire(i, slot);
+      throw e;
+    } finally {
+      slot.worker.off('exit', onExit);
+      slot.worker.off('error', onError);
+      if (--slot.busy === 0 && !slot.dead) slot.worker.unref();
+    }
+  }
+
+  private retire(i: number, slot: Slot): void {
+    if (this.slots[i] === slot) this.slots[i] = undefined;
+    if (!slot.dead) {
+      slot.dead = true;
+      void slot.worker.terminate();
+    }
+    this.replaced++;
+  }
+
+  /** Relocate on the least busy worker. With `btfKey`, the target BTF bytes are sent only
+   * to a worker that has not been sent that target yet; a worker that dropped it from its
+   * cache since says so, and gets the bytes again. */
+  async relocate(req: RelocateRequest, transfer: TransferListItem[] = []): Promise<RelocateOutcome> {
+    const key = req.btfKey;
+    if (key === undefined || !req.btf) return this.run((r) => r.relocate(Comlink.transfer(req, transfer as never[])));
+    const { btf, ...lean } = req;
+    return this.run(async (r, slot) => {
+      if (slot.targets.has(key)) {
+        try {
+          return await r.relocate(lean);
+        } catch (e) {
+          if (!(e instanceof CorebpfError && e.details.code === TARGET_NOT_CACHED)) throw e;
+          slot.targets.delete(key);
+        }
+      }
+      const out = await r.relocate(Comlink.transfer({ ...lean, btf }, transfer as never[]));
+      slot.targets.add(key);
+      return out;
+    });
+  }
+
+  /** Run the same call on every worker (e.g. to warm each one's BTF cache). */
+  async each<T>(fn: (remote: Comlink.Remote<RelocationService>) => Promise<T>): Promise<T[]> {
+    return Promise.all(this.slots.map((_, i) => {
+      const s = this.slots[i] && !this.slots[i]!.dead ? this.slots[i]! : this.spawn(i);
+      return fn(s.remote);
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s && !s.dead && s.worker.terminate()));
+    this.slots.fill(undefined);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

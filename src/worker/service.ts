@@ -1,0 +1,190 @@
+// What a worker does: relocation requests against the wasm module, with parsed target BTF
+// kept per worker so later objects against the same kernel skip the parse.
+import { createHash } from 'node:crypto';
+import {
+  CorebpfError, LibbpfError, NotSupportedError, ObjectFormatError, RelocationError, WasmTrapError,
+} from '../errors.js';
+import type { LoadPlan, RelocationRecord } from '../plan.js';
+import { CorebpfWasm, TargetBtfError } from './wasm.js';
+
+export interface RelocateRequest {
+  object: Uint8Array;
+  objectName: string;
+  /** target kernel BTF: raw BTF or an ELF (vmlinux) with a .BTF section; may be left out
+   * when this worker has `btfKey` cached (TargetNotCached is thrown if it has not) */
+  btf?: Uint8Array;
+  /** identifies `btf` for the parsed-BTF cache; computed (sha256) when absent */
+  btfKey?: string;
+  kconfig?: string;
+  kallsyms?: string;
+  kernelRelease?: string;
+  kernelVersion?: string;
+  machine?: string;
+  pageSize?: number;
+  /** libbpf kernel features, by lowercase name without FEAT_ (e.g. btf_enum64: false) */
+  features?: Record<string, boolean>;
+}
+
+export interface RelocateStats {
+  syscalls: number;
+  relocations: number;
+  failedRelocations: number;
+  /** whether the parsed target BTF came from this worker's cache */
+  targetCached: boolean;
+}
+
+export interface RelocateOutcome {
+  plan: LoadPlan;
+  relocations: RelocationRecord[];
+  stats: RelocateStats;
+  log: string;
+}
+
+interface GlueResult {
+  error: { code: string; errno: number; message: string } | null;
+  relocations: RelocationRecord[];
+  plan: Omit<LoadPlan, 'relocations'> | null;
+  stats: { syscalls: number; relocations: number; failedRelocations: number };
+  log: string;
+}
+
+const MAX_CACHED_TARGETS = 8;
+/** details.code of the error a worker throws when asked for a target BTF it no longer has */
+export const TARGET_NOT_CACHED = 'target_not_cached';
+
+/** a trap (unreachable, out of bounds) or an emscripten abort(): the instance is unusable */
+function isWasmTrap(e: unknown): e is Error {
+  const RuntimeError = (globalThis as { WebAssembly?: { RuntimeError?: new () => Error } }).WebAssembly?.RuntimeError;
+  return e instanceof Error && ((RuntimeError !== undefined && e instanceof RuntimeError) || /^Aborted\(/.test(e.message));
+}
+
+/** the last lines libbpf printed: enough to see why, without the whole debug log */
+function logTail(log: string, lines = 12): string {
+  const warn = log.split('\n').filter((l) => l && !/^libbpf: (sec|prog '.*': relo #\d+: (matching|non-matching|patched)|CO-RE relocating|map '.*': created)/.test(l));
+  return warn.slice(-lines).join('\n');
+}
+
+export class RelocationService {
+  private wasm: CorebpfWasm | undefined;
+  private loading: Promise<CorebpfWasm> | undefined;
+  private targets = new Map<string, number>(); // key -> handle, in LRU order
+  private featureIds: Map<string, number> | undefined;
+  /** set once the module trapped: its memory can no longer be trusted */
+  broken = false;
+
+  constructor(private readonly wasmDir?: string) {}
+
+  private async module(): Promise<CorebpfWasm> {
+    if (this.wasm) return this.wasm;
+    this.loading ??= CorebpfWasm.load(this.wasmDir);
+    this.wasm = await this.loading;
+    return this.wasm;
+  }
+
+  async info(): Promise<{ libbpf: string; features: { name: string; desc: string }[] }> {
+    const m = await this.module();
+    return { libbpf: m.libbpfVersion, features: m.features() };
+  }
+
+  private featureProfile(m: CorebpfWasm, want: Record<string, boolean> | undefined): Uint8Array {
+    if (!this.featureIds) {
+      this.featureIds = new Map(m.features().map((f, i) => [f.name.replace(/^FEAT_/, '').toLowerCase(), i]));
+    }
+    const profile = new Uint8Array(this.featureIds.size);
+    for (const [name, on] of Object.entries(want ?? {})) {
+      const id = this.featureIds.get(name.toLowerCase());
+      if (id === undefined) {
+        throw new CorebpfError(`unknown kernel feature '${name}'; known: ${[...this.featureIds.keys()].join(', ')}`, { feature: name });
+      }
+      profile[id] = on ? 1 : 2;
+    }
+    return profile;
+  }
+
+  private target(m: CorebpfWasm, btf: Uint8Array | undefined, key: string | undefined): { handle: number; cached: boolean } {
+    if (!btf && !key) throw new ObjectFormatError('no target BTF given', { input: 'target' });
+    const k = key ?? createHash('sha256').update(btf!).digest('hex');
+    const h = this.targets.get(k);
+    if (h !== undefined) {
+      this.targets.delete(k);
+      this.targets.set(k, h);
+      return { handle: h, cached: true };
+    }
+    if (!btf) throw new CorebpfError(`target BTF ${k} is not cached in this worker`, { code: TARGET_NOT_CACHED });
+    let handle: number;
+    try {
+      handle = m.registerTarget(btf);
+    } catch (e) {
+      if (e instanceof TargetBtfError) {
+        throw new ObjectFormatError(`target BTF: ${e.message}. Give a kernel's BTF: /sys/kernel/btf/vmlinux, a raw .btf file, or a vmlinux ELF with a .BTF section`, { input: 'target' });
+      }
+      throw e;
+    }
+    this.targets.set(k, handle);
+    while (this.targets.size > MAX_CACHED_TARGETS) {
+      const [oldKey, oldHandle] = this.targets.entries().next().value as [string, number];
+      this.targets.delete(oldKey);
+      m.releaseTarget(oldHandle);
+    }
+    return { handle, cached: false };
+  }
+
+  async relocate(req: RelocateRequest): Promise<RelocateOutcome> {
+    if (this.broken) throw new WasmTrapError('this worker\'s wasm module trapped earlier; use a new worker');
+    const m = await this.module();
+    try {
+      return this.relocateWith(m, req);
+    } catch (e) {
+      if (isWasmTrap(e)) {
+        this.broken = true;
+        throw new WasmTrapError(`the wasm module trapped while relocating '${req.objectName}': ${e.message}`, { object: req.objectName }, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  private relocateWith(m: CorebpfWasm, req: RelocateRequest): RelocateOutcome {
+    if (!(req.object instanceof Uint8Array) || req.object.byteLength === 0) {
+      throw new ObjectFormatError(`'${req.objectName}' is empty: expected a BPF ELF object`, { input: 'object' });
+    }
+    const features = this.featureProfile(m, req.features);
+    const { handle, cached } = this.target(m, req.btf, req.btfKey);
+    const text = m.run({
+      object: req.object,
+      objectName: req.objectName,
+      target: handle,
+      kconfig: req.kconfig,
+      kallsyms: req.kallsyms,
+      release: req.kernelRelease ?? '',
+      version: req.kernelVersion ?? '',
+      machine: req.machine ?? '',
+      pageSize: req.pageSize ?? 4096,
+      features,
+    });
+    const r = JSON.parse(text) as GlueResult;
+    if (r.error) throw this.toError(req, r);
+    const plan = { ...r.plan!, relocations: r.relocations } as LoadPlan;
+    return { plan, relocations: r.relocations, stats: { ...r.stats, targetCached: cached }, log: r.log };
+  }
+
+  private toError(req: RelocateRequest, r: GlueResult): Error {
+    const e = r.error!;
+    const tail = logTail(r.log);
+    const details = { object: req.objectName, errno: e.errno, log: r.log, relocations: r.relocations };
+    switch (e.code) {
+      case 'object_format':
+        return new ObjectFormatError(`'${req.objectName}' is not a loadable BPF object: ${e.message}${tail ? `\n${tail}` : ''}`, details);
+      case 'no_btf':
+        return new ObjectFormatError(`'${req.objectName}' has no BTF: CO-RE relocation needs it (compile with clang -g -target bpf)`, details);
+      case 'relocation': {
+        const failed = r.relocations.filter((x) => x.status === 'failed');
+        const lines = failed.map((x) => `  ${x.program} insn ${x.insn ?? '?'}: ${x.kind} ${x.access}: ${x.reason ?? 'failed'}`);
+        return new RelocationError(`CO-RE relocation of '${req.objectName}' failed:\n${lines.join('\n')}`, details);
+      }
+      case 'not_supported':
+        return new NotSupportedError(`'${req.objectName}': ${e.message}`, { ...details, feature: 'native-endianness object' });
+      default:
+        return new LibbpfError(`'${req.objectName}': ${e.message}${tail ? `\n${tail}` : ''}`, details);
+    }
+  }
+}

@@ -1,0 +1,151 @@
+// The wasm module (libbpf + virtual kernel) and a typed wrapper around its C entry points.
+// Runs inside the worker thread; nothing here touches the host beyond reading the module.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { CorebpfError } from '../errors.js';
+
+interface CorebpfModule {
+  HEAPU8: Uint8Array;
+  UTF8ToString(ptr: number, maxBytes?: number): string;
+  stringToUTF8(s: string, ptr: number, max: number): void;
+  lengthBytesUTF8(s: string): number;
+  _malloc(n: number): number;
+  _free(p: number): void;
+  _cb_run(): number;
+  _cb_free(p: number): void;
+  _cb_set_object(data: number, len: number, name: number): void;
+  _cb_set_target(handle: number): void;
+  _cb_set_kconfig(text: number): void;
+  _cb_set_kallsyms(text: number, len: number): void;
+  _cb_set_kernel(release: number, version: number, machine: number, pageSize: number): void;
+  _cb_set_features(profile: number, len: number): void;
+  _cb_target_register(data: number, len: number): number;
+  _cb_target_release(handle: number): void;
+  _cb_target_error(): number;
+  _cb_feature_count(): number;
+  _cb_feature_name(id: number): number;
+  _cb_feature_desc(id: number): number;
+  _cb_libbpf_version(): number;
+}
+
+type Factory = (opts: Record<string, unknown>) => Promise<CorebpfModule>;
+
+/** Where the built module lives: dist/wasm/ beside the bundled worker. */
+export function wasmPaths(base: string | URL = new URL('./wasm/', import.meta.url)) {
+  const dir = (typeof base === 'string' ? base : fileURLToPath(base)).replace(/\/$/, '');
+  return { js: `${dir}/corebpf.cjs`, wasm: `${dir}/corebpf.wasm` };
+}
+
+export interface RawRunInput {
+  object: Uint8Array;
+  objectName: string;
+  target: number;
+  kconfig?: string;
+  kallsyms?: string;
+  release: string;
+  version: string;
+  machine: string;
+  pageSize: number;
+  /** libbpf feature results by feature id: 1 supported, 2 missing, 0 default */
+  features: Uint8Array;
+}
+
+export class CorebpfWasm {
+  private constructor(private readonly m: CorebpfModule) {}
+
+  static async load(dir?: string): Promise<CorebpfWasm> {
+    const p = wasmPaths(dir);
+    if (!existsSync(p.js) || !existsSync(p.wasm)) {
+      throw new CorebpfError(`the corebpf wasm module is not built (${p.wasm} is missing): run \`make\` in the corebpf checkout (see README)`);
+    }
+    const require = createRequire(import.meta.url);
+    const factory = require(p.js) as Factory;
+    const m = await factory({
+      wasmBinary: readFileSync(p.wasm),
+      // libbpf's output is captured by the glue; anything else is a bug worth seeing
+      print: (s: string) => process.stderr.write(`[corebpf wasm] ${s}\n`),
+      printErr: (s: string) => process.stderr.write(`[corebpf wasm] ${s}\n`),
+    });
+    return new CorebpfWasm(m);
+  }
+
+  get libbpfVersion(): string {
+    return this.m.UTF8ToString(this.m._cb_libbpf_version());
+  }
+
+  /** libbpf's kernel feature names (FEAT_*) and descriptions, in libbpf's order */
+  features(): { name: string; desc: string }[] {
+    const out = [];
+    for (let i = 0; i < this.m._cb_feature_count(); i++) {
+      out.push({ name: this.m.UTF8ToString(this.m._cb_feature_name(i)), desc: this.m.UTF8ToString(this.m._cb_feature_desc(i)) });
+    }
+    return out;
+  }
+
+  private bytes(data: Uint8Array): number {
+    const p = this.m._malloc(Math.max(1, data.byteLength));
+    if (!p) throw new RangeError('wasm heap exhausted');
+    this.m.HEAPU8.set(data, p);
+    return p;
+  }
+
+  private cstr(s: string | undefined): number {
+    if (s === undefined) return 0;
+    const n = this.m.lengthBytesUTF8(s) + 1;
+    const p = this.m._malloc(n);
+    if (!p) throw new RangeError('wasm heap exhausted');
+    this.m.stringToUTF8(s, p, n);
+    return p;
+  }
+
+  /** Parse a target BTF once; returns a handle, or throws with libbpf's reason. */
+  registerTarget(btf: Uint8Array): number {
+    const p = this.bytes(btf);
+    try {
+      const h = this.m._cb_target_register(p, btf.byteLength);
+      if (h < 0) throw new TargetBtfError(this.m.UTF8ToString(this.m._cb_target_error()));
+      return h;
+    } finally {
+      this.m._free(p);
+    }
+  }
+
+  releaseTarget(handle: number): void {
+    this.m._cb_target_release(handle);
+  }
+
+  /** One libbpf open -> load against the virtual kernel; returns the glue's JSON text. */
+  run(input: RawRunInput): string {
+    const ptrs: number[] = [];
+    const keep = (p: number) => (ptrs.push(p), p);
+    try {
+      const obj = keep(this.bytes(input.object));
+      this.m._cb_set_object(obj, input.object.byteLength, keep(this.cstr(input.objectName)));
+      this.m._cb_set_target(input.target);
+      this.m._cb_set_kconfig(keep(this.cstr(input.kconfig)));
+      if (input.kallsyms !== undefined) {
+        const ks = new TextEncoder().encode(input.kallsyms);
+        this.m._cb_set_kallsyms(keep(this.bytes(ks)), ks.byteLength);
+      } else {
+        this.m._cb_set_kallsyms(0, 0);
+      }
+      this.m._cb_set_kernel(keep(this.cstr(input.release)), keep(this.cstr(input.version)),
+        keep(this.cstr(input.machine)), input.pageSize);
+      this.m._cb_set_features(keep(this.bytes(input.features)), input.features.byteLength);
+      const out = this.m._cb_run();
+      if (!out) throw new RangeError('wasm heap exhausted while writing the plan');
+      try {
+        return this.m.UTF8ToString(out);
+      } finally {
+        this.m._cb_free(out);
+      }
+    } finally {
+      for (const p of ptrs) if (p) this.m._free(p);
+      this.m._cb_set_object(0, 0, 0);
+    }
+  }
+}
+
+/** The target BTF could not be parsed (message from libbpf / libelf). */
+export class TargetBtfError extends Error {}
