@@ -47,7 +47,7 @@ include mk/libelf.mk
 include wasm/libbpf/libbpf.mk
 include mk/corebpf.mk
 -include mk/testdata.mk
--include mk/uapi.mk
+include mk/uapi.mk
 
 ts: $(DIST)/index.js
 TS_SRC := $(shell find src -name '*.ts' 2>/dev/null)
