@@ -1,7 +1,7 @@
 // corebpf command line.
-import { CorebpfError, RelocationError } from './errors.js';
+import { CorebpfError } from './errors.js';
 import { CliUsageError, exitCodeOf } from './cli/common.js';
-import { RELOCATE_HELP, formatReport, relocateCommand } from './cli/relocate.js';
+import { RELOCATE_HELP, relocateCommand } from './cli/relocate.js';
 import { demoCommand } from './cli/demo.js';
 
 const HELP = `usage: corebpf COMMAND [options]
@@ -39,9 +39,6 @@ main(process.argv.slice(2)).then(
       console.error(`corebpf: ${e.message}`);
       process.exitCode = 2;
       return;
-    }
-    if (e instanceof RelocationError) {
-      console.error(formatReport(String(e.details.object ?? 'object'), 'target', { relocations: e.relocations as never }));
     }
     console.error(`corebpf: ${e instanceof CorebpfError ? `${e.name}: ` : ''}${e instanceof Error ? e.message : String(e)}`);
     process.exitCode = exitCodeOf(e);

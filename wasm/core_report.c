@@ -210,6 +210,8 @@ int vk_core_calc_relo_insn(const char *prog_name, const struct bpf_core_relo *re
 	int err, ncands = cands ? cands->len : 0;
 
 	memset(targ_res, 0, sizeof(*targ_res));
+	/* libbpf fills the target spec only when a candidate matched: zero means none did */
+	memset(&specs_scratch[2], 0, sizeof(specs_scratch[2]));
 	err = bpf_core_calc_relo_insn(prog_name, relo, relo_idx, local_btf, cands, specs_scratch, targ_res);
 
 	nr = realloc(recs, sizeof(*recs) * (nr_recs + 1));
@@ -230,7 +232,13 @@ int vk_core_calc_relo_insn(const char *prog_name, const struct bpf_core_relo *re
 	r->err = err;
 	if (err) {
 		r->calc_failed = true;
-		r->access = strdup(r->raw_access);
+		{
+			const struct btf_type *lt = btf__type_by_id(local_btf, relo->type_id);
+			const char *ln = lt ? btf__name_by_offset(local_btf, lt->name_off) : NULL;
+
+			r->access = kind_is_field(relo->kind) ? fmt("%s (raw %s)", ln && *ln ? ln : "<anon>", r->raw_access)
+							       : strdup(ln && *ln ? ln : "<anon>");
+		}
 		r->reason = last_warning(log_from);
 		if (!r->reason)
 			r->reason = fmt("libbpf could not compute the relocation (error %d)", err);
@@ -244,8 +252,8 @@ int vk_core_calc_relo_insn(const char *prog_name, const struct bpf_core_relo *re
 	r->new_sz = targ_res->new_sz;
 	r->target_type_id = targ_res->new_type_id;
 	/* libbpf narrows cands to the matching ones when there are any */
-	r->matched = (cands && !targ_res->poison && relo->kind != BPF_CORE_TYPE_ID_LOCAL) ? cands->len : 0;
-	if (relo->kind != BPF_CORE_TYPE_ID_LOCAL && !targ_res->poison && r->matched > 0) {
+	r->matched = (cands && specs_scratch[2].btf) ? cands->len : 0;
+	if (r->matched > 0) {
 		char buf[512];
 
 		bpf_core_format_spec(buf, sizeof(buf), &specs_scratch[2]);

@@ -488,16 +488,47 @@ static const char *error_code(int err, bool opened)
 	return "libbpf";
 }
 
+/* errno by name: wasm's libc numbers errnos differently from Linux, names agree */
+static const char *errno_name(int e)
+{
+	switch (e) {
+#define E(x) case x: return #x
+	E(EPERM); E(ENOENT); E(ESRCH); E(EINTR); E(EIO); E(ENXIO); E(E2BIG); E(ENOEXEC);
+	E(EBADF); E(EAGAIN); E(ENOMEM); E(EACCES); E(EFAULT); E(EBUSY); E(EEXIST);
+	E(ENODEV); E(ENOTDIR); E(EISDIR); E(EINVAL); E(ENFILE); E(EMFILE); E(ENOTTY);
+	E(EFBIG); E(ENOSPC); E(ERANGE); E(ENOSYS); E(ENODATA); E(EOVERFLOW); E(EOPNOTSUPP);
+	E(ELOOP); E(ENAMETOOLONG); E(EPROTO); E(EBADMSG);
+#undef E
+	case LIBBPF_ERRNO__LIBELF: return "LIBBPF_ERRNO__LIBELF";
+	case LIBBPF_ERRNO__FORMAT: return "LIBBPF_ERRNO__FORMAT";
+	case LIBBPF_ERRNO__KVERSION: return "LIBBPF_ERRNO__KVERSION";
+	case LIBBPF_ERRNO__ENDIAN: return "LIBBPF_ERRNO__ENDIAN";
+	case LIBBPF_ERRNO__INTERNAL: return "LIBBPF_ERRNO__INTERNAL";
+	case LIBBPF_ERRNO__RELOC: return "LIBBPF_ERRNO__RELOC";
+	case LIBBPF_ERRNO__LOAD: return "LIBBPF_ERRNO__LOAD";
+	case LIBBPF_ERRNO__VERIFY: return "LIBBPF_ERRNO__VERIFY";
+	case LIBBPF_ERRNO__PROG2BIG: return "LIBBPF_ERRNO__PROG2BIG";
+	case LIBBPF_ERRNO__KVER: return "LIBBPF_ERRNO__KVER";
+	case LIBBPF_ERRNO__PROGTYPE: return "LIBBPF_ERRNO__PROGTYPE";
+	case LIBBPF_ERRNO__WRNGPID: return "LIBBPF_ERRNO__WRNGPID";
+	case LIBBPF_ERRNO__INVSEQ: return "LIBBPF_ERRNO__INVSEQ";
+	case LIBBPF_ERRNO__NLPARSE: return "LIBBPF_ERRNO__NLPARSE";
+	default: return "unknown";
+	}
+}
+
 static void write_error(struct json *j, const char *code, int err, const char *what)
 {
-	char msg[1024];
+	char msg[1024], reason[512];
 
-	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(err < 0 ? -err : err));
 	if (err <= -__LIBBPF_ERRNO__START)
-		libbpf_strerror(err, msg + strlen(what) + 2, sizeof(msg) - strlen(what) - 2);
+		libbpf_strerror(err, reason, sizeof(reason));
+	else
+		snprintf(reason, sizeof(reason), "%s", errno_name(-err));
+	snprintf(msg, sizeof(msg), "%s: %s", what, reason);
 	json_obj_begin(j);
 	json_kstr(j, "code", code);
-	json_ki64(j, "errno", err < 0 ? -err : err);
+	json_kstr(j, "errno", errno_name(err < 0 ? -err : err));
 	json_kstr(j, "message", msg);
 	json_obj_end(j);
 }
@@ -513,6 +544,7 @@ CB_EXPORT char *cb_run(void)
 	struct json j;
 	int err = 0, nr_pins = 0;
 	bool opened = false;
+	const char *code = NULL;
 
 	vk_reset();
 	core_report_reset();
@@ -531,6 +563,11 @@ CB_EXPORT char *cb_run(void)
 	obj = bpf_object__open_mem(in.obj, in.obj_len, &opts);
 	if (!obj) {
 		err = -errno;
+	} else if (!bpf_object__btf(obj)) {
+		/* no BTF: no CO-RE, no BTF-defined maps, nothing for the host to decode with */
+		opened = true;
+		err = -ENODATA;
+		code = "no_btf";
 	} else {
 		opened = true;
 		/* pinning is the host's job: remember each pin path, let libbpf not pin */
@@ -552,7 +589,8 @@ CB_EXPORT char *cb_run(void)
 	json_obj_begin(&j);
 	json_key(&j, "error");
 	if (err)
-		write_error(&j, error_code(err, opened), err,
+		write_error(&j, code ? code : error_code(err, opened), err,
+			    code ? "the object has no .BTF section" :
 			    opened ? "libbpf could not load the object" : "libbpf could not open the object");
 	else
 		json_null(&j);
@@ -582,6 +620,12 @@ CB_EXPORT char *cb_run(void)
 	vk_reset();
 	core_report_reset();
 	return json_take(&j);
+}
+
+/* for the test of the worker's trap handling: a wasm trap on purpose */
+CB_EXPORT void cb_selftest_trap(void)
+{
+	__builtin_trap();
 }
 
 CB_EXPORT void cb_free(void *p)

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readInput } from '../inputs.js';
+import { RelocationError } from '../errors.js';
 import { serializePlan, type RelocationRecord } from '../plan.js';
 import { Relocator, type RelocateResult } from '../relocate.js';
 import { CliUsageError, parseFeatures } from './common.js';
@@ -85,6 +86,13 @@ export async function relocateCommand(argv: string[]): Promise<number> {
       if (values.output) console.log(`load plan written to ${values.output} (${r.plan.maps.length} maps, ${r.plan.programs.length} programs)`);
     }
     return r.ok ? 0 : 1;
+  } catch (e) {
+    // libbpf stopped at a relocation: still a report, and exit status 1
+    if (!(e instanceof RelocationError)) throw e;
+    const relocations = e.relocations as RelocationRecord[];
+    if (values.json) console.log(JSON.stringify({ object: objPath, btf: btfPath, ok: false, error: e.message, relocations }, null, 1));
+    else console.log(`${formatReport(objPath, btfPath, { relocations })}\nlibbpf stopped: no load plan (${e.message.split('\n')[0]})`);
+    return 1;
   } finally {
     await relocator.close();
   }

@@ -41,7 +41,7 @@ export interface RelocateOutcome {
 }
 
 interface GlueResult {
-  error: { code: string; errno: number; message: string } | null;
+  error: { code: string; errno: string; message: string } | null;
   relocations: RelocationRecord[];
   plan: Omit<LoadPlan, 'relocations'> | null;
   stats: { syscalls: number; relocations: number; failedRelocations: number };
@@ -130,14 +130,23 @@ export class RelocationService {
   }
 
   async relocate(req: RelocateRequest): Promise<RelocateOutcome> {
+    return this.guarded(`relocating '${req.objectName}'`, (m) => this.relocateWith(m, req));
+  }
+
+  /** Trap inside the wasm module on purpose: the test of trap handling and worker replacement. */
+  async selftestTrap(): Promise<void> {
+    return this.guarded('running the trap self-test', (m) => m.selftestTrap());
+  }
+
+  private async guarded<T>(what: string, fn: (m: CorebpfWasm) => T): Promise<T> {
     if (this.broken) throw new WasmTrapError('this worker\'s wasm module trapped earlier; use a new worker');
     const m = await this.module();
     try {
-      return this.relocateWith(m, req);
+      return fn(m);
     } catch (e) {
       if (isWasmTrap(e)) {
         this.broken = true;
-        throw new WasmTrapError(`the wasm module trapped while relocating '${req.objectName}': ${e.message}`, { object: req.objectName }, { cause: e });
+        throw new WasmTrapError(`the wasm module trapped while ${what}: ${e.message}`, {}, { cause: e });
       }
       throw e;
     }
@@ -171,7 +180,9 @@ export class RelocationService {
     const e = r.error!;
     const tail = logTail(r.log);
     const details = { object: req.objectName, errno: e.errno, log: r.log, relocations: r.relocations };
-    switch (e.code) {
+    // libbpf refuses at open an object whose .maps need BTF it lacks
+    const code = e.code === 'object_format' && /BTF is required, but is missing/.test(r.log) ? 'no_btf' : e.code;
+    switch (code) {
       case 'object_format':
         return new ObjectFormatError(`'${req.objectName}' is not a loadable BPF object: ${e.message}${tail ? `\n${tail}` : ''}`, details);
       case 'no_btf':

@@ -27,6 +27,7 @@ interface CorebpfModule {
   _cb_feature_name(id: number): number;
   _cb_feature_desc(id: number): number;
   _cb_libbpf_version(): number;
+  _cb_selftest_trap(): void;
 }
 
 type Factory = (opts: Record<string, unknown>) => Promise<CorebpfModule>;
@@ -109,6 +110,11 @@ export class CorebpfWasm {
     } finally {
       this.m._free(p);
     }
+  }
+
+  /** Trap on purpose (tests of the trap handling). */
+  selftestTrap(): void {
+    this.m._cb_selftest_trap();
   }
 
   releaseTarget(handle: number): void {

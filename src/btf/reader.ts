@@ -1,0 +1,475 @@
+// A dependency-free reader of raw BTF blobs (kernel `vmlinux` / module BTF, or the .BTF
+// section of an object), little- or big-endian, optionally split on top of a base BTF.
+import { BtfFormatError } from './errors.js';
+import {
+  BTF_HEADER_SIZE, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_CONST,
+  BTF_KIND_DATASEC, BTF_KIND_DECL_TAG, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FLOAT,
+  BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_FWD, BTF_KIND_INT, BTF_KIND_NAMES, BTF_KIND_PTR,
+  BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_TYPE_TAG, BTF_KIND_UNION,
+  BTF_KIND_UNKN, BTF_KIND_VAR, BTF_KIND_VOLATILE, BTF_MAGIC, BTF_TYPE_SIZE, BTF_VERSION,
+  btfInfoKflag, btfInfoKind, btfInfoVlen, btfTypeExtraSize,
+  type BtfKind, type BtfKindName,
+} from './kinds.js';
+import type {
+  BtfEnumValue, BtfFuncLinkage, BtfHeader, BtfMember, BtfParam, BtfType, BtfVarLinkage,
+  BtfVarSecinfo, BtfVoid,
+} from './types.js';
+
+export { BtfFormatError } from './errors.js';
+export * from './kinds.js';
+export type * from './types.js';
+
+export type BtfEndianness = 'little' | 'big';
+
+export interface BtfParseOptions {
+  /** Base BTF of a split BTF blob (e.g. vmlinux for a module's .BTF). */
+  base?: Btf;
+}
+
+/** Same limit as libbpf's MAX_RESOLVE_DEPTH. */
+const MAX_RESOLVE_DEPTH = 32;
+/** BTF_MAX_NAME_OFFSET / BTF_MAX_TYPE of the kernel UAPI. */
+const BTF_MAX_TYPE = 0x000fffff;
+
+const VOID: BtfVoid = { id: 0, kind: BTF_KIND_UNKN, kindName: 'UNKN', name: '', nameOff: 0, vlen: 0, kflag: false };
+const FUNC_LINKAGE: readonly BtfFuncLinkage[] = ['static', 'global', 'extern'];
+const VAR_LINKAGE: readonly BtfVarLinkage[] = ['static', 'global', 'extern'];
+const LONG_NAMES = new Set([
+  'long', 'long int', 'int long', 'unsigned long', 'long unsigned', 'unsigned long int',
+  'unsigned int long', 'long unsigned int', 'long int unsigned', 'int unsigned long',
+  'int long unsigned',
+]);
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/** Parse a raw BTF blob. Throws BtfFormatError when it is truncated or corrupt. */
+export function parseBtf(data: Uint8Array, options: BtfParseOptions = {}): Btf {
+  return new Btf(data, options);
+}
+
+export class Btf {
+  readonly header: BtfHeader;
+  readonly endianness: BtfEndianness;
+  /** The base BTF of a split BTF, else undefined. */
+  readonly base: Btf | undefined;
+  /** Id of this blob's first type: 1, or the base's lastId + 1 for split BTF. */
+  readonly startId: number;
+  /** Number of type records in this blob (not counting void, nor the base's types). */
+  readonly typeCount: number;
+  /** Highest valid type id. */
+  readonly lastId: number;
+  /** Offset of this blob's first string: 0, or the base's string end for split BTF. */
+  readonly startStrOff: number;
+
+  readonly #data: Uint8Array;
+  readonly #view: DataView;
+  readonly #le: boolean;
+  readonly #typeStart: number;   // absolute byte offset of the type section
+  readonly #strStart: number;    // absolute byte offset of the string section
+  readonly #offsets: Uint32Array; // absolute byte offset of each type record
+  readonly #cache: (BtfType | undefined)[];
+  readonly #strCache = new Map<number, string>();
+  readonly #decoder = new TextDecoder('utf-8', { fatal: false });
+  #byName: Map<string, number[]> | undefined;
+  #ptrSize: number | undefined;
+
+  constructor(data: Uint8Array, options: BtfParseOptions = {}) {
+    if (!(data instanceof Uint8Array)) throw new TypeError('BTF data must be a Uint8Array');
+    this.#data = data;
+    this.#view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const base = options.base;
+    this.base = base;
+
+    // --- header
+    if (data.length < BTF_HEADER_SIZE) {
+      throw new BtfFormatError(`BTF truncated: ${data.length} bytes, the header alone needs ${BTF_HEADER_SIZE}`, { offset: 0 });
+    }
+    let le: boolean;
+    if (this.#view.getUint16(0, true) === BTF_MAGIC) le = true;
+    else if (this.#view.getUint16(0, false) === BTF_MAGIC) le = false;
+    else {
+      throw new BtfFormatError(
+        `bad BTF magic ${hex(this.#view.getUint16(0, true))} (expected ${hex(BTF_MAGIC)} in either byte order)`, { offset: 0 });
+    }
+    this.#le = le;
+    this.endianness = le ? 'little' : 'big';
+    const u32 = (o: number): number => this.#view.getUint32(o, le);
+    const header: BtfHeader = {
+      magic: BTF_MAGIC, version: data[2]!, flags: data[3]!, hdrLen: u32(4),
+      typeOff: u32(8), typeLen: u32(12), strOff: u32(16), strLen: u32(20),
+    };
+    this.header = header;
+    if (header.version !== BTF_VERSION) {
+      throw new BtfFormatError(`unsupported BTF version ${header.version} (expected ${BTF_VERSION})`, { offset: 2 });
+    }
+    if (header.hdrLen < BTF_HEADER_SIZE) {
+      throw new BtfFormatError(`BTF hdr_len ${header.hdrLen} is smaller than ${BTF_HEADER_SIZE}`, { offset: 4 });
+    }
+    if (header.hdrLen > data.length) {
+      throw new BtfFormatError(`BTF truncated: hdr_len is ${header.hdrLen} but the blob has ${data.length} bytes`, { offset: 4 });
+    }
+    for (let i = BTF_HEADER_SIZE; i < header.hdrLen; i++) {
+      if (data[i] !== 0) throw new BtfFormatError(`unsupported non-zero BTF header field at byte ${i}`, { offset: i });
+    }
+    const meta = data.length - header.hdrLen;
+    const typeEnd = header.typeOff + header.typeLen;
+    const strEnd = header.strOff + header.strLen;
+    if (typeEnd > meta || strEnd > meta) {
+      const want = header.hdrLen + Math.max(typeEnd, strEnd);
+      throw new BtfFormatError(`BTF truncated: its sections end at byte ${want} but the blob has ${data.length} bytes`, { offset: data.length });
+    }
+    if (Math.max(typeEnd, strEnd) < meta) {
+      throw new BtfFormatError(
+        `${meta - Math.max(typeEnd, strEnd)} unexpected bytes after the BTF sections (blob of ${data.length} bytes)`,
+        { offset: header.hdrLen + Math.max(typeEnd, strEnd) });
+    }
+    if (header.typeOff % 4 !== 0) throw new BtfFormatError(`BTF type section misaligned (type_off ${header.typeOff})`, { offset: 8 });
+    if (header.typeLen % 4 !== 0) throw new BtfFormatError(`BTF type section length ${header.typeLen} is not a multiple of 4`, { offset: 12 });
+    if (header.typeLen > 0 && header.strLen > 0 && header.typeOff < strEnd && header.strOff < typeEnd) {
+      throw new BtfFormatError('BTF type and string sections overlap', { offset: 8 });
+    }
+    this.#typeStart = header.hdrLen + header.typeOff;
+    this.#strStart = header.hdrLen + header.strOff;
+
+    // --- strings (libbpf btf_parse_str_sec)
+    if (base) {
+      if (base.endianness !== this.endianness) {
+        throw new BtfFormatError(`split BTF is ${this.endianness}-endian but its base is ${base.endianness}-endian`, { offset: 0 });
+      }
+      this.startStrOff = base.startStrOff + base.header.strLen;
+      this.startId = base.lastId + 1;
+    } else {
+      this.startStrOff = 0;
+      this.startId = 1;
+    }
+    if (header.strLen === 0) {
+      if (!base) throw new BtfFormatError('BTF string section is empty', { offset: 20 });
+    } else {
+      if (data[this.#strStart + header.strLen - 1] !== 0) {
+        throw new BtfFormatError('BTF string section is not NUL-terminated', { offset: this.#strStart + header.strLen - 1 });
+      }
+      if (!base && data[this.#strStart] !== 0) {
+        throw new BtfFormatError('BTF string section does not start with the empty string', { offset: this.#strStart });
+      }
+    }
+
+    // --- type records
+    const typeEndAbs = this.#typeStart + header.typeLen;
+    let offsets = new Uint32Array(Math.max(16, header.typeLen >>> 4));
+    let n = 0;
+    for (let p = this.#typeStart; p < typeEndAbs;) {
+      const id = this.startId + n;
+      if (p + BTF_TYPE_SIZE > typeEndAbs) {
+        throw new BtfFormatError(`BTF type [${id}] truncated: ${typeEndAbs - p} bytes left of a ${BTF_TYPE_SIZE}-byte record`, { offset: p, typeId: id });
+      }
+      const info = u32(p + 4);
+      const kind = btfInfoKind(info);
+      const extra = btfTypeExtraSize(kind, btfInfoVlen(info));
+      if (extra < 0) throw new BtfFormatError(`BTF type [${id}] has invalid kind ${kind}`, { offset: p, typeId: id });
+      if (p + BTF_TYPE_SIZE + extra > typeEndAbs) {
+        throw new BtfFormatError(
+          `BTF type [${id}] ${BTF_KIND_NAMES[kind]} truncated: needs ${BTF_TYPE_SIZE + extra} bytes, ${typeEndAbs - p} left`, { offset: p, typeId: id });
+      }
+      if (n === offsets.length) {
+        const grown = new Uint32Array(offsets.length * 2);
+        grown.set(offsets);
+        offsets = grown;
+      }
+      offsets[n++] = p;
+      p += BTF_TYPE_SIZE + extra;
+    }
+    this.#offsets = offsets.subarray(0, n);
+    this.typeCount = n;
+    this.lastId = this.startId + n - 1;
+    if (this.lastId > BTF_MAX_TYPE) throw new BtfFormatError(`too many BTF types (last id ${this.lastId})`, { offset: this.#typeStart });
+    this.#cache = new Array<BtfType | undefined>(n);
+    this.#validate();
+  }
+
+  /** Every type id and string offset a record refers to must exist. */
+  #validate(): void {
+    const v = this.#view, le = this.#le;
+    const u32 = (o: number): number => v.getUint32(o, le);
+    const strLimit = this.startStrOff + this.header.strLen;
+    for (let i = 0; i < this.typeCount; i++) {
+      const p = this.#offsets[i]!, id = this.startId + i;
+      const bad = (what: string, at: number): never => {
+        throw new BtfFormatError(`BTF type [${id}] ${BTF_KIND_NAMES[btfInfoKind(u32(p + 4))]}: ${what}`, { offset: at, typeId: id });
+      };
+      const name = (o: number): void => { if (u32(o) >= strLimit) bad(`name offset ${u32(o)} is outside the string section`, o); };
+      const ref = (o: number): void => { if (u32(o) > this.lastId) bad(`refers to type [${u32(o)}], the last is [${this.lastId}]`, o); };
+      name(p);
+      const info = u32(p + 4), kind = btfInfoKind(info), vlen = btfInfoVlen(info);
+      const q = p + BTF_TYPE_SIZE;
+      switch (kind) {
+        case BTF_KIND_INT: {
+          const size = u32(p + 8), enc = u32(q);
+          const bits = enc & 0xff, off = (enc >>> 16) & 0xff;
+          if (![1, 2, 4, 8, 16].includes(size)) bad(`invalid size ${size}`, p + 8);
+          if (bits > 128 || off + bits > size * 8) bad(`invalid bits ${bits} at offset ${off} for size ${size}`, q);
+          break;
+        }
+        case BTF_KIND_PTR: case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST:
+        case BTF_KIND_RESTRICT: case BTF_KIND_FUNC: case BTF_KIND_FUNC_PROTO: case BTF_KIND_VAR:
+        case BTF_KIND_TYPE_TAG: case BTF_KIND_DECL_TAG:
+          ref(p + 8);
+          if (kind === BTF_KIND_FUNC_PROTO) for (let k = 0; k < vlen; k++) { name(q + 8 * k); ref(q + 8 * k + 4); }
+          break;
+        case BTF_KIND_ARRAY: ref(q); ref(q + 4); break;
+        case BTF_KIND_STRUCT: case BTF_KIND_UNION:
+          for (let k = 0; k < vlen; k++) { name(q + 12 * k); ref(q + 12 * k + 4); }
+          break;
+        case BTF_KIND_ENUM: for (let k = 0; k < vlen; k++) name(q + 8 * k); break;
+        case BTF_KIND_ENUM64: for (let k = 0; k < vlen; k++) name(q + 12 * k); break;
+        case BTF_KIND_DATASEC: for (let k = 0; k < vlen; k++) ref(q + 12 * k); break;
+        default: break;
+      }
+    }
+  }
+
+  /** Whether `id` is a valid type id here (0, the base's, or this blob's). */
+  hasType(id: number): boolean {
+    return Number.isInteger(id) && id >= 0 && id <= this.lastId;
+  }
+
+  /** The string at `offset` of the (split-continued) string section. */
+  strAt(offset: number): string {
+    if (offset < this.startStrOff) {
+      if (!this.base) throw new RangeError(`string offset ${offset} out of range`);
+      return this.base.strAt(offset);
+    }
+    const rel = offset - this.startStrOff;
+    if (!Number.isInteger(rel) || rel >= this.header.strLen) {
+      throw new RangeError(`string offset ${offset} is outside the BTF string section`);
+    }
+    let s = this.#strCache.get(rel);
+    if (s === undefined) {
+      const start = this.#strStart + rel;
+      const end = this.#data.indexOf(0, start); // the section is NUL-terminated (checked)
+      s = this.#decoder.decode(this.#data.subarray(start, end));
+      this.#strCache.set(rel, s);
+    }
+    return s;
+  }
+
+  /** The type with this id (0 is void; ids of a split BTF's base are looked up there). */
+  typeById(id: number): BtfType {
+    if (id === 0) return VOID;
+    if (!this.hasType(id)) throw new RangeError(`no BTF type [${id}] (valid ids: 0..${this.lastId})`);
+    if (id < this.startId) return this.base!.typeById(id);
+    const i = id - this.startId;
+    return (this.#cache[i] ??= this.#decode(id, this.#offsets[i]!));
+  }
+
+  /** This blob's own types, in id order (not the base's). */
+  *types(): IterableIterator<BtfType> {
+    for (let id = this.startId; id <= this.lastId; id++) yield this.typeById(id);
+  }
+
+  /** Kind of a type without decoding it fully. */
+  kindOf(id: number): BtfKind | typeof BTF_KIND_UNKN {
+    if (id === 0) return BTF_KIND_UNKN;
+    if (!this.hasType(id)) throw new RangeError(`no BTF type [${id}] (valid ids: 0..${this.lastId})`);
+    if (id < this.startId) return this.base!.kindOf(id);
+    return btfInfoKind(this.#view.getUint32(this.#offsets[id - this.startId]! + 4, this.#le)) as BtfKind;
+  }
+
+  /** All types (base first) with this name, optionally of one kind, in id order. */
+  findAllByName(name: string, kind?: BtfKind | BtfKindName): BtfType[] {
+    const want = typeof kind === 'string' ? BTF_KIND_NAMES.indexOf(kind) : kind;
+    const out = this.base ? this.base.findAllByName(name, kind) : [];
+    if (!this.#byName) {
+      const map = new Map<string, number[]>();
+      for (let i = 0; i < this.typeCount; i++) {
+        const nameOff = this.#view.getUint32(this.#offsets[i]!, this.#le);
+        if (nameOff === 0) continue;
+        const s = this.strAt(nameOff);
+        const ids = map.get(s);
+        if (ids) ids.push(this.startId + i); else map.set(s, [this.startId + i]);
+      }
+      this.#byName = map;
+    }
+    for (const id of this.#byName.get(name) ?? []) {
+      if (want === undefined || this.kindOf(id) === want) out.push(this.typeById(id));
+    }
+    return out;
+  }
+
+  /** The first type (lowest id, base first) with this name, optionally of one kind. */
+  findByName(name: string, kind?: BtfKind | BtfKindName): BtfType | undefined {
+    return this.findAllByName(name, kind)[0];
+  }
+
+  /** Follow typedefs, modifiers (volatile, const, restrict, type tags) and VARs to a type id. */
+  resolveType(id: number): number {
+    let depth = 0;
+    for (;;) {
+      const t = this.typeById(id);
+      switch (t.kind) {
+        case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST: case BTF_KIND_RESTRICT:
+        case BTF_KIND_TYPE_TAG: case BTF_KIND_VAR:
+          id = t.type;
+          break;
+        default:
+          return id;
+      }
+      if (++depth > MAX_RESOLVE_DEPTH) throw new BtfFormatError(`BTF type chain from [${t.id}] is too deep or loops`, { typeId: t.id });
+    }
+  }
+
+  /**
+   * Size in bytes of a type, following typedefs and modifiers, multiplying out arrays
+   * (libbpf's btf__resolve_size). Throws BtfFormatError for types without a size
+   * (void, FWD, FUNC, FUNC_PROTO, DECL_TAG) and for loops.
+   */
+  resolveSize(id: number): number {
+    let mult = 1;
+    let depth = 0;
+    for (;;) {
+      const t = this.typeById(id);
+      let size: number | undefined;
+      switch (t.kind) {
+        case BTF_KIND_INT: case BTF_KIND_STRUCT: case BTF_KIND_UNION: case BTF_KIND_ENUM:
+        case BTF_KIND_ENUM64: case BTF_KIND_DATASEC: case BTF_KIND_FLOAT:
+          size = t.size;
+          break;
+        case BTF_KIND_PTR:
+          size = this.pointerSize;
+          break;
+        case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST: case BTF_KIND_RESTRICT:
+        case BTF_KIND_TYPE_TAG: case BTF_KIND_VAR:
+          id = t.type;
+          break;
+        case BTF_KIND_ARRAY:
+          mult *= t.nelems;
+          id = t.elemType;
+          break;
+        default:
+          throw new BtfFormatError(
+            `BTF type [${t.id}] ${t.kindName}${t.name ? ` '${t.name}'` : ''} has no size`, { typeId: t.id });
+      }
+      if (size !== undefined) {
+        const total = size * mult;
+        if (!Number.isSafeInteger(total) || total > 0xffffffff) {
+          throw new BtfFormatError(`BTF type size overflows (${size} x ${mult})`, { typeId: id });
+        }
+        return total;
+      }
+      if (++depth > MAX_RESOLVE_DEPTH) throw new BtfFormatError(`BTF type chain from [${t.id}] is too deep or loops`, { typeId: t.id });
+    }
+  }
+
+  /**
+   * Pointer size of the target, from the size of its `long` (as libbpf determines it);
+   * 8 when the BTF has no `long` type.
+   */
+  get pointerSize(): number {
+    return (this.#ptrSize ??= this.#longSize() ?? 8);
+  }
+
+  /** Size of the first INT named like `long` (base first), if any. */
+  #longSize(): number | undefined {
+    const fromBase = this.base === undefined ? undefined : this.base.#longSize();
+    if (fromBase !== undefined) return fromBase;
+    for (let i = 0; i < this.typeCount; i++) {
+      const p = this.#offsets[i]!;
+      if (btfInfoKind(this.#view.getUint32(p + 4, this.#le)) !== BTF_KIND_INT) continue;
+      const size = this.#view.getUint32(p + 8, this.#le);
+      if ((size === 4 || size === 8) && LONG_NAMES.has(this.strAt(this.#view.getUint32(p, this.#le)))) return size;
+    }
+    return undefined;
+  }
+
+  #decode(id: number, p: number): BtfType {
+    const v = this.#view, le = this.#le;
+    const u32 = (o: number): number => v.getUint32(o, le);
+    const nameOff = u32(p), info = u32(p + 4), sizeOrType = u32(p + 8);
+    const kind = btfInfoKind(info), vlen = btfInfoVlen(info), kflag = btfInfoKflag(info);
+    const name = nameOff === 0 ? '' : this.strAt(nameOff);
+    const q = p + BTF_TYPE_SIZE;
+    const c = { id, name, nameOff, vlen, kflag };
+    switch (kind) {
+      case BTF_KIND_INT: {
+        const enc = u32(q), encoding = (enc >>> 24) & 0x0f;
+        return {
+          ...c, kind, kindName: 'INT', size: sizeOrType, encoding,
+          signed: (encoding & BTF_INT_SIGNED) !== 0, char: (encoding & BTF_INT_CHAR) !== 0,
+          bool: (encoding & BTF_INT_BOOL) !== 0, bitOffset: (enc >>> 16) & 0xff, bits: enc & 0xff,
+        };
+      }
+      case BTF_KIND_PTR: return { ...c, kind, kindName: 'PTR', type: sizeOrType };
+      case BTF_KIND_ARRAY:
+        return { ...c, kind, kindName: 'ARRAY', elemType: u32(q), indexType: u32(q + 4), nelems: u32(q + 8) };
+      case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
+        const members: BtfMember[] = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const m = q + 12 * k, mName = u32(m), off = u32(m + 8);
+          members[k] = {
+            name: mName === 0 ? '' : this.strAt(mName), nameOff: mName, type: u32(m + 4),
+            bitOffset: kflag ? off & 0xffffff : off, bitfieldSize: kflag ? off >>> 24 : 0,
+          };
+        }
+        return kind === BTF_KIND_STRUCT
+          ? { ...c, kind, kindName: 'STRUCT', size: sizeOrType, members }
+          : { ...c, kind, kindName: 'UNION', size: sizeOrType, members };
+      }
+      case BTF_KIND_ENUM: {
+        const values: BtfEnumValue<number>[] = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const e = q + 8 * k, eName = u32(e);
+          values[k] = { name: eName === 0 ? '' : this.strAt(eName), nameOff: eName, value: kflag ? v.getInt32(e + 4, le) : u32(e + 4) };
+        }
+        return { ...c, kind, kindName: 'ENUM', size: sizeOrType, signed: kflag, values };
+      }
+      case BTF_KIND_ENUM64: {
+        const values: BtfEnumValue<bigint>[] = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const e = q + 12 * k, eName = u32(e);
+          const raw = (BigInt(u32(e + 8)) << 32n) | BigInt(u32(e + 4));
+          values[k] = { name: eName === 0 ? '' : this.strAt(eName), nameOff: eName, value: kflag ? BigInt.asIntN(64, raw) : raw };
+        }
+        return { ...c, kind, kindName: 'ENUM64', size: sizeOrType, signed: kflag, values };
+      }
+      case BTF_KIND_FWD: return { ...c, kind, kindName: 'FWD', fwdKind: kflag ? 'union' : 'struct' };
+      case BTF_KIND_TYPEDEF: return { ...c, kind, kindName: 'TYPEDEF', type: sizeOrType };
+      case BTF_KIND_VOLATILE: return { ...c, kind, kindName: 'VOLATILE', type: sizeOrType };
+      case BTF_KIND_CONST: return { ...c, kind, kindName: 'CONST', type: sizeOrType };
+      case BTF_KIND_RESTRICT: return { ...c, kind, kindName: 'RESTRICT', type: sizeOrType };
+      case BTF_KIND_TYPE_TAG: return { ...c, kind, kindName: 'TYPE_TAG', type: sizeOrType, attribute: kflag };
+      case BTF_KIND_FUNC: {
+        const linkage = FUNC_LINKAGE[vlen];
+        if (!linkage) throw new BtfFormatError(`BTF type [${id}] FUNC has invalid linkage ${vlen}`, { offset: p + 4, typeId: id });
+        return { ...c, kind, kindName: 'FUNC', type: sizeOrType, linkage };
+      }
+      case BTF_KIND_FUNC_PROTO: {
+        const params: BtfParam[] = [];
+        let variadic = false;
+        for (let k = 0; k < vlen; k++) {
+          const e = q + 8 * k, pName = u32(e), pType = u32(e + 4);
+          if (k === vlen - 1 && pName === 0 && pType === 0) { variadic = true; break; }
+          params.push({ name: pName === 0 ? '' : this.strAt(pName), nameOff: pName, type: pType });
+        }
+        return { ...c, kind, kindName: 'FUNC_PROTO', returnType: sizeOrType, params, variadic };
+      }
+      case BTF_KIND_VAR: {
+        const linkage = VAR_LINKAGE[u32(q)];
+        if (!linkage) throw new BtfFormatError(`BTF type [${id}] VAR has invalid linkage ${u32(q)}`, { offset: q, typeId: id });
+        return { ...c, kind, kindName: 'VAR', type: sizeOrType, linkage };
+      }
+      case BTF_KIND_DATASEC: {
+        const vars: BtfVarSecinfo[] = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const e = q + 12 * k;
+          vars[k] = { type: u32(e), offset: u32(e + 4), size: u32(e + 8) };
+        }
+        return { ...c, kind, kindName: 'DATASEC', size: sizeOrType, vars };
+      }
+      case BTF_KIND_FLOAT: return { ...c, kind, kindName: 'FLOAT', size: sizeOrType };
+      case BTF_KIND_DECL_TAG:
+        return { ...c, kind, kindName: 'DECL_TAG', type: sizeOrType, componentIdx: v.getInt32(q, le), attribute: kflag };
+      default:
+        // unreachable: kinds were checked while indexing the records
+        throw new BtfFormatError(`BTF type [${id}] has invalid kind ${kind}`, { offset: p + 4, typeId: id });
+    }
+  }
+}

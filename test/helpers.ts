@@ -1,0 +1,83 @@
+// Shared test helpers: paths, the native oracle, the raw wasm module, fixtures.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const PROGS = `${ROOT}testdata/progs`;
+export const BTF_DIR = `${ROOT}testdata/btf`;
+export const TARGETS = `${ROOT}testdata/targets`;
+export const NATIVE = `${ROOT}build/native/corebpf-native`;
+export const CLI = `${ROOT}dist/cli.js`;
+export const HOST_BTF = '/sys/kernel/btf/vmlinux';
+export const hasHostBtf = existsSync(HOST_BTF);
+
+export function obj(name: string): string {
+  return `${PROGS}/${name}.bpf.o`;
+}
+
+/** little-endian corpus objects (name without .bpf.o) */
+export function corpus(): string[] {
+  return readdirSync(PROGS).filter((f) => f.endsWith('.bpf.o')).map((f) => f.replace(/\.bpf\.o$/, '')).sort();
+}
+
+export interface Fixture { file: string; arch: string; kernelRelease: string; endianness: string; base?: string | null; typeCount?: number }
+export function fixtures(): Fixture[] {
+  return JSON.parse(readFileSync(`${BTF_DIR}/manifest.json`, 'utf8')) as Fixture[];
+}
+
+const xzCache = new Map<string, Uint8Array>();
+/** a fixture's raw BTF bytes */
+export function fixtureBytes(file: string): Uint8Array {
+  let b = xzCache.get(file);
+  if (!b) {
+    b = new Uint8Array(execFileSync('xz', ['-dc', `${BTF_DIR}/${file}`], { maxBuffer: 1 << 28 }));
+    xzCache.set(file, b);
+  }
+  return b;
+}
+
+/** the native oracle's result text for OBJECT against a raw BTF file, without the log */
+export function nativeRun(objPath: string, btfPath: string, args: string[] = []): string {
+  const r = spawnSync(NATIVE, [objPath, btfPath, '--no-log', ...args], { maxBuffer: 1 << 28, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`corebpf-native failed (${r.status}): ${r.stderr}`);
+  return r.stdout.trimEnd();
+}
+
+interface RawModule {
+  HEAPU8: Uint8Array;
+  _malloc(n: number): number;
+  _free(p: number): void;
+  UTF8ToString(p: number): string;
+  stringToUTF8(s: string, p: number, n: number): void;
+  lengthBytesUTF8(s: string): number;
+  [k: string]: unknown;
+}
+
+/** the wasm build loaded directly (no worker), to compare its raw output with the native one */
+export async function rawWasm(): Promise<(obj: Uint8Array, name: string, btf: Uint8Array, release?: string) => string> {
+  const require = createRequire(import.meta.url);
+  const factory = require(`${ROOT}dist/wasm/corebpf.cjs`) as (o: object) => Promise<RawModule>;
+  const m = await factory({ wasmBinary: readFileSync(`${ROOT}dist/wasm/corebpf.wasm`) });
+  const call = (f: string, ...a: number[]) => (m[`_${f}`] as (...x: number[]) => number)(...a);
+  const bytes = (b: Uint8Array) => { const p = m._malloc(Math.max(1, b.length)); m.HEAPU8.set(b, p); return p; };
+  const str = (s: string) => { const n = m.lengthBytesUTF8(s) + 1; const p = m._malloc(n); m.stringToUTF8(s, p, n); return p; };
+  return (o, name, btf, release = '') => {
+    const h = call('cb_target_register', bytes(btf), btf.length);
+    if (h < 0) throw new Error(m.UTF8ToString(call('cb_target_error')));
+    call('cb_set_object', bytes(o), o.length, str(name));
+    call('cb_set_target', h);
+    call('cb_set_kconfig', 0);
+    call('cb_set_kernel', str(release), str(''), str('x86_64'), 4096);
+    call('cb_set_features', 0, 0);
+    const out = m.UTF8ToString(call('cb_run'));
+    call('cb_target_release', h);
+    const i = out.indexOf(',"log":"');
+    return i >= 0 ? `${out.slice(0, i)}}` : out;
+  };
+}
+
+export function isRoot(): boolean {
+  return process.geteuid?.() === 0;
+}

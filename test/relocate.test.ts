@@ -1,0 +1,148 @@
+// Relocation through the public API (worker thread + wasm) against real and synthetic BTF.
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Relocator, parsePlan, serializePlan, type RelocationRecord } from '../dist/index.js';
+import { parseBtf, type Btf } from '../src/btf/index.js';
+import { HOST_BTF, TARGETS, fixtureBytes, fixtures, hasHostBtf, obj } from './helpers.js';
+
+const relocator = new Relocator({ size: 1 });
+afterAll(() => relocator.close());
+
+/** byte offset of a member path (e.g. ['real_parent']) inside a struct, read with our own BTF reader */
+function memberOffset(btf: Btf, struct: string, member: string): number {
+  const t = btf.findByName(struct, 'STRUCT');
+  if (!t || t.kindName !== 'STRUCT') throw new Error(`no struct ${struct}`);
+  const m = t.members.find((x) => x.name === member);
+  if (!m) throw new Error(`no ${struct}.${member}`);
+  return m.bitOffset / 8;
+}
+
+function byAccess(rel: RelocationRecord[], program: string, access: string, kind = 'field_byte_offset'): RelocationRecord {
+  const r = rel.find((x) => x.program === program && x.access === access && x.kind === kind);
+  if (!r) throw new Error(`no ${kind} relocation ${access} in ${program}: ${rel.map((x) => `${x.program}:${x.access}`).join(', ')}`);
+  return r;
+}
+
+describe('relocate against this machine\'s kernel BTF', () => {
+  it.skipIf(!hasHostBtf)('resolves execsnoop\'s task_struct reads to the running kernel\'s offsets', async () => {
+    const r = await relocator.relocate(obj('execsnoop'));
+    expect(r.ok).toBe(true);
+    const host = parseBtf(new Uint8Array(readFileSync(HOST_BTF)));
+    const rp = byAccess(r.relocations, 'tracepoint__syscalls__sys_enter_execve', 'task_struct.real_parent');
+    expect(Number(rp.target)).toBe(memberOffset(host, 'task_struct', 'real_parent'));
+    const tgid = byAccess(r.relocations, 'tracepoint__syscalls__sys_enter_execve', 'task_struct.tgid');
+    expect(Number(tgid.target)).toBe(memberOffset(host, 'task_struct', 'tgid'));
+    // the local value is the one compiled in from testdata/include/vmlinux_min.h, not the kernel's
+    expect(rp.local).not.toBe(rp.target);
+    expect(r.plan.kernel.release).not.toBe('');
+  });
+});
+
+describe('self-relocation identity: the object\'s own BTF as target', () => {
+  // (core_kinds is not here: it carries two flavors of one type with different sizes on
+  // purpose, so against itself libbpf rightly finds them ambiguous)
+  for (const name of ['core_basic', 'execsnoop', 'bench_tasks']) {
+    it(`${name}: every relocation resolves to its local value`, async () => {
+      const path = obj(name);
+      // an ELF target: the worker takes its .BTF section
+      const r = await relocator.relocate(path, { btf: new Uint8Array(readFileSync(path)) });
+      expect(r.relocations.length).toBeGreaterThan(0);
+      for (const x of r.relocations) {
+        expect(x.status, `${x.program} ${x.kind} ${x.access}`).toBe('resolved');
+        if (x.kind === 'type_id_target') continue; // target ids are ids in the target BTF: equal here too
+        expect(x.target, `${x.program} ${x.kind} ${x.access}`).toBe(x.local);
+      }
+    });
+  }
+});
+
+describe('synthetic target with changed layouts', () => {
+  interface Expected { programs: { name: string; expect: string; relocations: { index: number; insn: number; kind: string; local: number | string; target: number | string | null; fails: boolean }[] }[] }
+  const expected = JSON.parse(readFileSync(`${TARGETS}/core_target.expected.json`, 'utf8')) as Expected;
+
+  it('core_target: every relocation\'s target value equals the hand-computed one', async () => {
+    const r = await relocator.relocate(obj('core_target'), { btf: `${TARGETS}/core_target.target.btf` });
+    let checked = 0;
+    for (const p of expected.programs) {
+      const got = r.relocations.filter((x) => x.program === p.name);
+      expect(got.length, p.name).toBe(p.relocations.length);
+      for (const e of p.relocations) {
+        const g = got.find((x) => x.relo === e.index)!;
+        expect(g, `${p.name} relo ${e.index}`).toBeDefined();
+        expect(g.kind, `${p.name} relo ${e.index}`).toBe(e.kind);
+        expect(g.insn, `${p.name} relo ${e.index}`).toBe(e.insn);
+        expect(g.local, `${p.name} relo ${e.index} local`).toBe(String(BigInt(e.local)));
+        if (e.fails) {
+          expect(g.status, `${p.name} relo ${e.index} should fail`).toBe('failed');
+          expect(g.reason).toBeTruthy();
+        } else {
+          expect(g.status, `${p.name} relo ${e.index} (${g.access}): ${g.reason}`).toBe('resolved');
+          expect(g.target, `${p.name} relo ${e.index} (${g.access})`).toBe(String(BigInt(e.target!)));
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBe(r.relocations.length);
+  });
+});
+
+describe('real Debian kernel BTF fixtures', () => {
+  const amd64 = fixtures().filter((f) => f.arch === 'amd64' && !f.base);
+  it('task_struct.real_parent moves between kernels and each target matches that kernel\'s BTF', async () => {
+    const seen = new Set<string>();
+    for (const f of amd64) {
+      const bytes = fixtureBytes(f.file);
+      const r = await relocator.relocate(obj('execsnoop'), { btf: bytes, kernelRelease: f.kernelRelease });
+      expect(r.ok, f.file).toBe(true);
+      const rp = byAccess(r.relocations, 'tracepoint__syscalls__sys_enter_execve', 'task_struct.real_parent');
+      expect(Number(rp.target), f.file).toBe(memberOffset(parseBtf(bytes), 'task_struct', 'real_parent'));
+      seen.add(rp.target!);
+    }
+    expect(amd64.length).toBeGreaterThanOrEqual(3);
+    expect(seen.size).toBeGreaterThan(1);
+  });
+
+  it('a later relocation against the same kernel reuses the parsed BTF', async () => {
+    const f = amd64[0]!;
+    const bytes = fixtureBytes(f.file);
+    const first = await relocator.relocate(obj('core_basic'), { btf: bytes });
+    const second = await relocator.relocate(obj('bench_tasks'), { btf: bytes });
+    expect(second.stats.targetCached).toBe(true);
+    const again = await relocator.relocate(obj('core_basic'), { btf: bytes });
+    expect(serializePlan(again.plan)).toBe(serializePlan(first.plan));
+  });
+});
+
+describe('load plan file', () => {
+  it('round-trips through serialize/parse unchanged', async () => {
+    const r = await relocator.relocate(obj('execsnoop'), { btf: obj('execsnoop') });
+    const text = serializePlan(r.plan);
+    const back = parsePlan(text);
+    expect(back).toEqual(r.plan);
+    expect(serializePlan(back)).toBe(text);
+    const maps = r.plan.maps.map((m) => m.name).sort();
+    expect(maps).toEqual(expect.arrayContaining(['counts', 'events']));
+    const rodata = r.plan.maps.find((m) => m.name.endsWith('.rodata'))!;
+    expect(rodata.freeze).toBe(true);
+    expect(rodata.internal).toBe(true);
+    // map references in instructions are plan map indexes
+    for (const p of r.plan.programs) {
+      const insns = Buffer.from(p.insns, 'base64');
+      for (const ref of p.mapRefs) expect(insns.readInt32LE(ref.insn * 8 + 4)).toBe(ref.map);
+    }
+  });
+
+  it('parsePlan rejects what is not a plan', () => {
+    expect(() => parsePlan('{"format":"x"}')).toThrow(/not a load plan/);
+    expect(() => parsePlan('nope')).toThrow(/invalid JSON/);
+    expect(() => parsePlan(JSON.stringify({ format: 'corebpf-load-plan', version: 99 }))).toThrow(/version 99/);
+  });
+});
+
+describe('kernel release and kconfig inputs', () => {
+  it('the programs carry the given kernel release as kern_version', async () => {
+    const r = await relocator.relocate(obj('core_basic'), { btf: obj('core_basic'), kernelRelease: '6.1.0-50-amd64', kernelVersion: '#1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1' });
+    // Debian kernels: libbpf reads the real version from uname -v
+    for (const p of r.plan.programs) expect(p.kernVersion).toBe((6 << 16) | (1 << 8) | 176);
+  });
+});
