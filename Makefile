@@ -1,9 +1,12 @@
 # corebpf build: pinned sources -> zlib, libelf, libbpf with emcc -> wasm glue -> dist/wasm/
 # and the native (gcc) build of the same C: the oracle and the benchmark baseline.
 #
-#   make            fetch + wasm + TypeScript (everything `npm test` needs)
+#   make demo       install what is missing, build, run the main job (README)
+#   make test       install what is missing, build, run the test suite (README)
+#   make            fetch + wasm + TypeScript
 #   make native     build/native/corebpf-native
 #   make testdata   rebuild testdata objects with the pinned clang
+#   make check      generated files and test objects up to date, wasm build reproducible
 #   make check-toolchain   fail unless emcc is exactly the pinned version
 SHELL := /bin/bash
 # no built-in rules: with them, the included .d files would chain into our %.o rules
@@ -13,7 +16,7 @@ TOP   := $(abspath .)
 DEPS  ?= $(TOP)/.deps
 BUILD ?= $(TOP)/build
 SRC   := $(DEPS)/src
-DIST  := $(TOP)/dist
+DIST  ?= $(TOP)/dist
 export NODE_PATH := /usr/share/nodejs
 
 EMCC ?= emcc
@@ -22,8 +25,29 @@ CC_NATIVE ?= gcc
 AR_NATIVE ?= ar
 NPROC := $(shell nproc)
 
-.PHONY: all ts fetch toolchain check-toolchain testdata clean distclean
+.PHONY: all ts fetch toolchain check-toolchain testdata clean distclean deps demo test check wasm-repro
 all: wasm ts
+
+deps:
+	scripts/install-deps.sh
+
+demo: deps
+	$(MAKE) -s all
+	node dist/cli.js demo
+
+test: deps
+	$(MAKE) -s all native
+	npx vitest run
+
+# the same sources built a second time elsewhere give the same wasm bytes
+wasm-repro: wasm
+	rm -rf $(BUILD)/repro && mkdir -p $(BUILD)/repro
+	$(MAKE) -s BUILD=$(BUILD)/repro/build DIST=$(BUILD)/repro/dist $(BUILD)/repro/dist/wasm/corebpf.cjs >/dev/null
+	cd $(DIST)/wasm && sha256sum corebpf.wasm corebpf.cjs > $(BUILD)/repro/sums
+	cd $(BUILD)/repro/dist/wasm && sha256sum -c --quiet $(BUILD)/repro/sums
+	@echo "wasm-repro: two builds give identical corebpf.wasm and corebpf.cjs ($$(cut -c1-16 $(BUILD)/repro/sums | tr '\n' ' '))"
+
+check: uapi-check testdata-check wasm-repro
 
 fetch: $(SRC)/.fetched
 $(SRC)/.fetched: emsdk.lock scripts/fetch-sources.sh

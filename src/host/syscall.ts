@@ -84,6 +84,10 @@ export interface Syscalls {
   ifNameToIndex(name: string): number;
   /** Address of a buffer's memory, for pointer fields of bpf_attr. The caller keeps the buffer alive. */
   addressOf(buf: Bytes): bigint;
+  /** setsockopt(2) with the option value in a buffer (SO_ATTACH_BPF / SO_DETACH_BPF). */
+  setsockopt(fd: number, level: number, optname: number, value: Bytes): void;
+  /** mount(2) (to mount tracefs when it is not mounted yet). */
+  mount(source: string, target: string, fstype: string, flags: number, data?: string | null): void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,6 +234,8 @@ export function createNativeSyscalls(): Syscalls {
   const sysconfFn = libc.func('long sysconf(int name)');
   const ifNameToIndexFn = libc.func('unsigned int if_nametoindex(const char *ifname)');
   const strerror = libc.func('const char *strerror(int errnum)');
+  const setsockoptFn = libc.func('int setsockopt(int fd, int level, int optname, const void *optval, uint32_t optlen)');
+  const mountFn = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)');
   strerrorFn = (e) => String(strerror(e));
 
   const EE = U.libcLayouts.epoll_event;
@@ -361,6 +367,12 @@ export function createNativeSyscalls(): Syscalls {
     },
     addressOf(buf) {
       return koffi.address(buf);
+    },
+    setsockopt(fd, level, optname, value) {
+      check('setsockopt', call(() => setsockoptFn(fd, level, optname, value, value.byteLength) as number), { fd, level, optname });
+    },
+    mount(source, target, fstype, flags, data = null) {
+      check('mount', call(() => mountFn(source, target, fstype, flags, data) as number), { source, target, fstype });
     },
   };
 }

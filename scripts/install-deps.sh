@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install what building and testing corebpf needs on Debian 12: the pinned emscripten
+# (emsdk.lock), the pinned clang for test objects, LLVM tools, xz, the Linux UAPI headers,
+# and npm dependencies. Installs only what is missing; needs root for apt.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+lock="$top/emsdk.lock"
+pkg() { sed -n "s/^$1[[:space:]]*//p" "$lock"; }
+
+want=("$(pkg emscripten.package)" "$(pkg clang.package)" llvm-16 xz-utils linux-libc-dev iproute2 make gcc)
+missing=()
+for p in "${want[@]}"; do
+  name=${p%%=*}
+  ver=${p#*=}
+  [ "$name" = "$p" ] && ver=""
+  have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null || true)
+  if [[ "$have" != "install ok installed"* ]] || { [ -n "$ver" ] && [ "${have##* }" != "$ver" ]; }; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "install-deps: apt-get install ${missing[*]}"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+
+cd "$top"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
