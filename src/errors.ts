@@ -6,6 +6,9 @@ export interface ErrorWire {
   name: string;
   message: string;
   details: Record<string, unknown>;
+  /** names of the error's classes from its own up to CorebpfError: the receiver rebuilds
+   * the most specific one it knows */
+  chain?: string[];
   stack?: string;
   cause?: ErrorWire | { name: string; message: string };
 }
@@ -67,8 +70,10 @@ const registry = {
 
 export function toWire(err: unknown): ErrorWire {
   if (err instanceof CorebpfError) {
+    const chain: string[] = [];
+    for (let p = Object.getPrototypeOf(err); p && p !== Error.prototype; p = Object.getPrototypeOf(p)) chain.push(p.constructor.name);
     return {
-      __corebpfError: true, name: err.name, message: err.message, details: err.details, stack: err.stack,
+      __corebpfError: true, name: err.name, message: err.message, details: err.details, chain, stack: err.stack,
       cause: err.cause === undefined ? undefined : toWire(err.cause),
     };
   }
@@ -77,10 +82,12 @@ export function toWire(err: unknown): ErrorWire {
 }
 
 export function fromWire(w: ErrorWire): Error {
-  const Ctor = (registry as Record<string, typeof CorebpfError>)[w.name];
+  const known = registry as Record<string, typeof CorebpfError>;
+  const Ctor = [w.name, ...(w.chain ?? [])].map((n) => known[n]).find((c) => c !== undefined);
   const cause = w.cause ? fromWire(w.cause as ErrorWire) : undefined;
   const err = Ctor ? new Ctor(w.message, w.details, { cause }) : Object.assign(new Error(w.message, { cause }), { name: w.name });
   if (w.stack) err.stack = w.stack;
+  if (Ctor && Ctor.name !== w.name) err.name = w.name; // e.g. BtfFormatError, rebuilt as ObjectFormatError
   return err;
 }
 
