@@ -35,6 +35,9 @@ struct relo_rec {
 	char *reason;
 };
 
+/* the invalid helper id libbpf writes into an instruction it poisons (0xbad2310) */
+#define CORE_POISON_IMM 195896080
+
 static struct relo_rec *recs;
 static int nr_recs;
 
@@ -286,6 +289,17 @@ int vk_core_patch_insn(const char *prog_name, struct bpf_insn *insn, int insn_id
 	if (!r || r->relo_idx != relo_idx || strcmp(r->prog, prog_name) != 0)
 		return err;
 	r->insn = insn_idx;
+	/* the patch step can poison too (a load whose field size changed incompatibly) */
+	if (!err && !res->poison && insn->code == (BPF_JMP | BPF_CALL) && insn->imm == CORE_POISON_IMM) {
+		r->poison = true;
+		free(r->reason);
+		r->reason = res->fail_memsz_adjust
+			? fmt("field size changed from %u to %u bytes in the target and the access cannot be adjusted (not a pointer or unsigned integer of matching type)",
+			      res->orig_sz, res->new_sz)
+			: last_warning(log_from);
+		if (!r->reason)
+			r->reason = fmt("libbpf poisoned instruction #%d", insn_idx);
+	}
 	if (err) {
 		r->patch_failed = true;
 		r->err = err;
