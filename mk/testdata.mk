@@ -12,7 +12,7 @@
 
 TD_CLANG     ?= clang-16
 TD_OBJCOPY   ?= llvm-objcopy-16
-TD_PYTHON    ?= python3
+TD_PYTHON    ?= PYTHONDONTWRITEBYTECODE=1 python3
 TD_CLANG_PKG := $(shell sed -n 's/^clang.package[[:space:]]*//p' $(TOP)/emsdk.lock)
 TD_LIBBPF    := $(SRC)/libbpf/src
 # where outputs go: the tree itself, or a scratch directory for testdata-check
@@ -22,7 +22,7 @@ TD_SRCS      := $(sort $(wildcard testdata/progs/*.bpf.c))
 TD_NAMES     := $(patsubst testdata/progs/%.bpf.c,%,$(TD_SRCS))
 TD_HDRS      := $(wildcard testdata/include/*.h)
 # programs that also have a -DTARGET variant giving a synthetic target BTF
-TD_TARGETS   := core_target
+TD_TARGETS   := core_target core_ambiguous
 
 TD_OBJS      = $(foreach n,$(TD_NAMES),$(TD_OUT)/progs/$(n).bpf.o $(TD_OUT)/progs/$(n).bpfeb.o)
 TD_BTFS      = $(foreach n,$(TD_TARGETS),$(TD_OUT)/targets/$(n).target.btf)
@@ -51,17 +51,17 @@ testdata-clang:
 testdata-libbpf-headers:
 	@test -f $(TD_LIBBPF)/bpf_helpers.h || $(TOP)/scripts/fetch-sources.sh libbpf
 
-$(TD_OUT)/progs/%.bpf.o: testdata/progs/%.bpf.c $(TD_HDRS) | testdata-libbpf-headers
+$(TD_OUT)/progs/%.bpf.o: testdata/progs/%.bpf.c $(TD_HDRS) mk/testdata.mk | testdata-libbpf-headers
 	@mkdir -p $(@D)
 	cd $(TOP) && $(TD_CLANG) -target bpfel $(TD_CFLAGS) -c $< -o $@
 
-$(TD_OUT)/progs/%.bpfeb.o: testdata/progs/%.bpf.c $(TD_HDRS) | testdata-libbpf-headers
+$(TD_OUT)/progs/%.bpfeb.o: testdata/progs/%.bpf.c $(TD_HDRS) mk/testdata.mk | testdata-libbpf-headers
 	@mkdir -p $(@D)
 	cd $(TOP) && $(TD_CLANG) -target bpfeb $(TD_CFLAGS) -c $< -o $@
 
 # synthetic target: the same source with -DTARGET declares the target layouts;
 # its .BTF section, extracted raw, is the "kernel" BTF to relocate against
-$(TD_OUT)/targets/%.target.btf: testdata/progs/%.bpf.c $(TD_HDRS) | testdata-libbpf-headers
+$(TD_OUT)/targets/%.target.btf: testdata/progs/%.bpf.c $(TD_HDRS) mk/testdata.mk | testdata-libbpf-headers
 	@mkdir -p $(@D)
 	cd $(TOP) && $(TD_CLANG) -target bpfel $(TD_CFLAGS) -DTARGET -c $< -o $@.o
 	$(TD_OBJCOPY) --dump-section .BTF=$@.tmp $@.o $@.o.discard

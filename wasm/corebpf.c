@@ -17,6 +17,7 @@
 #include "libbpf.h"
 #include "libbpf_internal.h"
 
+#include "cand_index.h"
 #include "core_report.h"
 #include "json.h"
 #include "vk.h"
@@ -95,6 +96,7 @@ static struct {
 } in;
 
 static struct btf *targets[MAX_TARGETS];
+static struct cand_index *indexes[MAX_TARGETS];
 static char target_err[512];
 
 CB_EXPORT int cb_feature_count(void) { return vk_feature_count(); }
@@ -175,6 +177,12 @@ CB_EXPORT int cb_target_register(const void *data, size_t len)
 	}
 	if (!btf)
 		return -EINVAL;
+	indexes[h] = cand_index_build(btf);
+	if (!indexes[h]) {
+		btf__free(btf);
+		snprintf(target_err, sizeof(target_err), "out of memory indexing the target BTF");
+		return -ENOMEM;
+	}
 	targets[h] = btf;
 	return h;
 }
@@ -182,8 +190,10 @@ CB_EXPORT int cb_target_register(const void *data, size_t len)
 CB_EXPORT void cb_target_release(int h)
 {
 	if (h > 0 && h < MAX_TARGETS && targets[h]) {
+		cand_index_free(indexes[h]);
 		btf__free(targets[h]);
 		targets[h] = NULL;
+		indexes[h] = NULL;
 	}
 }
 
@@ -196,6 +206,16 @@ struct btf *vk_load_vmlinux_btf(void)
 		return ERR_PTR(-ENOENT);
 	}
 	return targets[in.target];
+}
+
+const struct cand_index *vk_target_index(const struct btf *btf)
+{
+	int h;
+
+	for (h = 1; h < MAX_TARGETS; h++)
+		if (targets[h] && targets[h] == btf)
+			return indexes[h];
+	return NULL;
 }
 
 void vk_btf_free(struct btf *btf)

@@ -6,6 +6,11 @@
 # preset from a profile. In libbpf.c only, four functions are renamed to our wrappers:
 #   bpf_core_calc_relo_insn, bpf_core_patch_insn -> the CO-RE report (wasm/core_report.c)
 #   btf__load_vmlinux_btf, btf__free             -> the parsed target BTF, kept across loads
+#   bpf_core_add_cands                           -> candidate search through a name index
+#                                                   of the target (wasm/cand_index.c); a
+#                                                   macro renames libbpf's definition and
+#                                                   its callers alike, so the definition is
+#                                                   made weak and ours, strong, wins the link
 LIBBPF_DIR := $(SRC)/libbpf
 LIBBPF_NAMES := bpf btf btf_dump btf_iter btf_relocate bpf_prog_linfo elf gen_loader \
   hashmap libbpf libbpf_errno libbpf_probes linker netlink nlattr relo_core ringbuf \
@@ -21,7 +26,8 @@ LIBBPF_REDIRECT = -D_GNU_SOURCE -include $(TOP)/wasm/vk_redirect.h
 LIBBPF_WARN := -Wno-unused-parameter -Wno-missing-field-initializers
 LIBBPF_RENAMES := -Dbpf_core_calc_relo_insn=vk_core_calc_relo_insn \
   -Dbpf_core_patch_insn=vk_core_patch_insn \
-  -Dbtf__load_vmlinux_btf=vk_load_vmlinux_btf -Dbtf__free=vk_btf_free
+  -Dbtf__load_vmlinux_btf=vk_load_vmlinux_btf -Dbtf__free=vk_btf_free \
+  -Dbpf_core_add_cands=vk_core_add_cands -include $(TOP)/wasm/libbpf/core_cands_weak.h
 
 LIBBPF_WASM_CFLAGS   = -O2 $(LIBBPF_CPPFLAGS) $(WASM_UAPI_CFLAGS) $(THIRDPARTY_REPRO_CFLAGS) $(LIBBPF_WARN)
 LIBBPF_NATIVE_CFLAGS = -O2 -fPIC $(LIBBPF_CPPFLAGS) $(THIRDPARTY_REPRO_CFLAGS) $(LIBBPF_WARN)
@@ -30,7 +36,7 @@ WASM_LIBBPF   := $(BUILD)/wasm/lib/libbpf.a
 NATIVE_LIBBPF := $(BUILD)/native/lib/libbpf.a
 LIBBPF_WASM_OBJS := $(patsubst %,$(BUILD)/wasm/obj/libbpf/%.o,$(LIBBPF_NAMES) features_preset)
 LIBBPF_NATIVE_OBJS := $(patsubst %,$(BUILD)/native/obj/libbpf/%.o,$(LIBBPF_NAMES) features_preset)
-LIBBPF_DEPS = $(SRC)/.fetched $(TOP)/wasm/vk_redirect.h $(LIBELF_HEADERS) $(ZLIB_HEADERS) $(LIBBPF_FEAT_NAMES)
+LIBBPF_DEPS = $(SRC)/.fetched $(TOP)/wasm/vk_redirect.h $(TOP)/wasm/libbpf/libbpf.mk $(TOP)/wasm/libbpf/core_cands_weak.h $(LIBELF_HEADERS) $(ZLIB_HEADERS) $(LIBBPF_FEAT_NAMES)
 
 .PHONY: libbpf libbpf-wasm libbpf-native
 libbpf: libbpf-wasm libbpf-native
