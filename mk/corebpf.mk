@@ -12,7 +12,7 @@ GLUE_NATIVE_OBJS := $(patsubst %,$(BUILD)/native/obj/glue/%.o,$(GLUE_NAMES) main
 
 WASM_OUT := $(DIST)/wasm/corebpf.cjs
 NATIVE_OUT := $(BUILD)/native/corebpf-native
-CB_EXPORTS := cb_run cb_free cb_malloc cb_set_object cb_set_target cb_set_kconfig \
+CB_EXPORTS := cb_run cb_free cb_malloc cb_set_object cb_set_target cb_set_log_level cb_set_kconfig \
   cb_set_kallsyms cb_set_kernel cb_set_features cb_target_register cb_target_release \
   cb_target_error cb_selftest_trap cb_feature_count cb_feature_name cb_feature_desc cb_libbpf_version \
   malloc free

@@ -4,7 +4,7 @@ import { machine, release, version } from 'node:os';
 import { readInput, objectNameOf, sha256, HOST_BTF_PATH } from './inputs.js';
 import type { LoadPlan, RelocationRecord } from './plan.js';
 import { WorkerPool, type PoolOptions } from './worker/pool.js';
-import type { RelocateStats } from './worker/service.js';
+import type { LogLevel, RelocateStats } from './worker/service.js';
 
 export interface RelocateOptions {
   /** target kernel BTF: bytes, or a path (raw BTF, vmlinux ELF, or .xz of either);
@@ -24,6 +24,8 @@ export interface RelocateOptions {
   kallsyms?: string;
   /** name libbpf gives the object (default: file name without extensions, or 'obj') */
   objectName?: string;
+  /** libbpf messages kept in `log`: 'warn', 'info' (default) or 'debug' */
+  logLevel?: LogLevel;
 }
 
 export interface RelocateResult {
@@ -61,7 +63,7 @@ export class Relocator {
     const out = await this.pool.relocate({
       object: objectBytes, objectName, btf, btfKey,
       kconfig: opts.kconfig, kallsyms: opts.kallsyms, kernelRelease: opts.kernelRelease ?? host?.release,
-      kernelVersion: opts.kernelVersion ?? host?.version, machine: opts.machine ?? host?.machine, pageSize: opts.pageSize, features: opts.features,
+      kernelVersion: opts.kernelVersion ?? host?.version, machine: opts.machine ?? host?.machine, pageSize: opts.pageSize, features: opts.features, logLevel: opts.logLevel,
     });
     const failed = out.relocations.filter((r) => r.status === 'failed');
     return { ...out, ok: failed.length === 0, failed };

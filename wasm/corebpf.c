@@ -42,6 +42,8 @@ void vk_feature_preset(const unsigned char *profile);
 
 char *cb_log;
 size_t cb_log_len;
+/* libbpf messages kept: LIBBPF_WARN (0), INFO (1) or DEBUG (2) */
+static int in_log_level = LIBBPF_INFO;
 static size_t cb_log_cap;
 
 static int print_fn(enum libbpf_print_level level, const char *f, va_list ap)
@@ -49,7 +51,8 @@ static int print_fn(enum libbpf_print_level level, const char *f, va_list ap)
 	char tmp[1024];
 	int n;
 
-	(void)level;
+	if ((int)level > in_log_level)
+		return 0;
 	n = vsnprintf(tmp, sizeof(tmp), f, ap);
 	if (n < 0)
 		return 0;
@@ -242,6 +245,7 @@ CB_EXPORT void cb_set_object(const void *data, size_t len, const char *name)
 }
 
 CB_EXPORT void cb_set_target(int handle) { in.target = handle; }
+CB_EXPORT void cb_set_log_level(int level) { in_log_level = level; }
 CB_EXPORT void cb_set_kconfig(const char *text) { set_str(&in.kconfig, text); }
 
 CB_EXPORT void cb_set_kallsyms(const char *text, size_t len)

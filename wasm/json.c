@@ -91,30 +91,40 @@ void json_arr_end(struct json *j)
 static void quoted(struct json *j, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i;
+	size_t i, run = 0;
 
 	put(j, "\"", 1);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		char esc[7];
+		char esc[6];
+		size_t elen;
 
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			continue;
+		/* flush the run of plain characters before this one */
+		put(j, s + run, i - run);
+		run = i + 1;
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			put(j, esc, 2);
+			elen = 2;
 		} else if (c == '\n') {
-			put(j, "\\n", 2);
+			esc[0] = '\\';
+			esc[1] = 'n';
+			elen = 2;
 		} else if (c == '\t') {
-			put(j, "\\t", 2);
-		} else if (c < 0x20 || c >= 0x7f) {
+			esc[0] = '\\';
+			esc[1] = 't';
+			elen = 2;
+		} else {
 			/* bytes, not code points: non-ASCII is escaped one byte at a time */
 			esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
 			esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
-			put(j, esc, 6);
-		} else {
-			put(j, (const char *)&c, 1);
+			elen = 6;
 		}
+		put(j, esc, elen);
 	}
+	put(j, s + run, n - run);
 	put(j, "\"", 1);
 }
 
@@ -141,30 +151,44 @@ void json_strn(struct json *j, const char *s, size_t n)
 	quoted(j, s, n);
 }
 
+/* decimal digits of v, right-aligned in b[0..24); returns the first digit (no printf:
+ * numbers are most of a plan and snprintf was a large share of writing it) */
+static char *digits(char b[24], uint64_t v)
+{
+	char *p = b + 23;
+
+	*p = 0;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return p;
+}
+
 void json_u64(struct json *j, uint64_t v)
 {
-	char b[32];
+	char b[24];
 
 	sep(j);
-	snprintf(b, sizeof(b), "%" PRIu64, v);
-	puts_(j, b);
+	puts_(j, digits(b, v));
 }
 
 void json_i64(struct json *j, int64_t v)
 {
-	char b[32];
+	char b[24], *p;
 
 	sep(j);
-	snprintf(b, sizeof(b), "%" PRId64, v);
-	puts_(j, b);
+	p = digits(b, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	puts_(j, p);
 }
 
 void json_u64_str(struct json *j, uint64_t v)
 {
-	char b[32];
+	char b[24];
 
-	snprintf(b, sizeof(b), "%" PRIu64, v);
-	json_str(j, b);
+	json_str(j, digits(b, v));
 }
 
 void json_bool(struct json *j, bool v)
@@ -188,12 +212,18 @@ void json_base64(struct json *j, const void *data, size_t len)
 
 	sep(j);
 	put(j, "\"", 1);
-	for (i = 0; i + 2 < len; i += 3) {
-		out[0] = tbl[p[i] >> 2];
-		out[1] = tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-		out[2] = tbl[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
-		out[3] = tbl[p[i + 2] & 63];
-		put(j, out, 4);
+	for (i = 0; i + 2 < len;) {
+		char chunk[256];
+		size_t k = 0;
+
+		/* encode up to 192 bytes per put */
+		for (; i + 2 < len && k + 4 <= sizeof(chunk); i += 3, k += 4) {
+			chunk[k] = tbl[p[i] >> 2];
+			chunk[k + 1] = tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+			chunk[k + 2] = tbl[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+			chunk[k + 3] = tbl[p[i + 2] & 63];
+		}
+		put(j, chunk, k);
 	}
 	if (i < len) {
 		out[0] = tbl[p[i] >> 2];

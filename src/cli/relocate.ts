@@ -22,6 +22,7 @@ no privileges), and print a report of every relocation.
                          default: all present), e.g. --feature btf_enum64=off
   -o, --output PATH      write the load plan to PATH
   --json                 print the result as JSON (relocations, stats, and the plan)
+  -v, --verbose          print libbpf's debug log to stderr
   -h, --help             this text
 
 Exit status: 0 every relocation resolved, 1 some failed (the report says which),
@@ -61,6 +62,7 @@ export async function relocateCommand(argv: string[]): Promise<number> {
       feature: { type: 'string', multiple: true },
       output: { type: 'string', short: 'o' },
       json: { type: 'boolean' },
+      verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -77,7 +79,9 @@ export async function relocateCommand(argv: string[]): Promise<number> {
     const r = await relocator.relocate(objPath, {
       btf: btfPath, kconfig, kernelRelease: values['kernel-release'], kernelVersion: values['kernel-version'],
       features: parseFeatures(values.feature ?? []),
+      logLevel: values.verbose ? 'debug' : 'info',
     });
+    if (values.verbose) process.stderr.write(r.log);
     if (values.output) writeFileSync(values.output, serializePlan(r.plan));
     if (values.json) {
       console.log(JSON.stringify({ object: objPath, btf: btfPath, ok: r.ok, stats: r.stats, relocations: r.relocations, plan: r.plan }, null, 1));

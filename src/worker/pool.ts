@@ -55,8 +55,13 @@ export class WorkerPool {
     return slot;
   }
 
-  private pick(): [number, Slot] {
+  private pick(worker?: number): [number, Slot] {
     if (this.closed) throw new Error('worker pool is closed');
+    if (worker !== undefined) {
+      const i = ((worker % this.slots.length) + this.slots.length) % this.slots.length;
+      const s = this.slots[i];
+      return [i, s && !s.dead ? s : this.spawn(i)];
+    }
     let best = -1;
     for (let i = 0; i < this.slots.length; i++) {
       const s = this.slots[i];
@@ -66,9 +71,10 @@ export class WorkerPool {
     return [best, this.slots[best]!];
   }
 
-  /** Run `fn` on the least busy worker; replace that worker if its wasm trapped or it died. */
-  async run<T>(fn: (remote: Comlink.Remote<RelocationService>, slot: Slot) => Promise<T>): Promise<T> {
-    const [i, slot] = this.pick();
+  /** Run `fn` on the least busy worker (or on worker `worker % size`, to keep a target's
+   * parsed BTF in one worker); replace that worker if its wasm trapped or it died. */
+  async run<T>(fn: (remote: Comlink.Remote<RelocationService>, slot: Slot) => Promise<T>, worker?: number): Promise<T> {
+    const [i, slot] = this.pick(worker);
     if (slot.busy++ === 0) slot.worker.ref();
     let died: (e: Error) => void = () => {};
     const death = new Promise<never>((_, reject) => {
@@ -102,9 +108,9 @@ export class WorkerPool {
   /** Relocate on the least busy worker. With `btfKey`, the target BTF bytes are sent only
    * to a worker that has not been sent that target yet; a worker that dropped it from its
    * cache since says so, and gets the bytes again. */
-  async relocate(req: RelocateRequest, transfer: TransferListItem[] = []): Promise<RelocateOutcome> {
+  async relocate(req: RelocateRequest, transfer: TransferListItem[] = [], worker?: number): Promise<RelocateOutcome> {
     const key = req.btfKey;
-    if (key === undefined || !req.btf) return this.run((r) => r.relocate(Comlink.transfer(req, transfer as never[])));
+    if (key === undefined || !req.btf) return this.run((r) => r.relocate(Comlink.transfer(req, transfer as never[])), worker);
     const { btf, ...lean } = req;
     return this.run(async (r, slot) => {
       if (slot.targets.has(key)) {
@@ -118,7 +124,7 @@ export class WorkerPool {
       const out = await r.relocate(Comlink.transfer({ ...lean, btf }, transfer as never[]));
       slot.targets.add(key);
       return out;
-    });
+    }, worker);
   }
 
   /** Run the same call on every worker (e.g. to warm each one's BTF cache). */

@@ -23,7 +23,12 @@ export interface RelocateRequest {
   pageSize?: number;
   /** libbpf kernel features, by lowercase name without FEAT_ (e.g. btf_enum64: false) */
   features?: Record<string, boolean>;
+  /** which libbpf messages the result's log keeps (default 'info'; 'debug' costs time) */
+  logLevel?: LogLevel;
 }
+
+export type LogLevel = 'warn' | 'info' | 'debug';
+const LOG_LEVELS: Record<LogLevel, number> = { warn: 0, info: 1, debug: 2 };
 
 export interface RelocateStats {
   syscalls: number;
@@ -169,6 +174,7 @@ export class RelocationService {
       machine: req.machine ?? '',
       pageSize: req.pageSize ?? 4096,
       features,
+      logLevel: LOG_LEVELS[req.logLevel ?? 'info'] ?? 1,
     });
     const r = JSON.parse(text) as GlueResult;
     if (r.error) throw this.toError(req, r);

@@ -16,6 +16,7 @@ interface CorebpfModule {
   _cb_free(p: number): void;
   _cb_set_object(data: number, len: number, name: number): void;
   _cb_set_target(handle: number): void;
+  _cb_set_log_level(level: number): void;
   _cb_set_kconfig(text: number): void;
   _cb_set_kallsyms(text: number, len: number): void;
   _cb_set_kernel(release: number, version: number, machine: number, pageSize: number): void;
@@ -50,6 +51,8 @@ export interface RawRunInput {
   pageSize: number;
   /** libbpf feature results by feature id: 1 supported, 2 missing, 0 default */
   features: Uint8Array;
+  /** libbpf messages to keep: 0 warnings, 1 info, 2 debug */
+  logLevel: number;
 }
 
 export class CorebpfWasm {
@@ -129,6 +132,7 @@ export class CorebpfWasm {
       const obj = keep(this.bytes(input.object));
       this.m._cb_set_object(obj, input.object.byteLength, keep(this.cstr(input.objectName)));
       this.m._cb_set_target(input.target);
+      this.m._cb_set_log_level(input.logLevel);
       this.m._cb_set_kconfig(keep(this.cstr(input.kconfig)));
       if (input.kallsyms !== undefined) {
         const ks = new TextEncoder().encode(input.kallsyms);

@@ -3,7 +3,7 @@
  *
  *   corebpf-native OBJECT TARGET_BTF [--name N] [--kconfig FILE] [--release R]
  *                  [--kernel-version V] [--machine M] [--page-size N] [--features HEX]
- *                  [--no-log] [--repeat N] [--warm]
+ *                  [--no-log] [--log-level 0|1|2] [--repeat N] [--warm]
  *
  * Prints the result JSON of cb_run() (the last run's). With --repeat, prints per-run
  * wall times in microseconds to stderr as "cold|warm N us". */
@@ -18,6 +18,7 @@ void cb_target_release(int h);
 const char *cb_target_error(void);
 void cb_set_object(const void *data, size_t len, const char *name);
 void cb_set_target(int handle);
+void cb_set_log_level(int level);
 void cb_set_kconfig(const char *text);
 void cb_set_kernel(const char *release, const char *version, const char *machine, long page_size);
 void cb_set_features(const unsigned char *profile, size_t len);
@@ -73,7 +74,7 @@ int main(int argc, char **argv)
 	unsigned char features[64] = { 0 };
 	size_t nfeat = 0, obj_len, btf_len, kc_len;
 	long page_size = 4096;
-	int repeat = 1, warm = 0, no_log = 0, i, h = -1;
+	int repeat = 1, warm = 0, no_log = 0, log_level = 1, i, h = -1;
 	char *obj, *btf, *kconfig = NULL, *out = NULL;
 
 	for (i = 1; i < argc; i++) {
@@ -88,6 +89,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--repeat") && i + 1 < argc) repeat = atoi(argv[++i]);
 		else if (!strcmp(a, "--warm")) warm = 1;
 		else if (!strcmp(a, "--no-log")) no_log = 1;
+		else if (!strcmp(a, "--log-level") && i + 1 < argc) log_level = atoi(argv[++i]);
 		else if (!strcmp(a, "--features") && i + 1 < argc) {
 			const char *hx = argv[++i];
 
@@ -133,6 +135,7 @@ int main(int argc, char **argv)
 		}
 		cb_set_object(obj, obj_len, name);
 		cb_set_target(h);
+		cb_set_log_level(log_level);
 		cb_set_kconfig(kconfig);
 		cb_set_kernel(release, version, machine, page_size);
 		cb_set_features(features, nfeat);
