@@ -30,5 +30,8 @@ fi
 
 cd "$top"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: with this machine's omit-lockfile-registry-resolved (no
+  # registry host in the lock file) npm 11 writes locks that `npm ci` rejects as out of
+  # sync (rollup's per-platform optional packages); install still follows the lock's versions
+  npm install --no-audit --no-fund --loglevel=error
 fi
