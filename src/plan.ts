@@ -128,6 +128,8 @@ export interface LoadPlan {
   version: typeof PLAN_VERSION;
   object: string;
   kernel: { release: string; version: string; machine: string; pageSize: number };
+  /** byte order of the object and of everything binary in the plan (insns, BTF, values) */
+  byteOrder: 'little' | 'big';
   /** the object's BTF as libbpf sanitized it for the target, or null */
   btf: Base64 | null;
   maps: PlanMap[];

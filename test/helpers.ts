@@ -22,6 +22,11 @@ export function corpus(): string[] {
   return readdirSync(PROGS).filter((f) => f.endsWith('.bpf.o')).map((f) => f.replace(/\.bpf\.o$/, '')).sort();
 }
 
+/** every compiled corpus object, both byte orders: file names */
+export function corpusFiles(): string[] {
+  return readdirSync(PROGS).filter((f) => /\.bpf(eb)?\.o$/.test(f)).sort();
+}
+
 export interface Fixture { file: string; arch: string; kernelRelease: string; endianness: string; base?: string | null; typeCount?: number }
 export function fixtures(): Fixture[] {
   return JSON.parse(readFileSync(`${BTF_DIR}/manifest.json`, 'utf8')) as Fixture[];
@@ -55,26 +60,48 @@ interface RawModule {
   [k: string]: unknown;
 }
 
+export interface RawWasm {
+  /** parse a target BTF once: a handle for run() */
+  register(btf: Uint8Array): number;
+  release(handle: number): void;
+  /** cb_run's JSON text without the log */
+  run(obj: Uint8Array, name: string, handle: number, release?: string): string;
+}
+
 /** the wasm build loaded directly (no worker), to compare its raw output with the native one */
-export async function rawWasm(): Promise<(obj: Uint8Array, name: string, btf: Uint8Array, release?: string) => string> {
+export async function rawWasm(): Promise<RawWasm> {
   const require = createRequire(import.meta.url);
   const factory = require(`${ROOT}dist/wasm/corebpf.cjs`) as (o: object) => Promise<RawModule>;
   const m = await factory({ wasmBinary: readFileSync(`${ROOT}dist/wasm/corebpf.wasm`) });
   const call = (f: string, ...a: number[]) => (m[`_${f}`] as (...x: number[]) => number)(...a);
   const bytes = (b: Uint8Array) => { const p = m._malloc(Math.max(1, b.length)); m.HEAPU8.set(b, p); return p; };
   const str = (s: string) => { const n = m.lengthBytesUTF8(s) + 1; const p = m._malloc(n); m.stringToUTF8(s, p, n); return p; };
-  return (o, name, btf, release = '') => {
-    const h = call('cb_target_register', bytes(btf), btf.length);
-    if (h < 0) throw new Error(m.UTF8ToString(call('cb_target_error')));
-    call('cb_set_object', bytes(o), o.length, str(name));
-    call('cb_set_target', h);
-    call('cb_set_kconfig', 0);
-    call('cb_set_kernel', str(release), str(''), str('x86_64'), 4096);
-    call('cb_set_features', 0, 0);
-    const out = m.UTF8ToString(call('cb_run'));
-    call('cb_target_release', h);
-    const i = out.indexOf(',"log":"');
-    return i >= 0 ? `${out.slice(0, i)}}` : out;
+  return {
+    register(btf) {
+      const p = bytes(btf);
+      const h = call('cb_target_register', p, btf.length);
+      m._free(p);
+      if (h < 0) throw new Error(m.UTF8ToString(call('cb_target_error')));
+      return h;
+    },
+    release(h) {
+      call('cb_target_release', h);
+    },
+    run(o, name, h, release = '') {
+      const ptrs = [bytes(o), str(name), str(release), str(''), str('x86_64')];
+      call('cb_set_object', ptrs[0]!, o.length, ptrs[1]!);
+      call('cb_set_target', h);
+      call('cb_set_log_level', 1);
+      call('cb_set_kconfig', 0);
+      call('cb_set_kernel', ptrs[2]!, ptrs[3]!, ptrs[4]!, 4096);
+      call('cb_set_features', 0, 0);
+      const outp = call('cb_run');
+      const out = m.UTF8ToString(outp);
+      call('cb_free', outp);
+      for (const p of ptrs) m._free(p);
+      const i = out.indexOf(',"log":"');
+      return i >= 0 ? `${out.slice(0, i)}}` : out;
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 // Relocation through the public API (worker thread + wasm) against real and synthetic BTF.
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RelocationError, Relocator, parsePlan, serializePlan, type RelocationRecord } from '../dist/index.js';
+import { NotSupportedError, RelocationError, Relocator, parsePlan, serializePlan, type RelocationRecord } from '../dist/index.js';
 import { parseBtf, type Btf } from '../src/btf/index.js';
 import { HOST_BTF, ROOT, TARGETS, fixtureBytes, fixtures, hasHostBtf, obj } from './helpers.js';
 
@@ -153,5 +153,35 @@ describe('kernel release and kconfig inputs', () => {
     const r = await relocator.relocate(obj('core_basic'), { btf: obj('core_basic'), kernelRelease: '6.1.0-50-amd64', kernelVersion: '#1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1' });
     // Debian kernels: libbpf reads the real version from uname -v
     for (const p of r.plan.programs) expect(p.kernVersion).toBe((6 << 16) | (1 << 8) | 176);
+  });
+});
+
+describe('big-endian objects against big-endian (s390x) kernel BTF', () => {
+  const s390x = fixtures().filter((f) => f.arch === 's390x' && !f.base);
+  it('relocates, with offsets from the s390x BTF and a plan in big-endian order', async () => {
+    expect(s390x.length).toBeGreaterThanOrEqual(1);
+    for (const f of s390x) {
+      const bytes = fixtureBytes(f.file);
+      const btf = parseBtf(bytes);
+      expect(btf.endianness).toBe('big');
+      const r = await relocator.relocate(`${ROOT}testdata/progs/execsnoop.bpfeb.o`, { btf: bytes, kernelRelease: f.kernelRelease });
+      expect(r.ok, f.file).toBe(true);
+      expect(r.plan.byteOrder).toBe('big');
+      const rp = byAccess(r.relocations, 'tracepoint__syscalls__sys_enter_execve', 'task_struct.real_parent');
+      expect(Number(rp.target)).toBe(memberOffset(btf, 'task_struct', 'real_parent'));
+      // the patched instruction, read big-endian, carries the target offset
+      const prog = r.plan.programs.find((p) => p.name === rp.program)!;
+      const insns = Buffer.from(prog.insns, 'base64');
+      expect(insns.readInt32BE(rp.insn! * 8 + 4)).toBe(Number(rp.target));
+      // and the plan's BTF is big-endian too
+      expect(Buffer.from(r.plan.btf!, 'base64').readUInt16BE(0)).toBe(0xeb9f);
+    }
+  });
+
+  it('an object of the other byte order than the target is a NotSupportedError', async () => {
+    const f = s390x[0]!;
+    const e = await relocator.relocate(obj('execsnoop'), { btf: fixtureBytes(f.file) }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NotSupportedError);
+    expect((e as Error).message).toMatch(/little-endian but the target kernel's BTF is big-endian: build the object with -target bpfeb/);
   });
 });

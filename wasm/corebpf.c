@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <byteswap.h>
 #include <gelf.h>
 #include <libelf.h>
 
@@ -33,6 +34,8 @@
 #define PLAN_VERSION 1
 #define MAX_TARGETS 64
 
+int vk_object_byteorder(const struct bpf_object *obj);
+void vk_object_claim_native(struct bpf_object *obj);
 int vk_feature_count(void);
 const char *vk_feature_name(int id);
 const char *vk_feature_desc(int id);
@@ -279,27 +282,122 @@ CB_EXPORT void cb_set_features(const unsigned char *profile, size_t len)
 
 /* ---- plan ---------------------------------------------------------------------------- */
 
+/* ---- byte order ----------------------------------------------------------------------
+ * A non-native object (big-endian, for s390x) was converted to host order by libbpf at
+ * open; the plan is written back in the object's byte order for a kernel of that order. */
+static bool plan_swapped;
+static bool plan_big; /* the object's byte order, taken before libbpf is told it is native */
+
+static void bswap32_array(void *data, size_t len)
+{
+	uint32_t *w = data;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		w[i] = bswap_32(w[i]);
+}
+
+static void bswap_n(uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n / 2; i++) {
+		uint8_t t = p[i];
+
+		p[i] = p[n - 1 - i];
+		p[n - 1 - i] = t;
+	}
+}
+
+/* integers libbpf wrote into the .kconfig image (host order): swap each to the object's */
+static void swap_kconfig_image(const struct btf *btf, __u32 datasec_id, uint8_t *img, size_t len)
+{
+	const struct btf_type *sec = btf__type_by_id(btf, datasec_id);
+	const struct btf_var_secinfo *vi;
+	int i;
+
+	if (!sec || !btf_is_datasec(sec))
+		return;
+	for (i = 0, vi = btf_var_secinfos(sec); i < btf_vlen(sec); i++, vi++) {
+		const struct btf_type *var = btf__type_by_id(btf, vi->type);
+		const struct btf_type *t = var ? btf__type_by_id(btf, var->type) : NULL;
+
+		while (t && (btf_is_mod(t) || btf_is_typedef(t)))
+			t = btf__type_by_id(btf, t->type);
+		if (!t || !(btf_is_int(t) || btf_is_any_enum(t)) || vi->size < 2 || vi->offset + vi->size > len)
+			continue;
+		bswap_n(img + vi->offset, vi->size);
+	}
+}
+
+/* the object's BTF as libbpf loads it is in host order: re-serialize in the object's */
+static void write_btf(struct json *j, const struct vk_buf *b)
+{
+	struct btf *btf;
+	const void *raw;
+	__u32 sz;
+
+	if (!plan_swapped) {
+		json_base64(j, b->data, b->len);
+		return;
+	}
+	btf = btf__new(b->data, b->len);
+	if (!btf || btf__set_endianness(btf, BTF_BIG_ENDIAN) || !(raw = btf__raw_data(btf, &sz))) {
+		json_null(j);
+	} else {
+		json_base64(j, raw, sz);
+	}
+	btf__free(btf);
+}
+
+/* libbpf names it "<object prefix>.kconfig" */
+static bool is_kconfig_map(const struct bpf_map *map)
+{
+	const char *n = bpf_map__name(map);
+	size_t len = strlen(n);
+
+	return len >= 8 && strcmp(n + len - 8, ".kconfig") == 0;
+}
+
 static int *map_index;  /* vk map record -> plan map index, or -1 */
 static int *prog_index; /* vk prog record -> plan program index, or -1 */
 
-static void write_update(struct json *j, const struct vk_update *u)
+static void write_update(struct json *j, const struct vk_update *u, const struct btf *btf,
+			 const struct bpf_map *map, const struct vk_map_rec *m)
 {
+	uint8_t *key = u->key.data, *value = u->value.data;
+
+	if (plan_swapped && u->ref_kind != VK_NONE && u->key.len == 4) {
+		/* libbpf's slot indexes of prog arrays / map-in-map, in host order */
+		key = malloc(4);
+		memcpy(key, u->key.data, 4);
+		bswap_n(key, 4);
+	}
+	if (plan_swapped && map && bpf_map__is_internal(map) && u->value.len && is_kconfig_map(map)) {
+		value = malloc(u->value.len);
+		memcpy(value, u->value.data, u->value.len);
+		swap_kconfig_image(btf, m->btf_value_type_id, value, u->value.len);
+	}
 	json_obj_begin(j);
-	json_kb64(j, "key", u->key.data, u->key.len);
+	json_kb64(j, "key", key, u->key.len);
+	if (key != u->key.data)
+		free(key);
 	if (u->ref_kind == VK_PROG) {
 		json_ki64(j, "program", prog_index[u->ref]);
 	} else if (u->ref_kind == VK_MAP) {
 		json_ki64(j, "map", map_index[u->ref]);
 	} else {
-		json_kb64(j, "value", u->value.data, u->value.len);
+		json_kb64(j, "value", value, u->value.len);
 	}
+	if (value != u->value.data)
+		free(value);
 	if (u->flags)
 		json_ku64(j, "flags", u->flags);
 	json_obj_end(j);
 }
 
 static void write_map(struct json *j, const struct bpf_map *map, const struct vk_map_rec *m,
-		      const char *name, const char *pin_path, bool template, int btf_rec)
+		      const char *name, const char *pin_path, bool template, int btf_rec, const struct btf *btf)
 {
 	uint32_t i;
 
@@ -331,9 +429,32 @@ static void write_map(struct json *j, const struct bpf_map *map, const struct vk
 	json_key(j, "initial");
 	json_arr_begin(j);
 	for (i = 0; i < m->nr_updates; i++)
-		write_update(j, &m->updates[i]);
+		write_update(j, &m->updates[i], btf, map, m);
 	json_arr_end(j);
 	json_obj_end(j);
+}
+
+/* func_info / line_info records: arrays of u32 */
+static void write_info(struct json *j, const char *key, uint32_t rec_size, const struct vk_buf *b)
+{
+	uint8_t *data = b->data;
+
+	json_key(j, key);
+	if (!b->len) {
+		json_null(j);
+		return;
+	}
+	if (plan_swapped) {
+		data = malloc(b->len);
+		memcpy(data, b->data, b->len);
+		bswap32_array(data, b->len);
+	}
+	json_obj_begin(j);
+	json_ku64(j, "recSize", rec_size);
+	json_kb64(j, "data", data, b->len);
+	json_obj_end(j);
+	if (data != b->data)
+		free(data);
 }
 
 static void write_prog(struct json *j, const struct bpf_program *prog, const struct vk_prog_rec *p, int btf_rec)
@@ -372,27 +493,14 @@ static void write_prog(struct json *j, const struct bpf_program *prog, const str
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	if (plan_swapped)
+		for (i = 0; i < n; i++)
+			bpf_insn_bswap(&insns[i]);
 	json_kb64(j, "insns", insns, p->insns.len);
 	free(insns);
 
-	json_key(j, "funcInfo");
-	if (p->func_info.len) {
-		json_obj_begin(j);
-		json_ku64(j, "recSize", p->func_info_rec_size);
-		json_kb64(j, "data", p->func_info.data, p->func_info.len);
-		json_obj_end(j);
-	} else {
-		json_null(j);
-	}
-	json_key(j, "lineInfo");
-	if (p->line_info.len) {
-		json_obj_begin(j);
-		json_ku64(j, "recSize", p->line_info_rec_size);
-		json_kb64(j, "data", p->line_info.data, p->line_info.len);
-		json_obj_end(j);
-	} else {
-		json_null(j);
-	}
+	write_info(j, "funcInfo", p->func_info_rec_size, &p->func_info);
+	write_info(j, "lineInfo", p->line_info_rec_size, &p->line_info);
 	json_key(j, "boundMaps");
 	json_arr_begin(j);
 	for (i = 0; i < p->nr_bound_maps; i++)
@@ -453,9 +561,10 @@ static void write_plan(struct json *j, struct bpf_object *obj, const struct pin_
 	json_kstr(j, "machine", in.machine);
 	json_ku64(j, "pageSize", in.page_size);
 	json_obj_end(j);
+	json_kstr(j, "byteOrder", plan_big ? "big" : "little");
 	json_key(j, "btf");
 	if (btf_rec >= 0)
-		json_base64(j, vk.btfs[btf_rec].data.data, vk.btfs[btf_rec].data.len);
+		write_btf(j, &vk.btfs[btf_rec].data);
 	else
 		json_null(j);
 
@@ -470,12 +579,13 @@ static void write_plan(struct json *j, struct bpf_object *obj, const struct pin_
 		for (i = 0; i < nr_pins; i++)
 			if (strcmp(pins[i].name, bpf_map__name(map)) == 0)
 				pin = pins[i].path;
-		write_map(j, map, &vk.maps[r], bpf_map__name(map), pin, false, btf_rec);
+		write_map(j, map, &vk.maps[r], bpf_map__name(map), pin, false, btf_rec, bpf_object__btf(obj));
 	}
 	/* inner-map templates: libbpf creates one per outer map and closes it once the
 	 * outer map exists; the host must do the same */
 	for (i = 0; i < nt; i++)
-		write_map(j, NULL, &vk.maps[templates[i]], vk.maps[templates[i]].name, NULL, true, btf_rec);
+		write_map(j, NULL, &vk.maps[templates[i]], vk.maps[templates[i]].name, NULL, true, btf_rec,
+			  bpf_object__btf(obj));
 	json_arr_end(j);
 
 	json_key(j, "programs");
@@ -496,6 +606,31 @@ static void write_plan(struct json *j, struct bpf_object *obj, const struct pin_
 }
 
 /* ---- run ----------------------------------------------------------------------------- */
+
+/* The object runs on the target kernel: their byte orders must agree. A non-native object
+ * is let through libbpf's load (see wasm/libbpf/libbpf_unit.c) and written back swapped. */
+static int check_byte_order(struct bpf_object *obj)
+{
+	bool obj_big = vk_object_byteorder(obj) == ELFDATA2MSB;
+	struct btf *t = (in.target > 0 && in.target < MAX_TARGETS) ? targets[in.target] : NULL;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	bool host_big = false;
+#else
+	bool host_big = true;
+#endif
+
+	if (t && (btf__endianness(t) == BTF_BIG_ENDIAN) != obj_big) {
+		libbpf_print(LIBBPF_WARN, "libbpf: object '%s' is %s-endian but the target kernel's BTF is %s-endian: build the object with -target %s\n",
+			     bpf_object__name(obj), obj_big ? "big" : "little", obj_big ? "little" : "big",
+			     obj_big ? "bpfel" : "bpfeb");
+		return -EPROTO;
+	}
+	plan_big = obj_big;
+	plan_swapped = obj_big != host_big;
+	if (plan_swapped)
+		vk_object_claim_native(obj);
+	return 0;
+}
 
 static const char *error_code(int err, bool opened)
 {
@@ -573,6 +708,7 @@ CB_EXPORT char *cb_run(void)
 	vk_reset();
 	core_report_reset();
 	log_reset();
+	plan_swapped = plan_big = false;
 	libbpf_set_print(print_fn);
 	snprintf(vk.release, sizeof(vk.release), "%s", in.release);
 	snprintf(vk.version, sizeof(vk.version), "%s", in.version);
@@ -592,6 +728,9 @@ CB_EXPORT char *cb_run(void)
 		opened = true;
 		err = -ENODATA;
 		code = "no_btf";
+	} else if ((err = check_byte_order(obj))) {
+		opened = true;
+		code = "endianness";
 	} else {
 		opened = true;
 		/* pinning is the host's job: remember each pin path, let libbpf not pin */
@@ -614,7 +753,8 @@ CB_EXPORT char *cb_run(void)
 	json_key(&j, "error");
 	if (err)
 		write_error(&j, code ? code : error_code(err, opened), err,
-			    code ? "the object has no .BTF section" :
+			    code && !strcmp(code, "no_btf") ? "the object has no .BTF section" :
+			    code ? "the object's byte order is not the target kernel's" :
 			    opened ? "libbpf could not load the object" : "libbpf could not open the object");
 	else
 		json_null(&j);

@@ -198,6 +198,10 @@ export class RelocationService {
         const lines = failed.map((x) => `  ${x.program} insn ${x.insn ?? '?'}: ${x.kind} ${x.access}: ${x.reason ?? 'failed'}`);
         return new RelocationError(`CO-RE relocation of '${req.objectName}' failed:\n${lines.join('\n')}`, details);
       }
+      case 'endianness': {
+        const why = /is (big|little)-endian but the target kernel's BTF is (big|little)-endian: build the object with -target \w+/.exec(r.log)?.[0];
+        return new NotSupportedError(`'${req.objectName}' ${why ?? 'does not have the target kernel\'s byte order'}`, { ...details, feature: 'byte order' });
+      }
       case 'not_supported':
         return new NotSupportedError(`'${req.objectName}': ${e.message}`, { ...details, feature: 'native-endianness object' });
       default:

@@ -12,9 +12,11 @@
 #                                                   its callers alike, so the definition is
 #                                                   made weak and ours, strong, wins the link
 LIBBPF_DIR := $(SRC)/libbpf
+# libbpf.c is compiled inside wasm/libbpf/libbpf_unit.c, features.c inside features_preset.c
 LIBBPF_NAMES := bpf btf btf_dump btf_iter btf_relocate bpf_prog_linfo elf gen_loader \
-  hashmap libbpf libbpf_errno libbpf_probes linker netlink nlattr relo_core ringbuf \
+  hashmap libbpf_errno libbpf_probes linker netlink nlattr relo_core ringbuf \
   str_error strset usdt zip
+LIBBPF_UNITS := features_preset libbpf_unit
 
 LIBBPF_GEN := $(BUILD)/gen
 LIBBPF_FEAT_NAMES := $(LIBBPF_GEN)/feat_names.h
@@ -34,8 +36,8 @@ LIBBPF_NATIVE_CFLAGS = -O2 -fPIC $(LIBBPF_CPPFLAGS) $(THIRDPARTY_REPRO_CFLAGS) $
 
 WASM_LIBBPF   := $(BUILD)/wasm/lib/libbpf.a
 NATIVE_LIBBPF := $(BUILD)/native/lib/libbpf.a
-LIBBPF_WASM_OBJS := $(patsubst %,$(BUILD)/wasm/obj/libbpf/%.o,$(LIBBPF_NAMES) features_preset)
-LIBBPF_NATIVE_OBJS := $(patsubst %,$(BUILD)/native/obj/libbpf/%.o,$(LIBBPF_NAMES) features_preset)
+LIBBPF_WASM_OBJS := $(patsubst %,$(BUILD)/wasm/obj/libbpf/%.o,$(LIBBPF_NAMES) $(LIBBPF_UNITS))
+LIBBPF_NATIVE_OBJS := $(patsubst %,$(BUILD)/native/obj/libbpf/%.o,$(LIBBPF_NAMES) $(LIBBPF_UNITS))
 LIBBPF_DEPS = $(SRC)/.fetched $(TOP)/wasm/vk_redirect.h $(TOP)/wasm/libbpf/libbpf.mk $(TOP)/wasm/libbpf/core_cands_weak.h $(LIBELF_HEADERS) $(ZLIB_HEADERS) $(LIBBPF_FEAT_NAMES)
 
 .PHONY: libbpf libbpf-wasm libbpf-native
@@ -52,17 +54,17 @@ $(LIBBPF_FEAT_NAMES): $(SRC)/.fetched
 	    | grep -oE '^[[:space:]]*FEAT_[A-Z0-9_]+' | tr -d ' \t' | sed 's/.*/  "&", \\/'; \
 	  echo '  /* end */'; } > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/wasm/obj/libbpf/libbpf.o $(BUILD)/native/obj/libbpf/libbpf.o: LIBBPF_EXTRA = $(LIBBPF_RENAMES)
+$(BUILD)/wasm/obj/libbpf/libbpf_unit.o $(BUILD)/native/obj/libbpf/libbpf_unit.o: LIBBPF_EXTRA = $(LIBBPF_RENAMES)
 # these two #undef _GNU_SOURCE for the XSI strerror_r and make no syscalls: no redirection
 LIBBPF_XSI_OBJS := $(foreach f,str_error libbpf_errno,$(BUILD)/wasm/obj/libbpf/$(f).o $(BUILD)/native/obj/libbpf/$(f).o)
 $(LIBBPF_XSI_OBJS): LIBBPF_REDIRECT = -include $(TOP)/wasm/vk_nr.h
 
-$(BUILD)/wasm/obj/libbpf/features_preset.o: $(TOP)/wasm/libbpf/features_preset.c $(LIBBPF_DEPS) | $(WASM_UAPI_DEPS)
+$(patsubst %,$(BUILD)/wasm/obj/libbpf/%.o,$(LIBBPF_UNITS)): $(BUILD)/wasm/obj/libbpf/%.o: $(TOP)/wasm/libbpf/%.c $(LIBBPF_DEPS) | $(WASM_UAPI_DEPS)
 	@mkdir -p $(@D)
-	$(EMCC) $(LIBBPF_WASM_CFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/native/obj/libbpf/features_preset.o: $(TOP)/wasm/libbpf/features_preset.c $(LIBBPF_DEPS)
+	$(EMCC) $(LIBBPF_WASM_CFLAGS) $(LIBBPF_EXTRA) -MMD -MP -c $< -o $@
+$(patsubst %,$(BUILD)/native/obj/libbpf/%.o,$(LIBBPF_UNITS)): $(BUILD)/native/obj/libbpf/%.o: $(TOP)/wasm/libbpf/%.c $(LIBBPF_DEPS)
 	@mkdir -p $(@D)
-	$(CC_NATIVE) $(LIBBPF_NATIVE_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC_NATIVE) $(LIBBPF_NATIVE_CFLAGS) $(LIBBPF_EXTRA) -MMD -MP -c $< -o $@
 
 $(BUILD)/wasm/obj/libbpf/%.o: $(LIBBPF_DEPS) | $(WASM_UAPI_DEPS)
 	@mkdir -p $(@D)
