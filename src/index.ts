@@ -8,3 +8,12 @@ export {
   type LoadPlan, type PlanMap, type PlanProgram, type PlanMapInit, type RelocationRecord, type RelocationKind,
 } from './plan.js';
 export { WorkerPool, type PoolOptions } from './worker/pool.js';
+// host: objects, maps, programs (src/host)
+export {
+  BpfObject, type ObjectOptions, type OpenOptions, type LoadOptions, type GlobalVariable, type RecordBufferOptions,
+} from './host/object.js';
+export { BpfMap, BpfMap as Map, possibleCpus, isPerCpuMapType, type MapSpec, type UpdateFlags } from './host/map.js';
+export { Program, type ProgramSpec, type TestRunOptions, type TestRunResult } from './host/program.js';
+export { BtfCodec, BtfCodecError, type BtfValue, type DatasecVar } from './host/btf-codec.js';
+export { replayPlan, type ReplayOptions, type ReplayResult, type PinRecord } from './host/replay.js';
+export { type SourceLocation } from './host/verifier.js';

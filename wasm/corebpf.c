@@ -280,6 +280,13 @@ CB_EXPORT void cb_set_features(const unsigned char *profile, size_t len)
 		memcpy(in.features, profile, len < sizeof(in.features) ? len : sizeof(in.features));
 }
 
+/* libbpf sizes a PERF_EVENT_ARRAY without max_entries by the possible CPUs: the plan keeps
+ * 0 for those (the host uses its own CPU count), libbpf gets one CPU here */
+int vk_num_possible_cpus(void)
+{
+	return 1;
+}
+
 /* ---- plan ---------------------------------------------------------------------------- */
 
 /* ---- byte order ----------------------------------------------------------------------
@@ -350,6 +357,20 @@ static void write_btf(struct json *j, const struct vk_buf *b)
 	btf__free(btf);
 }
 
+/* perf event arrays the object left unsized, remembered before load (libbpf sizes them) */
+static char **cpu_sized;
+static int nr_cpu_sized;
+
+static bool per_cpu_sized(const struct bpf_map *map)
+{
+	int i;
+
+	for (i = 0; i < nr_cpu_sized; i++)
+		if (!strcmp(cpu_sized[i], bpf_map__name(map)))
+			return true;
+	return false;
+}
+
 /* libbpf names it "<object prefix>.kconfig" */
 static bool is_kconfig_map(const struct bpf_map *map)
 {
@@ -406,7 +427,9 @@ static void write_map(struct json *j, const struct bpf_map *map, const struct vk
 	json_ku64(j, "type", m->map_type);
 	json_ku64(j, "keySize", m->key_size);
 	json_ku64(j, "valueSize", m->value_size);
-	json_ku64(j, "maxEntries", m->max_entries);
+	/* sized per CPU by libbpf (see vk_num_possible_cpus): 0 tells the host to size it */
+	json_ku64(j, "maxEntries", map && m->map_type == BPF_MAP_TYPE_PERF_EVENT_ARRAY &&
+			  per_cpu_sized(map) ? 0 : m->max_entries);
 	json_ku64(j, "flags", m->map_flags);
 	json_ku64(j, "numaNode", m->numa_node);
 	json_key(j, "mapExtra");
@@ -735,6 +758,10 @@ CB_EXPORT char *cb_run(void)
 		opened = true;
 		/* pinning is the host's job: remember each pin path, let libbpf not pin */
 		bpf_object__for_each_map(map, obj) {
+			if (bpf_map__type(map) == BPF_MAP_TYPE_PERF_EVENT_ARRAY && !bpf_map__max_entries(map)) {
+				cpu_sized = realloc(cpu_sized, sizeof(*cpu_sized) * (nr_cpu_sized + 1));
+				cpu_sized[nr_cpu_sized++] = strdup(bpf_map__name(map));
+			}
 			const char *p = bpf_map__pin_path(map);
 
 			if (!p)
@@ -781,6 +808,11 @@ CB_EXPORT char *cb_run(void)
 		free(pins[i].path);
 	}
 	free(pins);
+	for (int i = 0; i < nr_cpu_sized; i++)
+		free(cpu_sized[i]);
+	free(cpu_sized);
+	cpu_sized = NULL;
+	nr_cpu_sized = 0;
 	vk_reset();
 	core_report_reset();
 	return json_take(&j);

@@ -182,7 +182,7 @@ export class BtfCodec {
       case BTF_KIND_INT: {
         if (t.bool && t.bits <= 8 && t.bitOffset === 0) return b[off] !== 0;
         if (t.bitOffset !== 0 || t.bits !== t.size * 8) {
-          return this.#intResult(this.#readBits(b, off, t.bitOffset, t.bits, t.size), t.size, t.signed, t.bits, t.bool);
+          return this.#intResult(this.#readBits(b, off, t.bitOffset, t.bits), t.size, t.signed, t.bits, t.bool);
         }
         return this.#readInt(view, off, t.size, t.signed);
       }
@@ -238,7 +238,7 @@ export class BtfCodec {
         const width = m.bitfieldSize || (mt.kind === BTF_KIND_INT ? mt.bits : this.sizeOf(m.type) * 8);
         const size = this.sizeOf(m.type);
         const signed = (mt.kind === BTF_KIND_INT && mt.signed) || ((mt.kind === BTF_KIND_ENUM || mt.kind === BTF_KIND_ENUM64) && mt.signed);
-        const raw = this.#readBits(b, off, bitOff, width, Math.ceil((bitOff % 8 + width) / 8));
+        const raw = this.#readBits(b, off, bitOff, width);
         obj[m.name] = this.#intResult(raw, size, signed, width, mt.kind === BTF_KIND_INT && mt.bool);
         continue;
       }
@@ -273,7 +273,7 @@ export class BtfCodec {
   }
 
   /** `bits` bits at bit offset `bitOff` (from byte `off`), as an unsigned bigint. */
-  #readBits(b: Uint8Array, off: number, bitOff: number, bits: number, _containerSize: number): bigint {
+  #readBits(b: Uint8Array, off: number, bitOff: number, bits: number): bigint {
     const first = off + Math.floor(bitOff / 8);
     const last = off + Math.ceil((bitOff + bits) / 8); // exclusive
     let v = 0n;
@@ -512,7 +512,6 @@ export class BtfCodec {
   #writeBits(b: Uint8Array, off: number, bitOff: number, bits: number, v: bigint): void {
     const first = off + Math.floor(bitOff / 8);
     const last = off + Math.ceil((bitOff + bits) / 8);
-    const n = last - first;
     let cur = 0n;
     if (this.littleEndian) {
       for (let i = last - 1; i >= first; i--) cur = (cur << 8n) | BigInt(b[i]!);
@@ -527,7 +526,6 @@ export class BtfCodec {
       cur = (cur & ~mask) | ((v << shift) & mask);
       for (let i = last - 1; i >= first; i--) { b[i] = Number(cur & 0xffn); cur >>= 8n; }
     }
-    void n;
   }
 }
 

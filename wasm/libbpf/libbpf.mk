@@ -11,6 +11,7 @@
 #                                                   macro renames libbpf's definition and
 #                                                   its callers alike, so the definition is
 #                                                   made weak and ours, strong, wins the link
+#   libbpf_num_possible_cpus                     -> the virtual kernel's CPU count (same way)
 LIBBPF_DIR := $(SRC)/libbpf
 # libbpf.c is compiled inside wasm/libbpf/libbpf_unit.c, features.c inside features_preset.c
 LIBBPF_NAMES := bpf btf btf_dump btf_iter btf_relocate bpf_prog_linfo elf gen_loader \
@@ -29,7 +30,7 @@ LIBBPF_WARN := -Wno-unused-parameter -Wno-missing-field-initializers
 LIBBPF_RENAMES := -Dbpf_core_calc_relo_insn=vk_core_calc_relo_insn \
   -Dbpf_core_patch_insn=vk_core_patch_insn \
   -Dbtf__load_vmlinux_btf=vk_load_vmlinux_btf -Dbtf__free=vk_btf_free \
-  -Dbpf_core_add_cands=vk_core_add_cands -include $(TOP)/wasm/libbpf/core_cands_weak.h
+  -Dbpf_core_add_cands=vk_core_add_cands -Dlibbpf_num_possible_cpus=vk_num_possible_cpus -include $(TOP)/wasm/libbpf/weak_overrides.h
 
 LIBBPF_WASM_CFLAGS   = -O2 $(LIBBPF_CPPFLAGS) $(WASM_UAPI_CFLAGS) $(THIRDPARTY_REPRO_CFLAGS) $(LIBBPF_WARN)
 LIBBPF_NATIVE_CFLAGS = -O2 -fPIC $(LIBBPF_CPPFLAGS) $(THIRDPARTY_REPRO_CFLAGS) $(LIBBPF_WARN)
@@ -38,7 +39,7 @@ WASM_LIBBPF   := $(BUILD)/wasm/lib/libbpf.a
 NATIVE_LIBBPF := $(BUILD)/native/lib/libbpf.a
 LIBBPF_WASM_OBJS := $(patsubst %,$(BUILD)/wasm/obj/libbpf/%.o,$(LIBBPF_NAMES) $(LIBBPF_UNITS))
 LIBBPF_NATIVE_OBJS := $(patsubst %,$(BUILD)/native/obj/libbpf/%.o,$(LIBBPF_NAMES) $(LIBBPF_UNITS))
-LIBBPF_DEPS = $(SRC)/.fetched $(TOP)/wasm/vk_redirect.h $(TOP)/wasm/libbpf/libbpf.mk $(TOP)/wasm/libbpf/core_cands_weak.h $(LIBELF_HEADERS) $(ZLIB_HEADERS) $(LIBBPF_FEAT_NAMES)
+LIBBPF_DEPS = $(SRC)/.fetched $(TOP)/wasm/vk_redirect.h $(TOP)/wasm/libbpf/libbpf.mk $(TOP)/wasm/libbpf/weak_overrides.h $(LIBELF_HEADERS) $(ZLIB_HEADERS) $(LIBBPF_FEAT_NAMES)
 
 .PHONY: libbpf libbpf-wasm libbpf-native
 libbpf: libbpf-wasm libbpf-native

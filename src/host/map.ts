@@ -1,0 +1,517 @@
+// A live BPF map: an owned fd plus the map's attributes, with keys and values encoded and
+// decoded through the map's BTF (src/host/btf-codec.ts) or as raw bytes.
+//
+// Per-CPU maps (PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH, PERCPU_CGROUP_STORAGE) hold one
+// value per possible CPU: the kernel reads and writes round_up(value_size, 8) bytes per CPU,
+// and values decode to an array with one entry per possible CPU.
+//
+// Iteration (keys/values/entries) walks BPF_MAP_GET_NEXT_KEY and fetches the next key BEFORE
+// handing out the current one, so deleting the current key inside the loop is safe; if a key
+// the walk still needs disappears anyway, the kernel restarts hash maps from their first key
+// and keys already handed out are skipped.
+import { unlinkSync } from 'node:fs';
+import { SyscallError } from '../errors.js';
+import * as A from './attr.js';
+import { BtfCodec, encodeRaw, type BtfValue } from './btf-codec.js';
+import { OwnedFd } from './fd.js';
+import * as U from './generated/uapi.js';
+import { enumName, getSyscalls, type Bytes } from './syscall.js';
+
+export interface MapSpec {
+  name: string;
+  /** enum bpf_map_type */
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** BPF_F_* map flags */
+  flags: number;
+}
+
+export interface MapTypeInfo {
+  /** BTF of the key and value types (the object's BTF) */
+  codec?: BtfCodec | null;
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
+  /** libbpf's "real name" of an internal map: the section (".rodata", ".data.custom", ...) */
+  sectionName?: string | null;
+  pinnedPath?: string | null;
+}
+
+export type UpdateFlags = number | 'any' | 'noexist' | 'exist' | 'lock';
+
+const PERCPU_TYPES = new Set<number>([
+  U.BPF_MAP_TYPE_PERCPU_HASH, U.BPF_MAP_TYPE_PERCPU_ARRAY, U.BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  U.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
+]);
+/** Map types implementing BPF_MAP_LOOKUP_BATCH (kernel 5.6+). */
+const BATCH_TYPES = new Set<number>([
+  U.BPF_MAP_TYPE_HASH, U.BPF_MAP_TYPE_PERCPU_HASH, U.BPF_MAP_TYPE_LRU_HASH, U.BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  U.BPF_MAP_TYPE_ARRAY, U.BPF_MAP_TYPE_PERCPU_ARRAY,
+]);
+/** Maps whose values are fds on update (and ids on lookup). */
+const FD_VALUE_TYPES = new Set<number>([
+  U.BPF_MAP_TYPE_PROG_ARRAY, U.BPF_MAP_TYPE_PERF_EVENT_ARRAY, U.BPF_MAP_TYPE_CGROUP_ARRAY,
+  U.BPF_MAP_TYPE_ARRAY_OF_MAPS, U.BPF_MAP_TYPE_HASH_OF_MAPS, U.BPF_MAP_TYPE_SOCKMAP, U.BPF_MAP_TYPE_SOCKHASH,
+  U.BPF_MAP_TYPE_XSKMAP, U.BPF_MAP_TYPE_REUSEPORT_SOCKARRAY,
+]);
+
+export function isPerCpuMapType(type: number): boolean {
+  return PERCPU_TYPES.has(type);
+}
+
+export function mapTypeName(type: number): string {
+  return (enumName(U.bpf_map_type, type) ?? `BPF_MAP_TYPE_${type}`).replace(/^BPF_MAP_TYPE_/, '').toLowerCase();
+}
+
+let cpuCount: number | undefined;
+/** Number of possible CPUs (cached). */
+export function possibleCpus(): number {
+  return (cpuCount ??= getSyscalls().possibleCpus());
+}
+
+function updateFlags(f: UpdateFlags | undefined): number {
+  if (f === undefined) return U.BPF_ANY;
+  if (typeof f === 'number') return f;
+  switch (f) {
+    case 'any': return U.BPF_ANY;
+    case 'noexist': return U.BPF_NOEXIST;
+    case 'exist': return U.BPF_EXIST;
+    case 'lock': return U.BPF_F_LOCK;
+    default: throw new TypeError(`unknown update flag '${String(f)}' (any, noexist, exist, lock)`);
+  }
+}
+
+function errnoIs(e: unknown, ...names: string[]): boolean {
+  return e instanceof SyscallError && names.includes(e.errnoName);
+}
+
+/** An empty key: passed as a NULL pointer (queues, stacks). */
+const NO_KEY = new Uint8Array(0);
+
+function buf(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
+  /** the map's name in the kernel (truncated to 15 bytes there) */
+  readonly name: string;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  /** internal maps: the section they hold (".rodata", ".bss", ".data.custom", ...), else null */
+  readonly sectionName: string | null;
+  readonly perCpu: boolean;
+  readonly codec: BtfCodec | null;
+  readonly btfKeyTypeId: number;
+  readonly btfValueTypeId: number;
+  readonly #fd: OwnedFd;
+  #pinned: string | null;
+
+  constructor(fd: OwnedFd, spec: MapSpec, types: MapTypeInfo = {}) {
+    this.#fd = fd;
+    this.name = spec.name;
+    this.type = spec.type;
+    this.keySize = spec.keySize;
+    this.valueSize = spec.valueSize;
+    this.maxEntries = spec.maxEntries;
+    this.flags = spec.flags;
+    this.perCpu = PERCPU_TYPES.has(spec.type);
+    this.codec = types.codec ?? null;
+    this.btfKeyTypeId = this.codec ? types.btfKeyTypeId ?? 0 : 0;
+    this.btfValueTypeId = this.codec ? types.btfValueTypeId ?? 0 : 0;
+    this.sectionName = types.sectionName ?? null;
+    this.#pinned = types.pinnedPath ?? null;
+  }
+
+  /** Create a standalone map (not part of an object). */
+  static create(o: A.MapCreateOptions & { codec?: BtfCodec; btfKeyTypeId?: number; btfValueTypeId?: number }): BpfMap {
+    const fd = A.mapCreate(o);
+    return new BpfMap(fd, {
+      name: o.name ?? '', type: o.mapType, keySize: o.keySize, valueSize: o.valueSize, maxEntries: o.maxEntries, flags: o.mapFlags ?? 0,
+    }, { codec: o.codec, btfKeyTypeId: o.btfKeyTypeId, btfValueTypeId: o.btfValueTypeId });
+  }
+
+  /** Open a pinned map (raw keys and values unless a codec and type ids are given). */
+  static fromPin(path: string, types: MapTypeInfo = {}): BpfMap {
+    const fd = A.objGet(path, 0, 'map');
+    try {
+      const info = A.mapInfo(fd.fd);
+      return new BpfMap(fd, {
+        name: info.name, type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.mapFlags,
+      }, { ...types, pinnedPath: path });
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+  }
+
+  get fd(): number {
+    return this.#fd.fd;
+  }
+
+  get closed(): boolean {
+    return this.#fd.closed;
+  }
+
+  /** Short type name: "hash", "percpu_array", "ringbuf", ... */
+  get typeName(): string {
+    return mapTypeName(this.type);
+  }
+
+  /** Where this map is pinned (by pin() or by the object's pinning), or null. */
+  get pinnedPath(): string | null {
+    return this.#pinned;
+  }
+
+  /** BPF_OBJ_GET_INFO_BY_FD. */
+  info(): A.MapInfo {
+    return A.mapInfo(this.fd);
+  }
+
+  /** The kernel's id of this map. */
+  get id(): number {
+    return this.info().id;
+  }
+
+  /** Bytes of a value as the kernel reads and writes it (all CPUs for per-CPU maps). */
+  get valueBufferSize(): number {
+    return this.perCpu ? Math.ceil(this.valueSize / 8) * 8 * possibleCpus() : this.valueSize;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // encoding
+
+  encodeKey(key: unknown): Uint8Array {
+    if (this.keySize === 0) return new Uint8Array(0);
+    if (this.codec && this.btfKeyTypeId && !(key instanceof Uint8Array)) {
+      return this.codec.encode(this.btfKeyTypeId, key, new Uint8Array(this.keySize), 0, 'key');
+    }
+    return encodeRaw(key, this.keySize, 'key');
+  }
+
+  decodeKey(b: Uint8Array): K {
+    if (this.codec && this.btfKeyTypeId) return this.codec.decode(this.btfKeyTypeId, b) as K;
+    return buf(b) as K;
+  }
+
+  #encodeOne(value: unknown, out: Uint8Array, offset: number, path: string): void {
+    if (value instanceof Uint8Array) {
+      if (value.byteLength !== this.valueSize) throw new TypeError(`${path}: ${value.byteLength} bytes given, map '${this.name}' values are ${this.valueSize} bytes`);
+      out.set(value, offset);
+      return;
+    }
+    if (FD_VALUE_TYPES.has(this.type) && typeof value === 'object' && value !== null && typeof (value as { fd?: unknown }).fd === 'number') {
+      out.set(encodeRaw((value as { fd: number }).fd, this.valueSize, path), offset);
+      return;
+    }
+    if (this.codec && this.btfValueTypeId) {
+      this.codec.encode(this.btfValueTypeId, value, out, offset, path);
+      return;
+    }
+    out.set(encodeRaw(value, this.valueSize, path), offset);
+  }
+
+  /**
+   * Encode a value. Per-CPU maps take an array with one value per possible CPU, or a single
+   * value that is written for every CPU.
+   */
+  encodeValue(value: unknown): Uint8Array {
+    if (!this.perCpu) {
+      const out = new Uint8Array(this.valueSize);
+      this.#encodeOne(value, out, 0, 'value');
+      return out;
+    }
+    const n = possibleCpus();
+    const stride = Math.ceil(this.valueSize / 8) * 8;
+    const out = new Uint8Array(stride * n);
+    if (value instanceof Uint8Array && value.byteLength === out.byteLength) {
+      out.set(value);
+      return out;
+    }
+    const valueIsArrayType = this.codec && this.btfValueTypeId
+      ? this.codec.resolve(this.btfValueTypeId).kindName === 'ARRAY' : false;
+    if (Array.isArray(value) && (!valueIsArrayType || value.length === n && value.every((v) => Array.isArray(v) || typeof v === 'string'))) {
+      if (value.length !== n) {
+        throw new TypeError(`value: per-CPU map '${this.name}' needs ${n} values (one per possible CPU), got ${value.length}`);
+      }
+      value.forEach((v, cpu) => this.#encodeOne(v, out, cpu * stride, `value[${cpu}]`));
+      return out;
+    }
+    for (let cpu = 0; cpu < n; cpu++) this.#encodeOne(value, out, cpu * stride, 'value');
+    return out;
+  }
+
+  #decodeOne(b: Uint8Array): unknown {
+    if (this.codec && this.btfValueTypeId) return this.codec.decode(this.btfValueTypeId, b);
+    if (FD_VALUE_TYPES.has(this.type) && this.valueSize === 4) return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+    return Buffer.from(b);
+  }
+
+  /** Decode a value (per-CPU maps: an array, one entry per possible CPU). */
+  decodeValue(b: Uint8Array): V {
+    if (!this.perCpu) return this.#decodeOne(b.subarray(0, this.valueSize)) as V;
+    const stride = Math.ceil(this.valueSize / 8) * 8;
+    const n = Math.floor(b.byteLength / stride);
+    const out: unknown[] = new Array(n);
+    for (let cpu = 0; cpu < n; cpu++) out[cpu] = this.#decodeOne(b.subarray(cpu * stride, cpu * stride + this.valueSize));
+    return out as V;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // elements
+
+  /** Raw lookup: the value bytes (all CPUs for per-CPU maps), or undefined when absent. */
+  getRaw(key: Bytes | null, flags = 0): Buffer | undefined {
+    const v = A.bytes(this.valueBufferSize);
+    return A.mapLookupElem(this.fd, key ?? NO_KEY, v, flags) ? buf(v) : undefined;
+  }
+
+  get(key?: K | unknown, flags = 0): V | undefined {
+    const raw = this.getRaw(this.keySize === 0 ? null : this.encodeKey(key), flags);
+    return raw === undefined ? undefined : this.decodeValue(raw);
+  }
+
+  has(key: K | unknown): boolean {
+    return this.getRaw(this.encodeKey(key)) !== undefined;
+  }
+
+  setRaw(key: Bytes | null, value: Bytes, flags: UpdateFlags = 'any'): void {
+    if (value.byteLength !== this.valueBufferSize) {
+      throw new TypeError(`map '${this.name}': value of ${value.byteLength} bytes, expected ${this.valueBufferSize}`);
+    }
+    A.mapUpdateElem(this.fd, key ?? NO_KEY, value, updateFlags(flags));
+  }
+
+  /** BPF_MAP_UPDATE_ELEM. `flags`: 'any' (default), 'noexist', 'exist', 'lock' or a number. */
+  set(key: K | unknown, value: V | unknown, flags: UpdateFlags = 'any'): this {
+    this.setRaw(this.keySize === 0 ? null : this.encodeKey(key), this.encodeValue(value), flags);
+    return this;
+  }
+
+  deleteRaw(key: Bytes): boolean {
+    return A.mapDeleteElem(this.fd, key);
+  }
+
+  /** Delete a key; false when it was absent. */
+  delete(key: K | unknown): boolean {
+    return this.deleteRaw(this.encodeKey(key));
+  }
+
+  /** BPF_MAP_LOOKUP_AND_DELETE_ELEM (hash maps, queues, stacks). */
+  take(key?: K | unknown): V | undefined {
+    const v = A.bytes(this.valueBufferSize);
+    const k = this.keySize === 0 ? null : this.encodeKey(key);
+    return A.mapLookupAndDeleteElem(this.fd, k, v) ? this.decodeValue(v) : undefined;
+  }
+
+  /** Queue/stack: push a value (flags 'exist' overwrites the oldest when full). */
+  push(value: V | unknown, flags: UpdateFlags = 'any'): void {
+    A.mapUpdateElem(this.fd, NO_KEY, this.encodeValue(value), updateFlags(flags));
+  }
+
+  /** Queue/stack: remove and return the next value, or undefined when empty. */
+  pop(): V | undefined {
+    return this.take();
+  }
+
+  /** Queue/stack: the next value without removing it. */
+  peek(): V | undefined {
+    return this.get();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // iteration
+
+  /** Raw keys via BPF_MAP_GET_NEXT_KEY (safe against deleting the current key). */
+  *keysRaw(): Generator<Buffer, void, undefined> {
+    const ks = this.keySize;
+    let next = A.bytes(ks);
+    if (!A.mapGetNextKey(this.fd, null, next)) return;
+    const seen = new Set<string>();
+    let steps = 0;
+    const limit = 4 * Math.max(this.maxEntries, 1) + 1024;
+    for (;;) {
+      const cur = next;
+      // fetch the next key before the caller sees (and maybe deletes) the current one
+      const after = A.bytes(ks);
+      const more = A.mapGetNextKey(this.fd, cur, after);
+      const id = buf(cur).toString('latin1');
+      if (!seen.has(id)) {
+        seen.add(id);
+        yield Buffer.from(cur);
+      }
+      if (!more || ++steps > limit) return;
+      next = after;
+    }
+  }
+
+  *keys(): Generator<K, void, undefined> {
+    for (const k of this.keysRaw()) yield this.decodeKey(k);
+  }
+
+  /** Raw [key, value] pairs; keys deleted between the key walk and the lookup are skipped. */
+  *entriesRaw(): Generator<[Buffer, Buffer], void, undefined> {
+    for (const k of this.keysRaw()) {
+      const v = this.getRaw(k);
+      if (v !== undefined) yield [k, v];
+    }
+  }
+
+  *entries(): Generator<[K, V], void, undefined> {
+    for (const [k, v] of this.entriesRaw()) yield [this.decodeKey(k), this.decodeValue(v)];
+  }
+
+  *values(): Generator<V, void, undefined> {
+    for (const [, v] of this.entriesRaw()) yield this.decodeValue(v);
+  }
+
+  [Symbol.iterator](): Generator<[K, V], void, undefined> {
+    return this.entries();
+  }
+
+  /** Number of keys (walks the map). */
+  count(): number {
+    let n = 0;
+    for (const _ of this.keysRaw()) n++;
+    return n;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // batches
+
+  /** Whether this map type implements the BPF_MAP_*_BATCH commands. */
+  get supportsBatch(): boolean {
+    return BATCH_TYPES.has(this.type);
+  }
+
+  /**
+   * All [key, value] pairs through BPF_MAP_LOOKUP_BATCH (`batchSize` elements per call),
+   * falling back to key-by-key iteration where the map type or the kernel lacks batches.
+   */
+  entriesBatchRaw(batchSize = 256): [Buffer, Buffer][] {
+    if (!this.supportsBatch) return [...this.entriesRaw()];
+    const ks = this.keySize;
+    const vs = this.valueBufferSize;
+    const tokenSize = Math.max(ks, 8);
+    let n = Math.max(1, Math.min(batchSize, Math.max(this.maxEntries, 1)));
+    let keys = A.bytes(ks * n);
+    let vals = A.bytes(vs * n);
+    let inBatch: Uint8Array | null = null;
+    let outBatch = A.bytes(tokenSize);
+    const out: [Buffer, Buffer][] = [];
+    for (;;) {
+      let r: A.BatchResult;
+      try {
+        r = A.mapLookupBatch({ mapFd: this.fd, inBatch, outBatch, keys, values: vals, count: n });
+      } catch (e) {
+        if (errnoIs(e, 'ENOSPC') && n < 1 << 20) {
+          // a hash bucket holds more elements than fit: retry the same position with more room
+          n *= 2;
+          keys = A.bytes(ks * n);
+          vals = A.bytes(vs * n);
+          continue;
+        }
+        if (out.length === 0 && inBatch === null && errnoIs(e, 'EINVAL', 'ENOTSUPP', 'EOPNOTSUPP', 'ENOSYS')) {
+          return [...this.entriesRaw()];
+        }
+        throw e;
+      }
+      for (let i = 0; i < r.count; i++) {
+        out.push([Buffer.from(keys.slice(i * ks, (i + 1) * ks)), Buffer.from(vals.slice(i * vs, (i + 1) * vs))]);
+      }
+      if (r.done) return out;
+      inBatch = outBatch;
+      outBatch = A.bytes(tokenSize);
+    }
+  }
+
+  entriesBatch(batchSize = 256): [K, V][] {
+    return this.entriesBatchRaw(batchSize).map(([k, v]) => [this.decodeKey(k), this.decodeValue(v)]);
+  }
+
+  /** Look up several keys (one lookup each: the kernel has no batch lookup by key). */
+  getBatch(keys: Iterable<K | unknown>): (V | undefined)[] {
+    return [...keys].map((k) => this.get(k));
+  }
+
+  /** BPF_MAP_UPDATE_BATCH (falls back to one update per element). Returns the count written. */
+  setBatch(entries: Iterable<readonly [K | unknown, V | unknown]>, flags: UpdateFlags = 'any'): number {
+    const list = [...entries];
+    if (list.length === 0) return 0;
+    const ks = this.keySize, vs = this.valueBufferSize;
+    const keys = A.bytes(ks * list.length), vals = A.bytes(vs * list.length);
+    list.forEach(([k, v], i) => {
+      keys.set(this.encodeKey(k), i * ks);
+      vals.set(this.encodeValue(v), i * vs);
+    });
+    if (this.supportsBatch) {
+      try {
+        return A.mapBatchOp(U.BPF_MAP_UPDATE_BATCH, { mapFd: this.fd, keys, values: vals, count: list.length, elemFlags: updateFlags(flags) });
+      } catch (e) {
+        if (!errnoIs(e, 'EINVAL', 'ENOTSUPP', 'EOPNOTSUPP', 'ENOSYS')) throw e;
+      }
+    }
+    for (let i = 0; i < list.length; i++) {
+      A.mapUpdateElem(this.fd, keys.subarray(i * ks, (i + 1) * ks), vals.subarray(i * vs, (i + 1) * vs), updateFlags(flags));
+    }
+    return list.length;
+  }
+
+  /** Delete several keys; returns how many existed. */
+  deleteBatch(keys: Iterable<K | unknown>): number {
+    let n = 0;
+    for (const k of keys) if (this.delete(k)) n++;
+    return n;
+  }
+
+  /** Delete every key (hash-like maps; arrays cannot delete). Returns the count deleted. */
+  clear(): number {
+    let n = 0;
+    for (const k of this.keysRaw()) if (this.deleteRaw(k)) n++;
+    return n;
+  }
+
+  /** BPF_MAP_FREEZE: no more writes from user space. */
+  freeze(): void {
+    A.mapFreeze(this.fd);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // pinning and lifetime
+
+  /** Pin the map at `path` (on a bpffs). */
+  pin(path: string): void {
+    A.objPin(this.fd, path);
+    this.#pinned = path;
+  }
+
+  /** Remove the pin (the map lives on while fds refer to it). */
+  unpin(): void {
+    if (this.#pinned === null) return;
+    const p = this.#pinned;
+    this.#pinned = null;
+    try {
+      unlinkSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+
+  close(): void {
+    this.#fd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  toString(): string {
+    return `BpfMap(${this.name}, ${this.typeName}, ${this.#fd})`;
+  }
+}
+
+/** The usual name (shadows the global Map where imported as `Map`). */
+export { BpfMap as Map };

@@ -1,0 +1,375 @@
+// Plan replay: do to the real kernel what libbpf did to the virtual one, all or nothing.
+//
+//   1. BPF_BTF_LOAD the plan's BTF
+//   2. maps in plan order: reuse a compatible pinned map (pinPath), else create it (an
+//      inner-map template is created just before the first map that names it and closed
+//      once all maps exist, as libbpf does); write `initial` values (map-in-map slots
+//      take the fds of maps created before), freeze where `freeze`; pin new maps
+//   3. programs: patch map fds into the ld_imm64 instructions of `mapRefs` (the imm holds
+//      the plan map index), BPF_PROG_LOAD with func/line info against the plan's BTF,
+//      BPF_PROG_BIND_MAP for `boundMaps`; verifier rejections are explained (verifier.ts)
+//   4. prog-array slots (initial values naming programs), then the deferred freezes
+//
+// On any failure everything created so far is closed, pins made by this replay are
+// removed, and the error is rethrown.
+import { endianness } from 'node:os';
+import { existsSync, mkdirSync, statfsSync, unlinkSync } from 'node:fs';
+import { dirname, join, basename } from 'node:path';
+import type { Btf } from '../btf/reader.js';
+import { CorebpfError, NotSupportedError, ObjectFormatError, SyscallError, VerifierError } from '../errors.js';
+import { planBytes, type LoadPlan, type PlanMap, type PlanProgram } from '../plan.js';
+import * as A from './attr.js';
+import { OwnedFd } from './fd.js';
+import * as U from './generated/uapi.js';
+import { getSyscalls } from './syscall.js';
+import { explainVerifierError } from './verifier.js';
+
+export const BPF_FS_MAGIC = 0xcafe4a11;
+
+export interface ReplayOptions {
+  /** replacement initial values (whole value bytes) by plan map index: global variables */
+  initialValues?: ReadonlyMap<number, Uint8Array>;
+  /** directory to pin LIBBPF_PIN_BY_NAME maps in, instead of the plan's (default /sys/fs/bpf) */
+  pinRoot?: string;
+  /** which programs to load (default: all) */
+  loadProgram?: (prog: PlanProgram, index: number) => boolean;
+  /** verifier log level for every program (the log is kept even on success) */
+  logLevel?: number;
+  /** size of that log buffer (default 1 MiB) */
+  logSize?: number;
+  /** the plan's BTF, parsed (source lines and relocation names in verifier errors) */
+  btf?: Btf | null;
+}
+
+export interface PinRecord {
+  map: number;
+  path: string;
+  /** an existing pinned map was reused (else this replay created and pinned the map) */
+  reused: boolean;
+}
+
+export interface ReplayResult {
+  btf: OwnedFd | null;
+  /** by plan map index; null for inner-map templates (closed) */
+  maps: (OwnedFd | null)[];
+  /** by plan program index; null for programs not loaded */
+  programs: (OwnedFd | null)[];
+  /** by plan program index: the verifier log when logLevel was given */
+  verifierLogs: string[];
+  pins: PinRecord[];
+  /** effective attributes of each map (max_entries may be adjusted to this machine) */
+  maxEntries: number[];
+}
+
+const BPF_LD_IMM64 = U.BPF_LD | U.BPF_IMM | U.BPF_DW;
+const INSN = 8;
+
+/** Where a map with `pinPath` is pinned when `pinRoot` overrides the plan's directory. */
+export function resolvePinPath(pinPath: string | null, pinRoot: string | undefined): string | null {
+  if (pinPath === null) return null;
+  return pinRoot === undefined ? pinPath : join(pinRoot, basename(pinPath));
+}
+
+/** Whether a directory is on a BPF filesystem. */
+export function isBpffs(dir: string): boolean {
+  try {
+    return statfsSync(dir).type === BPF_FS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+/** Make sure `path`'s directory exists on a bpffs (creating it there if needed). */
+function ensurePinDir(path: string, mapName: string): void {
+  const dir = dirname(path);
+  let probe = dir;
+  while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
+  if (!isBpffs(probe)) {
+    throw new NotSupportedError(
+      `cannot pin map '${mapName}' at '${path}': ${probe} is not on a BPF filesystem (bpffs); ` +
+      'mount one with `mount -t bpf bpf /sys/fs/bpf`, or give another pin root',
+      { feature: 'bpffs', path, map: mapName });
+  }
+  if (probe !== dir) mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/** The byte order of a plan (from its BTF magic; null when it has no BTF). */
+export function planEndianness(plan: LoadPlan): 'LE' | 'BE' | null {
+  if (!plan.btf) return null;
+  const b = planBytes(plan.btf);
+  if (b.length < 2) return null;
+  if (b[0] === 0x9f && b[1] === 0xeb) return 'LE';
+  if (b[0] === 0xeb && b[1] === 0x9f) return 'BE';
+  return null;
+}
+
+/** Round a ring buffer size up to a power-of-2 multiple of the page size (libbpf's adjust_ringbuf_sz). */
+function ringbufSize(sz: number, page: number): number {
+  if (sz > 0 && sz % page === 0 && (sz & (sz - 1)) === 0) return sz;
+  let n = page;
+  while (n < sz && n < 2 ** 31) n *= 2;
+  return n;
+}
+
+function u32(v: number): Uint8Array {
+  const b = A.bytes(4);
+  new DataView(b.buffer).setUint32(0, v >>> 0, true);
+  return b;
+}
+
+function isErrno(e: unknown, ...names: string[]): boolean {
+  return e instanceof SyscallError && names.includes(e.errnoName);
+}
+
+interface MapCompat {
+  type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; mapExtra: bigint;
+}
+
+/** libbpf's map_is_reuse_compat: the differences between a pinned map and the plan's, or []. */
+export function pinnedMapMismatches(info: A.MapInfo, want: MapCompat): string[] {
+  const out: string[] = [];
+  if (info.type !== want.type) out.push(`type ${info.type} (pinned) vs ${want.type}`);
+  if (info.keySize !== want.keySize) out.push(`key_size ${info.keySize} vs ${want.keySize}`);
+  if (info.valueSize !== want.valueSize) out.push(`value_size ${info.valueSize} vs ${want.valueSize}`);
+  if (info.maxEntries !== want.maxEntries) out.push(`max_entries ${info.maxEntries} vs ${want.maxEntries}`);
+  if (info.mapFlags !== want.flags) out.push(`map_flags 0x${info.mapFlags.toString(16)} vs 0x${want.flags.toString(16)}`);
+  if (info.mapExtra !== want.mapExtra) out.push(`map_extra ${info.mapExtra} vs ${want.mapExtra}`);
+  return out;
+}
+
+/** Replay a load plan against the running kernel. All or nothing. */
+export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResult {
+  const order = planEndianness(plan);
+  const host = endianness();
+  if (order !== null && order !== host) {
+    throw new NotSupportedError(
+      `load plan '${plan.object}' is ${order === 'BE' ? 'big' : 'little'}-endian but this machine is ${host === 'BE' ? 'big' : 'little'}-endian: ` +
+      'relocate the object built for this byte order', { feature: 'endianness' });
+  }
+
+  const sys = getSyscalls();
+  const nmaps = plan.maps.length;
+  const res: ReplayResult = {
+    btf: null, maps: new Array(nmaps).fill(null), programs: new Array(plan.programs.length).fill(null),
+    verifierLogs: new Array(plan.programs.length).fill(''), pins: [], maxEntries: plan.maps.map((m) => m.maxEntries),
+  };
+  const templates = new Map<number, OwnedFd>();
+  const reused = new Set<number>();
+  const pinnedHere: string[] = [];
+
+  const fail = (e: unknown): never => {
+    const fds: (OwnedFd | null)[] = [res.btf, ...templates.values(), ...res.maps, ...res.programs];
+    for (const f of fds.reverse()) {
+      try {
+        f?.close();
+      } catch { /* keep the first error */ }
+    }
+    for (const p of pinnedHere) {
+      try {
+        unlinkSync(p);
+      } catch { /* already gone */ }
+    }
+    throw e;
+  };
+
+  try {
+    // 1. BTF
+    const needBtf = plan.btf !== null && (plan.maps.some((m) => m.btf) || plan.programs.some((p) => p.btf));
+    if (needBtf) res.btf = A.btfLoad({ btf: planBytes(plan.btf!) });
+    const btfFd = res.btf ? res.btf.fd : 0;
+
+    // 2. maps
+    const pageSize = sys.pageSize();
+    const effective = (i: number): number => {
+      const m = plan.maps[i]!;
+      if (m.type === U.BPF_MAP_TYPE_PERF_EVENT_ARRAY && m.maxEntries === 0) return sys.possibleCpus();
+      if (m.type === U.BPF_MAP_TYPE_RINGBUF || m.type === U.BPF_MAP_TYPE_USER_RINGBUF) return ringbufSize(m.maxEntries, pageSize);
+      return m.maxEntries;
+    };
+    const createRaw = (i: number, innerFd: number): OwnedFd => {
+      const m = plan.maps[i]!;
+      const base: A.MapCreateOptions = {
+        mapType: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: effective(i), mapFlags: m.flags,
+        innerMapFd: innerFd, numaNode: m.numaNode, name: m.name, ifindex: m.ifindex, mapExtra: BigInt(m.mapExtra),
+        btfVmlinuxValueTypeId: m.btfVmlinuxValueTypeId,
+      };
+      const withBtf = m.btf && btfFd > 0 && (m.btfKeyTypeId || m.btfValueTypeId || m.btfVmlinuxValueTypeId);
+      if (!withBtf) return A.mapCreate(base);
+      try {
+        return A.mapCreate({ ...base, btfFd, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId });
+      } catch (e) {
+        // libbpf retries without BTF when the kernel refuses the map's BTF
+        if (!(e instanceof SyscallError) || isErrno(e, 'EPERM') || m.type === U.BPF_MAP_TYPE_STRUCT_OPS || m.btfVmlinuxValueTypeId) throw e;
+        try {
+          return A.mapCreate(base);
+        } catch {
+          throw e;
+        }
+      }
+    };
+    const template = (j: number): number => {
+      let t = templates.get(j);
+      if (!t) {
+        const tm = plan.maps[j]!;
+        if (tm.innerMap !== null) throw new ObjectFormatError(`load plan: inner-map template '${tm.name}' has an inner map itself`);
+        t = createRaw(j, 0);
+        templates.set(j, t);
+      }
+      return t.fd;
+    };
+
+    for (let i = 0; i < nmaps; i++) {
+      const m = plan.maps[i]!;
+      if (m.innerTemplate) continue;
+      res.maxEntries[i] = effective(i);
+      const pinPath = resolvePinPath(m.pinPath, opts.pinRoot);
+      if (pinPath !== null) {
+        let pinned: OwnedFd | null = null;
+        try {
+          pinned = A.objGet(pinPath, 0, 'map');
+        } catch (e) {
+          if (!isErrno(e, 'ENOENT')) throw e;
+        }
+        if (pinned) {
+          res.maps[i] = pinned;
+          let info: A.MapInfo;
+          try {
+            info = A.mapInfo(pinned.fd);
+          } catch (e) {
+            throw new CorebpfError(`'${pinPath}' is not a BPF map (cannot reuse it for map '${m.name}')`, { map: m.name, path: pinPath }, { cause: e });
+          }
+          const diff = pinnedMapMismatches(info, {
+            type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: res.maxEntries[i]!, flags: m.flags, mapExtra: BigInt(m.mapExtra),
+          });
+          if (diff.length) {
+            throw new CorebpfError(
+              `cannot reuse the map pinned at '${pinPath}' for map '${m.name}': it is incompatible (${diff.join('; ')}); ` +
+              'remove the pin or give another pin root', { map: m.name, path: pinPath, mismatches: diff });
+          }
+          reused.add(i);
+          res.pins.push({ map: i, path: pinPath, reused: true });
+          continue;
+        }
+      }
+      res.maps[i] = createRaw(i, m.innerMap !== null ? template(m.innerMap) : 0);
+    }
+
+    // initial contents (values and map-in-map slots), freezes, pins
+    const deferredFreeze: number[] = [];
+    for (let i = 0; i < nmaps; i++) {
+      const m = plan.maps[i]!;
+      const fd = res.maps[i];
+      if (!fd || reused.has(i)) continue;
+      const override = opts.initialValues?.get(i);
+      let hasProgs = false;
+      let overridden = false;
+      for (const init of m.initial) {
+        const key = planBytes(init.key);
+        const flags = init.flags ?? U.BPF_ANY;
+        if (init.program !== undefined) {
+          hasProgs = true;
+          continue;
+        }
+        if (init.map !== undefined) {
+          const inner = res.maps[init.map];
+          if (!inner) throw new ObjectFormatError(`load plan map '${m.name}': slot refers to map '${plan.maps[init.map]!.name}', which was not created`);
+          A.mapUpdateElem(fd.fd, key, u32(inner.fd), flags);
+          continue;
+        }
+        let value = init.value !== undefined ? planBytes(init.value) : A.bytes(m.valueSize);
+        if (override && !overridden) {
+          value = override;
+          overridden = true;
+        }
+        A.mapUpdateElem(fd.fd, key, value, flags);
+      }
+      if (override && !overridden) A.mapUpdateElem(fd.fd, u32(0), override, U.BPF_ANY);
+      if (m.freeze) {
+        if (hasProgs) deferredFreeze.push(i);
+        else A.mapFreeze(fd.fd);
+      }
+    }
+    for (const t of templates.values()) t.close();
+    templates.clear();
+    for (let i = 0; i < nmaps; i++) {
+      const m = plan.maps[i]!;
+      const fd = res.maps[i];
+      const pinPath = resolvePinPath(m.pinPath, opts.pinRoot);
+      if (!fd || pinPath === null || reused.has(i)) continue;
+      ensurePinDir(pinPath, m.name);
+      A.objPin(fd.fd, pinPath);
+      pinnedHere.push(pinPath);
+      res.pins.push({ map: i, path: pinPath, reused: false });
+    }
+
+    // 3. programs
+    for (let pi = 0; pi < plan.programs.length; pi++) {
+      const p = plan.programs[pi]!;
+      if (opts.loadProgram && !opts.loadProgram(p, pi)) continue;
+      const insns = Uint8Array.from(planBytes(p.insns));
+      const dv = new DataView(insns.buffer);
+      for (const ref of p.mapRefs) {
+        const o = ref.insn * INSN;
+        if (o + 2 * INSN > insns.byteLength || insns[o] !== BPF_LD_IMM64) {
+          throw new ObjectFormatError(`load plan program '${p.name}': instruction ${ref.insn} is not an ld_imm64 (map reference to '${plan.maps[ref.map]?.name}')`);
+        }
+        const imm = dv.getInt32(o + 4, true);
+        if (imm !== ref.map) {
+          throw new ObjectFormatError(`load plan program '${p.name}': instruction ${ref.insn} holds map index ${imm}, the plan says ${ref.map}`);
+        }
+        const mfd = res.maps[ref.map];
+        if (!mfd) throw new ObjectFormatError(`load plan program '${p.name}' references map '${plan.maps[ref.map]!.name}', which was not created`);
+        // BPF_PSEUDO_MAP_IDX(_VALUE) take fd_array indexes: turn them into plain fds
+        const src = insns[o + 1]! >> 4;
+        if (src === U.BPF_PSEUDO_MAP_IDX) insns[o + 1] = (insns[o + 1]! & 0x0f) | (U.BPF_PSEUDO_MAP_FD << 4);
+        else if (src === U.BPF_PSEUDO_MAP_IDX_VALUE) insns[o + 1] = (insns[o + 1]! & 0x0f) | (U.BPF_PSEUDO_MAP_VALUE << 4);
+        dv.setInt32(o + 4, mfd.fd, true);
+      }
+      const useBtf = p.btf && btfFd > 0;
+      const info = (b: { recSize: number; data: string } | null): A.InfoRecords | undefined => {
+        if (!useBtf || !b || !b.recSize) return undefined;
+        const data = planBytes(b.data);
+        return { data, recSize: b.recSize, count: Math.floor(data.byteLength / b.recSize) };
+      };
+      const logBuf = opts.logLevel ? A.bytes(opts.logSize ?? 1 << 20) : null;
+      try {
+        res.programs[pi] = A.progLoad({
+          progType: p.type, insns, license: p.license, name: p.name, expectedAttachType: p.expectedAttachType,
+          progFlags: p.flags, ifindex: p.ifindex, kernVersion: p.kernVersion, progBtfFd: useBtf ? btfFd : 0,
+          funcInfo: info(p.funcInfo), lineInfo: info(p.lineInfo), attachBtfId: p.attachBtfId,
+          logBuf, logLevel: opts.logLevel,
+        });
+      } catch (e) {
+        if (e instanceof VerifierError) throw explainVerifierError(e, plan, pi, opts.btf ?? null);
+        throw e;
+      }
+      if (logBuf) res.verifierLogs[pi] = A.cStringAt(logBuf);
+      for (const mi of p.boundMaps) {
+        const mfd = res.maps[mi];
+        if (mfd) A.progBindMap(res.programs[pi]!.fd, mfd.fd);
+      }
+    }
+
+    // 4. prog arrays, then the freezes that waited for them
+    for (let i = 0; i < nmaps; i++) {
+      const m = plan.maps[i]!;
+      const fd = res.maps[i];
+      if (!fd || reused.has(i)) continue;
+      for (const init of m.initial) {
+        if (init.program === undefined) continue;
+        const prog = res.programs[init.program];
+        if (!prog) continue; // not loaded (autoload off): the slot stays empty
+        A.mapUpdateElem(fd.fd, planBytes(init.key), u32(prog.fd), init.flags ?? U.BPF_ANY);
+      }
+    }
+    for (const i of deferredFreeze) A.mapFreeze(res.maps[i]!.fd);
+  } catch (e) {
+    fail(e);
+  }
+  return res;
+}
+
+/** A plan map's attributes as created on this machine. */
+export function effectiveMapSpec(m: PlanMap, maxEntries: number): { name: string; type: number; keySize: number; valueSize: number; maxEntries: number; flags: number } {
+  return { name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags };
+}
