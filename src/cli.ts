@@ -3,11 +3,14 @@ import { CorebpfError } from './errors.js';
 import { CliUsageError, exitCodeOf } from './cli/common.js';
 import { RELOCATE_HELP, relocateCommand } from './cli/relocate.js';
 import { demoCommand } from './cli/demo.js';
+import { RUN_HELP, runCommand } from './cli/run.js';
 
 const HELP = `usage: corebpf COMMAND [options]
 
 Commands:
   relocate OBJECT --btf KERNEL_BTF   CO-RE relocation report and load plan, offline
+  run OBJECT [--duration 10s]        load into this kernel, attach by section, stream
+                                     events and map contents (root)
   demo                               relocate the bundled example against bundled kernel
                                      BTF and this machine's kernel
   help [COMMAND]                     this text, or a command's
@@ -21,11 +24,13 @@ async function main(argv: string[]): Promise<number> {
       return relocateCommand(rest);
     case 'demo':
       return demoCommand(rest);
+    case 'run':
+      return runCommand(rest);
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      console.log(rest[0] === 'relocate' ? RELOCATE_HELP : HELP);
+      console.log(rest[0] === 'relocate' ? RELOCATE_HELP : rest[0] === 'run' ? RUN_HELP : HELP);
       return 0;
     default:
       throw new CliUsageError(`unknown command '${cmd}'\n\n${HELP}`);
