@@ -12,6 +12,7 @@
 //
 // On any failure everything created so far is closed, pins made by this replay are
 // removed, and the error is rethrown.
+import { explainUnsupported } from './attach.js';
 import { endianness } from 'node:os';
 import { existsSync, mkdirSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
@@ -341,7 +342,8 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
         });
       } catch (e) {
         if (e instanceof VerifierError) throw explainVerifierError(e, plan, pi, opts.btf ?? null);
-        throw e;
+        // e.g. fentry/lsm on a kernel without trampolines: say what the kernel lacks
+        throw explainUnsupported(p.type, p.expectedAttachType, e) ?? e;
       }
       if (logBuf) res.verifierLogs[pi] = A.cStringAt(logBuf);
       for (const mi of p.boundMaps) {
