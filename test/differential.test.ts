@@ -39,13 +39,13 @@ describe('native vs wasm over the whole matrix', () => {
   });
 
   for (const t of all) {
-    it(`every corpus object against ${t.name}: identical output`, () => {
+    it(`every corpus object against ${t.name}: identical output`, async () => {
       const h = wasm.register(new Uint8Array(readFileSync(t.path)));
       let compared = 0, plans = 0;
       try {
         for (const file of objects) {
           const name = basename(file).replace(/\..*$/, '');
-          const native = nativeRun(`${PROGS}/${file}`, t.path, ['--name', name]);
+          const native = await nativeRun(`${PROGS}/${file}`, t.path, ['--name', name]);
           const w = wasm.run(new Uint8Array(readFileSync(`${PROGS}/${file}`)), name, h);
           expect(w === native, `${file} against ${t.name}`).toBe(true);
           if (native.includes('"plan":{')) plans++;
@@ -60,9 +60,9 @@ describe('native vs wasm over the whole matrix', () => {
     });
   }
 
-  it('the comparison sees plan differences (a different kernel release changes the output)', () => {
+  it('the comparison sees plan differences (a different kernel release changes the output)', async () => {
     const h = wasm.register(new Uint8Array(readFileSync(obj('core_basic'))));
-    const a = nativeRun(obj('core_basic'), obj('core_basic'), ['--name', 'core_basic', '--release', '6.1.0']);
+    const a = await nativeRun(obj('core_basic'), obj('core_basic'), ['--name', 'core_basic', '--release', '6.1.0']);
     const b = wasm.run(new Uint8Array(readFileSync(obj('core_basic'))), 'core_basic', h, '5.10.0');
     wasm.release(h);
     expect(a).not.toBe(b);

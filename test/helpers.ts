@@ -1,8 +1,11 @@
 // Shared test helpers: paths, the native oracle, the raw wasm module, fixtures.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+
+const execFileAsync = promisify(execFile);
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const PROGS = `${ROOT}testdata/progs`;
@@ -43,11 +46,16 @@ export function fixtureBytes(file: string): Uint8Array {
   return b;
 }
 
-/** the native oracle's result text for OBJECT against a raw BTF file, without the log */
-export function nativeRun(objPath: string, btfPath: string, args: string[] = []): string {
-  const r = spawnSync(NATIVE, [objPath, btfPath, '--no-log', ...args], { maxBuffer: 1 << 28, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`corebpf-native failed (${r.status}): ${r.stderr}`);
-  return r.stdout.trimEnd();
+/** the native oracle's result text for OBJECT against a raw BTF file, without the log.
+ * Asynchronous: long synchronous loops starve vitest's worker RPC. */
+export async function nativeRun(objPath: string, btfPath: string, args: string[] = []): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(NATIVE, [objPath, btfPath, '--no-log', ...args], { maxBuffer: 1 << 28, encoding: 'utf8' });
+    return stdout.trimEnd();
+  } catch (e) {
+    const err = e as { code?: number; stderr?: string };
+    throw new Error(`corebpf-native failed (${err.code}): ${err.stderr ?? String(e)}`);
+  }
 }
 
 interface RawModule {
