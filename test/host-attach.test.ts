@@ -17,18 +17,8 @@ import { listProbeEvents } from '../src/host/tracefs.js';
 import { ElfFile, resolveBinaryPath, resolveSymbolOffset } from '../src/host/uprobe.js';
 // @ts-expect-error -- a plain .mjs build script without type declarations
 import { buildGetpidLoop, buildUprobeTarget } from './c/build-test-binaries.mjs';
+import { bpfUsable } from './kernel.js';
 
-function bpfUsable(): string | null {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  if (process.geteuid?.() !== 0) return 'not root (real-kernel tests need root or CAP_BPF)';
-  try {
-    A.mapCreate({ mapType: U.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return null;
-  } catch (e) {
-    if (e instanceof PermissionError) return `bpf() answered EPERM: ${e.message}`;
-    throw e;
-  }
-}
 const skipReason = bpfUsable();
 if (skipReason) console.warn(`[host-attach] SKIPPED real-kernel tests: ${skipReason}`);
 const hasGcc = spawnSync('gcc', ['--version']).status === 0;

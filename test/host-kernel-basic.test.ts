@@ -8,18 +8,8 @@ import * as A from '../src/host/attr.js';
 import { OwnedFd } from '../src/host/fd.js';
 import * as U from '../src/host/generated/uapi.js';
 import { getSyscalls } from '../src/host/syscall.js';
+import { bpfUsable } from './kernel.js';
 
-function bpfUsable(): string | null {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  if (process.geteuid?.() !== 0) return 'not root (real-kernel tests need root or CAP_BPF)';
-  try {
-    A.mapCreate({ mapType: U.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return null;
-  } catch (e) {
-    if (e instanceof PermissionError) return `bpf() answered EPERM: ${e.message}`;
-    throw e;
-  }
-}
 const skipReason = bpfUsable();
 if (skipReason) console.warn(`[host-kernel-basic] SKIPPED: ${skipReason}`);
 

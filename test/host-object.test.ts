@@ -7,21 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObject, CorebpfError, Program, Relocator, possibleCpus, type LoadPlan } from '../dist/index.js';
 import * as A from '../src/host/attr.js';
 import * as U from '../src/host/generated/uapi.js';
+import { bpfUsable } from './kernel.js';
 
 const PROGS = new URL('../testdata/progs/', import.meta.url).pathname;
 const DIST = new URL('../dist/index.js', import.meta.url).pathname;
 
-function bpfUsable(): string | null {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  if (process.geteuid?.() !== 0) return 'not root (real-kernel tests need root or CAP_BPF)';
-  try {
-    A.mapCreate({ mapType: U.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return null;
-  } catch (e) {
-    if ((e as Error).name === 'PermissionError') return `bpf() answered EPERM: ${(e as Error).message}`;
-    throw e;
-  }
-}
 const skipReason = bpfUsable();
 if (skipReason) console.warn(`[host-object] real-kernel tests SKIPPED: ${skipReason}`);
 

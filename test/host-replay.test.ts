@@ -12,21 +12,11 @@ import {
 import * as A from '../src/host/attr.js';
 import * as U from '../src/host/generated/uapi.js';
 import { getSyscalls } from '../src/host/syscall.js';
+import { bpfUsable } from './kernel.js';
 
 const PROGS = new URL('../testdata/progs/', import.meta.url).pathname;
 const TARGETS = new URL('../testdata/targets/', import.meta.url).pathname;
 
-function bpfUsable(): string | null {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  if (process.geteuid?.() !== 0) return 'not root (real-kernel tests need root or CAP_BPF)';
-  try {
-    A.mapCreate({ mapType: U.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return null;
-  } catch (e) {
-    if ((e as Error).name === 'PermissionError') return `bpf() answered EPERM: ${(e as Error).message}`;
-    throw e;
-  }
-}
 const skipReason = bpfUsable();
 if (skipReason) console.warn(`[host-replay] real-kernel tests SKIPPED: ${skipReason}`);
 

@@ -12,19 +12,10 @@ import * as U from '../src/host/generated/uapi.js';
 import {
   bpf, bpfCmdName, errnoName, getSyscalls, parseCpuList, setSyscalls, syscallError, type Syscalls,
 } from '../src/host/syscall.js';
+import { bpfUsable } from './kernel.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const isRoot = process.platform === 'linux' && process.geteuid?.() === 0;
-function bpfUsable(): string | null {
-  if (!isRoot) return 'not root (real-kernel errno tests need root or CAP_BPF)';
-  try {
-    A.mapCreate({ mapType: U.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return null;
-  } catch (e) {
-    if (e instanceof PermissionError) return `bpf() answered EPERM: ${e.message}`;
-    throw e;
-  }
-}
 const skipReason = bpfUsable();
 if (skipReason) console.warn(`[host-syscall] real-kernel cases SKIPPED: ${skipReason}`);
 
