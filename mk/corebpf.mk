@@ -22,7 +22,7 @@ space := $(empty) $(empty)
 CB_EXPORTS_LIST := $(subst $(space),$(comma),$(patsubst %,'_%',$(CB_EXPORTS)))
 
 WASM_LDFLAGS := -O2 -sMODULARIZE=1 -sEXPORT_NAME=createCorebpf -sENVIRONMENT=node \
-  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432 -sTOTAL_STACK=1048576 \
+  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=134217728 -sTOTAL_STACK=1048576 \
   -sEXPORTED_FUNCTIONS="[$(CB_EXPORTS_LIST)]" \
   -sEXPORTED_RUNTIME_METHODS="['UTF8ToString','stringToUTF8','lengthBytesUTF8']" \
   -sINCOMING_MODULE_JS_API="['wasmBinary','print','printErr','onAbort']" \

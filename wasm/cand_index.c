@@ -8,6 +8,7 @@
  * ascending id order, and apply libbpf's own tests — so the candidate list is the one
  * libbpf's scan gives (the native/wasm differential and the warm-vs-cold tests check it). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,22 @@ struct cand_index {
 	struct bucket *b;
 	uint32_t mask;
 };
+
+/* Kinds never indexed: a kernel has tens of thousands of FUNCs, and no CO-RE relocation's
+ * local type is of these kinds in practice; one that is gets libbpf's full scan. */
+static bool kind_indexed(const struct btf_type *t)
+{
+	switch (btf_kind(t)) {
+	case BTF_KIND_FUNC:
+	case BTF_KIND_VAR:
+	case BTF_KIND_DATASEC:
+	case BTF_KIND_DECL_TAG:
+	case BTF_KIND_TYPE_TAG:
+		return false;
+	default:
+		return true;
+	}
+}
 
 static uint32_t hash_name(const char *s, size_t len)
 {
@@ -70,11 +87,14 @@ struct cand_index *cand_index_build(const struct btf *btf)
 		goto fail;
 	for (i = 1; i < n; i++) {
 		const struct btf_type *t = btf__type_by_id(btf, i);
-		const char *name = btf__name_by_offset(btf, t->name_off);
+		const char *name;
 		size_t len;
 		uint32_t h;
 		struct bucket *b;
 
+		if (!t->name_off || !kind_indexed(t))
+			continue;
+		name = btf__name_by_offset(btf, t->name_off);
 		if (!name || !*name)
 			continue;
 		len = bpf_core_essential_name_len(name);
@@ -119,8 +139,8 @@ int vk_core_add_cands(struct bpf_core_cand *local_cand, size_t local_essent_len,
 		      const struct btf *targ_btf, const char *targ_btf_name, int targ_start_id,
 		      struct bpf_core_cand_list *cands)
 {
-	const struct cand_index *ix = vk_target_index(targ_btf);
 	const struct btf_type *local_t = btf__type_by_id(local_cand->btf, local_cand->id);
+	const struct cand_index *ix = kind_indexed(local_t) ? vk_target_index(targ_btf) : NULL;
 	const char *local_name = btf__str_by_offset(local_cand->btf, local_t->name_off);
 	const struct bucket *b = NULL;
 	uint32_t k, n;
