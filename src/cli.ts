@@ -4,11 +4,13 @@ import { CliUsageError, exitCodeOf } from './cli/common.js';
 import { RELOCATE_HELP, relocateCommand } from './cli/relocate.js';
 import { demoCommand } from './cli/demo.js';
 import { RUN_HELP, runCommand } from './cli/run.js';
+import { checkCommand, mergeCommand } from './cli/check.js';
 
 const HELP = `usage: corebpf COMMAND [options]
 
 Commands:
   relocate OBJECT --btf KERNEL_BTF   CO-RE relocation report and load plan, offline
+  check OBJECT... --btf-dir DIR      programs × kernels relocation matrix for CI (and merge)
   run OBJECT [--duration 10s]        load into this kernel, attach by section, stream
                                      events and map contents (root)
   demo                               relocate the bundled example against bundled kernel
@@ -26,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(rest);
     case 'run':
       return runCommand(rest);
+    case 'check': case 'merge': return (cmd === 'check' ? checkCommand : mergeCommand)(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -17,3 +17,4 @@ export { Program, type ProgramSpec, type TestRunOptions, type TestRunResult } fr
 export { BtfCodec, BtfCodecError, type BtfValue, type DatasecVar } from './host/btf-codec.js';
 export { replayPlan, type ReplayOptions, type ReplayResult, type PinRecord } from './host/replay.js';
 export { type SourceLocation } from './host/verifier.js';
+export * from './check/index.js';

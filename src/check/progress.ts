@@ -1,0 +1,64 @@
+// Progress of `corebpf check` on stderr: a bar redrawn in place on a terminal; in CI (stderr
+// not a terminal, or CI set) a plain line at every tenth of the kernels, and nothing else.
+import type { CheckProgress } from './run.js';
+
+export type ProgressMode = 'bar' | 'lines' | 'off';
+
+export function progressMode(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, quiet: boolean): ProgressMode {
+  if (quiet) return 'off';
+  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false';
+  return stream.isTTY && !ci ? 'bar' : 'lines';
+}
+
+function secs(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+export interface ProgressReporter {
+  update(p: CheckProgress): void;
+  /** erase the bar (before printing the summary) */
+  end(): void;
+}
+
+export function progressReporter(stream: NodeJS.WritableStream & { columns?: number }, mode: ProgressMode): ProgressReporter {
+  if (mode === 'off') return { update() {}, end() {} };
+  if (mode === 'lines') {
+    let nextTenth = 1;
+    return {
+      update(p) {
+        if (!p.finishedKernel || !p.kernels) return;
+        const tenth = Math.floor((p.kernelsDone * 10) / p.kernels);
+        if (tenth < nextTenth && p.kernelsDone !== p.kernels) return;
+        nextTenth = tenth + 1;
+        stream.write(`corebpf check: ${p.kernelsDone}/${p.kernels} kernels (${Math.floor((p.kernelsDone * 100) / p.kernels)}%), ${p.done}/${p.total} object × kernel, ${p.unexpected} unexpected failures, ${secs(p.elapsedMs)}\n`);
+      },
+      end() {},
+    };
+  }
+  let last = 0;
+  let drawn = false;
+  const draw = (p: CheckProgress) => {
+    const cols = Math.max(40, stream.columns || 100);
+    const frac = p.total ? p.done / p.total : 1;
+    const tail = ` ${p.done}/${p.total}  kernels ${p.kernelsDone}/${p.kernels}  ${p.unexpected ? `\x1b[31m${p.unexpected} unexpected\x1b[0m` : '0 unexpected'}  ${secs(p.elapsedMs)}  ${p.current.join(' ')}`;
+    const barW = Math.max(10, Math.min(30, cols - 60));
+    const full = Math.round(frac * barW);
+    let line = `checking [${'#'.repeat(full)}${'-'.repeat(barW - full)}] ${String(Math.floor(frac * 100)).padStart(3)}%${tail}`;
+    // keep to one terminal line (escape codes take no columns)
+    const visible = line.replace(/\x1b\[[0-9;]*m/g, '');
+    if (visible.length > cols - 1) line = line.slice(0, line.length - (visible.length - (cols - 1)));
+    stream.write(`\r\x1b[K${line}`);
+    drawn = true;
+  };
+  return {
+    update(p) {
+      const now = Date.now();
+      if (now - last < 80 && p.done !== p.total) return;
+      last = now;
+      draw(p);
+    },
+    end() {
+      if (drawn) stream.write('\r\x1b[K');
+    },
+  };
+}

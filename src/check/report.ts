@@ -1,0 +1,369 @@
+// The `corebpf check` report: what was checked (objects, kernels), what libbpf said for each
+// object × kernel (raw results), and the per-program verdicts derived from those results and
+// the expectations. The JSON form is documented in src/check/README.md; `corebpf merge`
+// reads it. Verdicts are always re-derived from the raw results (classify()), so a merged
+// report classifies exactly as one unsharded run would.
+import type { RelocationKind, RelocationRecord } from '../plan.js';
+import { ObjectFormatError } from '../errors.js';
+import { type Expectation, matchError, matchRelocation, ERR_CONVENTION, isErrProgram } from './expect.js';
+
+export const REPORT_FORMAT = 'corebpf-check-report';
+export const REPORT_VERSION = 1;
+
+export type Endianness = 'little' | 'big';
+
+export interface CheckedProgram {
+  name: string;
+  /** ELF section (SEC("...")) */
+  section: string | null;
+  /** a .text function (not an entry point) that has CO-RE relocations of its own */
+  subprogram?: boolean;
+}
+
+export interface CheckedObject {
+  /** unique name in the report: the file name, or the path given when two files share one */
+  id: string;
+  path: string;
+  /** libbpf's object name (file name up to the first dot) */
+  name: string;
+  sha256: string;
+  size: number;
+  endianness: Endianness | null;
+  /** entry programs from the ELF symbol table, then sub-programs named by relocations */
+  programs: CheckedProgram[];
+}
+
+export interface CheckedKernel {
+  /** file path under --btf-dir without .btf / .xz: "amd64-6.1.176" */
+  id: string;
+  /** file path relative to --btf-dir */
+  file: string;
+  arch: string | null;
+  /** uname -r given to libbpf (LINUX_KERNEL_VERSION); null when unknown */
+  kernelRelease: string | null;
+  /** uname -v given to libbpf (Debian kernels: "... Debian 6.1.176-1") */
+  kernelVersion: string | null;
+  /** uname -m given to libbpf */
+  machine: string | null;
+  endianness: Endianness | null;
+  /** sha256 of the uncompressed BTF / vmlinux bytes */
+  btfSha256: string | null;
+  /** where arch/release came from */
+  source: 'manifest' | 'file';
+  package?: string;
+  version?: string;
+}
+
+export interface SkippedKernel {
+  file: string;
+  reason: string;
+}
+
+/** Why a relocation failed, from libbpf's reason. */
+export type FailureCause =
+  | 'type-missing' | 'field-missing' | 'enumval-missing' | 'ambiguous' | 'size-changed' | 'incompatible' | 'other';
+
+export interface FailedRelocation {
+  program: string;
+  relo: number;
+  insn: number | null;
+  kind: RelocationKind;
+  /** local root type, "struct task_struct" */
+  type: string;
+  access: string;
+  rawAccess: string;
+  /** value compiled into the object (u64 as decimal string) */
+  local: string | null;
+  candidates: number;
+  matched: number;
+  poisoned: boolean;
+  localSize?: number;
+  targetSize?: number;
+  cause: FailureCause;
+  reason: string;
+  /** derived: the reason this failure is expected (an expectation's reason, or the ___err_ convention), else null */
+  expected: string | null;
+}
+
+export type Outcome =
+  /** libbpf relocated the object (some relocations may have failed: libbpf poisons them) */
+  | 'relocated'
+  /** libbpf stopped at a relocation it could not resolve (e.g. ambiguous candidates) */
+  | 'stopped'
+  /** libbpf or corebpf failed for another reason (the error says) */
+  | 'error'
+  /** not tried: the object's byte order is not the kernel's */
+  | 'not-applicable';
+
+export interface ObjectResult {
+  object: string;
+  kernel: string;
+  outcome: Outcome;
+  /** CO-RE relocation records libbpf produced */
+  relocations: number;
+  failed: FailedRelocation[];
+  /** programs that had at least one relocation record (complete only when outcome is 'relocated') */
+  programsRelocated: string[];
+  error: { name: string; message: string } | null;
+  /** not-applicable: why */
+  note?: string;
+  /** derived per-program verdicts, in the object's program order */
+  programs: ProgramVerdict[];
+  /** timing: milliseconds the relocation took (left out of comparisons) */
+  ms: number;
+}
+
+export type Verdict = 'pass' | 'expected-fail' | 'unexpected-fail' | 'unexpected-pass' | 'skipped' | 'not-applicable';
+
+export interface ProgramVerdict {
+  program: string;
+  status: Verdict;
+  /** failed relocations of this program (indexes into result.failed) */
+  failures: number[];
+  /** the program failed because libbpf stopped with an error for the whole object */
+  error?: boolean;
+  /** why it is expected to fail, when it is */
+  expected?: string;
+  /** skipped / not-applicable: why */
+  note?: string;
+}
+
+export interface ReportExpectations {
+  /** the --expect-fail file as given, or null */
+  file: string | null;
+  entries: Expectation[];
+  /** derived: failures each entry matched */
+  uses: number[];
+}
+
+export interface Summary {
+  objects: number;
+  kernels: number;
+  skippedKernels: number;
+  programs: number;
+  cells: number;
+  pass: number;
+  expectedFail: number;
+  unexpectedFail: number;
+  unexpectedPass: number;
+  skipped: number;
+  notApplicable: number;
+  unusedExpectations: number;
+}
+
+export interface ShardInfo {
+  index: number;
+  count: number;
+  /** kernels in the whole (unsharded) list */
+  totalKernels: number;
+}
+
+export interface CheckReport {
+  format: typeof REPORT_FORMAT;
+  version: typeof REPORT_VERSION;
+  tool: { corebpf: string; libbpf: string | null };
+  /** the shards this report covers: one for a `check` run, several after `merge` */
+  shards: ShardInfo[];
+  objects: CheckedObject[];
+  kernels: CheckedKernel[];
+  skippedKernels: SkippedKernel[];
+  expectations: ReportExpectations;
+  /** one per object × kernel, kernel-major in the order of `kernels`, then `objects` */
+  results: ObjectResult[];
+  summary: Summary;
+  /** timing (left out of comparisons) */
+  timing: { startedAt: string; durationMs: number; jobs: number };
+}
+
+const CAUSES: [RegExp, FailureCause][] = [
+  [/ambigu/i, 'ambiguous'],
+  [/size changed|memsz|size mismatch/i, 'size-changed'],
+  [/has no .* \(no type with this name|no candidate|has no (struct|union|enum|typedef|type)/i, 'type-missing'],
+  [/none has field|no such field/i, 'field-missing'],
+  [/none has enumerator/i, 'enumval-missing'],
+  [/none compatible|incompatible|not compatible/i, 'incompatible'],
+];
+
+export function causeOf(reason: string | undefined): FailureCause {
+  for (const [re, c] of CAUSES) if (reason && re.test(reason)) return c;
+  return 'other';
+}
+
+export const CAUSE_TEXT: Record<FailureCause, string> = {
+  'type-missing': 'type missing',
+  'field-missing': 'field missing',
+  'enumval-missing': 'enumerator missing',
+  ambiguous: 'ambiguous candidates',
+  'size-changed': 'size changed',
+  incompatible: 'incompatible type',
+  other: 'failed',
+};
+
+export function failedRelocation(r: RelocationRecord): FailedRelocation {
+  const reason = r.reason ?? 'libbpf gave no reason';
+  const f: FailedRelocation = {
+    program: r.program, relo: r.relo, insn: r.insn, kind: r.kind, type: r.type, access: r.access,
+    rawAccess: r.rawAccess, local: r.local, candidates: r.candidates, matched: r.matched,
+    poisoned: r.poisoned === true, cause: causeOf(reason), reason, expected: null,
+  };
+  if (r.localSize !== undefined) f.localSize = r.localSize;
+  if (r.targetSize !== undefined) f.targetSize = r.targetSize;
+  return f;
+}
+
+/** Row list of an object: its entry programs, then every other program a result names. */
+export function completePrograms(objects: CheckedObject[], results: ObjectResult[]): void {
+  const byId = new Map(objects.map((o) => [o.id, o]));
+  const extra = new Map<string, Set<string>>();
+  for (const r of results) {
+    const names = new Set([...r.programsRelocated, ...r.failed.map((f) => f.program)]);
+    for (const n of names) {
+      let s = extra.get(r.object);
+      if (!s) extra.set(r.object, (s = new Set()));
+      s.add(n);
+    }
+  }
+  for (const [id, names] of extra) {
+    const o = byId.get(id);
+    if (!o) continue;
+    const have = new Set(o.programs.map((p) => p.name));
+    for (const n of [...names].sort()) {
+      if (!have.has(n)) o.programs.push({ name: n, section: null, subprogram: true });
+    }
+  }
+}
+
+/** Derive every program verdict, each failure's `expected`, the expectation uses and the summary. */
+export function classify(report: Omit<CheckReport, 'summary'> & { summary?: Summary }): CheckReport {
+  const objects = new Map(report.objects.map((o) => [o.id, o]));
+  const kernels = new Map(report.kernels.map((k) => [k.id, k]));
+  const entries = report.expectations.entries;
+  const uses = entries.map(() => 0);
+  for (const r of report.results) {
+    const obj = objects.get(r.object);
+    const kernel = kernels.get(r.kernel);
+    if (!obj || !kernel) throw new ObjectFormatError(`check report: result for unknown ${obj ? 'kernel' : 'object'} '${obj ? r.kernel : r.object}'`);
+    for (const f of r.failed) {
+      f.expected = null;
+      if (isErrProgram(f.program)) {
+        f.expected = ERR_CONVENTION;
+        continue;
+      }
+      const i = matchRelocation(entries, obj, kernel, f);
+      if (i >= 0) {
+        uses[i]!++;
+        f.expected = entries[i]!.reason ?? 'listed in the expectations';
+      }
+    }
+    const relocated = new Set(r.programsRelocated);
+    const errorUses = new Set<number>();
+    r.programs = obj.programs.map((p): ProgramVerdict => {
+      const failures = r.failed.flatMap((f, i) => (f.program === p.name ? [i] : []));
+      const err = isErrProgram(p.name);
+      if (r.outcome === 'not-applicable') return { program: p.name, status: 'not-applicable', failures, note: r.note ?? 'not applicable' };
+      if (r.outcome === 'error') {
+        // libbpf names the program it stopped at ("prog 'x': failed to find kernel BTF type ID of ...");
+        // the others were not checked
+        const named = errorPrograms(r.error?.message ?? '', obj.programs.map((q) => q.name));
+        if (named.length && !named.includes(p.name)) {
+          return { program: p.name, status: 'skipped', failures, note: `not checked: libbpf stopped at an error in program '${named[0]}'` };
+        }
+        let expected: string | undefined = err ? ERR_CONVENTION : undefined;
+        if (!expected) {
+          const i = matchError(entries, obj, kernel, p.name, r.error?.message ?? '');
+          if (i >= 0) {
+            errorUses.add(i);
+            expected = entries[i]!.reason ?? 'listed in the expectations';
+          }
+        }
+        return { program: p.name, status: expected ? 'expected-fail' : 'unexpected-fail', failures, error: true, ...(expected ? { expected } : {}) };
+      }
+      if (failures.length) {
+        if (failures.some((i) => r.failed[i]!.expected === null)) return { program: p.name, status: 'unexpected-fail', failures };
+        return { program: p.name, status: 'expected-fail', failures, expected: r.failed[failures[0]!]!.expected! };
+      }
+      if (r.outcome === 'stopped' && !relocated.has(p.name)) {
+        return { program: p.name, status: 'skipped', failures, note: 'not checked: libbpf stopped at an earlier failed relocation' };
+      }
+      if (err) return { program: p.name, status: 'unexpected-pass', failures, note: `relocates, but ${ERR_CONVENTION}` };
+      return { program: p.name, status: 'pass', failures };
+    });
+    // an object-level error counts once per expectation entry, not once per program
+    for (const i of errorUses) uses[i]!++;
+  }
+  const out = report as CheckReport;
+  out.expectations.uses = uses;
+  out.summary = summarize(out);
+  return out;
+}
+
+/** programs an object-level libbpf error names ("libbpf: prog 'x': ...") */
+export function errorPrograms(message: string, programs: string[]): string[] {
+  const names = new Set<string>();
+  for (const m of message.matchAll(/prog '([^']+)'/g)) names.add(m[1]!);
+  return programs.filter((p) => names.has(p));
+}
+
+/** an object-level error in one line: corebpf's message and libbpf's first explanation */
+export function errorSummary(e: { name: string; message: string } | null): string {
+  if (!e) return 'error';
+  const lines = e.message.split('\n');
+  const why = lines.slice(1).map((l) => l.replace(/^libbpf: /, '')).find((l) => l && !/^failed to load object/.test(l));
+  return `${e.name}: ${lines[0]}${why ? ` (${why})` : ''}`;
+}
+
+export function summarize(report: CheckReport): Summary {
+  const s: Summary = {
+    objects: report.objects.length, kernels: report.kernels.length, skippedKernels: report.skippedKernels.length,
+    programs: report.objects.reduce((n, o) => n + o.programs.length, 0), cells: 0,
+    pass: 0, expectedFail: 0, unexpectedFail: 0, unexpectedPass: 0, skipped: 0, notApplicable: 0,
+    unusedExpectations: report.expectations.uses.filter((u) => u === 0).length,
+  };
+  for (const r of report.results) {
+    for (const p of r.programs) {
+      s.cells++;
+      switch (p.status) {
+        case 'pass': s.pass++; break;
+        case 'expected-fail': s.expectedFail++; break;
+        case 'unexpected-fail': s.unexpectedFail++; break;
+        case 'unexpected-pass': s.unexpectedPass++; break;
+        case 'skipped': s.skipped++; break;
+        case 'not-applicable': s.notApplicable++; break;
+      }
+    }
+  }
+  return s;
+}
+
+export function serializeReport(report: CheckReport): string {
+  return JSON.stringify(report, null, 1) + '\n';
+}
+
+/** Parse a report written by `corebpf check --json` (or merge). Throws ObjectFormatError. */
+export function parseReport(text: string | Uint8Array, name = 'report'): CheckReport {
+  const s = typeof text === 'string' ? text : new TextDecoder().decode(text);
+  let v: unknown;
+  try {
+    v = JSON.parse(s);
+  } catch (e) {
+    throw new ObjectFormatError(`${name} is not a check report: invalid JSON (${(e as Error).message})`, {}, { cause: e });
+  }
+  const r = v as Partial<CheckReport>;
+  if (!r || typeof r !== 'object' || r.format !== REPORT_FORMAT) {
+    throw new ObjectFormatError(`${name} is not a check report: "format" is not "${REPORT_FORMAT}" (write one with corebpf check --json)`);
+  }
+  if (r.version !== REPORT_VERSION) {
+    throw new ObjectFormatError(`${name}: check report version ${String(r.version)} is not supported (this corebpf reads version ${REPORT_VERSION})`);
+  }
+  for (const key of ['objects', 'kernels', 'skippedKernels', 'results', 'shards'] as const) {
+    if (!Array.isArray(r[key])) throw new ObjectFormatError(`${name}: check report has no "${key}" array`);
+  }
+  if (!r.expectations || !Array.isArray(r.expectations.entries)) throw new ObjectFormatError(`${name}: check report has no "expectations.entries"`);
+  return r as CheckReport;
+}
+
+/** The report without timing fields: what two runs over the same inputs agree on. */
+export function withoutTiming(report: CheckReport): Omit<CheckReport, 'timing' | 'shards'> {
+  const { timing: _t, shards: _s, ...rest } = report;
+  return { ...rest, results: rest.results.map(({ ms: _ms, ...r }) => r as ObjectResult) };
+}
