@@ -36,7 +36,7 @@ demo: deps
 	node dist/cli.js demo
 
 test: deps
-	$(MAKE) -s all native
+	$(MAKE) -s all native stock-oracle
 	npx vitest run
 
 # the same sources built a second time elsewhere give the same wasm bytes
@@ -72,6 +72,7 @@ include wasm/libbpf/libbpf.mk
 include mk/corebpf.mk
 -include mk/testdata.mk
 include mk/uapi.mk
+include mk/stock.mk
 
 ts: $(DIST)/index.js
 TS_SRC := $(shell find src -name '*.ts' 2>/dev/null)
