@@ -299,7 +299,7 @@ describe.skipIf(skipReason !== null)('BpfObject on the real kernel', () => {
     expect(link.closed).toBe(true);
   });
 
-  it('close() closes everything once; fd count is unchanged after 200 open/load/close cycles', async () => {
+  it('close() closes everything once; fd count is unchanged after 200 open/load/attach/close cycles', async () => {
     const bytes = readFileSync(`${PROGS}execsnoop.bpf.o`);
     for (let i = 0; i < 5; i++) (await BpfObject.open(bytes, { relocator })).load().close(); // warm the worker
     const before = fdCount();
@@ -311,11 +311,12 @@ describe.skipIf(skipReason !== null)('BpfObject on the real kernel', () => {
     for (let i = 0; i < 200; i++) {
       const o = await BpfObject.open(bytes, { relocator, rodata: { target_uid: i } });
       o.load();
+      for (const p of o.programs) await p.attach(); // links belong to the object
       if (i % 2) o.close();
       else await o[Symbol.asyncDispose]();
     }
     expect(fdCount()).toBe(before);
-  }, 120_000);
+  }, 300_000);
 
   it('warns once when a loaded object is garbage-collected without close()', () => {
     const script = `
