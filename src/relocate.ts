@@ -1,7 +1,8 @@
 // Public relocation API: relocate(object, {btf, ...}) -> load plan + CO-RE report,
 // computed by libbpf in a worker thread.
 import { machine, release, version } from 'node:os';
-import { readInput, objectNameOf, sha256, HOST_BTF_PATH } from './inputs.js';
+import { statSync } from 'node:fs';
+import { readInput, objectNameOf, HOST_BTF_PATH } from './inputs.js';
 import type { LoadPlan, RelocationRecord } from './plan.js';
 import { WorkerPool, type PoolOptions } from './worker/pool.js';
 import type { LogLevel, RelocateStats } from './worker/service.js';
@@ -39,10 +40,17 @@ export interface RelocateResult {
   log: string;
 }
 
+/** target BTF files kept read (a kernel's BTF is 3-7 MB) */
+const MAX_TARGET_FILES = 8;
+
 /** A set of relocation workers; each keeps the target BTFs it parsed for later objects. */
 export class Relocator {
   readonly pool: WorkerPool;
+  /* Target BTF identity, without hashing megabytes on the caller's thread: a byte array
+   * is known by its instance, a file by device, inode, size and mtime (read once). */
   private btfKeys = new WeakMap<Uint8Array, string>();
+  private btfFiles = new Map<string, Uint8Array>();
+  private nextKey = 0;
 
   constructor(opts: PoolOptions = {}) {
     this.pool = new WorkerPool(opts);
@@ -54,10 +62,10 @@ export class Relocator {
     const btfSrc = opts.btf ?? HOST_BTF_PATH;
     // relocating for this machine's kernel: its uname is the natural default
     const host = btfSrc === HOST_BTF_PATH ? hostKernel() : undefined;
-    const btf = typeof btfSrc === 'string' ? readInput(btfSrc, 'target BTF') : btfSrc;
+    const btf = typeof btfSrc === 'string' ? this.readTarget(btfSrc) : btfSrc;
     let btfKey = this.btfKeys.get(btf);
     if (!btfKey) {
-      btfKey = sha256(btf);
+      btfKey = `btf-${++this.nextKey}`;
       this.btfKeys.set(btf, btfKey);
     }
     const out = await this.pool.relocate({
@@ -67,6 +75,25 @@ export class Relocator {
     });
     const failed = out.relocations.filter((r) => r.status === 'failed');
     return { ...out, ok: failed.length === 0, failed };
+  }
+
+  private readTarget(path: string): Uint8Array {
+    let id: string;
+    try {
+      const st = statSync(path);
+      id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${path}`;
+    } catch {
+      return readInput(path, 'target BTF'); // readInput says what is wrong
+    }
+    let bytes = this.btfFiles.get(id);
+    if (bytes) {
+      this.btfFiles.delete(id); // most recent last
+    } else {
+      bytes = readInput(path, 'target BTF');
+    }
+    this.btfFiles.set(id, bytes);
+    while (this.btfFiles.size > MAX_TARGET_FILES) this.btfFiles.delete(this.btfFiles.keys().next().value as string);
+    return bytes;
   }
 
   close(): Promise<void> {
