@@ -6,7 +6,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { CorebpfError, WasmTrapError } from '../errors.js';
 import { installErrorTransfer } from './errors-transfer.js';
-import { TARGET_NOT_CACHED, type RelocateOutcome, type RelocateRequest, type RelocationService } from './service.js';
+import { TARGET_NOT_CACHED, decodeOutcome, type RelocateOutcome, type RelocateRequest, type RelocateWire, type RelocationService } from './service.js';
 
 export interface PoolOptions {
   /** number of workers (default: one per core) */
@@ -109,6 +109,10 @@ export class WorkerPool {
    * to a worker that has not been sent that target yet; a worker that dropped it from its
    * cache since says so, and gets the bytes again. */
   async relocate(req: RelocateRequest, transfer: TransferListItem[] = [], worker?: number): Promise<RelocateOutcome> {
+    return decodeOutcome(await this.relocateWire(req, transfer, worker));
+  }
+
+  private async relocateWire(req: RelocateRequest, transfer: TransferListItem[], worker?: number): Promise<RelocateWire> {
     const key = req.btfKey;
     if (key === undefined || !req.btf) return this.run((r) => r.relocate(Comlink.transfer(req, transfer as never[])), worker);
     const { btf, ...lean } = req;

@@ -1,6 +1,7 @@
 // What a worker does: relocation requests against the wasm module, with parsed target BTF
 // kept per worker so later objects against the same kernel skip the parse.
 import { createHash } from 'node:crypto';
+import * as Comlink from 'comlink';
 import {
   CorebpfError, LibbpfError, NotSupportedError, ObjectFormatError, RelocationError, WasmTrapError,
 } from '../errors.js';
@@ -36,6 +37,22 @@ export interface RelocateStats {
   failedRelocations: number;
   /** whether the parsed target BTF came from this worker's cache */
   targetCached: boolean;
+}
+
+/** What a worker sends back: the glue's JSON (moved, not copied), parsed by the caller —
+ * cheaper than the worker parsing it and the caller receiving a structured clone. */
+export interface RelocateWire {
+  json: Uint8Array;
+  targetCached: boolean;
+}
+
+/** the glue's output starts like this when libbpf succeeded (wasm/corebpf.c writes "error" first) */
+const SUCCESS_PREFIX = new TextEncoder().encode('{"error":null,');
+
+export function decodeOutcome(w: RelocateWire): RelocateOutcome {
+  const r = JSON.parse(new TextDecoder().decode(w.json)) as GlueResult;
+  const plan = { ...r.plan!, relocations: r.relocations } as LoadPlan;
+  return { plan, relocations: r.relocations, stats: { ...r.stats, targetCached: w.targetCached }, log: r.log };
 }
 
 export interface RelocateOutcome {
@@ -134,8 +151,9 @@ export class RelocationService {
     return { handle, cached: false };
   }
 
-  async relocate(req: RelocateRequest): Promise<RelocateOutcome> {
-    return this.guarded(`relocating '${req.objectName}'`, (m) => this.relocateWith(m, req));
+  async relocate(req: RelocateRequest): Promise<RelocateWire> {
+    const w = await this.guarded(`relocating '${req.objectName}'`, (m) => this.relocateWith(m, req));
+    return Comlink.transfer(w, [w.json.buffer]);
   }
 
   /** Trap inside the wasm module on purpose: the test of trap handling and worker replacement. */
@@ -157,13 +175,13 @@ export class RelocationService {
     }
   }
 
-  private relocateWith(m: CorebpfWasm, req: RelocateRequest): RelocateOutcome {
+  private relocateWith(m: CorebpfWasm, req: RelocateRequest): RelocateWire {
     if (!(req.object instanceof Uint8Array) || req.object.byteLength === 0) {
       throw new ObjectFormatError(`'${req.objectName}' is empty: expected a BPF ELF object`, { input: 'object' });
     }
     const features = this.featureProfile(m, req.features);
     const { handle, cached } = this.target(m, req.btf, req.btfKey);
-    const text = m.run({
+    const json = m.run({
       object: req.object,
       objectName: req.objectName,
       target: handle,
@@ -176,10 +194,10 @@ export class RelocationService {
       features,
       logLevel: LOG_LEVELS[req.logLevel ?? 'info'] ?? 1,
     });
-    const r = JSON.parse(text) as GlueResult;
-    if (r.error) throw this.toError(req, r);
-    const plan = { ...r.plan!, relocations: r.relocations } as LoadPlan;
-    return { plan, relocations: r.relocations, stats: { ...r.stats, targetCached: cached }, log: r.log };
+    if (!SUCCESS_PREFIX.every((b, i) => json[i] === b)) {
+      throw this.toError(req, JSON.parse(new TextDecoder().decode(json)) as GlueResult);
+    }
+    return { json, targetCached: cached };
   }
 
   private toError(req: RelocateRequest, r: GlueResult): Error {

@@ -124,8 +124,9 @@ export class CorebpfWasm {
     this.m._cb_target_release(handle);
   }
 
-  /** One libbpf open -> load against the virtual kernel; returns the glue's JSON text. */
-  run(input: RawRunInput): string {
+  /** One libbpf open -> load against the virtual kernel; returns the glue's JSON as UTF-8
+   * bytes (a copy out of wasm memory: ready to be moved to another thread) */
+  run(input: RawRunInput): Uint8Array {
     const ptrs: number[] = [];
     const keep = (p: number) => (ptrs.push(p), p);
     try {
@@ -146,7 +147,7 @@ export class CorebpfWasm {
       const out = this.m._cb_run();
       if (!out) throw new RangeError('wasm heap exhausted while writing the plan');
       try {
-        return this.m.UTF8ToString(out);
+        return this.m.HEAPU8.slice(out, this.m.HEAPU8.indexOf(0, out));
       } finally {
         this.m._cb_free(out);
       }
