@@ -73,6 +73,7 @@ include mk/corebpf.mk
 -include mk/testdata.mk
 include mk/uapi.mk
 include mk/stock.mk
+include mk/bench.mk
 
 ts: $(DIST)/index.js
 TS_SRC := $(shell find src -name '*.ts' 2>/dev/null)

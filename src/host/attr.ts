@@ -592,9 +592,32 @@ export function mapCreate(o: MapCreateOptions): OwnedFd {
 }
 
 /** Look up `key`, filling `value`; false when the key is absent (ENOENT). */
+/*
+ * The element commands are the hot path (a map lookup per event, per key): one scratch
+ * attr, reused, only as long as the element part (offsets from the generated layout), and
+ * no per-call allocation. Safe because the syscall is synchronous: the pointers written in
+ * it are only read by the kernel during the call, while the caller holds the buffers.
+ */
+const EA = U.layouts.bpf_attr.fields;
+const elemSize = Math.max(EA.map_fd.offset + EA.map_fd.size, EA.key.offset + EA.key.size,
+  EA.value.offset + EA.value.size, EA.flags.offset + EA.flags.size);
+const elemScratch = new Uint8Array(new ArrayBuffer(elemSize));
+const elemView = new DataView(elemScratch.buffer);
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function elemOp(cmd: number, mapFd: number, key: Bytes | null, value: Bytes | null, flags: number | bigint): number {
+  const sys = getSyscalls();
+  elemScratch.fill(0);
+  elemView.setUint32(EA.map_fd.offset, mapFd, LE);
+  if (key && key.byteLength) elemView.setBigUint64(EA.key.offset, BigInt(sys.addressOf(key)), LE);
+  if (value && value.byteLength) elemView.setBigUint64(EA.value.offset, BigInt(sys.addressOf(value)), LE);
+  elemView.setBigUint64(EA.flags.offset, BigInt(flags), LE);
+  return sys.bpf(cmd, elemScratch);
+}
+
 export function mapLookupElem(mapFd: number, key: Bytes, value: Bytes, flags: number | bigint = 0): boolean {
   try {
-    run(U.BPF_MAP_LOOKUP_ELEM, mapElemAttr(mapFd, key, value, flags));
+    elemOp(U.BPF_MAP_LOOKUP_ELEM, mapFd, key, value, flags);
     return true;
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return false;
@@ -603,13 +626,13 @@ export function mapLookupElem(mapFd: number, key: Bytes, value: Bytes, flags: nu
 }
 
 export function mapUpdateElem(mapFd: number, key: Bytes, value: Bytes, flags: number | bigint = U.BPF_ANY): void {
-  run(U.BPF_MAP_UPDATE_ELEM, mapElemAttr(mapFd, key, value, flags));
+  elemOp(U.BPF_MAP_UPDATE_ELEM, mapFd, key, value, flags);
 }
 
 /** Delete `key`; false when it was absent (ENOENT). */
 export function mapDeleteElem(mapFd: number, key: Bytes): boolean {
   try {
-    run(U.BPF_MAP_DELETE_ELEM, mapElemAttr(mapFd, key, null));
+    elemOp(U.BPF_MAP_DELETE_ELEM, mapFd, key, null, 0);
     return true;
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return false;
@@ -695,10 +718,22 @@ const MAX_LOG_SIZE = 1 << 30 >>> 2; // the kernel's limit is UINT_MAX >> 2
  * EACCES, ...) loads again with a log (level 1, or `logLevel`) and throws a VerifierError
  * carrying the full log. A caller-given `logBuf` is used from the start.
  */
+/** BPF_PROG_LOAD, retried as libbpf does when the verifier was interrupted (EAGAIN) */
+function loadRetrying(a: StructBuf<BpfAttrLayout>): number {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return run(U.BPF_PROG_LOAD, a);
+    } catch (e) {
+      if (!(e instanceof SyscallError) || e.errnoName !== 'EAGAIN' || attempt >= PROG_LOAD_ATTEMPTS) throw e;
+    }
+  }
+}
+const PROG_LOAD_ATTEMPTS = 5;
+
 export function progLoad(o: ProgLoadOptions): OwnedFd {
   const name = o.name ?? '';
   try {
-    return new OwnedFd(run(U.BPF_PROG_LOAD, progLoadAttr(o)), 'prog');
+    return new OwnedFd(loadRetrying(progLoadAttr(o)), 'prog');
   } catch (e) {
     if (!(e instanceof SyscallError) || e.errnoName === 'EPERM') throw e;
     let logBuf = o.logBuf && o.logBuf.byteLength ? o.logBuf : null;
@@ -711,7 +746,7 @@ export function progLoad(o: ProgLoadOptions): OwnedFd {
         logBuf = bytes(size);
         a = progLoadAttr({ ...o, logBuf, logLevel: o.logLevel || 1 });
         try {
-          return new OwnedFd(run(U.BPF_PROG_LOAD, a), 'prog'); // loaded this time: odd, but fine
+          return new OwnedFd(loadRetrying(a), 'prog'); // loaded this time: odd, but fine
         } catch (e2) {
           if (!(e2 instanceof SyscallError)) throw e2;
           err = e2;

@@ -84,7 +84,11 @@ export abstract class EpollReader<E> implements AsyncIterableIterator<E>, AsyncD
   poll(max = Infinity): E[] {
     if (this.#closed) return [];
     const out = this.#queue.splice(0, max);
-    if (out.length < max) out.push(...this.fill(max - out.length));
+    if (out.length < max) {
+      // a loop, not push(...): a large backlog would overflow the call stack (and the
+      // consumer position has already moved past those records)
+      for (const r of this.fill(max - out.length)) out.push(r);
+    }
     return out;
   }
 

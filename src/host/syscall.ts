@@ -218,6 +218,9 @@ export function createNativeSyscalls(): Syscalls {
   if (!libc) throw new NotSupportedError('cannot load the C library with koffi', { feature: 'libc' });
 
   const syscall = libc.func('long syscall(long number, ...)');
+  // bpf(2) is the hot call: a fixed signature instead of the variadic form (the
+  // arguments are passed as C longs either way; koffi prepares this call once)
+  const bpfCall = libc.func('syscall', 'long', ['long', 'long', 'void *', 'long']);
   const ioctlFn = libc.func('int ioctl(int fd, unsigned long request, ...)');
   const mmapFn = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
   const munmapFn = libc.func('int munmap(void *addr, size_t length)');
@@ -254,8 +257,11 @@ export function createNativeSyscalls(): Syscalls {
 
   return {
     bpf(cmd, attr) {
-      const r = call(() => syscall(U.LIBC_SYS_bpf, 'long', cmd, 'void *', attr, 'long', attr.byteLength) as number);
-      return check(bpfCmdName(cmd), r);
+      koffi.errno(0);
+      const r = bpfCall(U.LIBC_SYS_bpf, cmd, attr, attr.byteLength) as number;
+      // the command's name only when it failed: looking it up is most of a fast call
+      if (r === -1) throw syscallError(bpfCmdName(cmd), koffi.errno());
+      return r;
     },
     perfEventOpen(attr, pid, cpu, groupFd, flags) {
       const r = call(() => syscall(U.LIBC_SYS_perf_event_open, 'void *', attr, 'long', pid, 'long', cpu, 'long', groupFd, 'unsigned long', flags) as number);

@@ -1,0 +1,137 @@
+// Map lookup/update through corebpf's Node host vs the same bpf() calls in a C loop.
+//
+// Both sides work on the same kernel maps: hmap (BPF_MAP_TYPE_HASH) and amap (ARRAY), u32 key
+// -> u64 value, 65536 keys, created by corebpf from build/bench/host_bench.bpf.o. Per sample,
+// N operations on keys i % 65536 (the hash map is filled first, so every lookup hits):
+//   btf      BpfMap.get(i) / set(i, i): key and value through the BTF codec (number in,
+//            bigint out), a value Buffer allocated per lookup
+//   raw      BpfMap.getRaw(key) / setRaw(key, value): one key Buffer rewritten per op, the
+//            value bytes returned as a new Buffer
+//   ffi      floor: koffi calling syscall(SYS_bpf, cmd, attr, 32) with one prebuilt attr,
+//            the key rewritten in place — the FFI call alone, no BpfMap code (koffi is
+//            imported here only to measure it; src/host/syscall.ts stays its only user)
+//   native   build/bench/host-native: bpf_map_lookup_elem / bpf_map_update_elem of the
+//            system libbpf in a loop (libbpf zeroes a 32-byte attr and calls syscall())
+// Reported: ns per operation (median of the samples), ratio node / native; goal <= 1.5x.
+import { createRequire } from 'node:module';
+import {
+  NKEYS, NativeHost, ROOT, cliOptions, interleave, isMain, loadBenchObject, median, publicApi,
+  quantile, report, round, row, skipReason,
+} from './host-lib.mjs';
+
+const GOAL = { max: 1.5, text: '<=1.5x native' };
+const BPF_MAP_LOOKUP_ELEM = 1;
+const BPF_MAP_UPDATE_ELEM = 2;
+const SYS_bpf = { x64: 321, arm64: 280, riscv64: 280, ppc64: 361, s390x: 351, loong64: 280 }[process.arch];
+
+/** koffi's syscall() exactly as src/host/syscall.ts declares it (variadic) */
+function ffiFloor() {
+  const koffi = createRequire(`${ROOT}package.json`)('koffi');
+  const libc = koffi.load('libc.so.6');
+  const syscall = libc.func('long syscall(long number, ...)');
+  return (fd, cmd) => {
+    const key = Buffer.alloc(8);
+    const value = Buffer.alloc(8);
+    const attr = Buffer.alloc(32); // offsetofend(union bpf_attr, flags), as libbpf passes
+    attr.writeUInt32LE(fd, 0);
+    attr.writeBigUInt64LE(koffi.address(key), 8);
+    attr.writeBigUInt64LE(koffi.address(value), 16);
+    return (n) => {
+      for (let i = 0; i < n; i++) {
+        key.writeUInt32LE(i % NKEYS, 0);
+        if (cmd === BPF_MAP_UPDATE_ELEM) value.writeBigUInt64LE(BigInt(i), 0);
+        if (syscall(SYS_bpf, 'long', cmd, 'void *', attr, 'long', 32) !== 0) throw new Error(`bpf(${cmd}) failed: errno ${koffi.errno()}`);
+      }
+    };
+  };
+}
+
+function loops(map) {
+  const key = Buffer.alloc(4);
+  const value = Buffer.alloc(8);
+  return {
+    'btf/lookup': (n) => {
+      for (let i = 0; i < n; i++) if (map.get(i % NKEYS) === undefined) throw new Error(`${map.name}: key ${i % NKEYS} missing`);
+    },
+    'btf/update': (n) => {
+      for (let i = 0; i < n; i++) map.set(i % NKEYS, i);
+    },
+    'raw/lookup': (n) => {
+      for (let i = 0; i < n; i++) {
+        key.writeUInt32LE(i % NKEYS, 0);
+        if (map.getRaw(key) === undefined) throw new Error(`${map.name}: key ${i % NKEYS} missing`);
+      }
+    },
+    'raw/update': (n) => {
+      for (let i = 0; i < n; i++) {
+        key.writeUInt32LE(i % NKEYS, 0);
+        value.writeBigUInt64LE(BigInt(i), 0);
+        map.setRaw(key, value);
+      }
+    },
+  };
+}
+
+export async function run(ctx = {}) {
+  const why = skipReason();
+  if (why) {
+    process.stderr.write(`  host-map: skipped: ${why}\n`);
+    return [];
+  }
+  const quick = ctx.quick ?? (ctx.reps !== undefined && ctx.reps <= 10);
+  const rounds = ctx.hostRounds ?? (quick ? 3 : 9);
+  const n = quick ? 10000 : 40000;
+  const api = await publicApi(ctx);
+  const obj = await loadBenchObject(api);
+  const native = new NativeHost(obj);
+  const floor = ffiFloor();
+  const rows = [];
+  try {
+    const hmap = obj.map('hmap');
+    // every lookup hits: fill the hash map first
+    await native.cmd(`update ${native.fd.hmap} ${NKEYS} ${NKEYS}`);
+    for (const [label, map, fd] of [['hash', hmap, native.fd.hmap], ['array', obj.map('amap'), native.fd.amap]]) {
+      const js = loops(map);
+      for (const op of ['lookup', 'update']) {
+        const cmd = op === 'lookup' ? BPF_MAP_LOOKUP_ELEM : BPF_MAP_UPDATE_ELEM;
+        const ffi = floor(map.fd, cmd);
+        const timeJs = (fn) => async () => {
+          const t0 = process.hrtime.bigint();
+          fn(n);
+          return Number(process.hrtime.bigint() - t0) / n;
+        };
+        const sides = {
+          native: async () => (await native.cmd(`${op} ${fd} ${n} ${NKEYS}`))[0] / n,
+          btf: timeJs(js[`btf/${op}`]),
+          raw: timeJs(js[`raw/${op}`]),
+          ffi: timeJs(ffi),
+        };
+        for (const f of Object.values(sides)) await f(); // warm-up (JIT, caches)
+        const s = await interleave(sides, rounds);
+        const nat = median(s.native);
+        const spread = (k) => ({ p90: round(quantile(s[k], 0.9), 1), samples: s[k].length, opsPerSample: n });
+        rows.push(row(`host-map/${label}/${op}/btf`, median(s.btf), nat, 'ns/op', GOAL, spread('btf')));
+        rows.push(row(`host-map/${label}/${op}/raw`, median(s.raw), nat, 'ns/op', GOAL, spread('raw')));
+        rows.push(row(`host-map/${label}/${op}/ffi-floor`, median(s.ffi), nat, 'ns/op', null, spread('ffi')));
+      }
+    }
+  } finally {
+    await native.close();
+    obj.close();
+  }
+  return rows;
+}
+
+export default {
+  id: 'host-map',
+  title: 'map lookup/update: BpfMap (koffi) vs a C loop of the same bpf() calls',
+  perTarget: false,
+  variants: [], // not a per-target sample case: bench/run.mjs calls rows(ctx) once
+  goal: GOAL,
+  rows: run,
+};
+
+if (isMain(import.meta.url)) {
+  const o = cliOptions();
+  report(await run({ quick: o.quick, hostRounds: o.rounds }), o);
+}
