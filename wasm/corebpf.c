@@ -715,8 +715,8 @@ static void write_error(struct json *j, const char *code, int err, const char *w
 	json_obj_end(j);
 }
 
-/* Returns a malloc'd JSON text: {"error":..., "relocations":[...], "plan":..., "stats":...,
- * "log":"..."}; the caller frees it with cb_free(). */
+/* Returns a malloc'd JSON text: {"error":..., "stats":..., "relocations":[...], "plan":...,
+ * "log":"..."}, in this order; the caller frees it with cb_free(). */
 CB_EXPORT char *cb_run(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
@@ -785,6 +785,14 @@ CB_EXPORT char *cb_run(void)
 			    opened ? "libbpf could not load the object" : "libbpf could not open the object");
 	else
 		json_null(&j);
+	/* stats and relocations before the plan: a caller that wants only the report cuts
+	 * the text at ,"plan": (src/worker/service.ts) */
+	json_key(&j, "stats");
+	json_obj_begin(&j);
+	json_ku64(&j, "syscalls", vk.nr_syscalls);
+	json_ku64(&j, "relocations", core_report_count());
+	json_ku64(&j, "failedRelocations", core_report_failed());
+	json_obj_end(&j);
 	json_key(&j, "relocations");
 	core_report_json(&j);
 	json_key(&j, "plan");
@@ -792,12 +800,6 @@ CB_EXPORT char *cb_run(void)
 		write_plan(&j, obj, pins, nr_pins);
 	else
 		json_null(&j);
-	json_key(&j, "stats");
-	json_obj_begin(&j);
-	json_ku64(&j, "syscalls", vk.nr_syscalls);
-	json_ku64(&j, "relocations", core_report_count());
-	json_ku64(&j, "failedRelocations", core_report_failed());
-	json_obj_end(&j);
 	json_key(&j, "log");
 	json_strn(&j, cb_log ? cb_log : "", cb_log_len);
 	json_obj_end(&j);

@@ -257,6 +257,7 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
       const r = await pool.relocate({
         object: o.bytes, objectName: o.name, btf: bytes, btfKey: k.btfSha256!,
         kernelRelease: k.kernelRelease ?? undefined, kernelVersion: k.kernelVersion ?? undefined, machine: k.machine ?? undefined,
+        reportOnly: true, // the matrix needs the relocations, not the plans
       }, [], w);
       if (!r.stats.targetCached) stats.btfParses++;
       out[i] = {

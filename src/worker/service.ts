@@ -26,6 +26,8 @@ export interface RelocateRequest {
   features?: Record<string, boolean>;
   /** which libbpf messages the result's log keeps (default 'info'; 'debug' costs time) */
   logLevel?: LogLevel;
+  /** only the relocation report comes back (plan and log are dropped in the worker) */
+  reportOnly?: boolean;
 }
 
 export type LogLevel = 'warn' | 'info' | 'debug';
@@ -51,11 +53,25 @@ const SUCCESS_PREFIX = new TextEncoder().encode('{"error":null,');
 
 export function decodeOutcome(w: RelocateWire): RelocateOutcome {
   const r = JSON.parse(new TextDecoder().decode(w.json)) as GlueResult;
-  const plan = { ...r.plan!, relocations: r.relocations } as LoadPlan;
-  return { plan, relocations: r.relocations, stats: { ...r.stats, targetCached: w.targetCached }, log: r.log };
+  const plan = r.plan ? { ...r.plan, relocations: r.relocations } as LoadPlan : null;
+  return { plan: plan!, relocations: r.relocations, stats: { ...r.stats, targetCached: w.targetCached }, log: r.log ?? '' };
+}
+
+const PLAN_KEY = new TextEncoder().encode(',"plan":');
+const REPORT_END = new TextEncoder().encode(',"plan":null,"log":""}');
+
+/** the glue's JSON up to its plan, closed: stats and relocations only */
+function reportOnly(json: Uint8Array): Uint8Array {
+  const at = Buffer.from(json.buffer, json.byteOffset, json.byteLength).indexOf(PLAN_KEY);
+  if (at < 0) return json;
+  const out = new Uint8Array(at + REPORT_END.byteLength);
+  out.set(json.subarray(0, at));
+  out.set(REPORT_END, at);
+  return out;
 }
 
 export interface RelocateOutcome {
+  /** the load plan (null when the request was reportOnly) */
   plan: LoadPlan;
   relocations: RelocationRecord[];
   stats: RelocateStats;
@@ -197,7 +213,7 @@ export class RelocationService {
     if (!SUCCESS_PREFIX.every((b, i) => json[i] === b)) {
       throw this.toError(req, JSON.parse(new TextDecoder().decode(json)) as GlueResult);
     }
-    return { json, targetCached: cached };
+    return { json: req.reportOnly ? reportOnly(json) : json, targetCached: cached };
   }
 
   private toError(req: RelocateRequest, r: GlueResult): Error {
