@@ -18,6 +18,7 @@ import { ElfFile, resolveBinaryPath, resolveSymbolOffset } from '../src/host/upr
 // @ts-expect-error -- a plain .mjs build script without type declarations
 import { buildGetpidLoop, buildUprobeTarget } from './c/build-test-binaries.mjs';
 import { bpfUsable } from './kernel.js';
+import { R0, R1, R2, R6, R10, add, asm, atomicAdd, call, exit, jeq, jne, jneR, label, ld64, ldMap, ldxDW, mov, movr, stW, type Insn } from './asm.js';
 
 const skipReason = bpfUsable();
 if (skipReason) console.warn(`[host-attach] SKIPPED real-kernel tests: ${skipReason}`);
@@ -25,42 +26,6 @@ const hasGcc = spawnSync('gcc', ['--version']).status === 0;
 if (!hasGcc) console.warn('[host-attach] SKIPPED uprobe/ELF tests: gcc is not installed');
 
 // --- a tiny assembler with labels ------------------------------------------------------------
-type Insn = { code: number; dst?: number; src?: number; off?: number; imm?: number; to?: string } | { label: string };
-const R0 = 0, R1 = 1, R2 = 2, R6 = 6, R10 = 10;
-function asm(prog: Insn[]): Uint8Array {
-  const labels = new Map<string, number>();
-  const real: Exclude<Insn, { label: string }>[] = [];
-  for (const i of prog) {
-    if ('label' in i) labels.set(i.label, real.length);
-    else real.push(i);
-  }
-  const size = U.layouts.bpf_insn.size;
-  const out = new Uint8Array(size * real.length);
-  real.forEach((i, k) => {
-    const off = i.to !== undefined ? labels.get(i.to)! - (k + 1) : i.off ?? 0;
-    const s = new A.StructBuf(U.layouts.bpf_insn, 'bpf_insn')
-      .set('code', i.code).set('dst_reg', i.dst ?? 0).set('src_reg', i.src ?? 0).set('off', off).set('imm', i.imm ?? 0);
-    out.set(s.buf, k * size);
-  });
-  return out;
-}
-const mov = (dst: number, imm: number): Insn => ({ code: U.BPF_ALU64 | U.BPF_MOV | U.BPF_K, dst, imm });
-const movr = (dst: number, src: number): Insn => ({ code: U.BPF_ALU64 | U.BPF_MOV | U.BPF_X, dst, src });
-const add = (dst: number, imm: number): Insn => ({ code: U.BPF_ALU64 | U.BPF_ADD | U.BPF_K, dst, imm });
-const stW = (dst: number, off: number, imm: number): Insn => ({ code: U.BPF_ST | U.BPF_MEM | U.BPF_W, dst, off, imm });
-const ldxDW = (dst: number, src: number, off: number): Insn => ({ code: U.BPF_LDX | U.BPF_MEM | U.BPF_DW, dst, src, off });
-const atomicAdd = (dst: number, off: number, src: number): Insn => ({ code: U.BPF_STX | U.BPF_ATOMIC | U.BPF_DW, dst, src, off, imm: U.BPF_ADD });
-const ld64 = (dst: number, v: bigint): Insn[] => [
-  { code: U.BPF_LD | U.BPF_DW | U.BPF_IMM, dst, imm: Number(BigInt.asIntN(32, v)) },
-  { code: 0, imm: Number(BigInt.asIntN(32, v >> 32n)) },
-];
-const ldMap = (dst: number, fd: number): Insn[] => [{ code: U.BPF_LD | U.BPF_DW | U.BPF_IMM, dst, src: U.BPF_PSEUDO_MAP_FD, imm: fd }, { code: 0 }];
-const call = (fn: number): Insn => ({ code: U.BPF_JMP | U.BPF_CALL, imm: fn });
-const jeq = (dst: number, imm: number, to: string): Insn => ({ code: U.BPF_JMP | U.BPF_JEQ | U.BPF_K, dst, imm, to });
-const jne = (dst: number, imm: number, to: string): Insn => ({ code: U.BPF_JMP | U.BPF_JNE | U.BPF_K, dst, imm, to });
-const jneR = (dst: number, src: number, to: string): Insn => ({ code: U.BPF_JMP | U.BPF_JNE | U.BPF_X, dst, src, to });
-const exit = (): Insn => ({ code: U.BPF_JMP | U.BPF_EXIT });
-const label = (l: string): Insn => ({ label: l });
 
 /** Continue only when bpf_get_current_comm() is `comm` (compared as two u64 words at r10-16). */
 function commFilter(comm: string, out: string): Insn[] {

@@ -9,9 +9,9 @@
 // handing out the current one, so deleting the current key inside the loop is safe; if a key
 // the walk still needs disappears anyway, the kernel restarts hash maps from their first key
 // and keys already handed out are skipped.
-import { unlinkSync } from 'node:fs';
 import { SyscallError } from '../errors.js';
 import * as A from './attr.js';
+import { PinState } from './pin.js';
 import { BtfCodec, encodeRaw, type BtfValue } from './btf-codec.js';
 import { OwnedFd } from './fd.js';
 import * as U from './generated/uapi.js';
@@ -108,7 +108,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   readonly btfKeyTypeId: number;
   readonly btfValueTypeId: number;
   readonly #fd: OwnedFd;
-  #pinned: string | null;
+  readonly #pin: PinState;
 
   constructor(fd: OwnedFd, spec: MapSpec, types: MapTypeInfo = {}) {
     this.#fd = fd;
@@ -123,7 +123,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     this.btfKeyTypeId = this.codec ? types.btfKeyTypeId ?? 0 : 0;
     this.btfValueTypeId = this.codec ? types.btfValueTypeId ?? 0 : 0;
     this.sectionName = types.sectionName ?? null;
-    this.#pinned = types.pinnedPath ?? null;
+    this.#pin = new PinState(types.pinnedPath ?? null);
   }
 
   /** Create a standalone map (not part of an object). */
@@ -163,7 +163,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Where this map is pinned (by pin() or by the object's pinning), or null. */
   get pinnedPath(): string | null {
-    return this.#pinned;
+    return this.#pin.path;
   }
 
   /** BPF_OBJ_GET_INFO_BY_FD. */
@@ -484,20 +484,12 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Pin the map at `path` (on a bpffs). */
   pin(path: string): void {
-    A.objPin(this.fd, path);
-    this.#pinned = path;
+    this.#pin.pin(this.fd, path);
   }
 
   /** Remove the pin (the map lives on while fds refer to it). */
   unpin(): void {
-    if (this.#pinned === null) return;
-    const p = this.#pinned;
-    this.#pinned = null;
-    try {
-      unlinkSync(p);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    this.#pin.unpin();
   }
 
   close(): void {

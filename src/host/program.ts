@@ -1,7 +1,7 @@
 // A loaded BPF program: an owned fd plus what the plan said about it. Attaching lives in
 // ./attach.ts (attachProgram over the fd); Program.attach() is its object-style entry.
-import { unlinkSync } from 'node:fs';
 import * as A from './attr.js';
+import { PinState } from './pin.js';
 import { attachProgram, type AttachOptions } from './attach.js';
 import type { OwnedFd } from './fd.js';
 import * as U from './generated/uapi.js';
@@ -63,7 +63,7 @@ export class Program implements Disposable {
   readonly verifierLog: string;
   readonly #fd: OwnedFd;
   readonly #owner: ProgramOwner | null;
-  #pinned: string | null = null;
+  readonly #pin = new PinState();
 
   /** `owner`: the object that adopts the links attach() makes (closed with it). */
   constructor(fd: OwnedFd, spec: ProgramSpec, verifierLog = '', owner: ProgramOwner | null = null) {
@@ -100,7 +100,7 @@ export class Program implements Disposable {
 
   /** Where this program is pinned, or null. */
   get pinnedPath(): string | null {
-    return this.#pinned;
+    return this.#pin.path;
   }
 
   /**
@@ -138,19 +138,11 @@ export class Program implements Disposable {
   }
 
   pin(path: string): void {
-    A.objPin(this.fd, path);
-    this.#pinned = path;
+    this.#pin.pin(this.fd, path);
   }
 
   unpin(): void {
-    if (this.#pinned === null) return;
-    const p = this.#pinned;
-    this.#pinned = null;
-    try {
-      unlinkSync(p);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    this.#pin.unpin();
   }
 
   close(): void {
