@@ -81,6 +81,21 @@ export async function run(ctx = {}) {
         rb.close();
         return (N / ns) * 1e9;
       },
+      consume: async () => {
+        const rb = await open();
+        await fill();
+        const t0 = process.hrtime.bigint();
+        let n = 0;
+        const dv = (r) => { sink += r[8] | (r[9] << 8); };
+        while (n < N) {
+          const got = rb.consume(dv);
+          if (!got) throw new Error(`consume drained ${n} of ${N} records`);
+          n += got;
+        }
+        const ns = Number(process.hrtime.bigint() - t0);
+        rb.close();
+        return (N / ns) * 1e9;
+      },
       async: async () => {
         const rb = await open();
         await fill();
@@ -126,6 +141,31 @@ export async function run(ctx = {}) {
         rb.close();
         return { rate: (n / ns) * 1e9, offered: (offered / ns) * 1e9, cpuPerRec: ((c.user + c.system) * 1000) / n };
       },
+      consume: async () => {
+        const rb = await open();
+        empty(rb);
+        pinned &&= pinProcess(0);
+        await native.cmd(`produce-start ${rate}`);
+        const c0 = process.cpuUsage();
+        const t0 = process.hrtime.bigint();
+        const end = t0 + BigInt(windowMs) * 1000000n;
+        let n = 0;
+        const dv = (r) => { sink += r[8] | (r[9] << 8); };
+        while (process.hrtime.bigint() < end) {
+          const got = rb.consume(dv, POLL_BATCH);
+          if (!got) {
+            await rb.wait(Math.max(1, Number(end - process.hrtime.bigint()) / 1e6));
+            continue;
+          }
+          n += got;
+        }
+        const ns = Number(process.hrtime.bigint() - t0);
+        const c = process.cpuUsage(c0);
+        const [, offered] = await native.cmd('produce-stop');
+        pinProcess(null);
+        rb.close();
+        return { rate: (n / ns) * 1e9, offered: (offered / ns) * 1e9, cpuPerRec: ((c.user + c.system) * 1000) / n };
+      },
       async: async () => {
         const rb = await open();
         empty(rb);
@@ -155,13 +195,13 @@ export async function run(ctx = {}) {
     // warm-up: JIT, page faults of the ring's pages on both sides
     for (const f of Object.values(drain)) await f();
     const d = await interleave(drain, rounds);
-    for (const k of ['sync', 'async']) {
+    for (const k of ['sync', 'consume', 'async']) {
       rows.push(row(`host-ringbuf/drain/${k}`, median(d[k]), median(d.native), 'records/s', GOAL, { ...extra(d[k]), records: N }));
     }
     for (const [label, rate] of [['live', 0], ['live@1M', 1000000]]) {
       const sides = live(rate);
       // whatever happens in a Node window, the process is unpinned after it
-      for (const k of ['sync', 'async']) {
+      for (const k of ['sync', 'consume', 'async']) {
         const f = sides[k];
         sides[k] = async () => {
           try {
@@ -174,7 +214,7 @@ export async function run(ctx = {}) {
       for (const f of Object.values(sides)) await f();
       const s = await interleave(sides, rounds);
       const nat = s.native.map((x) => x.rate);
-      for (const k of ['sync', 'async']) {
+      for (const k of ['sync', 'consume', 'async']) {
         const v = s[k].map((x) => x.rate);
         rows.push(row(`host-ringbuf/${label}/${k}`, median(v), median(nat), 'records/s', GOAL, {
           ...extra(v), windowMs, pinned,

@@ -62,6 +62,11 @@ export abstract class EpollReader<E> implements AsyncIterableIterator<E>, AsyncD
 
   /** Read up to `max` records available now, consuming them from the kernel buffer. */
   protected abstract fill(max: number): E[];
+
+  /** Take up to `max` records the async iterator queued already. */
+  protected takeQueued(max: number): E[] {
+    return this.#queue.splice(0, max);
+  }
   /** Unmap and close everything (called once, when no epoll_wait is in flight). */
   protected abstract release(): void;
   protected abstract get label(): string;
@@ -204,6 +209,7 @@ export class RingBufferReader<T = Buffer> extends EpollReader<T> {
   delivered = 0;
   readonly #mapFd: number;
   readonly #decode: (b: Buffer) => T;
+  readonly #raw: boolean;
   #cons: Mapping | null;
   #prod: Mapping | null;
   #consPos: BigUint64Array;
@@ -237,6 +243,7 @@ export class RingBufferReader<T = Buffer> extends EpollReader<T> {
     this.size = size;
     this.#mapFd = map.fd;
     this.#decode = decode ?? ((b: Buffer) => b as unknown as T);
+    this.#raw = decode === undefined;
     this.#cons = cons;
     this.#prod = prod;
     this.#consPos = new BigUint64Array(cons.buffer, 0, 1);
@@ -280,6 +287,59 @@ export class RingBufferReader<T = Buffer> extends EpollReader<T> {
     }
     this.delivered += raw.length;
     return raw.map(this.#decode);
+  }
+
+  /**
+   * Zero-copy consumption, like libbpf's ring_buffer__consume(): calls `cb` with a view of
+   * each available record *in the ring itself* — valid only during the call (copy what you
+   * keep) — and frees the space as it goes. Records already queued by the async iterator
+   * come first. Returns how many records were consumed.
+   */
+  consume(cb: (record: Uint8Array) => void, max = Infinity): number {
+    if (this.closed) return 0;
+    if (!this.#raw && this.queued) {
+      throw new CorebpfError(`ring buffer '${this.name}': consume() gives raw records; ${this.queued} decoded records are queued by the async iterator — read those first`);
+    }
+    let n = 0;
+    for (const q of this.takeQueued(max)) {
+      cb(q as unknown as Uint8Array);
+      n++;
+    }
+    const mask = this.size - 1;
+    let pos = this.#pos;
+    let prod = Number(Atomics.load(this.#prodPos, 0));
+    try {
+      while (n < max) {
+        if (pos >= prod) {
+          prod = Number(Atomics.load(this.#prodPos, 0));
+          if (pos >= prod) break;
+        }
+        const off = pos & mask;
+        const hdr = Atomics.load(this.#hdr, off >>> 2) >>> 0;
+        if (hdr & BUSY) break;
+        const len = hdr & LEN_MASK;
+        pos += (len + HDR + 7) & ~7;
+        if (hdr & DISCARD) {
+          this.discarded++;
+          continue;
+        }
+        n++;
+        cb(this.#data.subarray(off + HDR, off + HDR + len));
+        // give the space back in batches: a store per record costs more than the record
+        if ((n & 63) === 0) this.#commit(pos);
+      }
+    } finally {
+      this.#commit(pos);
+    }
+    this.delivered += n;
+    return n;
+  }
+
+  #commit(pos: number): void {
+    if (pos !== this.#pos) {
+      this.#pos = pos;
+      Atomics.store(this.#consPos, 0, BigInt(pos));
+    }
   }
 
   protected release(): void {
