@@ -109,6 +109,8 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   readonly btfValueTypeId: number;
   readonly #fd: OwnedFd;
   readonly #pin: PinState;
+  #keyScratch: Uint8Array | undefined;
+  #valueScratch: Uint8Array | undefined;
 
   constructor(fd: OwnedFd, spec: MapSpec, types: MapTypeInfo = {}) {
     this.#fd = fd;
@@ -270,8 +272,21 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   }
 
   get(key?: K | unknown, flags = 0): V | undefined {
-    const raw = this.getRaw(this.keySize === 0 ? null : this.encodeKey(key), flags);
-    return raw === undefined ? undefined : this.decodeValue(raw);
+    // scratch buffers: decodeValue() copies out of the value bytes, and the key is only
+    // read by the kernel during the call
+    const v = (this.#valueScratch ??= A.bytes(this.valueBufferSize));
+    return A.mapLookupElem(this.fd, this.#keyFor(key) ?? NO_KEY, v, flags) ? this.decodeValue(v) : undefined;
+  }
+
+  /** the key's bytes for one synchronous call (a reused buffer when BTF-encoded) */
+  #keyFor(key: unknown): Uint8Array | null {
+    if (this.keySize === 0) return null;
+    if (this.codec && this.btfKeyTypeId && !(key instanceof Uint8Array)) {
+      const out = (this.#keyScratch ??= new Uint8Array(this.keySize));
+      out.fill(0);
+      return this.codec.encode(this.btfKeyTypeId, key, out, 0, 'key');
+    }
+    return encodeRaw(key, this.keySize, 'key');
   }
 
   has(key: K | unknown): boolean {
@@ -287,7 +302,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** BPF_MAP_UPDATE_ELEM. `flags`: 'any' (default), 'noexist', 'exist', 'lock' or a number. */
   set(key: K | unknown, value: V | unknown, flags: UpdateFlags = 'any'): this {
-    this.setRaw(this.keySize === 0 ? null : this.encodeKey(key), this.encodeValue(value), flags);
+    this.setRaw(this.#keyFor(key), this.encodeValue(value), flags);
     return this;
   }
 
