@@ -1,10 +1,10 @@
 // The corebpf CLI as a user runs it: exit codes, report, plan file, JSON.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parsePlan } from '../dist/index.js';
-import { CLI, TARGETS, obj } from './helpers.js';
+import { CLI, HOST_BTF, TARGETS, hasHostBtf, obj } from './helpers.js';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -72,5 +72,28 @@ describe('corebpf relocate', () => {
     // libbpf drops func_info when the kernel lacks BTF functions, and rewrites FUNCs in the BTF
     expect(without.plan.programs[0]!.funcInfo).toBeNull();
     expect(without.plan.btf).not.toBe(withFunc.plan.btf);
+  });
+});
+
+describe.skipIf(!hasHostBtf)('corebpf relocate --kallsyms', () => {
+  it('typeless __ksym externs resolve from the given kallsyms, and only then', () => {
+    const ks = `${tmp}/kallsyms`;
+    // a made-up kernel's address for vfs_read: the plan's ld_imm64 must carry exactly it
+    writeFileSync(ks, 'ffffffff81000000 T _stext\nffffffff8123abc0 T vfs_read\nffffffff82b00000 d some_static\n');
+    const without = cli('relocate', obj('ksyms'), '--btf', HOST_BTF);
+    expect(without.code).toBe(2);
+    expect(without.err).toMatch(/failed to open \/proc\/kallsyms/);
+    const r = cli('relocate', obj('ksyms'), '--btf', HOST_BTF, '--kallsyms', ks, '--json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const plan = (JSON.parse(r.out) as { plan: { programs: { insns: string }[] } }).plan;
+    const found = plan.programs.some((p) => {
+      const b = Buffer.from(p.insns, 'base64');
+      for (let o = 0; o + 16 <= b.length; o += 8) {
+        if (b[o] === 0x18 && b.readUInt32LE(o + 4) === 0x8123abc0 && b.readUInt32LE(o + 12) === 0xffffffff) return true;
+      }
+      return false;
+    });
+    expect(found).toBe(true);
   });
 });

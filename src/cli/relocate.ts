@@ -18,6 +18,7 @@ no privileges), and print a report of every relocation.
   --kconfig PATH         kernel config file for .kconfig externs (CONFIG_*)
   --kernel-release REL   uname -r of the target (LINUX_KERNEL_VERSION, kern_version)
   --kernel-version VER   uname -v of the target (Debian kernels: "#1 SMP Debian 6.1.76-1")
+  --kallsyms PATH        the target's /proc/kallsyms, for typeless __ksym externs
   --feature NAME=on|off  assume a libbpf kernel feature present or missing (repeatable;
                          default: all present), e.g. --feature btf_enum64=off
   -o, --output PATH      write the load plan to PATH
@@ -60,6 +61,7 @@ export async function relocateCommand(argv: string[]): Promise<number> {
       'kernel-release': { type: 'string' },
       'kernel-version': { type: 'string' },
       feature: { type: 'string', multiple: true },
+      kallsyms: { type: 'string' },
       output: { type: 'string', short: 'o' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
@@ -73,11 +75,13 @@ export async function relocateCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new CliUsageError(`relocate takes one OBJECT (got ${positionals.length})\n\n${RELOCATE_HELP}`);
   const objPath = positionals[0]!;
   const btfPath = values.btf ?? '/sys/kernel/btf/vmlinux';
-  const kconfig = values.kconfig ? new TextDecoder().decode(readInput(values.kconfig, 'kernel config')) : undefined;
+  const text = (path: string | undefined, what: string) => (path ? new TextDecoder().decode(readInput(path, what)) : undefined);
+  const kconfig = text(values.kconfig, 'kernel config');
+  const kallsyms = text(values.kallsyms, 'kallsyms');
   const relocator = new Relocator({ size: 1 });
   try {
     const r = await relocator.relocate(objPath, {
-      btf: btfPath, kconfig, kernelRelease: values['kernel-release'], kernelVersion: values['kernel-version'],
+      btf: btfPath, kconfig, kallsyms, kernelRelease: values['kernel-release'], kernelVersion: values['kernel-version'],
       features: parseFeatures(values.feature ?? []),
       logLevel: values.verbose ? 'debug' : 'info',
     });
