@@ -97,3 +97,14 @@ describe.skipIf(!hasHostBtf)('corebpf relocate --kallsyms', () => {
     expect(found).toBe(true);
   });
 });
+
+describe('corebpf relocate --verbose', () => {
+  it('prints libbpf\'s debug log with the formatted CO-RE specs (they are only formatted then)', () => {
+    const r = cli('relocate', obj('execsnoop'), '--btf', obj('execsnoop'), '-v');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/relo #0: <byte_off> \[\d+\] struct task_struct\.real_parent \(0:\d+ @ offset 104\)/);
+    expect(r.err).toMatch(/relo #0: matching candidate #0 <byte_off> \[\d+\] struct task_struct\.real_parent/);
+    const quiet = cli('relocate', obj('execsnoop'), '--btf', obj('execsnoop'));
+    expect(quiet.err).toBe('');
+  });
+});

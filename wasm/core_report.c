@@ -45,6 +45,19 @@ static int nr_recs;
 extern char *cb_log;
 extern size_t cb_log_len;
 
+/* relo_core.c's calls to bpf_core_format_spec() come here (libbpf.mk): the specs are only
+ * for libbpf's debug messages, so format them only when those are kept */
+int cb_debug_messages(void);
+
+int vk_core_format_spec(char *buf, size_t buf_sz, const struct bpf_core_spec *spec)
+{
+	if (cb_debug_messages())
+		return bpf_core_format_spec(buf, buf_sz, spec);
+	if (buf_sz)
+		buf[0] = 0;
+	return 0;
+}
+
 void core_report_reset(void)
 {
 	int i;

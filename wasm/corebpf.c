@@ -249,6 +249,7 @@ CB_EXPORT void cb_set_object(const void *data, size_t len, const char *name)
 
 CB_EXPORT void cb_set_target(int handle) { in.target = handle; }
 CB_EXPORT void cb_set_log_level(int level) { in_log_level = level; }
+int cb_debug_messages(void) { return in_log_level >= LIBBPF_DEBUG; }
 CB_EXPORT void cb_set_kconfig(const char *text) { set_str(&in.kconfig, text); }
 
 CB_EXPORT void cb_set_kallsyms(const char *text, size_t len)

@@ -17,7 +17,7 @@ LIBBPF_DIR := $(SRC)/libbpf
 LIBBPF_NAMES := bpf btf btf_dump btf_iter btf_relocate bpf_prog_linfo elf gen_loader \
   hashmap libbpf_errno libbpf_probes linker netlink nlattr relo_core ringbuf \
   str_error strset usdt zip
-LIBBPF_UNITS := features_preset libbpf_unit
+LIBBPF_UNITS := features_preset libbpf_unit relo_core_fmt
 
 LIBBPF_GEN := $(BUILD)/gen
 LIBBPF_FEAT_NAMES := $(LIBBPF_GEN)/feat_names.h
@@ -39,7 +39,7 @@ WASM_LIBBPF   := $(BUILD)/wasm/lib/libbpf.a
 NATIVE_LIBBPF := $(BUILD)/native/lib/libbpf.a
 LIBBPF_WASM_OBJS := $(patsubst %,$(BUILD)/wasm/obj/libbpf/%.o,$(LIBBPF_NAMES) $(LIBBPF_UNITS))
 LIBBPF_NATIVE_OBJS := $(patsubst %,$(BUILD)/native/obj/libbpf/%.o,$(LIBBPF_NAMES) $(LIBBPF_UNITS))
-LIBBPF_DEPS = $(SRC)/.fetched $(TOP)/wasm/vk_redirect.h $(TOP)/wasm/libbpf/libbpf.mk $(TOP)/wasm/libbpf/weak_overrides.h $(LIBELF_HEADERS) $(ZLIB_HEADERS) $(LIBBPF_FEAT_NAMES)
+LIBBPF_DEPS = $(SRC)/.fetched $(TOP)/wasm/vk_redirect.h $(TOP)/wasm/libbpf/libbpf.mk $(TOP)/wasm/libbpf/weak_overrides.h $(TOP)/wasm/libbpf/relo_core_weak.h $(LIBELF_HEADERS) $(ZLIB_HEADERS) $(LIBBPF_FEAT_NAMES)
 
 .PHONY: libbpf libbpf-wasm libbpf-native
 libbpf: libbpf-wasm libbpf-native
@@ -56,6 +56,9 @@ $(LIBBPF_FEAT_NAMES): $(SRC)/.fetched
 	  echo '  /* end */'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/wasm/obj/libbpf/libbpf_unit.o $(BUILD)/native/obj/libbpf/libbpf_unit.o: LIBBPF_EXTRA = $(LIBBPF_RENAMES)
+# relo_core.c's calls to its spec formatter go to vk_core_format_spec (see relo_core_fmt.c)
+$(BUILD)/wasm/obj/libbpf/relo_core.o $(BUILD)/native/obj/libbpf/relo_core.o: LIBBPF_EXTRA = \
+  -Dbpf_core_format_spec=vk_core_format_spec -include $(TOP)/wasm/libbpf/relo_core_weak.h
 # these two #undef _GNU_SOURCE for the XSI strerror_r and make no syscalls: no redirection
 LIBBPF_XSI_OBJS := $(foreach f,str_error libbpf_errno,$(BUILD)/wasm/obj/libbpf/$(f).o $(BUILD)/native/obj/libbpf/$(f).o)
 $(LIBBPF_XSI_OBJS): LIBBPF_REDIRECT = -include $(TOP)/wasm/vk_nr.h
