@@ -74,6 +74,7 @@ async function poolMatrix(pool, jobs, kernels, objects, tag) {
           const r = await pool.relocate({
             object: o.bytes, objectName: o.name, btf: k.bytes, btfKey,
             kernelRelease: k.kernelRelease, kernelVersion: k.kernelVersion, machine: k.machine,
+            reportOnly: true, // as corebpf check asks
           }, [], w);
           if (!r.stats.targetCached) parses++;
         } catch (e) {
