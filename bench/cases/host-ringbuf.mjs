@@ -86,9 +86,8 @@ export async function run(ctx = {}) {
         await fill();
         const t0 = process.hrtime.bigint();
         let n = 0;
-        const dv = (r) => { sink += r[8] | (r[9] << 8); };
         while (n < N) {
-          const got = rb.consume(dv);
+          const got = rb.consume((r) => { sink += r[8] | (r[9] << 8); });
           if (!got) throw new Error(`consume drained ${n} of ${N} records`);
           n += got;
         }
@@ -111,61 +110,43 @@ export async function run(ctx = {}) {
       },
     };
     // ---- live: the producer runs while the consumer reads for windowMs
+    const touch = (r) => { sink += r[8] | (r[9] << 8); };
+    /** a synchronous reader in the window: `read(rb)` takes what is there, returns how many */
+    const liveSync = (rate, read) => async () => {
+      const rb = await open();
+      empty(rb);
+      pinned &&= pinProcess(0);
+      await native.cmd(`produce-start ${rate}`);
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      const end = t0 + BigInt(windowMs) * 1000000n;
+      let n = 0;
+      while (process.hrtime.bigint() < end) {
+        const got = read(rb);
+        if (!got) {
+          await rb.wait(Math.max(1, Number(end - process.hrtime.bigint()) / 1e6));
+          continue;
+        }
+        n += got;
+      }
+      const ns = Number(process.hrtime.bigint() - t0);
+      const c = process.cpuUsage(c0);
+      const [, offered] = await native.cmd('produce-stop');
+      pinProcess(null);
+      rb.close();
+      return { rate: (n / ns) * 1e9, offered: (offered / ns) * 1e9, cpuPerRec: ((c.user + c.system) * 1000) / n };
+    };
     const live = (rate) => ({
       native: async () => {
         const [ns, count, offered, cpu] = await native.cmd(`live ${windowMs} ${rate}`);
         return { rate: (count / ns) * 1e9, offered: (offered / ns) * 1e9, cpuPerRec: cpu / count };
       },
-      sync: async () => {
-        const rb = await open();
-        empty(rb);
-        pinned &&= pinProcess(0);
-        await native.cmd(`produce-start ${rate}`);
-        const c0 = process.cpuUsage();
-        const t0 = process.hrtime.bigint();
-        const end = t0 + BigInt(windowMs) * 1000000n;
-        let n = 0;
-        while (process.hrtime.bigint() < end) {
-          const recs = rb.poll(POLL_BATCH);
-          if (!recs.length) {
-            await rb.wait(Math.max(1, Number(end - process.hrtime.bigint()) / 1e6));
-            continue;
-          }
-          for (const r of recs) sink += r.readUInt32LE(8);
-          n += recs.length;
-        }
-        const ns = Number(process.hrtime.bigint() - t0);
-        const c = process.cpuUsage(c0);
-        const [, offered] = await native.cmd('produce-stop');
-        pinProcess(null);
-        rb.close();
-        return { rate: (n / ns) * 1e9, offered: (offered / ns) * 1e9, cpuPerRec: ((c.user + c.system) * 1000) / n };
-      },
-      consume: async () => {
-        const rb = await open();
-        empty(rb);
-        pinned &&= pinProcess(0);
-        await native.cmd(`produce-start ${rate}`);
-        const c0 = process.cpuUsage();
-        const t0 = process.hrtime.bigint();
-        const end = t0 + BigInt(windowMs) * 1000000n;
-        let n = 0;
-        const dv = (r) => { sink += r[8] | (r[9] << 8); };
-        while (process.hrtime.bigint() < end) {
-          const got = rb.consume(dv, POLL_BATCH);
-          if (!got) {
-            await rb.wait(Math.max(1, Number(end - process.hrtime.bigint()) / 1e6));
-            continue;
-          }
-          n += got;
-        }
-        const ns = Number(process.hrtime.bigint() - t0);
-        const c = process.cpuUsage(c0);
-        const [, offered] = await native.cmd('produce-stop');
-        pinProcess(null);
-        rb.close();
-        return { rate: (n / ns) * 1e9, offered: (offered / ns) * 1e9, cpuPerRec: ((c.user + c.system) * 1000) / n };
-      },
+      sync: liveSync(rate, (rb) => {
+        const recs = rb.poll(POLL_BATCH);
+        for (const r of recs) sink += r.readUInt32LE(8);
+        return recs.length;
+      }),
+      consume: liveSync(rate, (rb) => rb.consume(touch, POLL_BATCH)),
       async: async () => {
         const rb = await open();
         empty(rb);
