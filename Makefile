@@ -3,6 +3,7 @@
 #
 #   make demo       install what is missing, build, run the main job (README)
 #   make test       install what is missing, build, run the test suite (README)
+#   make lab        the real-kernel suites in qemu on Debian's kernels (KERNELS=6.1 for one)
 #   make            fetch + wasm + TypeScript
 #   make native     build/native/corebpf-native
 #   make testdata   rebuild testdata objects with the pinned clang
@@ -74,6 +75,7 @@ include mk/corebpf.mk
 include mk/uapi.mk
 include mk/stock.mk
 include mk/bench.mk
+include mk/lab.mk
 
 ts: $(DIST)/index.js
 TS_SRC := $(shell find src -name '*.ts' 2>/dev/null)

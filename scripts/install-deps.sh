@@ -7,7 +7,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 lock="$top/emsdk.lock"
 pkg() { sed -n "s/^$1[[:space:]]*//p" "$lock"; }
 
-want=("$(pkg emscripten.package)" "$(pkg clang.package)" llvm-16 xz-utils linux-libc-dev iproute2 make gcc chromium libbpf-dev)
+want=("$(pkg emscripten.package)" "$(pkg clang.package)" llvm-16 xz-utils linux-libc-dev iproute2 make gcc chromium libbpf-dev
+      qemu-system-x86 qemu-system-arm busybox-static cpio zstd gcc-aarch64-linux-gnu)
 missing=()
 for p in "${want[@]}"; do
   name=${p%%=*}

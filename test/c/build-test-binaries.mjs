@@ -1,5 +1,7 @@
 // Builds the test helper binaries with gcc (no make needed):
-//   node test/c/build-test-binaries.mjs   → build/test/uprobe_target, build/test/corebpf_getpid
+//   node test/c/build-test-binaries.mjs [--cc CC --out DIR]
+//        → build/test/uprobe_target, build/test/corebpf_getpid (or DIR/..., built with CC:
+//          the lab cross-compiles them for its arm64 guest, which has no compiler)
 // The tests import these functions and call them themselves.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
@@ -9,30 +11,32 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = resolve(here, '../../build/test');
 
-function build(source, out, flags) {
+function build(source, out, flags, cc = 'gcc') {
   let fresh = false;
   try {
     fresh = statSync(out).mtimeMs >= statSync(source).mtimeMs;
   } catch { /* not built yet */ }
   if (!fresh) {
     mkdirSync(dirname(out), { recursive: true });
-    execFileSync('gcc', [...flags, '-o', out, source], { stdio: 'inherit' });
+    execFileSync(cc, [...flags, '-o', out, source], { stdio: 'inherit' });
   }
   return out;
 }
 
 /** uprobe_target.c → build/test/uprobe_target; returns its path. */
-export function buildUprobeTarget() {
+export function buildUprobeTarget(cc = 'gcc', dir = outDir) {
   // -no-pie: symbol values (0x40xxxx) differ from file offsets, so the uprobe tests also
   // check the address → file offset conversion
-  return build(resolve(here, 'uprobe_target.c'), resolve(outDir, 'uprobe_target'), ['-O1', '-g0', '-no-pie']);
+  return build(resolve(here, 'uprobe_target.c'), resolve(dir, 'uprobe_target'), ['-O1', '-g0', '-no-pie'], cc);
 }
 
 /** getpid_loop.c → build/test/corebpf_getpid (its comm is "corebpf_getpid"); returns its path. */
-export function buildGetpidLoop() {
-  return build(resolve(here, 'getpid_loop.c'), resolve(outDir, 'corebpf_getpid'), ['-O1', '-g0']);
+export function buildGetpidLoop(cc = 'gcc', dir = outDir) {
+  return build(resolve(here, 'getpid_loop.c'), resolve(dir, 'corebpf_getpid'), ['-O1', '-g0'], cc);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.stdout.write(`${buildUprobeTarget()}\n${buildGetpidLoop()}\n`);
+  const arg = (n, d) => { const i = process.argv.indexOf(n); return i > 0 ? process.argv[i + 1] : d; };
+  const cc = arg('--cc', 'gcc'), dir = resolve(arg('--out', outDir));
+  process.stdout.write(`${buildUprobeTarget(cc, dir)}\n${buildGetpidLoop(cc, dir)}\n`);
 }

@@ -1,0 +1,12 @@
+# The lab: real Debian kernels (scripts/lab/kernels.list) booted in qemu from an initramfs,
+# running the real-kernel test suites inside each guest.
+#   make lab                      every kernel (amd64 5.10 / 6.1 / 6.12 / 7.x, arm64 6.1)
+#   make lab KERNELS=6.1          one kernel (a name, a version of this machine's arch, or an arch)
+#   make lab-fetch                only download and check the kernels (.deps/lab/kernels)
+.PHONY: lab lab-fetch
+lab: deps
+	$(MAKE) -s all native
+	node scripts/lab/lab.mjs $(if $(KERNELS),--kernels "$(KERNELS)")
+
+lab-fetch:
+	scripts/lab/fetch-kernels.sh

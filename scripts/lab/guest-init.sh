@@ -1,0 +1,49 @@
+#!/bin/busybox sh
+# /init of a lab guest: mount what the real-kernel suites need, run them, send the results
+# over the console between markers, power off. Everything it needs is in the initramfs:
+# busybox, node and its libraries, the package at /corebpf, /lab/env (what to run) and, per
+# kernel, /boot/config-$(uname -r) and /lab/modules/*.ko.
+mkdir -p /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/root TERM=dumb LANG=C.UTF-8
+mkdir -p /proc /sys /dev /tmp /run /root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/shm /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+mount -t bpf bpf /sys/fs/bpf
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# tracefs is also reached through debugfs on old kernels
+[ -e /sys/kernel/tracing/events ] || mount --bind /sys/kernel/debug/tracing /sys/kernel/tracing 2>/dev/null
+hostname lab
+ip link set lo up
+printf '127.0.0.1 localhost lab\n::1 localhost\n' > /etc/hosts
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > /etc/passwd
+printf 'root:x:0:\nnogroup:x:65534:\n' > /etc/group
+if [ -f /lab/modules.order ]; then
+  while read -r m; do insmod "/lab/modules/$m.ko" 2>/dev/null || echo "lab: insmod $m failed"; done < /lab/modules.order
+fi
+. /lab/env
+echo "COREBPF-LAB-READY $(uname -r) $(uname -m) cpus=$(grep -c ^processor /proc/cpuinfo) lsm=$(cat /sys/kernel/security/lsm 2>/dev/null)"
+cd /corebpf
+# through a pipe: the console is a terminal, and vitest's live view would fill the log
+# shellcheck disable=SC2086
+{ LAB_RESULTS=/tmp/results.json NO_COLOR=1 node node_modules/vitest/vitest.mjs run $LAB_TESTS \
+    --reporter=verbose --reporter=/lab/reporter.mjs \
+    --testTimeout="$LAB_TEST_TIMEOUT" --hookTimeout="$LAB_TEST_TIMEOUT" </dev/null; echo $? > /tmp/rc; } 2>&1 | cat
+echo "COREBPF-LAB-EXIT $(cat /tmp/rc)"
+if [ -f /tmp/results.json ]; then
+  echo COREBPF-LAB-RESULTS-BEGIN
+  gzip -c /tmp/results.json | base64
+  echo COREBPF-LAB-RESULTS-END
+fi
+echo COREBPF-LAB-DONE
+sync
+poweroff -f

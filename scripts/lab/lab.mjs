@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// make lab: boot real Debian kernels in qemu (scripts/lab/kernels.list) and run the
+// real-kernel test suites inside each, as root, from an initramfs. Reports per kernel
+// (passed / failed / skipped with the reason) and exits 1 on any test failure or on a kernel
+// whose tests could not be run. A boot that fails (no ready marker in time, an early panic:
+// 10-17% of TCG boots here) is retried and reported, never a failure by itself.
+//
+//   node scripts/lab/lab.mjs [--kernels amd64-6.1,arm64] [--jobs 2] [--tests 'test/x.test.ts ...']
+//   env: KERNELS (same as --kernels), LAB_ACCEL=tcg|kvm|auto, LAB_JOBS
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, createWriteStream, copyFileSync, appendFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildBase, buildKernelArchive } from './initramfs.mjs';
+import { bootOnce } from './qemu.mjs';
+import { decodeResults, details, ok, summarize, table, writeReport } from './report.mjs';
+import { buildTestBinaries } from './test-binaries.mjs';
+
+const top = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const deps = process.env.DEPS || join(top, '.deps');
+const out = join(top, 'build/lab');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+
+/** The suites that need a real kernel; the rest of the suite runs on the host only. */
+const DEFAULT_TESTS = (f) => /^(host-.*|cli-run|kernel-.*)\.test\.ts$/.test(f);
+/** Per-architecture limits (TCG): boot to the ready marker, then the whole test run. */
+const LIMITS = {
+  amd64: { bootMs: 90_000, kvmBootMs: 20_000, runMs: 25 * 60_000, memMb: 3072, testTimeoutMs: 180_000 },
+  arm64: { bootMs: 240_000, runMs: 50 * 60_000, memMb: 3072, testTimeoutMs: 600_000 },
+};
+const BOOT_RETRIES = Number(opt('--boot-retries', 6));
+const CRASH_RETRIES = Number(opt('--crash-retries', 2));
+const CMDLINE = 'quiet lsm=lockdown,capability,landlock,yama,bpf';
+const log = (m) => console.log(`lab: ${m}`);
+
+// ------------------------------------------------------------------ which kernels
+const rows = readFileSync(join(top, 'scripts/lab/kernels.list'), 'utf8').split('\n')
+  .map((l) => l.replace(/#.*/, '').trim()).filter(Boolean)
+  .map((l) => { const [name, arch, suite, flags] = l.split(/\s+/); return { name, arch, suite, flags }; });
+const want = (opt('--kernels', process.env.KERNELS || '') || '').split(/[\s,]+/).filter(Boolean);
+const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+const selected = want.length === 0 ? rows : rows.filter((k) => want.some((w) =>
+  w === k.name || w === k.arch || `${hostArch}-${w}` === k.name || w === k.name.split('-')[1] && k.arch === hostArch));
+if (selected.length === 0) {
+  console.error(`lab: no kernel matches ${want.join(' ')}; kernels: ${rows.map((k) => k.name).join(' ')}`);
+  process.exit(2);
+}
+const tests = (opt('--tests', process.env.LAB_TESTS || '') || '').split(/\s+/).filter(Boolean);
+if (tests.length === 0) tests.push(...readdirSync(join(top, 'test')).filter(DEFAULT_TESTS).sort().map((f) => `test/${f}`));
+
+for (const a of new Set(selected.map((k) => k.arch))) {
+  const q = a === 'amd64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64';
+  if (spawnSync(q, ['--version']).status !== 0) { console.error(`lab: ${q} is not installed (scripts/install-deps.sh installs it)`); process.exit(2); }
+}
+if (!existsSync(join(top, 'dist/index.js'))) { console.error('lab: build first (make all)'); process.exit(2); }
+
+// ------------------------------------------------------------------ fetch + archives
+log(`kernels: ${selected.map((k) => k.name).join(' ')}; ${tests.length} test files`);
+execFileSync(join(top, 'scripts/lab/fetch-kernels.sh'), selected.map((k) => k.name), { stdio: 'inherit' });
+mkdirSync(out, { recursive: true });
+const t0 = Date.now();
+const bases = {};
+for (const arch of new Set(selected.map((k) => k.arch))) {
+  const dir = join(out, arch);
+  mkdirSync(dir, { recursive: true });
+  const testBins = buildTestBinaries({ top, arch, out: join(dir, 'test-bin') });
+  bases[arch] = buildBase({ top, arch, out: dir, testBins: testBins.dir, extraFiles: testBins.extraFiles });
+  log(`${arch} initramfs: ${(bases[arch].size / 2 ** 20).toFixed(0)} MiB`);
+}
+const kernels = selected.map((k) => {
+  const kd = join(deps, 'lab/kernels', k.name);
+  const [, , release, ...packages] = readFileSync(join(kd, 'info'), 'utf8').trim().split(' ');
+  const dir = join(out, k.name);
+  mkdirSync(dir, { recursive: true });
+  const lim = LIMITS[k.arch];
+  const ka = buildKernelArchive({
+    kernelDir: kd, release, out: dir,
+    env: { LAB_TESTS: tests.join(' '), LAB_TEST_TIMEOUT: lim.testTimeoutMs, LAB_KERNEL: k.name },
+  });
+  const initrd = join(dir, 'initrd.cpio');
+  copyFileSync(bases[k.arch].path, initrd);
+  appendFileSync(initrd, readFileSync(ka.path));
+  return {
+    ...k, release, packages: packages.join(' '), kernel: join(kd, 'vmlinuz'), initrd, dir,
+    unpinned: existsSync(join(kd, 'unpinned-instead-of')) ? readFileSync(join(kd, 'unpinned-instead-of'), 'utf8').trim() : null,
+  };
+});
+log(`archives ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+// ------------------------------------------------------------------ accel: KVM if it works
+// /dev/kvm exists on these machines but guests hang under it: one short try, then TCG
+let accel = process.env.LAB_ACCEL || 'auto';
+async function decideAccel(k) {
+  if (accel !== 'auto') return;
+  accel = 'tcg';
+  if (k.arch !== hostArch || !existsSync('/dev/kvm')) return;
+  const r = await bootOnce({ ...vm(k, 'kvm'), bootDeadlineMs: LIMITS[k.arch].kvmBootMs, deadlineMs: LIMITS[k.arch].runMs, logPath: join(k.dir, 'kvm-probe.log') });
+  if (r.outcome === 'boot-failed') {
+    log(`KVM: no ready marker within ${LIMITS[k.arch].kvmBootMs / 1000} s (${r.why}); using TCG`);
+    return;
+  }
+  accel = 'kvm';
+  log('KVM works: guests run under KVM');
+  k.kvmProbeResult = r;
+}
+function vm(k, acc) {
+  const lim = LIMITS[k.arch];
+  return { arch: k.arch, accel: acc, kernel: k.kernel, initrd: k.initrd, memMb: lim.memMb, cpus: 1, cmdline: CMDLINE };
+}
+
+// ------------------------------------------------------------------ run
+async function runKernel(k) {
+  const lim = LIMITS[k.arch];
+  let attempts = 0, bootFailures = 0, crashes = 0, r = null;
+  if (k.kvmProbeResult) { r = k.kvmProbeResult; attempts = 1; }
+  while (!r || r.outcome !== 'ran') {
+    if (r && r.outcome === 'boot-failed') bootFailures++;
+    if (r && (r.outcome === 'crashed' || r.outcome === 'timeout')) crashes++;
+    if (bootFailures > BOOT_RETRIES || crashes > CRASH_RETRIES) break;
+    attempts++;
+    const logPath = join(k.dir, `console-${attempts}.log`);
+    const started = Date.now();
+    r = await bootOnce({ ...vm(k, k.arch === hostArch ? accel : 'tcg'), bootDeadlineMs: lim.bootMs, deadlineMs: lim.runMs, logPath,
+      onLine: (l) => { if (/^ (✓|×|↓) /.test(l) && process.env.LAB_VERBOSE) console.log(`  [${k.name}] ${l.trim()}`); } });
+    const s = ((Date.now() - started) / 1000).toFixed(1);
+    if (r.outcome === 'ran') log(`${k.name}: tests ran (attempt ${attempts}, ${r.accel}, boot ${(r.bootMs / 1000).toFixed(1)} s, total ${s} s)`);
+    else log(`${k.name}: attempt ${attempts}: ${r.outcome}: ${r.why} (${s} s; console: ${logPath})`);
+  }
+  let results = null;
+  if (r.resultsB64) {
+    try { results = decodeResults(r.resultsB64); } catch (e) { r = { ...r, outcome: 'crashed', why: `results unreadable: ${e.message}` }; }
+  } else if (r.outcome === 'ran') {
+    r = { ...r, outcome: 'crashed', why: `vitest exited ${r.exitCode} without results` };
+  }
+  return summarize(k, { ...r, results, attempts, bootFailures, crashes });
+}
+
+await decideAccel(kernels.find((k) => k.arch === hostArch) ?? kernels[0]);
+const jobs = Math.max(1, Number(opt('--jobs', process.env.LAB_JOBS || 2)));
+const queue = [...kernels];
+const summaries = new Map();
+await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+  for (let k = queue.shift(); k; k = queue.shift()) summaries.set(k.name, await runKernel(k));
+}));
+const all = kernels.map((k) => summaries.get(k.name));
+writeReport(out, all, { date: new Date().toISOString(), accel, tests, seconds: Math.round((Date.now() - t0) / 1000) });
+console.log(`\n${table(all)}\n`);
+const d = details(all);
+if (d) console.log(d + '\n');
+log(`${((Date.now() - t0) / 1000).toFixed(0)} s; report: build/lab/report.json, consoles: build/lab/NAME/console-N.log`);
+process.exit(all.every(ok) ? 0 : 1);
