@@ -151,8 +151,8 @@ export function syscallError(cmd: string, errno: number, extra: Record<string, u
 // the default layer: libc through koffi
 
 /**
- * The architectures the live host runs on: those with generated C library values
- * (src/host/generated/libc-ARCH.ts, picked from process.arch) and a koffi build.
+ * The live host runs where it has generated C library values (src/host/generated/libc-ARCH.ts,
+ * picked from process.arch) and koffi has a build; elsewhere only offline relocation works.
  */
 function unsupportedArch(): NotSupportedError {
   return new NotSupportedError(
