@@ -61,7 +61,7 @@ const LAYOUTS = [
 ];
 /** libc headers: errno names plus these constants and layouts (they are per-architecture). */
 const LIBC_HEADERS = ['errno.h', 'sys/mman.h', 'sys/epoll.h', 'poll.h', 'sys/resource.h', 'unistd.h',
-  'fcntl.h', 'sys/syscall.h', 'sys/ioctl.h', 'net/if.h'];
+  'fcntl.h', 'sys/syscall.h', 'sys/ioctl.h', 'net/if.h', 'sys/socket.h'];
 const LIBC_CONSTANTS = [
   'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'MAP_SHARED', 'MAP_PRIVATE', 'MAP_ANONYMOUS', 'MAP_FIXED',
   'EPOLL_CLOEXEC', 'EPOLL_CTL_ADD', 'EPOLL_CTL_DEL', 'EPOLL_CTL_MOD', 'EPOLLIN', 'EPOLLOUT', 'EPOLLERR',
@@ -69,7 +69,8 @@ const LIBC_CONSTANTS = [
   'RLIMIT_MEMLOCK', 'RLIM_INFINITY', '_SC_NPROCESSORS_CONF', '_SC_NPROCESSORS_ONLN', '_SC_PAGESIZE',
   'SYS_bpf', 'SYS_perf_event_open', 'SYS_close', 'SYS_ioctl', 'SYS_getpid', 'SYS_gettid',
   'O_RDONLY', 'O_WRONLY', 'O_RDWR', 'O_CLOEXEC', 'O_NONBLOCK', 'AT_FDCWD', 'IF_NAMESIZE',
-  'FIONREAD',
+  'FIONREAD', 'SOL_SOCKET', 'SO_ATTACH_BPF', 'SO_DETACH_FILTER', 'SO_ATTACH_REUSEPORT_EBPF',
+  'SO_DETACH_REUSEPORT_BPF',
 ];
 const LIBC_LAYOUTS = {
   'struct rlimit': ['rlim_cur', 'rlim_max'],

@@ -142,6 +142,8 @@ describe('per-architecture C library sets', () => {
       expect(set.layouts.pollfd.size).toBe(8);
       expect(c.RLIM_INFINITY).toBe((1n << 64n) - 1n);
       expect([c.RLIMIT_MEMLOCK, c.PROT_READ | c.PROT_WRITE, c.MAP_SHARED, c.EPOLLIN, c.EPOLL_CTL_ADD, c.FIONREAD]).toEqual([8, 3, 1, 1, 1, 0x541b]);
+      // include/uapi/asm-generic/socket.h (x86 and arm64 use it too)
+      expect([c.SOL_SOCKET, c.SO_ATTACH_BPF, c.SO_DETACH_FILTER, c.SO_ATTACH_REUSEPORT_EBPF, c.SO_DETACH_REUSEPORT_BPF]).toEqual([1, 50, 27, 52, 68]);
       expect([set.errno.EPERM, set.errno.ENOENT, set.errno.EAGAIN, set.errno.E2BIG, set.errno.ENOTSUP]).toEqual([1, 2, 11, 7, 95]);
       expect(set.errnoNames[11]).toBe('EAGAIN');
     });
