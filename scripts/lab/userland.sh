@@ -154,9 +154,9 @@ fetch_deb() {
     cat "$tmp/log" >&2; rm -rf "$tmp"
     die "apt-get download $pkg:$arch=$ver failed; if Debian replaced it, re-pin with: $0 --lock $arch"
   fi
-  local got=("$tmp"/*.deb)
-  [ "$(sha256 "${got[0]}")" = "$sha" ] ||
-    { rm -rf "$tmp"; die "$pkg $ver ($arch): sha256 $(sha256 "${got[0]}") is not the pinned $sha"; }
+  local got=("$tmp"/*.deb) sum
+  sum=$(sha256 "${got[0]}")
+  [ "$sum" = "$sha" ] || { rm -rf "$tmp"; die "$pkg $ver ($arch): sha256 $sum is not the pinned $sha"; }
   mv "${got[0]}" "$f"; rm -rf "$tmp"
   echo "$f"
 }
@@ -170,9 +170,9 @@ fetch_npm() {
   tmp=$(mktemp -d "$dir/.dl.XXXXXX")
   (cd "$tmp" && npm pack --silent "$name@$ver" > "$tmp/log" 2>&1) ||
     { cat "$tmp/log" >&2; rm -rf "$tmp"; die "npm pack $name@$ver failed"; }
-  local got=("$tmp"/*.tgz)
-  [ "$(integrity "${got[0]}")" = "$want" ] ||
-    { rm -rf "$tmp"; die "$name@$ver: integrity $(integrity "${got[0]}") is not the pinned $want"; }
+  local got=("$tmp"/*.tgz) sum
+  sum=$(integrity "${got[0]}")
+  [ "$sum" = "$want" ] || { rm -rf "$tmp"; die "$name@$ver: integrity $sum is not the pinned $want"; }
   mv "${got[0]}" "$f"; rm -rf "$tmp"
   echo "$f"
 }
