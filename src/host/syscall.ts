@@ -17,7 +17,9 @@
 // copying. Such an ArrayBuffer cannot be detached: after munmap, touching it faults, so the
 // owner of a Mapping must drop every view before unmapping.
 import { readFileSync } from 'node:fs';
-import koffi, { type LibraryHandle } from 'koffi';
+import { createRequire } from 'node:module';
+import type KoffiModule from 'koffi';
+import type { LibraryHandle } from 'koffi';
 import { NotSupportedError, PermissionError, SyscallError } from '../errors.js';
 import * as U from './generated/uapi.js';
 
@@ -148,10 +150,30 @@ export function syscallError(cmd: string, errno: number, extra: Record<string, u
 // ---------------------------------------------------------------------------------------------
 // the default layer: libc through koffi
 
-function archMatches(): boolean {
-  const want: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', riscv64: 'riscv64', ppc64: 'powerpc64le', loong64: 'loongarch64', s390x: 's390x' };
-  const a = want[process.arch];
-  return a !== undefined && U.GENERATED_ARCH.startsWith(a);
+/**
+ * The live host runs where it has generated C library values (src/host/generated/libc-ARCH.ts,
+ * picked from process.arch) and koffi has a build; elsewhere only offline relocation works.
+ */
+function unsupportedArch(): NotSupportedError {
+  return new NotSupportedError(
+    `corebpf's live host does not run on ${process.arch}: it has the C library's syscall numbers and layouts ` +
+    `for ${Object.keys(U.LIBC_SETS).join(', ')} only (src/host/generated/libc-*.ts) and koffi, its FFI, has no build ` +
+    `for every architecture; offline relocation still works here (\`corebpf relocate\`, \`corebpf check\`, ` +
+    'relocate() with an explicit target BTF): load the plan on a supported host', { feature: 'arch', arch: process.arch });
+}
+
+/**
+ * koffi, loaded on first use rather than imported: its native module exists only for some
+ * architectures, and a static import would make the whole package (offline relocation
+ * included) fail to load elsewhere.
+ */
+function loadKoffi(): typeof KoffiModule {
+  try {
+    return createRequire(import.meta.url)('koffi') as typeof KoffiModule;
+  } catch (e) {
+    throw new NotSupportedError(`cannot load koffi's native module on ${process.platform}-${process.arch}: ${(e as Error).message}`,
+      { feature: 'koffi' }, { cause: e });
+  }
 }
 
 let strerrorFn: ((e: number) => string) | null = null;
@@ -203,11 +225,8 @@ class NativeMapping implements Mapping {
 /** Create the libc-backed syscall layer (loads libc with koffi). */
 export function createNativeSyscalls(): Syscalls {
   if (process.platform !== 'linux') throw new NotSupportedError(`corebpf needs Linux (this is ${process.platform})`, { feature: 'linux' });
-  if (!archMatches()) {
-    throw new NotSupportedError(
-      `src/host/generated/uapi.ts was generated for ${U.GENERATED_ARCH}; regenerate it on ${process.arch} with \`make uapi\``,
-      { feature: 'arch' });
-  }
+  if (U.LIBC === null) throw unsupportedArch();
+  const koffi = loadKoffi();
   let libc: LibraryHandle | null = null;
   for (const name of ['libc.so.6', 'libc.so']) {
     try {
