@@ -138,7 +138,8 @@ async function runKernel(k) {
 
 await decideAccel(kernels.find((k) => k.arch === hostArch) ?? kernels[0]);
 const jobs = Math.max(1, Number(opt('--jobs', process.env.LAB_JOBS || 2)));
-const queue = [...kernels];
+// the slowest guests first, so they overlap with the others instead of running last
+const queue = [...kernels].sort((a, b) => LIMITS[b.arch].runMs - LIMITS[a.arch].runMs);
 const summaries = new Map();
 await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
   for (let k = queue.shift(); k; k = queue.shift()) summaries.set(k.name, await runKernel(k));

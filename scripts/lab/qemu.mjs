@@ -80,7 +80,7 @@ export function bootOnce({ arch, accel, kernel, initrd, memMb, cpus, cmdline, bo
         setTimeout(() => finish(readyAt ? 'crashed' : 'boot-failed', { why: `kernel died: ${death}` }), 2000);
       }
     };
-    child.stdout.setEncoding('latin1');
+    child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d) => {
       buf += d;
       let i;
