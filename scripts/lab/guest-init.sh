@@ -32,6 +32,9 @@ if [ -f /lab/modules.order ]; then
 fi
 . /lab/env
 echo "COREBPF-LAB-READY $(uname -r) $(uname -m) cpus=$(grep -c ^processor /proc/cpuinfo) lsm=$(cat /sys/kernel/security/lsm 2>/dev/null)"
+if [ "$LAB_TESTS" = none ]; then              # make lab-boots: the boot alone
+  echo "COREBPF-LAB-EXIT 0"; echo COREBPF-LAB-DONE; poweroff -f
+fi
 cd /corebpf
 # through a pipe: the console is a terminal, and vitest's live view would fill the log
 # shellcheck disable=SC2086

@@ -6,6 +6,8 @@
 // 10-17% of TCG boots here) is retried and reported, never a failure by itself.
 //
 //   node scripts/lab/lab.mjs [--kernels amd64-6.1,arm64] [--jobs 2] [--tests 'test/x.test.ts ...']
+//   node scripts/lab/lab.mjs --boot-stats N [--kernels ...]   boot each kernel N times (no
+//        tests) and count the boots that fail: the flake rate the retries have to absorb
 //   env: KERNELS (same as --kernels), LAB_ACCEL=tcg|kvm|auto, LAB_JOBS
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, createWriteStream, copyFileSync, appendFileSync } from 'node:fs';
@@ -76,7 +78,7 @@ const kernels = selected.map((k) => {
   const lim = LIMITS[k.arch];
   const ka = buildKernelArchive({
     kernelDir: kd, release, out: dir,
-    env: { LAB_TESTS: tests.join(' '), LAB_TEST_TIMEOUT: lim.testTimeoutMs, LAB_KERNEL: k.name },
+    env: { LAB_TESTS: opt('--boot-stats', 0) > 0 ? 'none' : tests.join(' '), LAB_TEST_TIMEOUT: lim.testTimeoutMs, LAB_KERNEL: k.name },
   });
   const initrd = join(dir, 'initrd.cpio');
   copyFileSync(bases[k.arch].path, initrd);
@@ -103,6 +105,29 @@ async function decideAccel(k) {
   accel = 'kvm';
   log('KVM works: guests run under KVM');
   k.kvmProbeResult = r;
+}
+/** --boot-stats: N plain boots per kernel, two at a time; prints and records the failures */
+async function runBootStats(n) {
+  const jobs = [];
+  for (const k of kernels) for (let i = 1; i <= n; i++) jobs.push({ k, i });
+  const stats = new Map(kernels.map((k) => [k.name, { boots: 0, failed: 0, bootMs: [], why: [] }]));
+  await Promise.all([0, 1].map(async () => {
+    for (let j = jobs.shift(); j; j = jobs.shift()) {
+      const lim = LIMITS[j.k.arch];
+      const r = await bootOnce({ ...vm(j.k, j.k.arch === hostArch ? accel : 'tcg'), bootDeadlineMs: lim.bootMs, deadlineMs: lim.bootMs + 30_000, logPath: join(j.k.dir, `boot-${j.i}.log`) });
+      const s = stats.get(j.k.name);
+      s.boots++;
+      if (r.outcome !== 'ran') { s.failed++; s.why.push(`boot ${j.i}: ${r.why}`); } else s.bootMs.push(r.bootMs);
+    }
+  }));
+  const summary = [];
+  for (const [name, s] of stats) {
+    const med = s.bootMs.sort((a, b) => a - b)[s.bootMs.length >> 1] ?? 0;
+    summary.push({ kernel: name, boots: s.boots, failed: s.failed, rate: +(s.failed / s.boots).toFixed(3), medianBootSeconds: +(med / 1000).toFixed(1), failures: s.why });
+    log(`${name}: ${s.failed}/${s.boots} boots failed, median boot ${(med / 1000).toFixed(1)} s${s.why.length ? `\n    ${s.why.join('\n    ')}` : ''}`);
+  }
+  writeFileSync(join(out, 'boot-stats.json'), JSON.stringify({ date: new Date().toISOString(), accel, kernels: summary }, null, 2) + '\n');
+  return 0;
 }
 function vm(k, acc) {
   const lim = LIMITS[k.arch];
@@ -137,6 +162,8 @@ async function runKernel(k) {
 }
 
 await decideAccel(kernels.find((k) => k.arch === hostArch) ?? kernels[0]);
+const bootStats = Number(opt('--boot-stats', 0));
+if (bootStats > 0) process.exit(await runBootStats(bootStats));
 const jobs = Math.max(1, Number(opt('--jobs', process.env.LAB_JOBS || 2)));
 // the slowest guests first, so they overlap with the others instead of running last
 const queue = [...kernels].sort((a, b) => LIMITS[b.arch].runMs - LIMITS[a.arch].runMs);
