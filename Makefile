@@ -73,6 +73,7 @@ include mk/corebpf.mk
 -include mk/testdata.mk
 include mk/uapi.mk
 include mk/stock.mk
+include mk/feature-oracle.mk
 include mk/bench.mk
 
 ts: $(DIST)/index.js
