@@ -14,6 +14,7 @@ import { relocate, type RelocateOptions, type RelocateResult, type Relocator } f
 import { BtfCodec, BtfCodecError, type BtfValue, type DatasecVar } from './btf-codec.js';
 import * as U from './generated/uapi.js';
 import { ResourceSet, trackLeak, untrackLeak } from './leaks.js';
+import { forRunningKernel } from './kernel-env.js';
 import { BpfMap, mapTypeName } from './map.js';
 import { openPerfBuffer, type PerfBufferOptions, type PerfBufferReader } from './perfbuf.js';
 import { Program } from './program.js';
@@ -116,10 +117,11 @@ export class BpfObject implements Disposable, AsyncDisposable {
 
   /** Relocate an object (path or bytes) for a kernel in a worker and return it, not loaded. */
   static async open(object: string | Uint8Array, opts: OpenOptions = {}): Promise<BpfObject> {
-    const { relocator, rodata, data, bss, pinRoot, raw, ...relocOpts } = opts;
+    const { relocator, rodata, data, bss, pinRoot, raw, ...given } = opts;
+    const { object: input, opts: relocOpts } = forRunningKernel(object, given);
     let result: RelocateResult;
-    if (relocator) result = await relocator.relocate(object, relocOpts);
-    else result = await relocate(object, relocOpts);
+    if (relocator) result = await relocator.relocate(input, relocOpts);
+    else result = await relocate(input, relocOpts);
     return new BpfObject(result.plan, { rodata, data, bss, pinRoot, raw }, result);
   }
 

@@ -21,6 +21,7 @@ import { CorebpfError, NotSupportedError, ObjectFormatError, SyscallError, Verif
 import { planBytes, type LoadPlan, type PlanMap, type PlanProgram } from '../plan.js';
 import * as A from './attr.js';
 import { OwnedFd } from './fd.js';
+import { bumpMemlockRlimit } from './memlock.js';
 import * as U from './generated/uapi.js';
 import { getSyscalls } from './syscall.js';
 import { explainVerifierError } from './verifier.js';
@@ -149,6 +150,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
   }
 
   const sys = getSyscalls();
+  bumpMemlockRlimit(); // before the first BTF or map, as libbpf's bpf_btf_load()/bpf_map_create()
   const nmaps = plan.maps.length;
   const res: ReplayResult = {
     btf: null, maps: new Array(nmaps).fill(null), programs: new Array(plan.programs.length).fill(null),
