@@ -23,6 +23,9 @@ export interface RelocateOptions {
   features?: Record<string, boolean>;
   /** /proc/kallsyms text, for typeless __ksym externs */
   kallsyms?: string;
+  /** kernel modules' BTF (/sys/kernel/btf/<module>, split on `btf`), where libbpf looks for
+   * CO-RE candidates, kfuncs, ksyms and attach targets that vmlinux lacks */
+  moduleBtfs?: { name: string; data: Uint8Array }[];
   /** name libbpf gives the object (default: file name without extensions, or 'obj') */
   objectName?: string;
   /** libbpf messages kept in `log`: 'warn', 'info' (default) or 'debug' */
@@ -72,6 +75,7 @@ export class Relocator {
       object: objectBytes, objectName, btf, btfKey,
       kconfig: opts.kconfig, kallsyms: opts.kallsyms, kernelRelease: opts.kernelRelease ?? host?.release,
       kernelVersion: opts.kernelVersion ?? host?.version, machine: opts.machine ?? host?.machine, pageSize: opts.pageSize, features: opts.features, logLevel: opts.logLevel,
+      moduleBtfs: opts.moduleBtfs,
     });
     const failed = out.relocations.filter((r) => r.status === 'failed');
     return { ...out, ok: failed.length === 0, failed };

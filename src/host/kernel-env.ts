@@ -6,13 +6,15 @@
 //   - kernel config, only when the object has CONFIG_* .kconfig externs:
 //     /boot/config-$(uname -r), else /proc/config.gz (libbpf's order)
 //   - /proc/kallsyms, only when the object has typeless __ksym externs
+//   - the BTF of loaded modules (/sys/kernel/btf/<module>): libbpf looks there for CO-RE
+//     candidates, kfuncs, ksyms and attach targets that vmlinux lacks
 // Anything the caller passes explicitly wins; an explicit target BTF means another
 // machine, and nothing here is read.
 import { release, version } from 'node:os';
-import { objectNameOf, readInput } from '../inputs.js';
+import { HOST_BTF_PATH, objectNameOf, readInput } from '../inputs.js';
 import type { RelocateOptions } from '../relocate.js';
 import { kernelFeatures } from './features/index.js';
-import { hostBtfPath, readKallsyms, readKernelConfig } from './kernel-files.js';
+import { hostBtfPath, readKallsyms, readKernelConfig, readModuleBtfs } from './kernel-files.js';
 import { objectExterns } from './object-externs.js';
 
 export interface HostEnvOptions {
@@ -44,6 +46,10 @@ export function hostRelocateOptions(object: Uint8Array, opts: RelocateOptions, e
   }
   if (opts.kallsyms === undefined && ext.typelessKsyms.length) {
     out.kallsyms = readKallsyms(env.kallsymsPath);
+  }
+  if (opts.moduleBtfs === undefined && out.btf === (env.sysfsBtf ?? HOST_BTF_PATH)) {
+    const mods = readModuleBtfs(out.btf);
+    if (mods.length) out.moduleBtfs = mods;
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // The files libbpf reads about the kernel it runs on, found where libbpf finds them: the
 // kernel BTF, the kernel config and /proc/kallsyms. Plain file reads (no bpf(), no FFI),
 // so the relocation API can use them too.
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { NotSupportedError } from '../errors.js';
@@ -82,3 +83,25 @@ export function readKallsyms(path: string = KALLSYMS_PATH): string | undefined {
   }
 }
 
+
+/**
+ * The BTF of every loaded kernel module with BTF: /sys/kernel/btf/<module> beside vmlinux
+ * (split BTF on it). Read whole, as libbpf reads them when vmlinux has no candidate.
+ */
+export function readModuleBtfs(sysfs: string = HOST_BTF_PATH): { name: string; data: Uint8Array }[] {
+  const dir = dirname(sysfs);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n !== 'vmlinux').sort();
+  } catch {
+    return [];
+  }
+  const out: { name: string; data: Uint8Array }[] = [];
+  for (const name of names) {
+    try {
+      const b = readFileSync(`${dir}/${name}`);
+      out.push({ name, data: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) });
+    } catch { /* unloaded meanwhile */ }
+  }
+  return out;
+}

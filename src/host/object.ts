@@ -128,7 +128,9 @@ export class BpfObject implements Disposable, AsyncDisposable {
    *   - only if the object has CONFIG_* .kconfig externs: /boot/config-$(uname -r), else
    *     /proc/config.gz; none: NotSupportedError naming both and the `kconfig` option
    *   - only if it has typeless __ksym externs: /proc/kallsyms
-   * `kconfig`, `kallsyms`, `kernelRelease`, `kernelVersion` and `features` given here win
+   *   - the BTF of loaded kernel modules (/sys/kernel/btf/<module>), where libbpf looks for
+   *     CO-RE candidates, kfuncs, ksyms and attach targets that vmlinux lacks
+   * `kconfig`, `kallsyms`, `kernelRelease`, `kernelVersion`, `features` and `moduleBtfs` given here win
    * (features per name, over the probed ones). With `btf` (another machine's kernel)
    * nothing of this machine is read or probed: pass its kconfig, kallsyms and features.
    * load() raises RLIMIT_MEMLOCK first where the kernel charges BPF memory to it (< 5.11).
