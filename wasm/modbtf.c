@@ -18,46 +18,15 @@
 #define CB_EXPORT
 #endif
 
-static struct vk_modbtf *mods;
-static int nr_mods;
-
 CB_EXPORT void cb_clear_module_btfs(void)
 {
-	int i;
-
-	for (i = 0; i < nr_mods; i++)
-		free(mods[i].data);
-	free(mods);
-	mods = NULL;
-	nr_mods = 0;
+	vk_modbtf_clear();
 }
 
-/* takes ownership of `data` (allocated with cb_malloc); returns the module's BTF id */
+/* takes ownership of `data` (allocated with cb_malloc); returns the module's BTF id, or -1 */
 CB_EXPORT int cb_add_module_btf(const char *name, void *data, size_t len)
 {
-	struct vk_modbtf *m = realloc(mods, sizeof(*mods) * (nr_mods + 1));
-
-	if (!m) {
-		free(data);
-		return -1;
-	}
-	mods = m;
-	m = &mods[nr_mods];
-	memset(m, 0, sizeof(*m));
-	strncpy(m->name, name ? name : "", sizeof(m->name) - 1);
-	m->data = data;
-	m->len = (uint32_t)len;
-	return VK_MODBTF_FIRST_ID + nr_mods++;
-}
-
-int vk_nr_modbtfs(void)
-{
-	return nr_mods;
-}
-
-const struct vk_modbtf *vk_modbtf_get(int i)
-{
-	return i >= 0 && i < nr_mods ? &mods[i] : NULL;
+	return vk_modbtf_add(name, data, len);
 }
 
 static const char *mod_name(int rec)

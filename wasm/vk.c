@@ -311,6 +311,48 @@ static long bpf_prog_load(union bpf_attr *a)
 	return fd;
 }
 
+/* module BTFs given as input (modbtf.c): kept across runs, unlike the records */
+static struct vk_modbtf *mods;
+static int nr_mods;
+
+void vk_modbtf_clear(void)
+{
+	int i;
+
+	for (i = 0; i < nr_mods; i++)
+		free(mods[i].data);
+	free(mods);
+	mods = NULL;
+	nr_mods = 0;
+}
+
+int vk_modbtf_add(const char *name, void *data, size_t len)
+{
+	struct vk_modbtf *m = realloc(mods, sizeof(*mods) * (nr_mods + 1));
+
+	if (!m) {
+		free(data);
+		return -1;
+	}
+	mods = m;
+	m = &mods[nr_mods];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", name ? name : "");
+	m->data = data;
+	m->len = (uint32_t)len;
+	return VK_MODBTF_FIRST_ID + nr_mods++;
+}
+
+int vk_nr_modbtfs(void)
+{
+	return nr_mods;
+}
+
+const struct vk_modbtf *vk_modbtf_get(int i)
+{
+	return i >= 0 && i < nr_mods ? &mods[i] : NULL;
+}
+
 /* load_module_btfs(): the next module BTF id after start_id */
 static long btf_get_next_id(union bpf_attr *a, union bpf_attr *uattr)
 {

@@ -119,6 +119,9 @@ void vk_reset(void);
 int vk_fd_lookup(int fd, enum vk_kind kind);
 enum vk_kind vk_fd_kind(int fd);
 
+void vk_modbtf_clear(void);
+/* takes ownership of data; returns the module's BTF object id, or -1 */
+int vk_modbtf_add(const char *name, void *data, size_t len);
 int vk_nr_modbtfs(void);
 const struct vk_modbtf *vk_modbtf_get(int i);
 struct json;
