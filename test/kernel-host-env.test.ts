@@ -2,8 +2,9 @@
 // for .kconfig externs, /proc/kallsyms for typeless ksyms, uname for LINUX_KERNEL_VERSION,
 // the feature profile, RLIMIT_MEMLOCK handling; and the errors when something is missing.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { release, version } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { release, tmpdir, version } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BpfObject as LiveObject, LibbpfError, Relocator } from '../dist/index.js';
@@ -11,7 +12,7 @@ import { NotSupportedError } from '../src/errors.js';
 import { probeMemcgAccount, resetKernelFeatures } from '../src/host/features/index.js';
 import * as U from '../src/host/generated/uapi.js';
 import { forRunningKernel, hostRelocateOptions } from '../src/host/kernel-env.js';
-import { hostBtfPath, readKernelConfig } from '../src/host/kernel-files.js';
+import { hostBtfPath, readKernelConfig, readModuleBtfs } from '../src/host/kernel-files.js';
 import { bumpMemlockRlimit, resetMemlock, RLIM_INFINITY } from '../src/host/memlock.js';
 import { BpfObject } from '../src/host/object.js';
 import { objectExterns } from '../src/host/object-externs.js';
@@ -132,6 +133,28 @@ describe('errors when the host lacks something', () => {
     const offline = { btf: 'some.btf', features: { btf_enum64: false } };
     expect(hostRelocateOptions(readFileSync(HOST_ENV), offline, env)).toBe(offline);
     expect(forRunningKernel(HOST_ENV, offline)).toEqual({ object: HOST_ENV, opts: offline });
+  });
+});
+
+describe('module BTF of the running kernel', () => {
+  it('every /sys/kernel/btf/<module> beside vmlinux is offered, only when relocating for this kernel', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'corebpf-sysbtf-'));
+    try {
+      writeFileSync(join(dir, 'vmlinux'), 'v');
+      writeFileSync(join(dir, 'nf_tables'), 'n');
+      writeFileSync(join(dir, 'ext4'), 'e');
+      expect(readModuleBtfs(join(dir, 'vmlinux')).map((m) => [m.name, Buffer.from(m.data).toString()])).toEqual([['ext4', 'e'], ['nf_tables', 'n']]);
+      setSyscalls({ ...getSyscalls(), bpf: (cmd) => { throw syscallError(bpfCmdName(cmd), U.ERRNO.EPERM); }, setrlimit: () => undefined });
+      const exec = readFileSync(`${PROGS}execsnoop.bpf.o`);
+      const o = hostRelocateOptions(exec, {}, { sysfsBtf: join(dir, 'vmlinux') });
+      expect(o.btf).toBe(join(dir, 'vmlinux'));
+      expect(o.moduleBtfs?.map((m) => m.name)).toEqual(['ext4', 'nf_tables']);
+      // given ones win; another machine's BTF: none of this machine's modules
+      expect(hostRelocateOptions(exec, { moduleBtfs: [] }, { sysfsBtf: join(dir, 'vmlinux') }).moduleBtfs).toEqual([]);
+      expect(hostRelocateOptions(exec, { btf: join(dir, 'vmlinux') }, { sysfsBtf: join(dir, 'vmlinux') }).moduleBtfs).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
