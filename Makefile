@@ -4,7 +4,7 @@
 #   make demo       install what is missing, build, run the main job (README)
 #   make test       install what is missing, build, run the test suite (README)
 #   make            fetch + wasm + TypeScript
-#   make native     build/native/corebpf-native
+#   make native     build/native/corebpf-native, build/native/feature-oracle
 #   make testdata   rebuild testdata objects with the pinned clang
 #   make check      generated files and test objects up to date, wasm build reproducible
 #   make check-toolchain   fail unless emcc is exactly the pinned version

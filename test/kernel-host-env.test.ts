@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BpfObject as LiveObject, LibbpfError, Relocator } from '../dist/index.js';
 import { NotSupportedError } from '../src/errors.js';
-import { probeMemcgAccount, resetKernelFeatures } from '../src/host/features/index.js';
+import { kernelFeatures, probeMemcgAccount, resetKernelFeatures } from '../src/host/features/index.js';
+import { openModuleBtf } from '../src/host/module-btf.js';
 import * as U from '../src/host/generated/uapi.js';
 import { forRunningKernel, hostRelocateOptions } from '../src/host/kernel-env.js';
 import { hostBtfPath, readKernelConfig, readModuleBtfs } from '../src/host/kernel-files.js';
@@ -21,6 +22,7 @@ import { bpfUsable } from './kernel.js';
 
 const PROGS = fileURLToPath(new URL('../testdata/progs/', import.meta.url));
 const HOST_ENV = `${PROGS}host_env.bpf.o`;
+const ORACLE = process.env.COREBPF_FEATURE_ORACLE ?? fileURLToPath(new URL('../build/native/feature-oracle', import.meta.url));
 const skipReason = bpfUsable();
 if (skipReason) console.warn(`[kernel-host-env] real-kernel cases SKIPPED: ${skipReason}`);
 const relocator = new Relocator({ size: 1 });
@@ -175,6 +177,13 @@ describe.skipIf(skipReason !== null)('an object with kconfig and ksym externs on
       expect(obj.getGlobal('out_hostname')).toBe(JSON.parse(configValue(c.text, 'CONFIG_DEFAULT_HOSTNAME')!));
       expect(obj.getGlobal('out_vfs_read')).toBe(kallsymsAddress('vfs_read'));
       expect(obj.getGlobal('out_kernel_version')).toBe(expectedKernelVersion());
+      // libbpf filled LINUX_HAS_SYSCALL_WRAPPER from the probed profile, which is libbpf's own answer here
+      const probed = kernelFeatures().features.syscall_wrapper;
+      expect(obj.getGlobal('out_syscall_wrapper')).toBe(probed ? 1 : 0);
+      if (existsSync(ORACLE)) {
+        const libbpf = JSON.parse(execFileSync(ORACLE, { encoding: 'utf8' })) as { features: Record<string, boolean> };
+        expect(obj.getGlobal('out_syscall_wrapper')).toBe(libbpf.features.syscall_wrapper ? 1 : 0);
+      }
     } finally {
       obj.close();
     }
@@ -186,6 +195,7 @@ describe.skipIf(skipReason !== null)('an object with kconfig and ksym externs on
       kconfig: 'CONFIG_HZ=1234\nCONFIG_INET_DIAG=m\nCONFIG_DEFAULT_HOSTNAME="corebpf-test"\n',
       kallsyms: 'ffffffff12345678 T vfs_read\n',
       kernelRelease: '5.10.0-99-amd64', kernelVersion: '#1 SMP Debian 5.10.300-1 (2026-01-01)',
+      features: { syscall_wrapper: !kernelFeatures().features.syscall_wrapper },
     });
     try {
       obj.load();
@@ -195,9 +205,16 @@ describe.skipIf(skipReason !== null)('an object with kconfig and ksym externs on
       expect(obj.getGlobal('out_hostname')).toBe('corebpf-test');
       expect(obj.getGlobal('out_vfs_read')).toBe(0xffffffff12345678n);
       expect(obj.getGlobal('out_kernel_version')).toBe((5 << 16) + (10 << 8) + 255); // Debian's uname -v, patch capped
+      expect(obj.getGlobal('out_syscall_wrapper')).toBe(kernelFeatures().features.syscall_wrapper ? 0 : 1); // a given feature wins
     } finally {
       obj.close();
     }
+  });
+
+  it('module BTF objects are found by name in the kernel as libbpf finds them (vmlinux\'s own, here)', () => {
+    using fd = openModuleBtf('vmlinux');
+    expect(fd.fd).toBeGreaterThan(0);
+    expect(() => openModuleBtf('corebpf_no_such_module')).toThrow(/kernel module 'corebpf_no_such_module'.*modprobe corebpf_no_such_module/);
   });
 
   it('an explicit target BTF never reads this machine\'s config', async () => {
