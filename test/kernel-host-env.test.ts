@@ -128,8 +128,19 @@ describe('errors when the host lacks something', () => {
     const exec = hostRelocateOptions(readFileSync(`${PROGS}execsnoop.bpf.o`), {}, env);
     expect(exec.kconfig).toBeUndefined();
     expect(exec.kallsyms).toBeUndefined();
-    const given = hostRelocateOptions(readFileSync(HOST_ENV), { kconfig: 'CONFIG_HZ=1\n', kallsyms: 'x' }, env);
-    expect(given.kconfig).toBe('CONFIG_HZ=1\n');
+    const full = 'CONFIG_HZ=1\nCONFIG_INET_DIAG=y\nCONFIG_DEFAULT_HOSTNAME="h"\n';
+    const given = hostRelocateOptions(readFileSync(HOST_ENV), { kconfig: full, kallsyms: 'x' }, env);
+    expect(given.kconfig).toBe(full);
+    // given text that leaves a CONFIG_ extern unset: libbpf reads the system's for the rest
+    expect(() => hostRelocateOptions(readFileSync(HOST_ENV), { kconfig: 'CONFIG_HZ=1\n' }, env)).toThrow(/CONFIG_INET_DIAG, CONFIG_DEFAULT_HOSTNAME|CONFIG_DEFAULT_HOSTNAME, CONFIG_INET_DIAG/);
+    const dir = mkdtempSync(join(tmpdir(), 'corebpf-kconfig-'));
+    try {
+      writeFileSync(join(dir, 'config'), 'CONFIG_HZ=300\nCONFIG_INET_DIAG=m\n');
+      const merged = hostRelocateOptions(readFileSync(HOST_ENV), { kconfig: 'CONFIG_HZ=1\n' }, { kconfigPaths: [join(dir, 'config')] });
+      expect(merged.kconfig).toBe('CONFIG_HZ=1\n\nCONFIG_HZ=300\nCONFIG_INET_DIAG=m\n'); // the given value comes first: it wins in libbpf
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(given.kallsyms).toBe('x');
     // an explicit target BTF: another machine; nothing of this one is read or probed
     const offline = { btf: 'some.btf', features: { btf_enum64: false } };

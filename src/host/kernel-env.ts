@@ -41,8 +41,13 @@ export function hostRelocateOptions(object: Uint8Array, opts: RelocateOptions, e
   const probed = kernelFeatures();
   if (probed.probed) out.features = { ...probed.features, ...opts.features };
   const ext = objectExterns(object);
-  if (opts.kconfig === undefined && ext.kconfig.length) {
-    out.kconfig = readKernelConfig(kernelRelease, env.kconfigPaths, ext.kconfig);
+  if (ext.kconfig.length) {
+    // libbpf applies given kconfig text first, then reads the system's for what it left unset
+    const unset = opts.kconfig === undefined ? ext.kconfig : ext.kconfig.filter((n) => !new RegExp(`^${n}=`, 'm').test(opts.kconfig!));
+    if (unset.length) {
+      const system = readKernelConfig(kernelRelease, env.kconfigPaths, unset);
+      out.kconfig = opts.kconfig === undefined ? system : `${opts.kconfig}\n${system}`;
+    }
   }
   if (opts.kallsyms === undefined && ext.typelessKsyms.length) {
     out.kallsyms = readKallsyms(env.kallsymsPath);
