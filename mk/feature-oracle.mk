@@ -30,3 +30,9 @@ $(FEATORACLE_OUT): $(FEATORACLE_OBJ)/feature_oracle.o $(FEATORACLE_LIBBPF_OBJS) 
 	$(CC_NATIVE) -static -O2 $^ -o $@
 
 -include $(wildcard $(FEATORACLE_LIBBPF_OBJS:.o=.d))
+
+# The same oracle for the arm64 lab guest, cross-built with Debian's gcc-aarch64-linux-gnu
+# (libelf and zlib too, under build/arm64/): build/arm64/native/feature-oracle.
+.PHONY: feature-oracle-arm64
+feature-oracle-arm64:
+	$(MAKE) BUILD=$(BUILD)/arm64 CC_NATIVE=aarch64-linux-gnu-gcc AR_NATIVE=aarch64-linux-gnu-ar $(BUILD)/arm64/native/feature-oracle
