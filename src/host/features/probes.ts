@@ -46,9 +46,13 @@ function probeFd(fd: number): number {
   return fd >= 0 ? 1 : 0;
 }
 
+/* libbpf's bpf_map_create() and bpf_prog_load() pass a name only where FEAT_PROG_NAME (the
+ * first probe) said names work */
+let namesWork = true;
+
 /** bpf_prog_load() / sys_bpf_prog_load(): an fd, or -errno */
 function progLoad(o: A.ProgLoadOptions, attempts = PROG_LOAD_ATTEMPTS): number {
-  const attr = A.progLoadAttr(o);
+  const attr = A.progLoadAttr(namesWork ? o : { ...o, name: undefined });
   let fd: number;
   do {
     fd = sysBpf(U.BPF_PROG_LOAD, attr);
@@ -57,7 +61,7 @@ function progLoad(o: A.ProgLoadOptions, attempts = PROG_LOAD_ATTEMPTS): number {
 }
 
 function mapCreate(o: A.MapCreateOptions): number {
-  return sysBpf(U.BPF_MAP_CREATE, A.mapCreateAttr(o));
+  return sysBpf(U.BPF_MAP_CREATE, A.mapCreateAttr(namesWork ? o : { ...o, name: undefined }));
 }
 
 /** libbpf__load_raw_btf() */
@@ -71,7 +75,15 @@ const GPL = 'GPL';
 const INT_A = btfTypeInt(1, BTF_INT_SIGNED, 0, 32, 4);
 
 function probeProgName(): number {
-  return probeFd(progLoad({ progType: U.BPF_PROG_TYPE_SOCKET_FILTER, insns: RET0, license: GPL, name: 'libbpf_nametest' }));
+  /* sys_bpf_prog_load() itself: always with the name, it is what is probed */
+  const attr = A.progLoadAttr({ progType: U.BPF_PROG_TYPE_SOCKET_FILTER, insns: RET0, license: GPL, name: 'libbpf_nametest' });
+  let fd: number;
+  let attempts = PROG_LOAD_ATTEMPTS;
+  do {
+    fd = sysBpf(U.BPF_PROG_LOAD, attr);
+  } while (fd === -U.ERRNO.EAGAIN && --attempts > 0);
+  namesWork = fd >= 0;
+  return probeFd(fd);
 }
 
 function probeGlobalData(): number {
