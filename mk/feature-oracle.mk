@@ -27,7 +27,7 @@ $(FEATORACLE_OBJ)/feature_oracle.o: $(TOP)/test/c/feature_oracle.c $(LIBBPF_FEAT
 	$(CC_NATIVE) -O2 -std=gnu11 -D_GNU_SOURCE -Wall -I$(LIBBPF_GEN) -I$(LIBBPF_DIR)/src -I$(LIBBPF_DIR)/include \
 	  -I$(LIBBPF_DIR)/include/uapi $(LIBELF_CFLAGS) -c $< -o $@
 $(FEATORACLE_OUT): $(FEATORACLE_OBJ)/feature_oracle.o $(FEATORACLE_LIBBPF_OBJS) $(NATIVE_LIBS_ELF)
-	$(CC_NATIVE) -static -O2 $^ -o $@
+	$(CC_NATIVE) -static -O2 -Wl,--wrap=syscall $^ -o $@
 
 -include $(wildcard $(FEATORACLE_LIBBPF_OBJS:.o=.d))
 
