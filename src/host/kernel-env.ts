@@ -10,7 +10,7 @@
 //     candidates, kfuncs, ksyms and attach targets that vmlinux lacks
 // Anything the caller passes explicitly wins; an explicit target BTF means another
 // machine, and nothing here is read.
-import { release, version } from 'node:os';
+import { machine, release, version } from 'node:os';
 import { HOST_BTF_PATH, objectNameOf, readInput } from '../inputs.js';
 import type { RelocateOptions } from '../relocate.js';
 import { kernelFeatures } from './features/index.js';
@@ -37,6 +37,7 @@ export function hostRelocateOptions(object: Uint8Array, opts: RelocateOptions, e
     btf: hostBtfPath(kernelRelease, env.sysfsBtf),
     kernelRelease,
     kernelVersion: opts.kernelVersion ?? (opts.kernelRelease === undefined ? version() : undefined),
+    machine: opts.machine ?? machine(),
   };
   const probed = kernelFeatures();
   if (probed.probed) out.features = { ...probed.features, ...opts.features };
