@@ -378,6 +378,8 @@ static long modbtf_info(union bpf_attr *a, union bpf_attr *uattr, int rec)
 	size_t name_len;
 	int err = 0;
 
+	if (!a->info.info)
+		return fail(EFAULT);
 	memset(&info, 0, sizeof(info));
 	memcpy(&info, (void *)(uintptr_t)a->info.info, len);
 	if (info.btf && info.btf_size)
