@@ -4,6 +4,9 @@
 // BTF fds in at replay. Real Debian BTF (amd64 6.1 and its ext4 module) plus a synthetic
 // module BTF for the ksym and kfunc (no real module exports such symbols in its BTF).
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Relocator } from '../dist/index.js';
@@ -15,6 +18,7 @@ import { resetMemlock } from '../src/host/memlock.js';
 import { BpfObject } from '../src/host/object.js';
 import { bpfCmdName, getSyscalls, setSyscalls, syscallError, type Bytes } from '../src/host/syscall.js';
 import type { LoadPlan, PlanProgram } from '../src/plan.js';
+import { CLI } from './helpers.js';
 
 const TD = fileURLToPath(new URL('../testdata/', import.meta.url));
 const OBJ = `${TD}progs/module_btf.bpf.o`;
@@ -47,6 +51,9 @@ function syntheticModule(base: Btf): Uint8Array {
 const modBytes = syntheticModule(vmlinux);
 const mod = parseBtf(modBytes, { base: vmlinux });
 const modules = [{ name: 'ext4', data: ext4Bytes }, { name: 'corebpf_mod', data: modBytes }];
+/** where ext4's BTF puts ext4_inode_info.i_disksize (bytes) */
+const DISKSIZE_OFFSET = (ext4.findByName('ext4_inode_info', 'STRUCT') as unknown as { members: { name: string; bitOffset: number }[] })
+  .members.find((m) => m.name === 'i_disksize')!.bitOffset / 8;
 
 type ModProg = PlanProgram & { moduleBtf?: { attach?: string; insns: { insn: number; module: string }[]; fdArray: (string | null)[] } };
 const prog = (plan: LoadPlan, name: string): ModProg => plan.programs.find((p) => p.name === name)! as ModProg;
@@ -90,6 +97,21 @@ describe('module BTF in relocation (worker, no kernel)', () => {
     expect(calls).toEqual([{ code: U.BPF_JMP | U.BPF_CALL, src: U.BPF_PSEUDO_KFUNC_CALL, off: 1, imm: fnId }]);
     // programs that need no module say nothing about modules
     expect(prog(r.plan, 'module_core').moduleBtf).toBeUndefined();
+  });
+});
+
+describe('corebpf relocate --module-btf', () => {
+  it('offers module BTF files from the command line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'corebpf-modbtf-'));
+    try {
+      writeFileSync(join(dir, 'corebpf_mod.btf'), modBytes);
+      const out = execFileSync(process.execPath, [CLI, 'relocate', OBJ, '--btf', `${TD}btf/amd64-6.1.176.btf.xz`,
+        '--module-btf', `ext4=${TD}btf/amd64-6.1.176.mod-ext4.btf.xz`, '--module-btf', `corebpf_mod=${join(dir, 'corebpf_mod.btf')}`], { encoding: 'utf8' });
+      expect(out).toMatch(/1 CO-RE relocation, 1 resolved, 0 failed/);
+      expect(out).toMatch(new RegExp(`module_core\\s+\\d+\\s+field_byte_offset\\s+ext4_inode_info\\.i_disksize\\s+0 -> ${DISKSIZE_OFFSET}$`, 'm'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
