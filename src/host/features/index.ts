@@ -28,11 +28,17 @@ let cache: { sys: Syscalls; profile: FeatureProfile } | null = null;
  * back to the relocator's default (a modern kernel) and the load itself reports EPERM.
  */
 export function probeFeatures(): FeatureProfile {
-  bumpMemlockRlimit(); // as libbpf's bpf_map_create() / bpf_prog_load() do before each probe
+  // as libbpf's bpf_map_create() / bpf_prog_load() do before each probe; its memcg probe is
+  // the memcg_account feature (libbpf's feature cache asks the kernel once)
+  const memlock = bumpMemlockRlimit();
   if (!bpfPermitted()) return { features: {}, probed: false, errors: {} };
   const features: Record<string, boolean> = {};
   const errors: Record<string, number> = {};
   for (const [name, { probe }] of Object.entries(FEATURE_PROBES)) {
+    if (name === 'memcg_account') {
+      features[name] = memlock.memcgAccount;
+      continue;
+    }
     const r = probe();
     if (r < 0) errors[name] = r;
     features[name] = r > 0;
