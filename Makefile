@@ -5,7 +5,7 @@
 #   make test       install what is missing, build, run the test suite (README)
 #   make lab        the real-kernel suites in qemu on Debian's kernels (KERNELS=6.1 for one)
 #   make            fetch + wasm + TypeScript
-#   make native     build/native/corebpf-native
+#   make native     build/native/corebpf-native, build/native/feature-oracle
 #   make testdata   rebuild testdata objects with the pinned clang
 #   make check      generated files and test objects up to date, wasm build reproducible
 #   make check-toolchain   fail unless emcc is exactly the pinned version
@@ -74,6 +74,7 @@ include mk/corebpf.mk
 -include mk/testdata.mk
 include mk/uapi.mk
 include mk/stock.mk
+include mk/feature-oracle.mk
 include mk/bench.mk
 include mk/lab.mk
 

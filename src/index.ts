@@ -17,4 +17,6 @@ export { Program, type ProgramSpec, type TestRunOptions, type TestRunResult } fr
 export { BtfCodec, BtfCodecError, type BtfValue, type DatasecVar } from './host/btf-codec.js';
 export { replayPlan, type ReplayOptions, type ReplayResult, type PinRecord } from './host/replay.js';
 export { type SourceLocation } from './host/verifier.js';
+export { kernelFeatures, type FeatureProfile } from './host/features/index.js';
+export { setMemlockLimit, type MemlockDecision } from './host/memlock.js';
 export * from './check/index.js';

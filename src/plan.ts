@@ -85,6 +85,15 @@ export interface PlanProgram {
   lineInfo: PlanInfoBlob | null;
   /** maps to BPF_PROG_BIND_MAP after load (e.g. .rodata not referenced by code) */
   boundMaps: number[];
+  /** kernel module BTF objects the program needs, by module name (absent when none) */
+  moduleBtf?: {
+    /** attach_btf_obj_fd: the module whose BTF attachBtfId is in (fentry/fexit on a module function) */
+    attach?: string;
+    /** ld_imm64 BPF_PSEUDO_BTF_ID (typed ksym in a module): the second imm takes the module's BTF fd */
+    insns: { insn: number; module: string }[];
+    /** fd_array of BPF_PROG_LOAD: kfunc calls into modules index it with insn.off; null: unused */
+    fdArray: (string | null)[];
+  };
 }
 
 export type RelocationKind =
@@ -174,6 +183,12 @@ export function parsePlan(text: string | Uint8Array): LoadPlan {
     }
   }
   for (const prog of p.programs!) {
+    const mb = prog.moduleBtf;
+    if (mb !== undefined && (typeof mb !== 'object' || mb === null || !Array.isArray(mb.insns) || !Array.isArray(mb.fdArray) ||
+        mb.insns.some((r) => !Number.isInteger(r.insn) || typeof r.module !== 'string') ||
+        mb.fdArray.some((n) => n !== null && typeof n !== 'string') || (mb.attach !== undefined && typeof mb.attach !== 'string'))) {
+      throw new ObjectFormatError(`load plan program '${prog.name}' has a malformed "moduleBtf"`);
+    }
     for (const r of prog.mapRefs) {
       if (!(r.map >= 0 && r.map < nmaps)) throw new ObjectFormatError(`load plan program '${prog.name}' references map ${r.map}, out of range`);
     }

@@ -3,6 +3,7 @@
 import { machine, release, version } from 'node:os';
 import { statSync } from 'node:fs';
 import { readInput, objectNameOf, HOST_BTF_PATH } from './inputs.js';
+import { hostBtfPath } from './host/kernel-files.js';
 import type { LoadPlan, RelocationRecord } from './plan.js';
 import { WorkerPool, type PoolOptions } from './worker/pool.js';
 import type { LogLevel, RelocateStats } from './worker/service.js';
@@ -23,6 +24,9 @@ export interface RelocateOptions {
   features?: Record<string, boolean>;
   /** /proc/kallsyms text, for typeless __ksym externs */
   kallsyms?: string;
+  /** kernel modules' BTF (/sys/kernel/btf/<module>, split on `btf`), where libbpf looks for
+   * CO-RE candidates, kfuncs, ksyms and attach targets that vmlinux lacks */
+  moduleBtfs?: { name: string; data: Uint8Array }[];
   /** name libbpf gives the object (default: file name without extensions, or 'obj') */
   objectName?: string;
   /** libbpf messages kept in `log`: 'warn', 'info' (default) or 'debug' */
@@ -59,9 +63,10 @@ export class Relocator {
   async relocate(object: Uint8Array | string, opts: RelocateOptions = {}): Promise<RelocateResult> {
     const objectBytes = typeof object === 'string' ? readInput(object, 'BPF object') : object;
     const objectName = opts.objectName ?? (typeof object === 'string' ? objectNameOf(object) : 'obj');
-    const btfSrc = opts.btf ?? HOST_BTF_PATH;
-    // relocating for this machine's kernel: its uname is the natural default
-    const host = btfSrc === HOST_BTF_PATH ? hostKernel() : undefined;
+    // no target named: this machine's kernel BTF, where libbpf finds it (NotSupportedError
+    // saying how to pass one when the kernel has none); its uname is the natural default
+    const btfSrc = opts.btf ?? hostBtfPath();
+    const host = opts.btf === undefined || opts.btf === HOST_BTF_PATH ? hostKernel() : undefined;
     const btf = typeof btfSrc === 'string' ? this.readTarget(btfSrc) : btfSrc;
     let btfKey = this.btfKeys.get(btf);
     if (!btfKey) {
@@ -72,6 +77,7 @@ export class Relocator {
       object: objectBytes, objectName, btf, btfKey,
       kconfig: opts.kconfig, kallsyms: opts.kallsyms, kernelRelease: opts.kernelRelease ?? host?.release,
       kernelVersion: opts.kernelVersion ?? host?.version, machine: opts.machine ?? host?.machine, pageSize: opts.pageSize, features: opts.features, logLevel: opts.logLevel,
+      moduleBtfs: opts.moduleBtfs,
     });
     const failed = out.relocations.filter((r) => r.status === 'failed');
     return { ...out, ok: failed.length === 0, failed };

@@ -530,6 +530,7 @@ static void write_prog(struct json *j, const struct bpf_program *prog, const str
 	for (i = 0; i < p->nr_bound_maps; i++)
 		json_i64(j, map_index[p->bound_maps[i]]);
 	json_arr_end(j);
+	vk_write_prog_modules(j, p);
 	json_obj_end(j);
 }
 

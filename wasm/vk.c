@@ -209,7 +209,7 @@ static int add_ref(struct vk_prog_rec *p, uint32_t insn, int fd, bool imm2)
 {
 	enum vk_kind kind = vk_fd_kind(fd);
 
-	if (kind != VK_MAP && kind != VK_BTF)
+	if (kind != VK_MAP && kind != VK_BTF && kind != VK_MODBTF)
 		return -EBADF;
 	if (GROW(p->refs, p->nr_refs))
 		return -ENOMEM;
@@ -270,7 +270,10 @@ static long bpf_prog_load(union bpf_attr *a)
 	p->btf = a->prog_btf_fd ? vk_fd_lookup(a->prog_btf_fd, VK_BTF) : -1;
 	p->attach_btf_obj = -1;
 	p->attach_prog = -1;
-	if (a->attach_btf_obj_fd)
+	p->attach_btf_mod = -1;
+	if (a->attach_btf_obj_fd && vk_fd_kind(a->attach_btf_obj_fd) == VK_MODBTF)
+		p->attach_btf_mod = vk_fd_lookup(a->attach_btf_obj_fd, VK_MODBTF);
+	else if (a->attach_btf_obj_fd)
 		p->attach_btf_obj = vk_fd_lookup(a->attach_btf_obj_fd, VK_BTF);
 	else if (a->attach_prog_fd)
 		p->attach_prog = vk_fd_lookup(a->attach_prog_fd, VK_PROG);
@@ -308,6 +311,100 @@ static long bpf_prog_load(union bpf_attr *a)
 	return fd;
 }
 
+/* module BTFs given as input (modbtf.c): kept across runs, unlike the records */
+static struct vk_modbtf *mods;
+static int nr_mods;
+
+void vk_modbtf_clear(void)
+{
+	int i;
+
+	for (i = 0; i < nr_mods; i++)
+		free(mods[i].data);
+	free(mods);
+	mods = NULL;
+	nr_mods = 0;
+}
+
+int vk_modbtf_add(const char *name, void *data, size_t len)
+{
+	struct vk_modbtf *m = realloc(mods, sizeof(*mods) * (nr_mods + 1));
+
+	if (!m) {
+		free(data);
+		return -1;
+	}
+	mods = m;
+	m = &mods[nr_mods];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", name ? name : "");
+	m->data = data;
+	m->len = (uint32_t)len;
+	return VK_MODBTF_FIRST_ID + nr_mods++;
+}
+
+int vk_nr_modbtfs(void)
+{
+	return nr_mods;
+}
+
+const struct vk_modbtf *vk_modbtf_get(int i)
+{
+	return i >= 0 && i < nr_mods ? &mods[i] : NULL;
+}
+
+/* load_module_btfs(): the next module BTF id after start_id */
+static long btf_get_next_id(union bpf_attr *a, union bpf_attr *uattr)
+{
+	int i;
+
+	for (i = 0; i < vk_nr_modbtfs(); i++) {
+		if ((uint32_t)(VK_MODBTF_FIRST_ID + i) > a->start_id) {
+			uattr->next_id = VK_MODBTF_FIRST_ID + i;
+			return 0;
+		}
+	}
+	return fail(ENOENT);
+}
+
+/* BPF_OBJ_GET_INFO_BY_FD on a module BTF fd, with the kernel's semantics: the BTF bytes
+ * copied up to the caller's btf_size (which is set to the real size), the name up to
+ * name_len (ENOSPC when it did not fit) */
+static long modbtf_info(union bpf_attr *a, union bpf_attr *uattr, int rec)
+{
+	const struct vk_modbtf *m = vk_modbtf_get(rec);
+	struct bpf_btf_info info;
+	uint32_t len = a->info.info_len < sizeof(info) ? a->info.info_len : sizeof(info);
+	size_t name_len;
+	int err = 0;
+
+	if (!a->info.info)
+		return fail(EFAULT);
+	memset(&info, 0, sizeof(info));
+	memcpy(&info, (void *)(uintptr_t)a->info.info, len);
+	if (info.btf && info.btf_size)
+		memcpy((void *)(uintptr_t)info.btf, m->data, info.btf_size < m->len ? info.btf_size : m->len);
+	info.btf_size = m->len;
+	info.id = VK_MODBTF_FIRST_ID + rec;
+	info.kernel_btf = 1;
+	name_len = strlen(m->name);
+	if (info.name && info.name_len) {
+		char *dst = (char *)(uintptr_t)info.name;
+
+		if (info.name_len >= name_len + 1) {
+			memcpy(dst, m->name, name_len + 1);
+		} else {
+			memcpy(dst, m->name, info.name_len - 1);
+			dst[info.name_len - 1] = 0;
+			err = ENOSPC;
+		}
+	}
+	info.name_len = (uint32_t)name_len;
+	memcpy((void *)(uintptr_t)a->info.info, &info, len);
+	uattr->info.info_len = len;
+	return err ? fail(err) : 0;
+}
+
 static long vk_bpf(int cmd, union bpf_attr *uattr, unsigned int size)
 {
 	union bpf_attr a;
@@ -342,8 +439,16 @@ static long vk_bpf(int cmd, union bpf_attr *uattr, unsigned int size)
 		vk.progs[pi].bound_maps[vk.progs[pi].nr_bound_maps++] = mi;
 		return 0;
 	case BPF_BTF_GET_NEXT_ID:
-		/* no kernel modules in the virtual kernel */
-		return fail(ENOENT);
+		return btf_get_next_id(&a, uattr);
+	case BPF_BTF_GET_FD_BY_ID:
+		if (a.btf_id < VK_MODBTF_FIRST_ID || a.btf_id >= (uint32_t)(VK_MODBTF_FIRST_ID + vk_nr_modbtfs()))
+			return fail(ENOENT);
+		return fd_new(VK_MODBTF, a.btf_id - VK_MODBTF_FIRST_ID);
+	case BPF_OBJ_GET_INFO_BY_FD:
+		mi = vk_fd_lookup(a.info.bpf_fd, VK_MODBTF);
+		if (mi < 0)
+			return fail(EOPNOTSUPP);
+		return modbtf_info(&a, uattr, mi);
 	case BPF_OBJ_GET:
 		return fail(ENOENT);
 	default:

@@ -15,7 +15,17 @@
 #define VK_FD_BASE 1000
 #define VK_MAX_FDS 4096
 
-enum vk_kind { VK_NONE = 0, VK_PLACEHOLDER, VK_BTF, VK_MAP, VK_PROG };
+enum vk_kind { VK_NONE = 0, VK_PLACEHOLDER, VK_BTF, VK_MAP, VK_PROG, VK_MODBTF /* a module's BTF object */ };
+
+/* a kernel module's BTF, given as input (modbtf.c); split BTF on the target's vmlinux */
+struct vk_modbtf {
+	char name[64];
+	uint8_t *data;
+	uint32_t len;
+};
+
+/* BTF object ids as a kernel numbers them: vmlinux 1, modules from 2 in the given order */
+#define VK_MODBTF_FIRST_ID 2
 
 struct vk_buf {
 	uint8_t *data;
@@ -62,6 +72,7 @@ struct vk_prog_rec {
 	uint32_t attach_btf_id, prog_ifindex;
 	int attach_btf_obj; /* btf record, -1 when none (vmlinux) */
 	int attach_prog;    /* prog record, -1 */
+	int attach_btf_mod; /* module BTF index when attach_btf_obj_fd named a module's BTF, else -1 */
 	char name[BPF_OBJ_NAME_LEN];
 	char *license;
 	struct vk_buf insns;
@@ -107,5 +118,14 @@ void vk_reset(void);
 /* record index behind a fake fd of the given kind, or -1 */
 int vk_fd_lookup(int fd, enum vk_kind kind);
 enum vk_kind vk_fd_kind(int fd);
+
+void vk_modbtf_clear(void);
+/* takes ownership of data; returns the module's BTF object id, or -1 */
+int vk_modbtf_add(const char *name, void *data, size_t len);
+int vk_nr_modbtfs(void);
+const struct vk_modbtf *vk_modbtf_get(int i);
+struct json;
+/* the plan's "moduleBtf" of a program (nothing when it references no module BTF) */
+void vk_write_prog_modules(struct json *j, const struct vk_prog_rec *p);
 
 #endif

@@ -19,6 +19,8 @@ no privileges), and print a report of every relocation.
   --kernel-release REL   uname -r of the target (LINUX_KERNEL_VERSION, kern_version)
   --kernel-version VER   uname -v of the target (Debian kernels: "#1 SMP Debian 6.1.76-1")
   --kallsyms PATH        the target's /proc/kallsyms, for typeless __ksym externs
+  --module-btf NAME=PATH a kernel module's BTF (its /sys/kernel/btf/NAME, split on --btf;
+                         .xz too), where libbpf looks for what vmlinux lacks (repeatable)
   --feature NAME=on|off  assume a libbpf kernel feature present or missing (repeatable;
                          default: all present), e.g. --feature btf_enum64=off
   -o, --output PATH      write the load plan to PATH
@@ -62,6 +64,7 @@ export async function relocateCommand(argv: string[]): Promise<number> {
       'kernel-version': { type: 'string' },
       feature: { type: 'string', multiple: true },
       kallsyms: { type: 'string' },
+      'module-btf': { type: 'string', multiple: true },
       output: { type: 'string', short: 'o' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
@@ -78,11 +81,17 @@ export async function relocateCommand(argv: string[]): Promise<number> {
   const text = (path: string | undefined, what: string) => (path ? new TextDecoder().decode(readInput(path, what)) : undefined);
   const kconfig = text(values.kconfig, 'kernel config');
   const kallsyms = text(values.kallsyms, 'kallsyms');
+  const moduleBtfs = (values['module-btf'] ?? []).map((spec) => {
+    const m = /^([\w-]+)=(.+)$/.exec(spec);
+    if (!m) throw new CliUsageError(`--module-btf expects NAME=PATH, got '${spec}'`);
+    return { name: m[1]!, data: readInput(m[2]!, `module BTF '${m[1]}'`) };
+  });
   const relocator = new Relocator({ size: 1 });
   try {
     const r = await relocator.relocate(objPath, {
       btf: btfPath, kconfig, kallsyms, kernelRelease: values['kernel-release'], kernelVersion: values['kernel-version'],
       features: parseFeatures(values.feature ?? []),
+      moduleBtfs: moduleBtfs.length ? moduleBtfs : undefined,
       logLevel: values.verbose ? 'debug' : 'info',
     });
     if (values.verbose) process.stderr.write(r.log);

@@ -26,8 +26,10 @@ CAP_BPF + CAP_PERFMON). Ctrl-C stops; everything is detached and closed.
   --event-type TYPE      decode ring/perf buffer records as this BTF type of the object
                          (default: 'struct event' when the object has one, else hex)
   --json                 one JSON object per line (events, maps, attach results)
-  --kconfig PATH         kernel config for .kconfig externs (default: none)
-  --feature NAME=on|off  libbpf kernel feature assumptions (see corebpf relocate)
+  --kconfig PATH         kernel config for .kconfig externs (default: this machine's, where
+                         libbpf looks: /boot/config-$(uname -r), else /proc/config.gz)
+  --kallsyms PATH        symbols for typeless __ksym externs (default: /proc/kallsyms)
+  --feature NAME=on|off  override a libbpf kernel feature (default: probed on this kernel)
   -h, --help             this text`;
 
 export function parseDuration(s: string): number {
@@ -94,6 +96,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       'event-type': { type: 'string' },
       json: { type: 'boolean' },
       kconfig: { type: 'string' },
+      kallsyms: { type: 'string' },
       feature: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
@@ -115,6 +118,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const obj = await BpfObject.open(positionals[0]!, {
     btf: values.btf,
     kconfig: values.kconfig ? new TextDecoder().decode(readInput(values.kconfig, 'kernel config')) : undefined,
+    kallsyms: values.kallsyms ? new TextDecoder().decode(readInput(values.kallsyms, 'kallsyms')) : undefined,
     features: parseFeatures(values.feature ?? []),
   });
   const stop = new AbortController();

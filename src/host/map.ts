@@ -11,6 +11,7 @@
 // and keys already handed out are skipped.
 import { SyscallError } from '../errors.js';
 import * as A from './attr.js';
+import { bumpMemlockRlimit } from './memlock.js';
 import { PinState } from './pin.js';
 import { BtfCodec, encodeRaw, type BtfValue } from './btf-codec.js';
 import { OwnedFd } from './fd.js';
@@ -130,6 +131,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Create a standalone map (not part of an object). */
   static create(o: A.MapCreateOptions & { codec?: BtfCodec; btfKeyTypeId?: number; btfValueTypeId?: number }): BpfMap {
+    bumpMemlockRlimit(); // as libbpf's bpf_map_create()
     const fd = A.mapCreate(o);
     return new BpfMap(fd, {
       name: o.name ?? '', type: o.mapType, keySize: o.keySize, valueSize: o.valueSize, maxEntries: o.maxEntries, flags: o.mapFlags ?? 0,

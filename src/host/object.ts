@@ -14,6 +14,7 @@ import { relocate, type RelocateOptions, type RelocateResult, type Relocator } f
 import { BtfCodec, BtfCodecError, type BtfValue, type DatasecVar } from './btf-codec.js';
 import * as U from './generated/uapi.js';
 import { ResourceSet, trackLeak, untrackLeak } from './leaks.js';
+import { forRunningKernel } from './kernel-env.js';
 import { BpfMap, mapTypeName } from './map.js';
 import { openPerfBuffer, type PerfBufferOptions, type PerfBufferReader } from './perfbuf.js';
 import { Program } from './program.js';
@@ -114,12 +115,32 @@ export class BpfObject implements Disposable, AsyncDisposable {
     }
   }
 
-  /** Relocate an object (path or bytes) for a kernel in a worker and return it, not loaded. */
+  /**
+   * Relocate an object (path or bytes) for a kernel in a worker and return it, not loaded.
+   *
+   * Without `btf`, the object is relocated for the running kernel, and this machine is read
+   * as libbpf reads it when loading here:
+   *   - kernel BTF: /sys/kernel/btf/vmlinux, else libbpf's fallbacks (/boot/vmlinux-$(uname -r),
+   *     /usr/lib/debug/boot/vmlinux-$(uname -r), ...); none: NotSupportedError
+   *   - the feature profile: libbpf's feature probes run against this kernel once per
+   *     process (real bpf() calls; without bpf() permission nothing is probed)
+   *   - uname -r / -v for LINUX_KERNEL_VERSION and kern_version (Debian: -v)
+   *   - only if the object has CONFIG_* .kconfig externs: /boot/config-$(uname -r), else
+   *     /proc/config.gz; none: NotSupportedError naming both and the `kconfig` option
+   *   - only if it has typeless __ksym externs: /proc/kallsyms
+   *   - the BTF of loaded kernel modules (/sys/kernel/btf/<module>), where libbpf looks for
+   *     CO-RE candidates, kfuncs, ksyms and attach targets that vmlinux lacks
+   * `kconfig`, `kallsyms`, `kernelRelease`, `kernelVersion`, `features` and `moduleBtfs` given here win
+   * (features per name, over the probed ones). With `btf` (another machine's kernel)
+   * nothing of this machine is read or probed: pass its kconfig, kallsyms and features.
+   * load() raises RLIMIT_MEMLOCK first where the kernel charges BPF memory to it (< 5.11).
+   */
   static async open(object: string | Uint8Array, opts: OpenOptions = {}): Promise<BpfObject> {
-    const { relocator, rodata, data, bss, pinRoot, raw, ...relocOpts } = opts;
+    const { relocator, rodata, data, bss, pinRoot, raw, ...given } = opts;
+    const { object: input, opts: relocOpts } = forRunningKernel(object, given);
     let result: RelocateResult;
-    if (relocator) result = await relocator.relocate(object, relocOpts);
-    else result = await relocate(object, relocOpts);
+    if (relocator) result = await relocator.relocate(input, relocOpts);
+    else result = await relocate(input, relocOpts);
     return new BpfObject(result.plan, { rodata, data, bss, pinRoot, raw }, result);
   }
 

@@ -21,6 +21,8 @@ import { CorebpfError, NotSupportedError, ObjectFormatError, SyscallError, Verif
 import { planBytes, type LoadPlan, type PlanMap, type PlanProgram } from '../plan.js';
 import * as A from './attr.js';
 import { OwnedFd } from './fd.js';
+import { bumpMemlockRlimit } from './memlock.js';
+import { applyModuleBtf, ModuleBtfFds } from './module-btf.js';
 import * as U from './generated/uapi.js';
 import { getSyscalls } from './syscall.js';
 import { explainVerifierError } from './verifier.js';
@@ -149,6 +151,8 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
   }
 
   const sys = getSyscalls();
+  bumpMemlockRlimit(); // before the first BTF or map, as libbpf's bpf_btf_load()/bpf_map_create()
+  const moduleBtfs = new ModuleBtfFds();
   const nmaps = plan.maps.length;
   const res: ReplayResult = {
     btf: null, maps: new Array(nmaps).fill(null), programs: new Array(plan.programs.length).fill(null),
@@ -326,6 +330,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
         else if (src === U.BPF_PSEUDO_MAP_IDX_VALUE) insns[o + 1] = (insns[o + 1]! & 0x0f) | (U.BPF_PSEUDO_MAP_VALUE << 4);
         dv.setInt32(o + 4, mfd.fd, true);
       }
+      const modRefs = applyModuleBtf(p, insns, moduleBtfs);
       const useBtf = p.btf && btfFd > 0;
       const info = (b: { recSize: number; data: string } | null): A.InfoRecords | undefined => {
         if (!useBtf || !b || !b.recSize) return undefined;
@@ -338,7 +343,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
           progType: p.type, insns, license: p.license, name: p.name, expectedAttachType: p.expectedAttachType,
           progFlags: p.flags, ifindex: p.ifindex, kernVersion: p.kernVersion, progBtfFd: useBtf ? btfFd : 0,
           funcInfo: info(p.funcInfo), lineInfo: info(p.lineInfo), attachBtfId: p.attachBtfId,
-          logBuf, logLevel: opts.logLevel,
+          logBuf, logLevel: opts.logLevel, ...modRefs,
         });
       } catch (e) {
         if (e instanceof VerifierError) throw explainVerifierError(e, plan, pi, opts.btf ?? null);
@@ -352,6 +357,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
       }
     }
 
+    moduleBtfs.close(); // the programs hold their own references
     // 4. prog arrays, then the freezes that waited for them
     for (let i = 0; i < nmaps; i++) {
       const m = plan.maps[i]!;
@@ -366,6 +372,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
     }
     for (const i of deferredFreeze) A.mapFreeze(res.maps[i]!.fd);
   } catch (e) {
+    moduleBtfs.close();
     fail(e);
   }
   return res;

@@ -6,7 +6,7 @@ import {
   CorebpfError, LibbpfError, NotSupportedError, ObjectFormatError, RelocationError, WasmTrapError,
 } from '../errors.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
-import { CorebpfWasm, TargetBtfError } from './wasm.js';
+import { CorebpfWasm, TargetBtfError, type ModuleBtf } from './wasm.js';
 
 export interface RelocateRequest {
   object: Uint8Array;
@@ -24,6 +24,9 @@ export interface RelocateRequest {
   pageSize?: number;
   /** libbpf kernel features, by lowercase name without FEAT_ (e.g. btf_enum64: false) */
   features?: Record<string, boolean>;
+  /** kernel modules' BTF (split on `btf`): libbpf looks there when vmlinux has no candidate,
+   * kfunc, ksym or attach target */
+  moduleBtfs?: ModuleBtf[];
   /** which libbpf messages the result's log keeps (default 'info'; 'debug' costs time) */
   logLevel?: LogLevel;
   /** only the relocation report comes back (plan and log are dropped in the worker) */
@@ -209,6 +212,7 @@ export class RelocationService {
       pageSize: req.pageSize ?? 4096,
       features,
       logLevel: LOG_LEVELS[req.logLevel ?? 'info'] ?? 1,
+      moduleBtfs: req.moduleBtfs,
     });
     if (!SUCCESS_PREFIX.every((b, i) => json[i] === b)) {
       throw this.toError(req, JSON.parse(new TextDecoder().decode(json)) as GlueResult);

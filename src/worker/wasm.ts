@@ -29,6 +29,8 @@ interface CorebpfModule {
   _cb_feature_desc(id: number): number;
   _cb_libbpf_version(): number;
   _cb_selftest_trap(): void;
+  _cb_clear_module_btfs(): void;
+  _cb_add_module_btf(name: number, data: number, len: number): number;
 }
 
 type Factory = (opts: Record<string, unknown>) => Promise<CorebpfModule>;
@@ -53,6 +55,15 @@ export interface RawRunInput {
   features: Uint8Array;
   /** libbpf messages to keep: 0 warnings, 1 info, 2 debug */
   logLevel: number;
+  /** kernel modules' BTF (split on the target), answered to libbpf's module BTF loading */
+  moduleBtfs?: readonly ModuleBtf[];
+}
+
+export interface ModuleBtf {
+  /** module name as /sys/kernel/btf/<name> */
+  name: string;
+  /** its raw (split) BTF */
+  data: Uint8Array;
 }
 
 export class CorebpfWasm {
@@ -144,6 +155,13 @@ export class CorebpfWasm {
       this.m._cb_set_kernel(keep(this.cstr(input.release)), keep(this.cstr(input.version)),
         keep(this.cstr(input.machine)), input.pageSize);
       this.m._cb_set_features(keep(this.bytes(input.features)), input.features.byteLength);
+      this.m._cb_clear_module_btfs();
+      for (const mod of input.moduleBtfs ?? []) {
+        // the glue owns (and frees) the copy
+        if (this.m._cb_add_module_btf(keep(this.cstr(mod.name)), this.bytes(mod.data), mod.data.byteLength) < 0) {
+          throw new RangeError('wasm heap exhausted while adding module BTF');
+        }
+      }
       const out = this.m._cb_run();
       if (!out) throw new RangeError('wasm heap exhausted while writing the plan');
       try {
@@ -154,6 +172,7 @@ export class CorebpfWasm {
     } finally {
       for (const p of ptrs) if (p) this.m._free(p);
       this.m._cb_set_object(0, 0, 0);
+      this.m._cb_clear_module_btfs();
     }
   }
 }
