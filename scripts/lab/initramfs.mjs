@@ -26,7 +26,8 @@ function cpio(dir, out) {
 
 /**
  * The base archive for ARCH at build/lab/ARCH/base.cpio; returns its path.
- * `testBins` is a directory of test helper binaries built for ARCH (build/test layout).
+ * `testBins` is a directory of test helper binaries built for ARCH (build/test layout);
+ * `extraFiles` [{ from, to }] are copied to `to` under /corebpf.
  */
 export function buildBase({ top, arch, out, testBins, extraFiles = [] }) {
   const root = join(out, 'root');
@@ -55,10 +56,10 @@ export function buildBase({ top, arch, out, testBins, extraFiles = [] }) {
   if (existsSync(overlay)) cpSync(overlay, join(pkg, 'node_modules'), { recursive: true, verbatimSymlinks: true });
   // prebuilt helper binaries (no compiler in the guest); newer than their sources
   if (testBins && existsSync(testBins)) cpSync(testBins, join(pkg, 'build/test'), { recursive: true, preserveTimestamps: false });
-  for (const f of extraFiles) {
-    if (!existsSync(join(top, f))) continue;
-    mkdirSync(dirname(join(pkg, f)), { recursive: true });
-    cpSync(join(top, f), join(pkg, f), { recursive: true });
+  for (const { from, to } of extraFiles) {
+    if (!existsSync(from)) throw new Error(`lab: ${from} is not built (make native)`);
+    mkdirSync(dirname(join(pkg, to)), { recursive: true });
+    cpSync(from, join(pkg, to));
   }
   const size = cpio(root, cpioPath);
   rmSync(root, { recursive: true, force: true });
