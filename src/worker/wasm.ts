@@ -29,6 +29,9 @@ interface CorebpfModule {
   _cb_feature_desc(id: number): number;
   _cb_libbpf_version(): number;
   _cb_selftest_trap(): void;
+  _cb_set_adjustments(text: number): void;
+  _cb_open(): number;
+  _cb_errno_name(e: number): number;
 }
 
 type Factory = (opts: Record<string, unknown>) => Promise<CorebpfModule>;
@@ -53,6 +56,8 @@ export interface RawRunInput {
   features: Uint8Array;
   /** libbpf messages to keep: 0 warnings, 1 info, 2 debug */
   logLevel: number;
+  /** open-phase adjustments in the glue's text form (src/adjust.ts) */
+  adjustments?: string;
 }
 
 export class CorebpfWasm {
@@ -120,6 +125,33 @@ export class CorebpfWasm {
     this.m._cb_selftest_trap();
   }
 
+  /** The name of an errno number of the wasm's C library (numbered unlike Linux's). */
+  errnoName(e: number): string {
+    return this.m.UTF8ToString(this.m._cb_errno_name(e));
+  }
+
+  /** libbpf's bpf_object__open() only: the opened object's programs, maps and BTF (JSON) */
+  open(object: Uint8Array, objectName: string): Uint8Array {
+    const ptrs: number[] = [];
+    const keep = (p: number) => (ptrs.push(p), p);
+    try {
+      this.m._cb_set_object(keep(this.bytes(object)), object.byteLength, keep(this.cstr(objectName)));
+      return this.take(this.m._cb_open(), 'describing the object');
+    } finally {
+      for (const p of ptrs) if (p) this.m._free(p);
+      this.m._cb_set_object(0, 0, 0);
+    }
+  }
+
+  private take(out: number, what: string): Uint8Array {
+    if (!out) throw new RangeError(`wasm heap exhausted while ${what}`);
+    try {
+      return this.m.HEAPU8.slice(out, this.m.HEAPU8.indexOf(0, out));
+    } finally {
+      this.m._cb_free(out);
+    }
+  }
+
   releaseTarget(handle: number): void {
     this.m._cb_target_release(handle);
   }
@@ -144,16 +176,12 @@ export class CorebpfWasm {
       this.m._cb_set_kernel(keep(this.cstr(input.release)), keep(this.cstr(input.version)),
         keep(this.cstr(input.machine)), input.pageSize);
       this.m._cb_set_features(keep(this.bytes(input.features)), input.features.byteLength);
-      const out = this.m._cb_run();
-      if (!out) throw new RangeError('wasm heap exhausted while writing the plan');
-      try {
-        return this.m.HEAPU8.slice(out, this.m.HEAPU8.indexOf(0, out));
-      } finally {
-        this.m._cb_free(out);
-      }
+      this.m._cb_set_adjustments(keep(this.cstr(input.adjustments || undefined)));
+      return this.take(this.m._cb_run(), 'writing the plan');
     } finally {
       for (const p of ptrs) if (p) this.m._free(p);
       this.m._cb_set_object(0, 0, 0);
+      this.m._cb_set_adjustments(0);
     }
   }
 }
