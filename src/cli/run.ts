@@ -128,7 +128,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       if (i <= 0) throw new CliUsageError(`--set expects NAME=VALUE, got '${s}'`);
       obj.setGlobal(s.slice(0, i), parseValue(s.slice(i + 1)));
     }
-    obj.load();
+    await obj.load();
     say('loaded', `loaded ${obj.name}: ${obj.programs.length} programs, ${obj.maps.length} maps`, { object: obj.name });
     for (const r of obj.failedRelocations) {
       say('relocation', `  warning: CO-RE relocation failed on this kernel: ${r.program} insn ${r.insn}: ${r.kind} ${r.access}: ${r.reason}`, { relocation: r });
