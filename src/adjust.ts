@@ -105,11 +105,14 @@ export function mergeAdjustments(a: Adjustments | undefined, b: Adjustments | un
   return out;
 }
 
-/** Adjustments with every listed program turned off. */
+/** Adjustments with every listed program turned off (and not retargeted: libbpf resolves
+ *  an attach target when it is set, even for a program it will not load). */
 export function disablePrograms(a: Adjustments | undefined, names: Iterable<string>): Adjustments {
   const off: Adjustments = { programs: {} };
   for (const n of names) off.programs![n] = { autoload: false };
-  return mergeAdjustments(a, off);
+  const out = mergeAdjustments(a, off);
+  for (const n of names) delete out.programs![n]!.attachTarget;
+  return out;
 }
 
 function splitPair(flag: string, s: string): [string, string] {

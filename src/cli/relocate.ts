@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readInput } from '../inputs.js';
 import { RelocationError } from '../errors.js';
+import { adjustmentsFromFlags } from '../adjust.js';
 import { serializePlan, type RelocationRecord } from '../plan.js';
 import { Relocator, type RelocateResult } from '../relocate.js';
 import { CliUsageError, parseFeatures } from './common.js';
@@ -21,6 +22,14 @@ no privileges), and print a report of every relocation.
   --kallsyms PATH        the target's /proc/kallsyms, for typeless __ksym externs
   --feature NAME=on|off  assume a libbpf kernel feature present or missing (repeatable;
                          default: all present), e.g. --feature btf_enum64=off
+  --disable PROG         turn a program off before load (libbpf's bpf_program__set_autoload;
+                         repeatable), e.g. a program for a hook the target kernel lacks
+  --attach-target PROG=FUNC
+                         point a program at another kernel function or tracepoint
+                         (bpf_program__set_attach_target; repeatable), e.g. a placeholder
+                         SEC("fentry/dummy_file_read") at the real one
+  --max-entries MAP=N    size a map (bpf_map__set_max_entries; repeatable)
+  --value-size MAP=N     a map's value size (bpf_map__set_value_size; repeatable)
   -o, --output PATH      write the load plan to PATH
   --json                 print the result as JSON (relocations, stats, and the plan)
   -v, --verbose          print libbpf's debug log to stderr
@@ -62,6 +71,10 @@ export async function relocateCommand(argv: string[]): Promise<number> {
       'kernel-version': { type: 'string' },
       feature: { type: 'string', multiple: true },
       kallsyms: { type: 'string' },
+      disable: { type: 'string', multiple: true },
+      'attach-target': { type: 'string', multiple: true },
+      'max-entries': { type: 'string', multiple: true },
+      'value-size': { type: 'string', multiple: true },
       output: { type: 'string', short: 'o' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
@@ -78,9 +91,18 @@ export async function relocateCommand(argv: string[]): Promise<number> {
   const text = (path: string | undefined, what: string) => (path ? new TextDecoder().decode(readInput(path, what)) : undefined);
   const kconfig = text(values.kconfig, 'kernel config');
   const kallsyms = text(values.kallsyms, 'kallsyms');
+  let adjustments;
+  try {
+    adjustments = adjustmentsFromFlags({
+      disable: values.disable, attachTarget: values['attach-target'], maxEntries: values['max-entries'], valueSize: values['value-size'],
+    });
+  } catch (e) {
+    throw new CliUsageError((e as Error).message);
+  }
   const relocator = new Relocator({ size: 1 });
   try {
     const r = await relocator.relocate(objPath, {
+      adjustments,
       btf: btfPath, kconfig, kallsyms, kernelRelease: values['kernel-release'], kernelVersion: values['kernel-version'],
       features: parseFeatures(values.feature ?? []),
       logLevel: values.verbose ? 'debug' : 'info',
