@@ -8,6 +8,7 @@ import type { BpfMap } from '../host/map.js';
 import { parseSection } from '../host/sections.js';
 import { bpf_map_type } from '../host/generated/uapi.js';
 import { readInput } from '../inputs.js';
+import { adjustmentsFromFlags } from '../adjust.js';
 import { CliUsageError, parseFeatures } from './common.js';
 
 export const RUN_HELP = `usage: corebpf run OBJECT [options]
@@ -28,6 +29,8 @@ CAP_BPF + CAP_PERFMON). Ctrl-C stops; everything is detached and closed.
   --json                 one JSON object per line (events, maps, attach results)
   --kconfig PATH         kernel config for .kconfig externs (default: none)
   --feature NAME=on|off  libbpf kernel feature assumptions (see corebpf relocate)
+  --disable PROG, --attach-target PROG=FUNC, --max-entries MAP=N, --value-size MAP=N
+                         adjust the object before load, as in corebpf relocate
   -h, --help             this text`;
 
 export function parseDuration(s: string): number {
@@ -95,6 +98,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       kconfig: { type: 'string' },
       feature: { type: 'string', multiple: true },
+      disable: { type: 'string', multiple: true },
+      'attach-target': { type: 'string', multiple: true },
+      'max-entries': { type: 'string', multiple: true },
+      'value-size': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -112,7 +119,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     else console.log(text);
   };
 
+  let adjustments;
+  try {
+    adjustments = adjustmentsFromFlags({
+      disable: values.disable, attachTarget: values['attach-target'], maxEntries: values['max-entries'], valueSize: values['value-size'],
+    });
+  } catch (e) {
+    throw new CliUsageError((e as Error).message);
+  }
   const obj = await BpfObject.open(positionals[0]!, {
+    adjustments,
     btf: values.btf,
     kconfig: values.kconfig ? new TextDecoder().decode(readInput(values.kconfig, 'kernel config')) : undefined,
     features: parseFeatures(values.feature ?? []),
