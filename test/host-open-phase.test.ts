@@ -3,7 +3,7 @@
 // compiled is adjusted between open and load — placeholders retargeted or turned off,
 // maps sized, selective load, a reused pinned map — and the kernel is asked what it got.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,14 +27,18 @@ const openOffline = () => BpfObject.open(OBJ, { relocator, btf: BTF_61, kernelRe
 /** what this kernel lacks for the fentry and kprobe programs (null: it has it) */
 const noFentry = skipReason ? null : checkKernelSupport('fentry')?.message ?? null;
 const noKprobe = skipReason ? null : checkKernelSupport('kprobe')?.message ?? null;
+/** the block_io_start tracepoint arrived in Linux 6.5: its BTF type names it */
+const hasBlockIoStart = existsSync('/sys/kernel/btf/vmlinux')
+  && readFileSync('/sys/kernel/btf/vmlinux').includes(Buffer.from('\0btf_trace_block_io_start\0'));
 
 /** the adjustments every test needs: counts sized, the programs this kernel cannot run off */
 function basic(obj: BpfObject): BpfObject {
   obj.map('counts').setMaxEntries(1024);
   obj.program('tp_placeholder').setAttachTarget('sched_process_exec');
-  obj.program('fentry_placeholder').setAttachTarget('do_unlinkat');
+  obj.program('fentry_placeholder').setAttachTarget('vfs_unlink'); // do_unlinkat left 7.x kernels' BTF
   if (noFentry) obj.program('fentry_placeholder').setAutoload(false);
   if (noKprobe) obj.program('kprobe_unlink').setAutoload(false);
+  if (!hasBlockIoStart) obj.program('block_io_start').setAutoload(false);
   return obj;
 }
 
@@ -59,7 +63,7 @@ describe('open phase without a kernel: attributes of the opened object', () => {
 
       counts.setMaxEntries(4096).setMapFlags(U.BPF_F_NO_PREALLOC);
       obj.program('tp_placeholder').setAttachTarget('sched_switch').setLogLevel(1);
-      obj.program('fentry_placeholder').setAttachTarget('do_unlinkat');
+      obj.program('fentry_placeholder').setAttachTarget('vfs_unlink'); // do_unlinkat left 7.x kernels' BTF
       obj.program('kprobe_unlink').setAutoload(false);
       obj.program('block_io_start').setType('raw_tracepoint').setExpectedAttachType(0);
       expect([counts.maxEntries, counts.flags]).toEqual([4096, U.BPF_F_NO_PREALLOC]);
@@ -70,7 +74,7 @@ describe('open phase without a kernel: attributes of the opened object', () => {
       expect(obj.adjustments).toEqual({
         programs: {
           tp_placeholder: { attachTarget: 'sched_switch', logLevel: 1 },
-          fentry_placeholder: { attachTarget: 'do_unlinkat' },
+          fentry_placeholder: { attachTarget: 'vfs_unlink' },
           kprobe_unlink: { autoload: false },
           block_io_start: { type: U.BPF_PROG_TYPE_RAW_TRACEPOINT, expectedAttachType: 0 },
         },
@@ -132,7 +136,7 @@ describe.skipIf(skipReason !== null)('open phase on the real kernel', () => {
     }
   });
 
-  it.skipIf(noFentry !== null)('fentry placeholder retargeted to do_unlinkat fires (needs BPF trampolines)', async () => {
+  it.skipIf(noFentry !== null)('fentry placeholder retargeted to vfs_unlink fires (needs BPF trampolines)', async () => {
     const obj = basic(await open());
     obj.map('shared_seen').setPinPath(null);
     obj.program('tp_placeholder').setAutoload(false);
@@ -156,12 +160,12 @@ describe.skipIf(skipReason !== null)('open phase on the real kernel', () => {
     all.map('counts').setMaxEntries(64);
     all.map('shared_seen').setPinPath(null);
     all.program('tp_placeholder').setAttachTarget('sched_process_exec');
-    all.program('fentry_placeholder').setAttachTarget('do_unlinkat');
-    if (noFentry || noKprobe) {
+    all.program('fentry_placeholder').setAttachTarget('vfs_unlink');
+    if (noFentry || noKprobe || !hasBlockIoStart) {
       await expect(all.load()).rejects.toThrow(CorebpfError);
       expect(all.loaded).toBe(false);
     } else {
-      console.warn('[host-open-phase] this kernel has fentry and kprobes: the refusal half of this test cannot be exercised');
+      console.warn('[host-open-phase] this kernel has fentry, kprobes and block_io_start: the refusal half of this test cannot be exercised');
       await all.load();
     }
     all.close();
@@ -171,9 +175,10 @@ describe.skipIf(skipReason !== null)('open phase on the real kernel', () => {
     obj.program('tp_placeholder').setAttachTarget('sched_process_exec');
     obj.program('fentry_placeholder').setAutoload(false);
     obj.program('kprobe_unlink').setAutoload(false);
+    if (!hasBlockIoStart) obj.program('block_io_start').setAutoload(false);
     await obj.load();
     try {
-      expect(obj.programs.map((p) => p.name)).toEqual(['tp_placeholder', 'block_io_start']);
+      expect(obj.programs.map((p) => p.name)).toEqual(['tp_placeholder', ...(hasBlockIoStart ? ['block_io_start'] : [])]);
       expect(() => obj.program('kprobe_unlink')).toThrow(/was not loaded \(autoload off\)/);
       expect(obj.maps.map((m) => m.name)).toContain('kprobe_hits'); // libbpf creates every map
     } finally {
