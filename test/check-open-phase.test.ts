@@ -81,6 +81,19 @@ describe('the same adjustments through the CLI, relocate() and the API', () => {
     expect(fromCli.programs[0]!.attachBtfId).not.toBe(fromCli.programs[1]!.attachBtfId);
   });
 
+  it('setInnerMap changes a map-in-map\'s inner template (bpf_map__inner_map + setters), not the other outer maps\'', async () => {
+    const obj = await BpfObject.open(join(PROGS, 'map_in_map.bpf.o'), { relocator, btf: BTF_612 });
+    const dyn = obj.map('dyn_outer');
+    expect(dyn.innerMap).toEqual({ type: 2, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 }); // BPF_MAP_TYPE_ARRAY
+    dyn.setInnerMap({ maxEntries: 64 });
+    expect(dyn.innerMap!.maxEntries).toBe(64);
+    const { plan } = await obj.relocate();
+    const tmpl = (name: string) => plan.maps[plan.maps.find((m) => m.name === name)!.innerMap!]!;
+    expect(tmpl('dyn_outer')).toMatchObject({ innerTemplate: true, maxEntries: 64 });
+    expect(tmpl('outer_array').maxEntries).toBe(4);
+    obj.close();
+  });
+
   it('relocate without the adjustments fails with libbpf\'s reason (exit 2)', () => {
     const r = cli('relocate', OBJ, '--btf', BTF_612, '--max-entries', 'counts=16');
     expect(r.code).toBe(2);

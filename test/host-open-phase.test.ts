@@ -115,6 +115,7 @@ describe.skipIf(skipReason !== null)('open phase on the real kernel', () => {
     const cpus = possibleCpus();
     obj.map('percpu_hits').setMaxEntries(cpus);
     obj.map('shared_seen').setPinPath(null); // no pin: this test is about the others
+    obj.program('tp_placeholder').setLogLevel(1); // its own verifier log, kept on success
     await obj.load();
     try {
       expect(obj.loaded).toBe(true);
@@ -126,6 +127,8 @@ describe.skipIf(skipReason !== null)('open phase on the real kernel', () => {
       expect(obj.map('percpu_hits').maxEntries).toBe(cpus);
       const prog = obj.program('tp_placeholder');
       expect(prog.info().type).toBe(U.BPF_PROG_TYPE_TRACING);
+      expect(prog.verifierLog).toMatch(/processed \d+ insns/);
+      for (const p of obj.programs) if (p.name !== 'tp_placeholder') expect(p.verifierLog, p.name).toBe(''); // no level: no log
       await prog.attach();
       const child = spawnSync('/bin/true');
       expect(child.status).toBe(0);

@@ -137,10 +137,9 @@ export class Program implements Disposable {
 
   /** the function or tracepoint it attaches to (setAttachTarget, else its section's) */
   get attachTarget(): string | null {
-    const s = this.#state();
-    if (s) return s.attachTarget;
+    if (this.#opened) return this.#opened.state(this.name).attachTarget;
     const i = this.section.indexOf('/');
-    return this.#opened ? this.#opened.state(this.name).attachTarget : i >= 0 ? this.section.slice(i + 1) || null : null;
+    return i >= 0 ? this.section.slice(i + 1) || null : null;
   }
 
   /** the verifier log level it is loaded with (setLogLevel) */
