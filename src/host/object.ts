@@ -7,14 +7,17 @@
 //   for await (const ev of await obj.ringbuf('events', { type: 'event' })) ...
 //   obj.close();
 import { parseBtf, type Btf } from '../btf/reader.js';
-import { BTF_KIND_DATASEC, BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_UNION, type BtfKind } from '../btf/kinds.js';
+import { BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_UNION, type BtfKind } from '../btf/kinds.js';
 import { CorebpfError } from '../errors.js';
 import { parsePlan, planBytes, type LoadPlan, type PlanMap, type RelocationRecord } from '../plan.js';
 import { sharedRelocator, type RelocateOptions, type RelocateResult, type Relocator } from '../relocate.js';
 import { readInput, objectNameOf } from '../inputs.js';
 import type { ObjectSpec } from '../object-spec.js';
 import type { Adjustments } from '../adjust.js';
-import { BtfCodec, BtfCodecError, type BtfValue, type DatasecVar } from './btf-codec.js';
+import { BtfCodec, type BtfValue } from './btf-codec.js';
+import { GlobalVars, sectionOfInternal, type GlobalVariable } from './globals.js';
+
+export type { GlobalVariable } from './globals.js';
 import * as U from './generated/uapi.js';
 import { ResourceSet, trackLeak, untrackLeak } from './leaks.js';
 import { BIND_MAP, BpfMap, OPENED_MAP, mapTypeName } from './map.js';
@@ -51,17 +54,6 @@ export interface LoadOptions {
   logSize?: number;
 }
 
-export interface GlobalVariable {
-  name: string;
-  /** the section: .rodata, .data, .bss, .rodata.NAME, ... */
-  section: string;
-  /** C type, e.g. "volatile const u32" */
-  type: string;
-  offset: number;
-  size: number;
-  /** writable after load (not in a frozen .rodata map) */
-  writableAfterLoad: boolean;
-}
 
 export interface RecordBufferOptions extends PerfBufferOptions {
   /** decode records as this BTF type of the object (e.g. 'event' or 'struct event') */
@@ -70,43 +62,10 @@ export interface RecordBufferOptions extends PerfBufferOptions {
   decode?: (record: Buffer) => unknown;
 }
 
-interface GlobalRef extends DatasecVar {
-  map: string;
-  section: string;
-}
-
-/** what the global-variable code needs of an internal map, from a plan or an opened object */
-interface GlobalMap {
-  name: string;
-  btfValueTypeId: number;
-  valueSize: number;
-  initial: Uint8Array | null;
-  /** read-only once loaded */
-  freeze: boolean;
-}
-
-
-function sectionOfInternal(m: { name: string; btfValueTypeId: number }, btf: Btf | null): string {
-  if (btf && m.btfValueTypeId) {
-    try {
-      const t = btf.typeById(m.btfValueTypeId);
-      if (t.kind === BTF_KIND_DATASEC) return t.name;
-    } catch { /* fall through */ }
-  }
-  const dot = m.name.indexOf('.');
-  return dot >= 0 ? m.name.slice(dot) : m.name;
-}
-
-/** libbpf freezes these internal maps (read-only for programs, fixed once loaded) */
-function frozenSection(section: string): boolean {
-  return section === '.rodata' || section.startsWith('.rodata.') || section === '.kconfig';
-}
 
 export class BpfObject implements Disposable, AsyncDisposable {
   readonly #opts: ObjectOptions;
   readonly #res = new ResourceSet();
-  /** pending images of global-variable maps, by map name */
-  readonly #initial = new Map<string, Uint8Array>();
   /** opened by BpfObject.open(): libbpf's open phase, relocated at load */
   readonly #opened: OpenedObject | null;
   #plan: LoadPlan | null = null;
@@ -119,7 +78,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
   #allMaps: BpfMap[];
   /** fromPlan objects: host-side autoload by plan program name */
   readonly #autoload = new Map<string, boolean>();
-  #globals: Map<string, GlobalRef[]> | null = null;
+  readonly #globals: GlobalVars;
   #maps: BpfMap[] | null = null;
   #programs: Program[] | null = null;
   #closed = false;
@@ -128,11 +87,14 @@ export class BpfObject implements Disposable, AsyncDisposable {
     this.#opts = opts;
     this.#opened = 'opened' in src ? src.opened : null;
     if ('plan' in src) this.#plan = src.plan;
+    this.#globals = new GlobalVars(this, {
+      currentPlan: () => this.#plan, opened: this.#opened, createdMap: (name) => this.#createdMap(name),
+    });
     this.#allPrograms = this.#programHandles();
     this.#allMaps = this.#mapHandles();
     const sets: [Record<string, unknown> | undefined, string][] = [[opts.rodata, '.rodata'], [opts.data, '.data'], [opts.bss, '.bss']];
     for (const [vals, prefix] of sets) {
-      for (const [k, v] of Object.entries(vals ?? {})) this.#setGlobal(k, v, prefix);
+      for (const [k, v] of Object.entries(vals ?? {})) this.#globals.set(k, v, prefix);
     }
   }
 
@@ -260,133 +222,9 @@ export class BpfObject implements Disposable, AsyncDisposable {
   // ---------------------------------------------------------------------------------------
   // global variables
 
-  #globalMaps(): GlobalMap[] {
-    if (this.#plan) {
-      return this.#plan.maps.filter((m) => m.internal).map((m) => {
-        const init = m.initial.find((i) => i.value !== undefined);
-        return { name: m.name, btfValueTypeId: m.btfValueTypeId, valueSize: m.valueSize, initial: init?.value ? planBytes(init.value) : null, freeze: m.freeze };
-      });
-    }
-    return this.#opened!.spec.maps.filter((m) => m.internal).map((m) => {
-      const st = this.#opened!.mapState(m.name);
-      return {
-        name: m.name, btfValueTypeId: m.btfValueTypeId, valueSize: st.valueSize, initial: m.initial ? planBytes(m.initial) : null,
-        freeze: frozenSection(sectionOfInternal(m, this.btf)),
-      };
-    });
-  }
-
-  #globalIndex(): Map<string, GlobalRef[]> {
-    if (this.#globals) return this.#globals;
-    const idx = new Map<string, GlobalRef[]>();
-    const codec = this.codec ?? (this.btf ? new BtfCodec(this.btf) : null);
-    for (const m of this.#globalMaps()) {
-      if (!codec || !m.btfValueTypeId) continue;
-      let t;
-      try {
-        t = codec.btf.typeById(m.btfValueTypeId);
-      } catch {
-        continue;
-      }
-      if (t.kind !== BTF_KIND_DATASEC || t.name === '.kconfig' || t.name.startsWith('.ksyms')) continue;
-      for (const v of codec.datasecVars(t.id)) {
-        const list = idx.get(v.name) ?? [];
-        list.push({ ...v, map: m.name, section: t.name });
-        idx.set(v.name, list);
-      }
-    }
-    this.#globals = idx;
-    return idx;
-  }
-
-  #globalMap(name: string): GlobalMap {
-    return this.#globalMaps().find((m) => m.name === name)!;
-  }
-
   /** The global variables the object's BTF describes (settable with setGlobal). */
   globals(): GlobalVariable[] {
-    const codec = this.#codecOrThrow();
-    const out: GlobalVariable[] = [];
-    for (const list of this.#globalIndex().values()) {
-      for (const g of list) {
-        out.push({
-          name: g.name, section: g.section, type: codec.typeName(g.typeId), offset: g.offset, size: g.size,
-          writableAfterLoad: !this.#globalMap(g.map).freeze,
-        });
-      }
-    }
-    return out.sort((a, b) => a.section.localeCompare(b.section) || a.offset - b.offset);
-  }
-
-  #codecOrThrow(): BtfCodec {
-    if (!this.btf) throw new CorebpfError(`object '${this.name}' has no BTF: its global variables cannot be found by name`);
-    return this.codec ?? new BtfCodec(this.btf);
-  }
-
-  #findGlobal(name: string, sectionPrefix?: string): GlobalRef {
-    this.#codecOrThrow();
-    const all = this.#globalIndex();
-    const matches = (all.get(name) ?? []).filter((g) => !sectionPrefix || g.section === sectionPrefix || g.section.startsWith(sectionPrefix + '.'));
-    if (matches.length === 1) return matches[0]!;
-    const avail = [...all.values()].flat()
-      .filter((g) => !sectionPrefix || g.section === sectionPrefix || g.section.startsWith(sectionPrefix + '.'))
-      .map((g) => `${g.name} (${g.section})`);
-    if (matches.length === 0) {
-      throw new CorebpfError(
-        `object '${this.name}' has no global variable '${name}'${sectionPrefix ? ` in ${sectionPrefix}` : ''}; ` +
-        `available: ${avail.length ? avail.join(', ') : 'none'}`, { variable: name, available: avail });
-    }
-    throw new CorebpfError(
-      `global variable '${name}' is ambiguous (${matches.map((g) => g.section).join(', ')}); name its section`,
-      { variable: name, sections: matches.map((g) => g.section) });
-  }
-
-
-  #pendingValue(mapName: string): Uint8Array {
-    let v = this.#initial.get(mapName);
-    const m = this.#globalMap(mapName);
-    if (!v || v.byteLength !== m.valueSize) {
-      const old = v;
-      v = new Uint8Array(m.valueSize);
-      if (old) v.set(old.subarray(0, m.valueSize));
-      else if (m.initial) v.set(m.initial.subarray(0, m.valueSize));
-      this.#initial.set(mapName, v);
-    }
-    return v;
-  }
-
-  #setGlobal(name: string, value: unknown, section?: string): void {
-    const g = this.#findGlobal(name, section);
-    const codec = this.#codecOrThrow();
-    if (this.loaded) {
-      const m = this.#globalMap(g.map);
-      if (m.freeze) {
-        throw new CorebpfError(`global '${name}' (${g.section}) is read-only once loaded: set it before load()`, { variable: name });
-      }
-      const map = this.#createdMap(g.map);
-      const key = new Uint8Array(4);
-      const cur = map.getRaw(key) ?? Buffer.alloc(m.valueSize);
-      const bytes = Uint8Array.from(cur);
-      this.#encodeVar(codec, g, value, bytes);
-      map.setRaw(key, bytes);
-      return;
-    }
-    const bytes = this.#pendingValue(g.map);
-    const scratch = Uint8Array.from(bytes);
-    this.#encodeVar(codec, g, value, scratch); // all or nothing: only copy back when it encoded
-    bytes.set(scratch);
-  }
-
-  #encodeVar(codec: BtfCodec, g: GlobalRef, value: unknown, bytes: Uint8Array): void {
-    try {
-      codec.encode(g.typeId, value, bytes, g.offset, g.name);
-    } catch (e) {
-      if (e instanceof BtfCodecError) {
-        throw new CorebpfError(`cannot set global '${g.name}' (${codec.typeName(g.typeId)} in ${g.section}): ${e.message}`,
-          { variable: g.name, section: g.section }, { cause: e });
-      }
-      throw e;
-    }
+    return this.#globals.list();
   }
 
   /**
@@ -396,19 +234,14 @@ export class BpfObject implements Disposable, AsyncDisposable {
    */
   setGlobal(name: string, value: unknown, section?: string): this {
     this.#assertOpen();
-    this.#setGlobal(name, value, section);
+    this.#globals.set(name, value, section);
     return this;
   }
 
   /** A global variable's value: the pending one before load(), the map's after. */
   getGlobal(name: string, section?: string): BtfValue {
     this.#assertOpen();
-    const g = this.#findGlobal(name, section);
-    const codec = this.#codecOrThrow();
-    const bytes = this.loaded
-      ? this.#createdMap(g.map).getRaw(new Uint8Array(4)) ?? new Uint8Array(this.#globalMap(g.map).valueSize)
-      : this.#pendingValue(g.map);
-    return codec.decode(g.typeId, bytes, g.offset);
+    return this.#globals.get(name, section);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -436,7 +269,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
     this.#result = r;
     this.#plan = r.plan;
     this.#planKey = key;
-    this.#globals = null;
+    this.#globals.reset();
     return r;
   }
 
@@ -473,7 +306,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
     const usedMaps = only ? mapsUsedBy(plan, selected) : null;
     const byName = (name: string) => plan.maps.findIndex((m) => m.name === name && !m.innerTemplate);
     const initialValues = new Map<number, Uint8Array>();
-    for (const [name, v] of this.#initial) {
+    for (const [name, v] of this.#globals.pending) {
       const i = byName(name);
       if (i >= 0) initialValues.set(i, v);
     }
@@ -516,7 +349,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
     });
     this.#maps = maps;
     this.#programs = programs;
-    this.#globals = null;
+    this.#globals.reset();
     trackLeak(this, `BpfObject '${this.name}'`);
   }
 
