@@ -179,6 +179,15 @@ describe('errors keep libbpf\'s reason, with Linux errno names', () => {
     obj.close();
   });
 
+  it('a successful relocation\'s log has Linux errno numbers too', async () => {
+    const r = await relocator.relocate(OBJ, {
+      btf: BTF_612, logLevel: 'debug',
+      adjustments: { programs: { tp_placeholder: { attachTarget: 'sched_switch' }, fentry_placeholder: { autoload: false } }, maps: { counts: { maxEntries: 8 } } },
+    });
+    // libbpf looks for the bpffs of the pinned-by-name map; the virtual kernel has none
+    expect(r.log).toMatch(/failed \(-2 ENOENT\) to open BPF FS mount at '\/sys\/fs\/bpf'/);
+  });
+
   it('the wasm\'s errno numbers become Linux\'s in message text, only where libbpf prints an error code', () => {
     const wasm: Record<number, string> = { 71: 'ESRCH', 28: 'EINVAL', 44: 'ENOENT' };
     const nameOf = (n: number) => wasm[n] ?? 'unknown';

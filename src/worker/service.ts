@@ -68,6 +68,24 @@ export function decodeOutcome(w: RelocateWire): RelocateOutcome {
 }
 
 const PLAN_KEY = new TextEncoder().encode(',"plan":');
+const LOG_KEY = new TextEncoder().encode(',"log":');
+
+/** The glue's JSON with the errno numbers of its log (its last key) written as Linux's;
+ * the rest of the text, plan included, is left as it is. */
+function withLinuxErrnos(json: Uint8Array, nameOf: (wasmErrno: number) => string): Uint8Array {
+  const buf = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
+  const at = buf.lastIndexOf(LOG_KEY);
+  if (at < 0 || json[json.byteLength - 1] !== 0x7d /* } */) return json;
+  const start = at + LOG_KEY.byteLength;
+  const log = JSON.parse(buf.toString('utf8', start, json.byteLength - 1)) as string;
+  const fixed = linuxErrnos(log, nameOf);
+  if (fixed === log) return json;
+  const tail = new TextEncoder().encode(`${JSON.stringify(fixed)}}`);
+  const out = new Uint8Array(start + tail.byteLength);
+  out.set(json.subarray(0, start));
+  out.set(tail, start);
+  return out;
+}
 const REPORT_END = new TextEncoder().encode(',"plan":null,"log":""}');
 
 /** the glue's JSON up to its plan, closed: stats and relocations only */
@@ -258,7 +276,7 @@ export class RelocationService {
     if (!SUCCESS_PREFIX.every((b, i) => json[i] === b)) {
       throw this.toError(m, req, JSON.parse(new TextDecoder().decode(json)) as GlueResult);
     }
-    return { json: req.reportOnly ? reportOnly(json) : json, targetCached: cached };
+    return { json: req.reportOnly ? reportOnly(json) : withLinuxErrnos(json, (n) => m.errnoName(n)), targetCached: cached };
   }
 
   private toError(m: CorebpfWasm, req: OpenRequest, r: GlueResult): Error {
