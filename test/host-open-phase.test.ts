@@ -97,6 +97,19 @@ describe('open phase without a kernel: attributes of the opened object', () => {
     }
   });
 
+  it('open() can start from recorded adjustments; the handles show them and load applies them', async () => {
+    const adjustments = { programs: { kprobe_unlink: { autoload: false }, tp_placeholder: { attachTarget: 'sched_switch' }, fentry_placeholder: { autoload: false } }, maps: { counts: { maxEntries: 99 } } };
+    const obj = await BpfObject.open(OBJ, { relocator, btf: BTF_61, adjustments });
+    expect(obj.program('kprobe_unlink').autoload).toBe(false);
+    expect(obj.program('tp_placeholder').attachTarget).toBe('sched_switch');
+    expect(obj.map('counts').maxEntries).toBe(99);
+    obj.program('block_io_start').setAutoload(false); // not in 6.1
+    const { plan } = await obj.relocate();
+    expect(plan.programs.map((p) => p.name)).toEqual(['tp_placeholder']);
+    expect(plan.maps.find((m) => m.name === 'counts')!.maxEntries).toBe(99);
+    obj.close();
+  });
+
   it('as compiled, the object does not load: libbpf\'s reason with the Linux errno', async () => {
     const obj = await openOffline();
     obj.map('counts').setMaxEntries(16);

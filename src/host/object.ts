@@ -205,11 +205,12 @@ export class BpfObject implements Disposable, AsyncDisposable {
     const codec = this.codec;
     if (o) {
       return o.spec.maps.map((m) => {
-        const h = new BpfMap(null, m, {
+        const st = o.mapState(m.name); // with the adjustments open() was given
+        const h = new BpfMap(null, st, {
           codec: codec && m.btfValueTypeId ? codec : null, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId,
           sectionName: m.internal ? sectionOfInternal(m, this.btf) : null,
         }, o);
-        h[OPENED_MAP](m.pinPath, m.autocreate, m.innerMap);
+        h[OPENED_MAP](st.pinPath, st.autocreate, st.innerMap);
         return h;
       });
     }
