@@ -56,7 +56,10 @@ export class ObjectFormatError extends CorebpfError {}
 
 /** libbpf failed for a reason that is none of the above; `details.errno` and the log say more. */
 export class LibbpfError extends CorebpfError {
-  get errno(): number { return Number(this.details.errno ?? 0); }
+  /** Linux's errno number (libbpf in the wasm numbers them as its C library does) */
+  get errno(): number { return Number(this.details.errnoValue ?? this.details.errno ?? 0); }
+  /** the errno's name, e.g. "ESRCH" */
+  get errnoName(): string { return String(this.details.errnoName ?? this.details.errno ?? ''); }
   get log(): string { return String(this.details.log ?? ''); }
 }
 

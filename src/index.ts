@@ -1,5 +1,9 @@
 export { relocate, Relocator, type RelocateOptions, type RelocateResult } from './relocate.js';
 export {
+  adjustmentsFromFlags, mergeAdjustments, type Adjustments, type ProgramAdjustment, type MapAdjustment, type InnerMapAdjustment,
+} from './adjust.js';
+export { type ObjectSpec, type ObjectSpecProgram, type ObjectSpecMap } from './object-spec.js';
+export {
   CorebpfError, SyscallError, PermissionError, NotSupportedError, VerifierError, RelocationError,
   ObjectFormatError, LibbpfError, WasmTrapError,
 } from './errors.js';

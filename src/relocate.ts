@@ -4,6 +4,8 @@ import { machine, release, version } from 'node:os';
 import { statSync } from 'node:fs';
 import { readInput, objectNameOf, HOST_BTF_PATH } from './inputs.js';
 import { hostBtfPath } from './host/kernel-files.js';
+import type { Adjustments } from './adjust.js';
+import type { ObjectSpec } from './object-spec.js';
 import type { LoadPlan, RelocationRecord } from './plan.js';
 import { WorkerPool, type PoolOptions } from './worker/pool.js';
 import type { LogLevel, RelocateStats } from './worker/service.js';
@@ -31,6 +33,9 @@ export interface RelocateOptions {
   objectName?: string;
   /** libbpf messages kept in `log`: 'warn', 'info' (default) or 'debug' */
   logLevel?: LogLevel;
+  /** the open phase: programs turned off or retargeted, maps resized, ... applied by
+   *  libbpf's own setters between its open and load (see src/adjust.ts) */
+  adjustments?: Adjustments;
 }
 
 export interface RelocateResult {
@@ -78,9 +83,17 @@ export class Relocator {
       kconfig: opts.kconfig, kallsyms: opts.kallsyms, kernelRelease: opts.kernelRelease ?? host?.release,
       kernelVersion: opts.kernelVersion ?? host?.version, machine: opts.machine ?? host?.machine, pageSize: opts.pageSize, features: opts.features, logLevel: opts.logLevel,
       moduleBtfs: opts.moduleBtfs,
+      adjustments: opts.adjustments,
     });
     const failed = out.relocations.filter((r) => r.status === 'failed');
     return { ...out, ok: failed.length === 0, failed };
+  }
+
+  /** libbpf's open phase only (no kernel, nothing relocated): programs, maps and BTF. */
+  async open(object: Uint8Array | string, opts: { objectName?: string } = {}): Promise<ObjectSpec> {
+    const objectBytes = typeof object === 'string' ? readInput(object, 'BPF object') : object;
+    const objectName = opts.objectName ?? (typeof object === 'string' ? objectNameOf(object) : 'obj');
+    return this.pool.open({ object: objectBytes, objectName });
   }
 
   private readTarget(path: string): Uint8Array {
@@ -116,6 +129,11 @@ function hostKernel(): { release: string; version: string; machine: string } {
 }
 
 let shared: Relocator | undefined;
+
+/** The shared Relocator (created on first use). */
+export function sharedRelocator(): Relocator {
+  return (shared ??= new Relocator());
+}
 
 /** Relocate with a shared Relocator (workers are created on first use and do not keep the process alive). */
 export function relocate(object: Uint8Array | string, opts: RelocateOptions = {}): Promise<RelocateResult> {

@@ -137,7 +137,7 @@ describe('BtfCodec (no kernel)', () => {
 describe.skipIf(skipReason !== null)('Map on the real kernel', () => {
   let obj: BpfObject;
   beforeAll(async () => {
-    obj = BpfObject.fromPlan(await plan('execsnoop')).load();
+    obj = await BpfObject.fromPlan(await plan('execsnoop')).load();
   });
   afterAll(() => obj?.close());
 

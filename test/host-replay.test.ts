@@ -184,7 +184,7 @@ describe.skipIf(skipReason !== null)('replay on the real kernel', () => {
   it('map-in-map: slots hold the inner maps, templates are closed', async () => {
     const p = await plan('map_in_map');
     const before = fdCount();
-    const obj = BpfObject.fromPlan(p).load();
+    const obj = await BpfObject.fromPlan(p).load();
     try {
       expect(obj.maps.map((m) => m.name)).toEqual(['inner_a', 'inner_b', 'outer_array', 'inner_d', 'inner_c', 'outer_hash', 'dyn_outer']);
       expect(fdCount() - before).toBe(7 + 1); // maps + program; BTF and the 3 templates closed
@@ -208,7 +208,7 @@ describe.skipIf(skipReason !== null)('replay on the real kernel', () => {
   });
 
   it('prog array: slots filled after the programs load; tail calls reach them', async () => {
-    const obj = BpfObject.fromPlan(await plan('tailcall')).load();
+    const obj = await BpfObject.fromPlan(await plan('tailcall')).load();
     try {
       const jt = obj.map('jmp_table');
       expect(jt.get(0)).toBe(obj.program('stage_parse').id);
@@ -264,14 +264,14 @@ describe.skipIf(skipReason !== null)('replay on the real kernel', () => {
     expect(p.maps.map((m) => m.pinPath)).toEqual(['/sys/fs/bpf/pinned_config', '/sys/fs/bpf/pinned_counts', null]);
     const root = mkdtempSync('/sys/fs/bpf/corebpf-test-');
     try {
-      const first = BpfObject.fromPlan(p, { pinRoot: root }).load();
+      const first = await BpfObject.fromPlan(p, { pinRoot: root }).load();
       const ids = { config: first.map('pinned_config').id, counts: first.map('pinned_counts').id, unpinned: first.map('unpinned').id };
       expect(readdirSync(root).sort()).toEqual(['pinned_config', 'pinned_counts']);
       expect(first.map('pinned_counts').pinnedPath).toBe(join(root, 'pinned_counts'));
       first.map('pinned_counts').set(1, 5n);
       first.close(); // the pinned maps live on in bpffs
 
-      const second = BpfObject.fromPlan(p, { pinRoot: root }).load();
+      const second = await BpfObject.fromPlan(p, { pinRoot: root }).load();
       try {
         expect(second.map('pinned_config').id).toBe(ids.config);
         expect(second.map('pinned_counts').id).toBe(ids.counts);
@@ -435,7 +435,7 @@ describe.skipIf(skipReason !== null)('replay on the real kernel', () => {
     try {
       const { serializePlan } = await import('../dist/index.js');
       writeFileSync(join(dir, 'x.plan'), serializePlan(execsnoop));
-      const obj = BpfObject.fromPlan(readFileSync(join(dir, 'x.plan')), { rodata: { target_uid: 7 } }).load();
+      const obj = await BpfObject.fromPlan(readFileSync(join(dir, 'x.plan')), { rodata: { target_uid: 7 } }).load();
       expect(obj.map('.rodata').get(0)).toEqual({ target_uid: 7, emit_failed: false });
       obj.close();
       expect(existsSync(join(dir, 'x.plan'))).toBe(true);

@@ -18,6 +18,7 @@
 #include "libbpf.h"
 #include "libbpf_internal.h"
 
+#include "adjust.h"
 #include "cand_index.h"
 #include "core_report.h"
 #include "json.h"
@@ -97,6 +98,7 @@ static struct {
 	unsigned char features[64];
 	char *kallsyms;
 	size_t kallsyms_len;
+	char *adjust; /* open-phase adjustments (adjust.c) */
 	char release[65], version[65], machine[65];
 	long page_size;
 } in;
@@ -251,6 +253,7 @@ CB_EXPORT void cb_set_target(int handle) { in.target = handle; }
 CB_EXPORT void cb_set_log_level(int level) { in_log_level = level; }
 int cb_debug_messages(void) { return in_log_level >= LIBBPF_DEBUG; }
 CB_EXPORT void cb_set_kconfig(const char *text) { set_str(&in.kconfig, text); }
+CB_EXPORT void cb_set_adjustments(const char *text) { set_str(&in.adjust, text); }
 
 CB_EXPORT void cb_set_kallsyms(const char *text, size_t len)
 {
@@ -672,8 +675,9 @@ static const char *error_code(int err, bool opened)
 	return "libbpf";
 }
 
-/* errno by name: wasm's libc numbers errnos differently from Linux, names agree */
-static const char *errno_name(int e)
+/* errno by name: wasm's libc numbers errnos differently from Linux, names agree (the
+ * worker maps the numbers in libbpf's messages to Linux's through this) */
+CB_EXPORT const char *cb_errno_name(int e)
 {
 	switch (e) {
 #define E(x) case x: return #x
@@ -708,11 +712,11 @@ static void write_error(struct json *j, const char *code, int err, const char *w
 	if (err <= -__LIBBPF_ERRNO__START)
 		libbpf_strerror(err, reason, sizeof(reason));
 	else
-		snprintf(reason, sizeof(reason), "%s", errno_name(-err));
+		snprintf(reason, sizeof(reason), "%s", cb_errno_name(-err));
 	snprintf(msg, sizeof(msg), "%s: %s", what, reason);
 	json_obj_begin(j);
 	json_kstr(j, "code", code);
-	json_kstr(j, "errno", errno_name(err < 0 ? -err : err));
+	json_kstr(j, "errno", cb_errno_name(err < 0 ? -err : err));
 	json_kstr(j, "message", msg);
 	json_obj_end(j);
 }
@@ -758,6 +762,10 @@ CB_EXPORT char *cb_run(void)
 		code = "endianness";
 	} else {
 		opened = true;
+		if ((err = adjust_apply(obj, in.adjust)))
+			code = "adjust";
+	}
+	if (!err && obj) {
 		/* pinning is the host's job: remember each pin path, let libbpf not pin */
 		bpf_object__for_each_map(map, obj) {
 			if (bpf_map__type(map) == BPF_MAP_TYPE_PERF_EVENT_ARRAY && !bpf_map__max_entries(map)) {
@@ -783,6 +791,7 @@ CB_EXPORT char *cb_run(void)
 	if (err)
 		write_error(&j, code ? code : error_code(err, opened), err,
 			    code && !strcmp(code, "no_btf") ? "the object has no .BTF section" :
+			    code && !strcmp(code, "adjust") ? "libbpf refused an adjustment of the opened object" :
 			    code ? "the object's byte order is not the target kernel's" :
 			    opened ? "libbpf could not load the object" : "libbpf could not open the object");
 	else
@@ -819,6 +828,42 @@ CB_EXPORT char *cb_run(void)
 	nr_cpu_sized = 0;
 	vk_reset();
 	core_report_reset();
+	return json_take(&j);
+}
+
+/* The open phase: bpf_object__open() only (no target kernel, nothing relocated), and the
+ * opened object's programs, maps and BTF as {"error":..., "object":..., "log":"..."}. */
+CB_EXPORT char *cb_open(void)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct bpf_object *obj;
+	struct json j;
+	int err = 0;
+
+	vk_reset();
+	log_reset();
+	libbpf_set_print(print_fn);
+	opts.object_name = in.obj_name;
+	obj = bpf_object__open_mem(in.obj, in.obj_len, &opts);
+	if (!obj)
+		err = -errno;
+	json_init(&j);
+	json_obj_begin(&j);
+	json_key(&j, "error");
+	if (err)
+		write_error(&j, error_code(err, false), err, "libbpf could not open the object");
+	else
+		json_null(&j);
+	json_key(&j, "object");
+	if (obj)
+		adjust_write_spec(&j, obj, vk_object_byteorder(obj) == ELFDATA2MSB);
+	else
+		json_null(&j);
+	json_key(&j, "log");
+	json_strn(&j, cb_log ? cb_log : "", cb_log_len);
+	json_obj_end(&j);
+	bpf_object__close(obj);
+	vk_reset();
 	return json_take(&j);
 }
 

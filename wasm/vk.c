@@ -136,11 +136,34 @@ static long bpf_btf_load(union bpf_attr *a)
 	return fd;
 }
 
+/* Sizes every kernel refuses at BPF_MAP_CREATE (the map types' alloc checks): a map left
+ * for user space to size (max_entries 0) then fails here, offline, with libbpf's own
+ * "failed to create" message, as it would on a kernel. */
+static bool map_sizes_invalid(const union bpf_attr *a)
+{
+	switch (a->map_type) {
+	case BPF_MAP_TYPE_HASH:
+	case BPF_MAP_TYPE_PERCPU_HASH:
+	case BPF_MAP_TYPE_LRU_HASH:
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+	case BPF_MAP_TYPE_ARRAY:
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+		return !a->max_entries || !a->key_size || !a->value_size;
+	case BPF_MAP_TYPE_QUEUE:
+	case BPF_MAP_TYPE_STACK:
+		return !a->max_entries;
+	default:
+		return false;
+	}
+}
+
 static long bpf_map_create(union bpf_attr *a)
 {
 	struct vk_map_rec *m;
 	int fd;
 
+	if (map_sizes_invalid(a))
+		return fail(EINVAL);
 	if (GROW(vk.maps, vk.nr_maps))
 		return fail(ENOMEM);
 	m = &vk.maps[vk.nr_maps];

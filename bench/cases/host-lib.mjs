@@ -39,7 +39,7 @@ export function skipReason() {
 /** The benchmark object, relocated for this kernel and loaded. */
 export async function loadBenchObject(api) {
   const obj = await api.BpfObject.open(new Uint8Array(readFileSync(BPF_OBJ)), { objectName: 'host_bench' });
-  obj.load();
+  await obj.load();
   return obj;
 }
 

@@ -11,6 +11,7 @@
 // Programs whose name contains ___err_ (the kernel selftests' convention) are always
 // expected to fail.
 import { readFileSync } from 'node:fs';
+import { mergeAdjustments, parseAdjustments, type Adjustments } from '../adjust.js';
 import { CorebpfError } from '../errors.js';
 import type { CheckedKernel, CheckedObject, FailedRelocation } from './report.js';
 
@@ -36,6 +37,49 @@ export interface Expectation {
   error?: Globs;
   /** why the failure is expected; shown in reports */
   reason?: string;
+}
+
+/** How user space adjusts an object before loading it (the open phase), so that `check`
+ *  relocates it the same way: {"object": GLOB, "programs": {...}, "maps": {...}} */
+export interface ObjectAdjustment extends Adjustments {
+  object: Globs;
+}
+
+/** The adjustments of every entry whose glob matches the object (later entries win). */
+export function adjustmentsFor(entries: readonly ObjectAdjustment[], obj: { id: string; name: string; path: string }): Adjustments | undefined {
+  let out: Adjustments | undefined;
+  for (const e of entries) {
+    if (matches(e.object, obj.id, obj.name, obj.path)) out = mergeAdjustments(out, e);
+  }
+  return out;
+}
+
+/** The "adjustments" list of an expectations document ([] when it has none). */
+export function parseObjectAdjustments(text: string, name = 'expectations'): ObjectAdjustment[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return []; // parseExpectations reports it
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v) || (v as { adjustments?: unknown }).adjustments === undefined) return [];
+  const list = (v as { adjustments: unknown }).adjustments;
+  if (!Array.isArray(list)) throw new CorebpfError(`${name}: "adjustments" must be a list of {"object": GLOB, "programs": {...}, "maps": {...}}`);
+  return list.map((raw, i) => {
+    const where = `${name}: adjustments entry ${i}`;
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new CorebpfError(`${where} is not an object`);
+    const { object, ...rest } = raw as Record<string, unknown>;
+    if (!(typeof object === 'string' || (Array.isArray(object) && object.every((x) => typeof x === 'string')))) {
+      throw new CorebpfError(`${where}: "object" must be a glob string or a list of them`);
+    }
+    const extra = Object.keys(rest).filter((k) => k.startsWith('_') || k === 'comment');
+    for (const k of extra) delete rest[k];
+    return { object: object as Globs, ...parseAdjustments(rest, where) };
+  });
+}
+
+export function readObjectAdjustments(path: string): ObjectAdjustment[] {
+  return parseObjectAdjustments(readFileSync(path, 'utf8'), path);
 }
 
 const FIELDS = ['object', 'program', 'kernel', 'arch', 'access', 'kind', 'error', 'reason'] as const;
@@ -97,6 +141,7 @@ export function parseExpectations(text: string, name = 'expectations'): Expectat
     }
     list = doc.expectations;
   }
+  if (list === undefined && v && typeof v === 'object' && (v as { adjustments?: unknown }).adjustments !== undefined) list = [];
   if (!Array.isArray(list)) throw new CorebpfError(`${name}: expected {"version": 1, "expectations": [...]} or an array of entries`);
   return list.map((raw, i) => {
     const where = `${name}: entry ${i}`;

@@ -250,7 +250,9 @@ const JS = String.raw`
     details.appendChild(kv('object', outcome + (r.outcome === 'relocated' || r.outcome === 'stopped' ? ' (' + plural(r.relocations, 'CO-RE relocation') + ', ' + r.failed.length + ' failed)' : '')));
     if (v.expected) details.appendChild(kv('expected because', v.expected));
     if (v.note) details.appendChild(kv('note', v.note));
-    if (v.error && r.error) details.appendChild(el('pre', { text: r.error.name + ': ' + r.error.message }));
+    var pe = (r.disabled || []).find(function (d) { return d.program === v.program; });
+    var perr = pe ? pe.error : r.error;
+    if (v.error && perr) details.appendChild(el('pre', { text: perr.name + ': ' + perr.message }));
     var failed = v.failures.map(function (i) { return r.failed[i]; });
     if (failed.length) {
       details.appendChild(el('h3', { 'class': 'fh', text: 'Failed relocations (' + failed.length + ')' }));

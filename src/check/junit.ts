@@ -1,7 +1,7 @@
 // JUnit XML of a check report: a <testsuite> per kernel, a <testcase> per object:program.
 // Unexpected relocation failures are <failure>s, unexpected libbpf errors <error>s;
 // expected failures and not-applicable pairs are <skipped> with the reason.
-import { CAUSE_TEXT, errorSummary, type CheckReport } from './report.js';
+import { CAUSE_TEXT, errorSummary, programError, type CheckReport } from './report.js';
 import { describeFailure, kernelLabel } from './text.js';
 
 // XML 1.0 cannot carry most control characters at all, even escaped
@@ -53,14 +53,16 @@ export function renderJunit(report: CheckReport): string {
             break;
           case 'expected-fail': {
             skipped++;
-            const body = p.error ? `${r.error?.name}: ${r.error?.message}` : failed.map(describeFailure).join('\n');
+            const pe = programError(r, p.program);
+            const body = p.error ? `${pe?.name}: ${pe?.message}` : failed.map(describeFailure).join('\n');
             cases.push(`${head}>\n      <skipped${attrs({ message: `expected failure: ${p.expected ?? ''}` })}>${xmlEscape(body)}</skipped>\n    </testcase>`);
             break;
           }
           case 'unexpected-fail':
             if (p.error) {
               errors++;
-              cases.push(`${head}>\n      <error${attrs({ type: r.error?.name ?? 'Error', message: errorSummary(r.error) })}>${xmlEscape(r.error?.message ?? '')}</error>\n    </testcase>`);
+              const pe = programError(r, p.program);
+              cases.push(`${head}>\n      <error${attrs({ type: pe?.name ?? 'Error', message: errorSummary(pe) })}>${xmlEscape(pe?.message ?? '')}</error>\n    </testcase>`);
             } else {
               failures++;
               const bad = failed.filter((f) => f.expected === null);

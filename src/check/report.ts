@@ -107,10 +107,18 @@ export interface ObjectResult {
   error: { name: string; message: string } | null;
   /** not-applicable: why */
   note?: string;
+  /** programs turned off (bpf_program__set_autoload) after libbpf stopped at them, so that
+   *  the others could be relocated; each with the error it stopped with */
+  disabled?: DisabledProgram[];
   /** derived per-program verdicts, in the object's program order */
   programs: ProgramVerdict[];
   /** timing: milliseconds the relocation took (left out of comparisons) */
   ms: number;
+}
+
+export interface DisabledProgram {
+  program: string;
+  error: { name: string; message: string };
 }
 
 export type Verdict = 'pass' | 'expected-fail' | 'unexpected-fail' | 'unexpected-pass' | 'skipped' | 'not-applicable';
@@ -257,10 +265,26 @@ export function classify(report: Omit<CheckReport, 'summary'> & { summary?: Summ
     }
     const relocated = new Set(r.programsRelocated);
     const errorUses = new Set<number>();
+    const objectError = (p: CheckedProgram, message: string, failures: number[], note?: string): ProgramVerdict => {
+      let expected: string | undefined = isErrProgram(p.name) ? ERR_CONVENTION : undefined;
+      if (!expected) {
+        const i = matchError(entries, obj, kernel, p.name, message);
+        if (i >= 0) {
+          errorUses.add(i);
+          expected = entries[i]!.reason ?? 'listed in the expectations';
+        }
+      }
+      return { program: p.name, status: expected ? 'expected-fail' : 'unexpected-fail', failures, error: true, ...(expected ? { expected } : {}), ...(note ? { note } : {}) };
+    };
     r.programs = obj.programs.map((p): ProgramVerdict => {
       const failures = r.failed.flatMap((f, i) => (f.program === p.name ? [i] : []));
       const err = isErrProgram(p.name);
       if (r.outcome === 'not-applicable') return { program: p.name, status: 'not-applicable', failures, note: r.note ?? 'not applicable' };
+      const off = r.disabled?.find((d) => d.program === p.name);
+      if (off) {
+        return objectError(p, off.error.message, failures,
+          `turned off (autoload) so that the other programs could be checked: ${errorSummary(off.error)}`);
+      }
       if (r.outcome === 'error') {
         // libbpf names the program it stopped at ("prog 'x': failed to find kernel BTF type ID of ...");
         // the others were not checked
@@ -268,15 +292,7 @@ export function classify(report: Omit<CheckReport, 'summary'> & { summary?: Summ
         if (named.length && !named.includes(p.name)) {
           return { program: p.name, status: 'skipped', failures, note: `not checked: libbpf stopped at an error in program '${named[0]}'` };
         }
-        let expected: string | undefined = err ? ERR_CONVENTION : undefined;
-        if (!expected) {
-          const i = matchError(entries, obj, kernel, p.name, r.error?.message ?? '');
-          if (i >= 0) {
-            errorUses.add(i);
-            expected = entries[i]!.reason ?? 'listed in the expectations';
-          }
-        }
-        return { program: p.name, status: expected ? 'expected-fail' : 'unexpected-fail', failures, error: true, ...(expected ? { expected } : {}) };
+        return objectError(p, r.error?.message ?? '', failures);
       }
       if (failures.length) {
         if (failures.some((i) => r.failed[i]!.expected === null)) return { program: p.name, status: 'unexpected-fail', failures };
@@ -295,6 +311,11 @@ export function classify(report: Omit<CheckReport, 'summary'> & { summary?: Summ
   out.expectations.uses = uses;
   out.summary = summarize(out);
   return out;
+}
+
+/** the libbpf error behind a program's cell: the one it was turned off for, else the object's */
+export function programError(r: ObjectResult, program: string): { name: string; message: string } | null {
+  return r.disabled?.find((d) => d.program === program)?.error ?? r.error;
 }
 
 /** programs an object-level libbpf error names ("libbpf: prog 'x': ...") */

@@ -8,16 +8,17 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CorebpfError, ObjectFormatError, RelocationError } from '../errors.js';
+import { disablePrograms, type Adjustments } from '../adjust.js';
+import { CorebpfError, LibbpfError, ObjectFormatError, RelocationError } from '../errors.js';
 import { objectNameOf, readInput, sha256 } from '../inputs.js';
 import type { RelocationRecord } from '../plan.js';
 import { WorkerPool } from '../worker/pool.js';
 import { btfEndianness, elfArch, readElf } from './elf.js';
-import type { Expectation } from './expect.js';
+import { adjustmentsFor, type Expectation, type ObjectAdjustment } from './expect.js';
 import { listKernels, machineOf, readKernel, shardOf, type KernelInput } from './kernels.js';
 import {
-  REPORT_FORMAT, REPORT_VERSION, classify, completePrograms, failedRelocation,
-  type CheckReport, type CheckedKernel, type CheckedObject, type ObjectResult,
+  REPORT_FORMAT, REPORT_VERSION, classify, completePrograms, errorPrograms, failedRelocation,
+  type CheckReport, type CheckedKernel, type CheckedObject, type DisabledProgram, type ObjectResult,
 } from './report.js';
 
 export interface CheckOptions {
@@ -26,6 +27,9 @@ export interface CheckOptions {
   /** directory of kernel BTF (see listKernels) */
   btfDir: string;
   expectations?: Expectation[];
+  /** the open phase per object (expectations file "adjustments"): how user space adjusts
+   *  each object before loading it */
+  adjustments?: ObjectAdjustment[];
   /** where the expectations came from (recorded in the report) */
   expectationsFile?: string | null;
   /** worker threads (default: one per core) */
@@ -67,6 +71,7 @@ export interface CheckRun {
 
 interface ObjectInput extends CheckedObject {
   bytes: Uint8Array;
+  adjustments?: Adjustments;
 }
 
 function expandObjects(paths: string[]): string[] {
@@ -135,6 +140,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckRun> {
   if (!list.kernels.length) throw new CorebpfError(`no kernel BTF (*.btf, *.btf.xz, vmlinux) in '${opts.btfDir}'`, { path: opts.btfDir });
   const jobs = Math.max(1, Math.min(opts.jobs ?? availableParallelism(), Math.max(1, kernels.length)));
   const expectations = opts.expectations ?? [];
+  for (const o of objects) o.adjustments = adjustmentsFor(opts.adjustments ?? [], o);
 
   const results: ObjectResult[][] = kernels.map(() => []);
   const total = kernels.length * objects.length;
@@ -252,31 +258,48 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
       return;
     }
     const t = performance.now();
-    stats.relocations++;
+    const disabled: DisabledProgram[] = [];
+    const withDisabled = <T extends ObjectResult>(r: T): T => (disabled.length ? { ...r, disabled } : r);
     try {
-      const r = await pool.relocate({
-        object: o.bytes, objectName: o.name, btf: bytes, btfKey: k.btfSha256!,
-        kernelRelease: k.kernelRelease ?? undefined, kernelVersion: k.kernelVersion ?? undefined, machine: k.machine ?? undefined,
-        reportOnly: true, // the matrix needs the relocations, not the plans
-      }, [], w);
+      // A program libbpf stops at (its attach target is not in this kernel, say) fails its
+      // own cell: turn it off, as its user space would, and relocate the others again.
+      const names = o.programs.map((p) => p.name);
+      let r;
+      for (;;) {
+        stats.relocations++;
+        try {
+          r = await pool.relocate({
+            object: o.bytes, objectName: o.name, btf: bytes, btfKey: k.btfSha256!,
+            kernelRelease: k.kernelRelease ?? undefined, kernelVersion: k.kernelVersion ?? undefined, machine: k.machine ?? undefined,
+            reportOnly: true, // the matrix needs the relocations, not the plans
+            adjustments: disabled.length ? disablePrograms(o.adjustments, disabled.map((d) => d.program)) : o.adjustments,
+          }, [], w);
+          break;
+        } catch (e) {
+          if (!(e instanceof LibbpfError)) throw e;
+          const at = errorPrograms(e.message, names).find((n) => !disabled.some((d) => d.program === n));
+          if (!at || disabled.length + 1 >= names.length) throw e;
+          disabled.push({ program: at, error: { name: e.name, message: firstLines(e.message) } });
+        }
+      }
       if (!r.stats.targetCached) stats.btfParses++;
-      out[i] = {
+      out[i] = withDisabled({
         object: o.id, kernel: k.id, outcome: 'relocated', relocations: r.relocations.length,
         failed: r.relocations.filter((x) => x.status === 'failed').map(failedRelocation),
         programsRelocated: programsOf(r.relocations), error: null, programs: [], ms: Math.round(performance.now() - t),
-      };
+      });
     } catch (e) {
       const ms = Math.round(performance.now() - t);
       if (e instanceof RelocationError) {
         const rel = e.relocations as RelocationRecord[];
-        out[i] = {
+        out[i] = withDisabled({
           object: o.id, kernel: k.id, outcome: 'stopped', relocations: rel.length,
           failed: rel.filter((x) => x.status === 'failed').map(failedRelocation), programsRelocated: programsOf(rel),
           error: { name: e.name, message: firstLines(e.message) }, programs: [], ms,
-        };
+        });
       } else {
         if (e instanceof ObjectFormatError && e.details.input === 'target') targetError = e;
-        out[i] = errorResult(o, k, e, ms);
+        out[i] = withDisabled(errorResult(o, k, e, ms));
       }
     }
   };

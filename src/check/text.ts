@@ -1,6 +1,6 @@
 // The human summary `corebpf check` and `corebpf merge` print on stdout.
 import { describeExpectation } from './expect.js';
-import { CAUSE_TEXT, errorSummary, type CheckReport, type CheckedKernel, type FailedRelocation, type ObjectResult, type Verdict } from './report.js';
+import { CAUSE_TEXT, errorSummary, programError, type CheckReport, type CheckedKernel, type FailedRelocation, type ObjectResult, type Verdict } from './report.js';
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -87,7 +87,7 @@ export function formatSummary(report: CheckReport, opts: { verbose?: boolean } =
   for (const r of report.results) {
     for (const p of r.programs) {
       if (p.status !== 'unexpected-fail') continue;
-      if (p.error) add(r.object, p.program, `libbpf error: ${errorSummary(r.error)}`, r.kernel);
+      if (p.error) add(r.object, p.program, `libbpf error: ${errorSummary(programError(r, p.program))}`, r.kernel);
       else for (const i of p.failures) if (r.failed[i]!.expected === null) add(r.object, p.program, `${p.program}: ${describeFailure(r.failed[i]!)}`, r.kernel);
     }
   }

@@ -1,6 +1,6 @@
 // `corebpf check OBJECT... --btf-dir DIR`: program × kernel relocation matrix for CI.
 import { parseArgs } from 'node:util';
-import { readExpectations } from '../check/expect.js';
+import { readExpectations, readObjectAdjustments } from '../check/expect.js';
 import { parseShard } from '../check/kernels.js';
 import { progressMode, progressReporter } from '../check/progress.js';
 import { runCheck } from '../check/run.js';
@@ -28,7 +28,14 @@ kind, access path) and why (type missing, field missing, ambiguous candidates, s
                             "error": GLOB, "reason": TEXT}, ...]}
                          every field optional; "access"/"kind" match failed relocations,
                          "error" object-level libbpf errors, neither: any failure. Programs
-                         whose name contains ___err_ are always expected to fail
+                         whose name contains ___err_ are always expected to fail. The file
+                         may also say how user space adjusts objects before load:
+                           "adjustments": [{"object": GLOB, "programs": {"NAME":
+                             {"autoload": false, "attachTarget": "FUNC"}}, "maps": {"NAME":
+                             {"maxEntries": N, "valueSize": N}}}, ...]
+                         A program libbpf stops at (e.g. its attach target is missing on a
+                         kernel) fails its own cell; it is turned off and the other programs
+                         of the object are relocated and reported
   -j, --jobs N           worker threads (default: one per core); each parses a kernel's
                          BTF once and relocates every object against it
   --shard I/N            check only kernels I, I+N, I+2N, ... of the sorted kernel list
@@ -84,11 +91,12 @@ export async function checkCommand(argv: string[]): Promise<number> {
     }
   }
   const expectations = values['expect-fail'] ? readExpectations(values['expect-fail']) : [];
+  const adjustments = values['expect-fail'] ? readObjectAdjustments(values['expect-fail']) : [];
   const reporter = progressReporter(process.stderr, progressMode(process.stderr, process.env, values.quiet === true));
   let run;
   try {
     run = await runCheck({
-      objects: positionals, btfDir: values['btf-dir'], expectations, expectationsFile: values['expect-fail'] ?? null,
+      objects: positionals, btfDir: values['btf-dir'], expectations, adjustments, expectationsFile: values['expect-fail'] ?? null,
       jobs, shard, onProgress: (p) => reporter.update(p),
     });
   } finally {

@@ -63,7 +63,7 @@ async function liveDemo(relocator: Relocator): Promise<number> {
   let obj: BpfObject;
   try {
     obj = await BpfObject.open(DEMO_OBJECT, { relocator });
-    obj.load();
+    await obj.load();
   } catch (e) {
     if (e instanceof PermissionError) {
       console.log(`(this kernel does not let us load BPF: ${e.message})`);

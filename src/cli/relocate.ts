@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readInput } from '../inputs.js';
 import { RelocationError } from '../errors.js';
+import { adjustmentsFromFlags } from '../adjust.js';
 import { serializePlan, type RelocationRecord } from '../plan.js';
 import { Relocator, type RelocateResult } from '../relocate.js';
 import { CliUsageError, parseFeatures } from './common.js';
@@ -23,6 +24,14 @@ no privileges), and print a report of every relocation.
                          .xz too), where libbpf looks for what vmlinux lacks (repeatable)
   --feature NAME=on|off  assume a libbpf kernel feature present or missing (repeatable;
                          default: all present), e.g. --feature btf_enum64=off
+  --disable PROG         turn a program off before load (libbpf's bpf_program__set_autoload;
+                         repeatable), e.g. a program for a hook the target kernel lacks
+  --attach-target PROG=FUNC
+                         point a program at another kernel function or tracepoint
+                         (bpf_program__set_attach_target; repeatable), e.g. a placeholder
+                         SEC("fentry/dummy_file_read") at the real one
+  --max-entries MAP=N    size a map (bpf_map__set_max_entries; repeatable)
+  --value-size MAP=N     a map's value size (bpf_map__set_value_size; repeatable)
   -o, --output PATH      write the load plan to PATH
   --json                 print the result as JSON (relocations, stats, and the plan)
   -v, --verbose          print libbpf's debug log to stderr
@@ -65,6 +74,10 @@ export async function relocateCommand(argv: string[]): Promise<number> {
       feature: { type: 'string', multiple: true },
       kallsyms: { type: 'string' },
       'module-btf': { type: 'string', multiple: true },
+      disable: { type: 'string', multiple: true },
+      'attach-target': { type: 'string', multiple: true },
+      'max-entries': { type: 'string', multiple: true },
+      'value-size': { type: 'string', multiple: true },
       output: { type: 'string', short: 'o' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
@@ -86,9 +99,18 @@ export async function relocateCommand(argv: string[]): Promise<number> {
     if (!m) throw new CliUsageError(`--module-btf expects NAME=PATH, got '${spec}'`);
     return { name: m[1]!, data: readInput(m[2]!, `module BTF '${m[1]}'`) };
   });
+  let adjustments;
+  try {
+    adjustments = adjustmentsFromFlags({
+      disable: values.disable, attachTarget: values['attach-target'], maxEntries: values['max-entries'], valueSize: values['value-size'],
+    });
+  } catch (e) {
+    throw new CliUsageError((e as Error).message);
+  }
   const relocator = new Relocator({ size: 1 });
   try {
     const r = await relocator.relocate(objPath, {
+      adjustments,
       btf: btfPath, kconfig, kallsyms, kernelRelease: values['kernel-release'], kernelVersion: values['kernel-version'],
       features: parseFeatures(values.feature ?? []),
       moduleBtfs: moduleBtfs.length ? moduleBtfs : undefined,

@@ -8,6 +8,7 @@ import type { BpfMap } from '../host/map.js';
 import { parseSection } from '../host/sections.js';
 import { bpf_map_type } from '../host/generated/uapi.js';
 import { readInput } from '../inputs.js';
+import { adjustmentsFromFlags } from '../adjust.js';
 import { CliUsageError, parseFeatures } from './common.js';
 
 export const RUN_HELP = `usage: corebpf run OBJECT [options]
@@ -30,6 +31,8 @@ CAP_BPF + CAP_PERFMON). Ctrl-C stops; everything is detached and closed.
                          libbpf looks: /boot/config-$(uname -r), else /proc/config.gz)
   --kallsyms PATH        symbols for typeless __ksym externs (default: /proc/kallsyms)
   --feature NAME=on|off  override a libbpf kernel feature (default: probed on this kernel)
+  --disable PROG, --attach-target PROG=FUNC, --max-entries MAP=N, --value-size MAP=N
+                         adjust the object before load, as in corebpf relocate
   -h, --help             this text`;
 
 export function parseDuration(s: string): number {
@@ -98,6 +101,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       kconfig: { type: 'string' },
       kallsyms: { type: 'string' },
       feature: { type: 'string', multiple: true },
+      disable: { type: 'string', multiple: true },
+      'attach-target': { type: 'string', multiple: true },
+      'max-entries': { type: 'string', multiple: true },
+      'value-size': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -115,7 +122,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     else console.log(text);
   };
 
+  let adjustments;
+  try {
+    adjustments = adjustmentsFromFlags({
+      disable: values.disable, attachTarget: values['attach-target'], maxEntries: values['max-entries'], valueSize: values['value-size'],
+    });
+  } catch (e) {
+    throw new CliUsageError((e as Error).message);
+  }
   const obj = await BpfObject.open(positionals[0]!, {
+    adjustments,
     btf: values.btf,
     kconfig: values.kconfig ? new TextDecoder().decode(readInput(values.kconfig, 'kernel config')) : undefined,
     kallsyms: values.kallsyms ? new TextDecoder().decode(readInput(values.kallsyms, 'kallsyms')) : undefined,
@@ -132,7 +148,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       if (i <= 0) throw new CliUsageError(`--set expects NAME=VALUE, got '${s}'`);
       obj.setGlobal(s.slice(0, i), parseValue(s.slice(i + 1)));
     }
-    obj.load();
+    await obj.load();
     say('loaded', `loaded ${obj.name}: ${obj.programs.length} programs, ${obj.maps.length} maps`, { object: obj.name });
     for (const r of obj.failedRelocations) {
       say('relocation', `  warning: CO-RE relocation failed on this kernel: ${r.program} insn ${r.insn}: ${r.kind} ${r.access}: ${r.reason}`, { relocation: r });

@@ -303,7 +303,8 @@ function ownProgFd(progFd: number): OwnedFd {
   return new OwnedFd(getSyscalls().bpf(U.BPF_PROG_GET_FD_BY_ID, A.getFdByIdAttr(id).buf), 'prog');
 }
 
-function ownMapFd(mapFd: number): OwnedFd {
+/** A new fd of the same map (BPF_MAP_GET_FD_BY_ID): owned by whoever asked, independent of `mapFd`. */
+export function ownMapFd(mapFd: number): OwnedFd {
   const id = A.mapInfo(mapFd).id;
   return new OwnedFd(getSyscalls().bpf(U.BPF_MAP_GET_FD_BY_ID, A.getFdByIdAttr(id).buf), 'map');
 }

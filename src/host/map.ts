@@ -9,7 +9,8 @@
 // handing out the current one, so deleting the current key inside the loop is safe; if a key
 // the walk still needs disappears anyway, the kernel restarts hash maps from their first key
 // and keys already handed out are skipped.
-import { SyscallError } from '../errors.js';
+import type { InnerMapAdjustment, MapAdjustment } from '../adjust.js';
+import { CorebpfError, SyscallError } from '../errors.js';
 import * as A from './attr.js';
 import { bumpMemlockRlimit } from './memlock.js';
 import { PinState } from './pin.js';
@@ -38,6 +39,21 @@ export interface MapTypeInfo {
   sectionName?: string | null;
   pinnedPath?: string | null;
 }
+
+/** The opened object's side of a map handle before load: where adjustments go. */
+export interface MapAdjuster {
+  /** record an adjustment (throws when it is not possible); returns the map's attributes after it */
+  adjustMap(name: string, a: MapAdjustment): MapSpec & { pinPath: string | null; autocreate: boolean; innerMap: InnerMapAdjustment | null };
+  /** bpf_map__reuse_fd: use this map instead of creating one */
+  reuseFd(name: string, fd: number): void;
+}
+
+/** BpfObject binds a map handle to its fd at load (not part of the public API). */
+export const BIND_MAP = Symbol('corebpf.bindMap');
+/** BpfObject sets an opened map handle's pin path, autocreate and inner map. */
+export const OPENED_MAP = Symbol('corebpf.openedMap');
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export type UpdateFlags = number | 'any' | 'noexist' | 'exist' | 'lock';
 
@@ -108,13 +124,22 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   readonly codec: BtfCodec | null;
   readonly btfKeyTypeId: number;
   readonly btfValueTypeId: number;
-  readonly #fd: OwnedFd;
-  readonly #pin: PinState;
+  #fd: OwnedFd | null;
+  #pin: PinState;
   #keyScratch: Uint8Array | undefined;
   #valueScratch: Uint8Array | undefined;
+  readonly #opened: MapAdjuster | null;
+  #pinPath: string | null = null;
+  #autocreate = true;
+  #innerMap: InnerMapAdjustment | null = null;
 
-  constructor(fd: OwnedFd, spec: MapSpec, types: MapTypeInfo = {}) {
+  /**
+   * Without an fd: a map of an opened object not loaded yet, whose attributes can still be
+   * changed (libbpf's bpf_map__set_*, through `opened`); the object binds the fd at load.
+   */
+  constructor(fd: OwnedFd | null, spec: MapSpec, types: MapTypeInfo = {}, opened: MapAdjuster | null = null) {
     this.#fd = fd;
+    this.#opened = opened;
     this.name = spec.name;
     this.type = spec.type;
     this.keySize = spec.keySize;
@@ -127,6 +152,14 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     this.btfValueTypeId = this.codec ? types.btfValueTypeId ?? 0 : 0;
     this.sectionName = types.sectionName ?? null;
     this.#pin = new PinState(types.pinnedPath ?? null);
+    this.#pinPath = types.pinnedPath ?? null;
+  }
+
+  /** set the opened-state attributes a handle starts with (BpfObject, before load) */
+  [OPENED_MAP](pinPath: string | null, autocreate: boolean, innerMap: InnerMapAdjustment | null): void {
+    this.#pinPath = pinPath;
+    this.#autocreate = autocreate;
+    this.#innerMap = innerMap;
   }
 
   /** Create a standalone map (not part of an object). */
@@ -152,12 +185,130 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     }
   }
 
+  [BIND_MAP](fd: OwnedFd, spec: MapSpec, types: MapTypeInfo): void {
+    const self = this as Mutable<BpfMap<K, V>>;
+    this.#fd = fd;
+    self.type = spec.type;
+    self.keySize = spec.keySize;
+    self.valueSize = spec.valueSize;
+    self.maxEntries = spec.maxEntries;
+    self.flags = spec.flags;
+    self.perCpu = PERCPU_TYPES.has(spec.type);
+    self.codec = types.codec ?? null;
+    self.btfKeyTypeId = self.codec ? types.btfKeyTypeId ?? 0 : 0;
+    self.btfValueTypeId = self.codec ? types.btfValueTypeId ?? 0 : 0;
+    self.sectionName = types.sectionName ?? null;
+    this.#pin = new PinState(types.pinnedPath ?? null);
+    this.#keyScratch = this.#valueScratch = undefined;
+  }
+
+  /** created in the kernel (it has an fd) */
+  get loaded(): boolean {
+    return this.#fd !== null;
+  }
+
+  #adjust(what: string, a: MapAdjustment): this {
+    if (!this.#opened) throw new CorebpfError(`map '${this.name}': ${what} needs an opened object (BpfObject.open), not a created map or a load plan`, { map: this.name });
+    if (this.#fd) throw new CorebpfError(`map '${this.name}' is already created: ${what} before load()`, { map: this.name });
+    const r = this.#opened.adjustMap(this.name, a);
+    const self = this as Mutable<BpfMap<K, V>>;
+    self.type = r.type;
+    self.keySize = r.keySize;
+    self.valueSize = r.valueSize;
+    self.maxEntries = r.maxEntries;
+    self.flags = r.flags;
+    self.perCpu = PERCPU_TYPES.has(r.type);
+    this.#pinPath = r.pinPath;
+    this.#autocreate = r.autocreate;
+    this.#innerMap = r.innerMap;
+    return this;
+  }
+
+  /** libbpf's bpf_map__set_max_entries (e.g. a per-CPU array sized by the CPU count) */
+  setMaxEntries(n: number): this {
+    return this.#adjust('setMaxEntries', { maxEntries: u32Arg('max_entries', n) });
+  }
+
+  /** libbpf's bpf_map__set_value_size (a global-data map: its last variable must be an array) */
+  setValueSize(n: number): this {
+    return this.#adjust('setValueSize', { valueSize: u32Arg('value_size', n) });
+  }
+
+  /** libbpf's bpf_map__set_key_size */
+  setKeySize(n: number): this {
+    return this.#adjust('setKeySize', { keySize: u32Arg('key_size', n) });
+  }
+
+  /** libbpf's bpf_map__set_map_flags (BPF_F_*) */
+  setMapFlags(flags: number): this {
+    return this.#adjust('setMapFlags', { flags: u32Arg('map_flags', flags) });
+  }
+
+  /** libbpf's bpf_map__set_type: a number or a name ('hash', 'BPF_MAP_TYPE_LRU_HASH') */
+  setType(type: number | string): this {
+    let v = type;
+    if (typeof v === 'string') {
+      const want = v.toUpperCase().startsWith('BPF_MAP_TYPE_') ? v.toUpperCase() : `BPF_MAP_TYPE_${v.toUpperCase()}`;
+      v = (U.bpf_map_type as Record<string, number>)[want] ?? NaN;
+      if (Number.isNaN(v)) throw new CorebpfError(`unknown map type '${type}'`);
+    }
+    return this.#adjust('setType', { type: v });
+  }
+
+  /** libbpf's bpf_map__set_autocreate: false leaves the map out (programs using it must be off) */
+  setAutocreate(on: boolean): this {
+    return this.#adjust('setAutocreate', { autocreate: on });
+  }
+
+  /**
+   * The inner-map template of a map-in-map (what bpf_map__inner_map() + setters change in
+   * libbpf): e.g. `setInnerMap({ maxEntries: 4096 })` for inner maps created later.
+   */
+  setInnerMap(inner: InnerMapAdjustment): this {
+    return this.#adjust('setInnerMap', { innerMap: inner });
+  }
+
+  /** libbpf's bpf_map__set_pin_path: reuse a compatible map pinned there, else pin the new one there */
+  setPinPath(path: string | null): this {
+    return this.#adjust('setPinPath', { pinPath: path });
+  }
+
+  /**
+   * libbpf's bpf_map__reuse_fd: load() uses this existing map (its attributes are taken
+   * from the fd now, as libbpf does) instead of creating one; the caller keeps its fd.
+   */
+  reuseFd(fd: number): this {
+    if (!this.#opened) throw new CorebpfError(`map '${this.name}': reuseFd needs an opened object (BpfObject.open)`, { map: this.name });
+    if (this.#fd) throw new CorebpfError(`map '${this.name}' is already created: reuseFd before load()`, { map: this.name });
+    const info = A.mapInfo(fd);
+    this.#adjust('reuseFd', { type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.mapFlags });
+    this.#opened.reuseFd(this.name, fd);
+    return this;
+  }
+
+  /** where it is (or will be) pinned: set with setPinPath or LIBBPF_PIN_BY_NAME */
+  get pinPath(): string | null {
+    return this.#fd ? this.#pin.path : this.#pinPath;
+  }
+
+  /** whether load() creates it (libbpf's bpf_map__autocreate) */
+  get autocreate(): boolean {
+    return this.#fd ? true : this.#autocreate;
+  }
+
+  /** the inner-map template's attributes of a map-in-map, before load */
+  get innerMap(): InnerMapAdjustment | null {
+    return this.#innerMap;
+  }
+
   get fd(): number {
-    return this.#fd.fd;
+    const f = this.#fd;
+    if (f === null) throw new CorebpfError(`map '${this.name}' is not created: its object is not loaded: call load() first`, { map: this.name });
+    return f.fd;
   }
 
   get closed(): boolean {
-    return this.#fd.closed;
+    return this.#fd?.closed ?? false;
   }
 
   /** Short type name: "hash", "percpu_array", "ringbuf", ... */
@@ -510,7 +661,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   }
 
   close(): void {
-    this.#fd.close();
+    this.#fd?.close();
   }
 
   [Symbol.dispose](): void {
@@ -518,8 +669,13 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   }
 
   toString(): string {
-    return `BpfMap(${this.name}, ${this.typeName}, ${this.#fd})`;
+    return `BpfMap(${this.name}, ${this.typeName}, ${this.#fd ?? 'not created'})`;
   }
+}
+
+function u32Arg(what: string, n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new CorebpfError(`bad ${what} ${n}: expected an unsigned 32-bit integer`);
+  return n;
 }
 
 /** The usual name (shadows the global Map where imported as `Map`). */

@@ -7,17 +7,24 @@
 //   for await (const ev of await obj.ringbuf('events', { type: 'event' })) ...
 //   obj.close();
 import { parseBtf, type Btf } from '../btf/reader.js';
-import { BTF_KIND_DATASEC, BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_UNION, type BtfKind } from '../btf/kinds.js';
+import { BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_UNION, type BtfKind } from '../btf/kinds.js';
 import { CorebpfError } from '../errors.js';
 import { parsePlan, planBytes, type LoadPlan, type PlanMap, type RelocationRecord } from '../plan.js';
-import { relocate, type RelocateOptions, type RelocateResult, type Relocator } from '../relocate.js';
-import { BtfCodec, BtfCodecError, type BtfValue, type DatasecVar } from './btf-codec.js';
+import { sharedRelocator, type RelocateOptions, type RelocateResult, type Relocator } from '../relocate.js';
+import { readInput, objectNameOf } from '../inputs.js';
+import type { ObjectSpec } from '../object-spec.js';
+import type { Adjustments } from '../adjust.js';
+import { BtfCodec, type BtfValue } from './btf-codec.js';
+import { GlobalVars, sectionOfInternal, type GlobalVariable } from './globals.js';
+
+export type { GlobalVariable } from './globals.js';
 import * as U from './generated/uapi.js';
 import { ResourceSet, trackLeak, untrackLeak } from './leaks.js';
 import { forRunningKernel } from './kernel-env.js';
-import { BpfMap, mapTypeName } from './map.js';
+import { BIND_MAP, BpfMap, OPENED_MAP, mapTypeName } from './map.js';
+import { OpenedObject, mapsUsedBy } from './opened.js';
 import { openPerfBuffer, type PerfBufferOptions, type PerfBufferReader } from './perfbuf.js';
-import { Program } from './program.js';
+import { BIND_PROGRAM, Program, type ProgramAdjuster } from './program.js';
 import { openRingBuffer, type RingBufferReader } from './ringbuf.js';
 import { replayPlan, resolvePinPath } from './replay.js';
 
@@ -40,24 +47,14 @@ export interface OpenOptions extends RelocateOptions, ObjectOptions {
 }
 
 export interface LoadOptions {
-  /** load only these programs (default: those with autoload on, i.e. all) */
+  /** load only these programs and the maps they use, like cilium/ebpf's LoadAndAssign
+   *  (default: the programs with autoload on, and every map) */
   programs?: readonly string[];
   /** verifier log level for every program; the log is kept on Program.verifierLog */
   logLevel?: number;
   logSize?: number;
 }
 
-export interface GlobalVariable {
-  name: string;
-  /** the section: .rodata, .data, .bss, .rodata.NAME, ... */
-  section: string;
-  /** C type, e.g. "volatile const u32" */
-  type: string;
-  offset: number;
-  size: number;
-  /** writable after load (not in a frozen .rodata map) */
-  writableAfterLoad: boolean;
-}
 
 export interface RecordBufferOptions extends PerfBufferOptions {
   /** decode records as this BTF type of the object (e.g. 'event' or 'struct event') */
@@ -66,57 +63,47 @@ export interface RecordBufferOptions extends PerfBufferOptions {
   decode?: (record: Buffer) => unknown;
 }
 
-interface GlobalRef extends DatasecVar {
-  mapIndex: number;
-  section: string;
-}
-
-
-function sectionOfInternal(m: PlanMap, btf: Btf | null): string {
-  if (btf && m.btfValueTypeId) {
-    try {
-      const t = btf.typeById(m.btfValueTypeId);
-      if (t.kind === BTF_KIND_DATASEC) return t.name;
-    } catch { /* fall through */ }
-  }
-  const dot = m.name.indexOf('.');
-  return dot >= 0 ? m.name.slice(dot) : m.name;
-}
 
 export class BpfObject implements Disposable, AsyncDisposable {
-  readonly plan: LoadPlan;
-  /** the CO-RE relocation report */
-  readonly relocations: readonly RelocationRecord[];
-  /** the plan's BTF, parsed (null when the object has none) */
-  readonly btf: Btf | null;
-  readonly codec: BtfCodec | null;
-  /** libbpf's debug log of the relocation (open() only) */
-  readonly relocationLog: string;
   readonly #opts: ObjectOptions;
   readonly #res = new ResourceSet();
-  readonly #initial = new Map<number, Uint8Array>();
-  readonly #autoload: boolean[];
-  #globals: Map<string, GlobalRef[]> | null = null;
+  /** opened by BpfObject.open(): libbpf's open phase, relocated at load */
+  readonly #opened: OpenedObject | null;
+  #plan: LoadPlan | null = null;
+  #result: RelocateResult | null = null;
+  /** the adjustments version and program selection the plan was relocated with */
+  #planKey = '';
+  #btf: { src: string | null; btf: Btf | null; codec: BtfCodec | null } | null = null;
+  /** handles of every program and map, in libbpf's order; bound to fds at load */
+  #allPrograms: Program[];
+  #allMaps: BpfMap[];
+  /** fromPlan objects: host-side autoload by plan program name */
+  readonly #autoload = new Map<string, boolean>();
+  readonly #globals: GlobalVars;
   #maps: BpfMap[] | null = null;
   #programs: Program[] | null = null;
   #closed = false;
 
-  private constructor(plan: LoadPlan, opts: ObjectOptions = {}, result?: RelocateResult) {
-    this.plan = plan;
-    this.relocations = plan.relocations;
-    this.relocationLog = result?.log ?? '';
+  private constructor(src: { plan: LoadPlan } | { opened: OpenedObject }, opts: ObjectOptions = {}) {
     this.#opts = opts;
-    this.btf = plan.btf ? parseBtf(planBytes(plan.btf)) : null;
-    this.codec = this.btf && !opts.raw ? new BtfCodec(this.btf) : null;
-    this.#autoload = plan.programs.map(() => true);
+    this.#opened = 'opened' in src ? src.opened : null;
+    if ('plan' in src) this.#plan = src.plan;
+    this.#globals = new GlobalVars(this, {
+      currentPlan: () => this.#plan, opened: this.#opened, createdMap: (name) => this.#createdMap(name),
+    });
+    this.#allPrograms = this.#programHandles();
+    this.#allMaps = this.#mapHandles();
     const sets: [Record<string, unknown> | undefined, string][] = [[opts.rodata, '.rodata'], [opts.data, '.data'], [opts.bss, '.bss']];
     for (const [vals, prefix] of sets) {
-      for (const [k, v] of Object.entries(vals ?? {})) this.#setGlobal(k, v, prefix);
+      for (const [k, v] of Object.entries(vals ?? {})) this.#globals.set(k, v, prefix);
     }
   }
 
   /**
-   * Relocate an object (path or bytes) for a kernel in a worker and return it, not loaded.
+   * Open an object (path or bytes): libbpf's bpf_object__open() in a worker, nothing
+   * relocated yet. Adjust it (program(name).setAutoload / setAttachTarget, map(name).
+   * setMaxEntries, globals, ...), then `await load()` relocates it with libbpf applying
+   * those adjustments and loads it here.
    *
    * Without `btf`, the object is relocated for the running kernel, and this machine is read
    * as libbpf reads it when loading here:
@@ -137,21 +124,24 @@ export class BpfObject implements Disposable, AsyncDisposable {
    */
   static async open(object: string | Uint8Array, opts: OpenOptions = {}): Promise<BpfObject> {
     const { relocator, rodata, data, bss, pinRoot, raw, ...given } = opts;
-    const { object: input, opts: relocOpts } = forRunningKernel(object, given);
-    let result: RelocateResult;
-    if (relocator) result = await relocator.relocate(input, relocOpts);
-    else result = await relocate(input, relocOpts);
-    return new BpfObject(result.plan, { rodata, data, bss, pinRoot, raw }, result);
+    const r = relocator ?? sharedRelocator();
+    const bytes = typeof object === 'string' ? readInput(object, 'BPF object') : object;
+    const objectName = given.objectName ?? (typeof object === 'string' ? objectNameOf(object) : undefined);
+    // the running kernel's defaults (features, kconfig, kallsyms, module BTF) are read now,
+    // used when load() relocates
+    const { opts: relocOpts } = forRunningKernel(bytes, { ...given, objectName });
+    const spec: ObjectSpec = await r.open(bytes, { objectName });
+    return new BpfObject({ opened: new OpenedObject(spec, bytes, { ...relocOpts, objectName }, r) }, { rodata, data, bss, pinRoot, raw });
   }
 
   /** An object from a load plan (a LoadPlan, or its JSON text or bytes). */
   static fromPlan(plan: LoadPlan | string | Uint8Array, opts: ObjectOptions = {}): BpfObject {
     const p = typeof plan === 'string' || plan instanceof Uint8Array ? parsePlan(plan) : plan;
-    return new BpfObject(p, opts);
+    return new BpfObject({ plan: p }, opts);
   }
 
   get name(): string {
-    return this.plan.object;
+    return this.#opened ? this.#opened.spec.object : this.#plan!.object;
   }
 
   get loaded(): boolean {
@@ -162,119 +152,101 @@ export class BpfObject implements Disposable, AsyncDisposable {
     return this.#closed;
   }
 
+  /** The load plan (after load() or relocate(); at once for fromPlan objects). */
+  get plan(): LoadPlan {
+    if (!this.#plan) throw new CorebpfError(`object '${this.name}' is opened, not relocated yet: call load() or relocate() first`);
+    return this.#plan;
+  }
+
+  /** The adjustments made in the open phase, as plain data (relocate({ adjustments }) takes the same). */
+  get adjustments(): Adjustments {
+    return this.#opened?.adjustments ?? {};
+  }
+
+  /** the CO-RE relocation report (after load() or relocate()) */
+  get relocations(): readonly RelocationRecord[] {
+    return this.plan.relocations;
+  }
+
+  /** libbpf's log of the relocation (objects from open()) */
+  get relocationLog(): string {
+    return this.#result?.log ?? '';
+  }
+
   /** Relocations that failed (their instructions are poisoned). */
   get failedRelocations(): RelocationRecord[] {
     return this.plan.relocations.filter((r) => r.status === 'failed');
   }
 
+  /** The object's BTF, parsed (the plan's once relocated; null when the object has none). */
+  get btf(): Btf | null {
+    return this.#btfState().btf;
+  }
+
+  get codec(): BtfCodec | null {
+    return this.#btfState().codec;
+  }
+
+  #btfState(): { btf: Btf | null; codec: BtfCodec | null } {
+    const src = this.#plan ? this.#plan.btf : this.#opened!.spec.btf;
+    if (this.#btf?.src !== src) {
+      const btf = src ? parseBtf(planBytes(src)) : null;
+      this.#btf = { src, btf, codec: btf && !this.#opts.raw ? new BtfCodec(btf) : null };
+    }
+    return this.#btf;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // handles
+
+  #programHandles(): Program[] {
+    const o = this.#opened;
+    if (o) {
+      return o.spec.programs.map((p) => new Program(null, { name: p.name, section: p.section, type: p.type, expectedAttachType: p.expectedAttachType, attachBtfId: 0 }, '', this, o));
+    }
+    // a load plan is relocated already: only autoload can still change (host side)
+    const plan = this.#plan!;
+    const planAdjuster: ProgramAdjuster = {
+      state: (name) => {
+        const p = plan.programs.find((x) => x.name === name)!;
+        const i = p.section.indexOf('/');
+        return { type: p.type, expectedAttachType: p.expectedAttachType, autoload: this.#autoload.get(name) ?? true, attachTarget: i >= 0 ? p.section.slice(i + 1) : null, logLevel: 0 };
+      },
+      adjustProgram: (name, a) => {
+        const keys = Object.keys(a).filter((k) => k !== 'autoload');
+        if (keys.length) throw new CorebpfError(`object '${this.name}' comes from a load plan, relocated already: only autoload can change; open the object (BpfObject.open) or relocate it with adjustments`, { program: name });
+        this.#autoload.set(name, a.autoload!);
+      },
+    };
+    return plan.programs.map((p) => new Program(null, p, '', this, planAdjuster));
+  }
+
+  #mapHandles(): BpfMap[] {
+    const o = this.#opened;
+    const codec = this.codec;
+    if (o) {
+      return o.spec.maps.map((m) => {
+        const st = o.mapState(m.name); // with the adjustments open() was given
+        const h = new BpfMap(null, st, {
+          codec: codec && m.btfValueTypeId ? codec : null, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId,
+          sectionName: m.internal ? sectionOfInternal(m, this.btf) : null,
+        }, o);
+        h[OPENED_MAP](st.pinPath, st.autocreate, st.innerMap);
+        return h;
+      });
+    }
+    return this.#plan!.maps.filter((m) => !m.innerTemplate).map((m) => new BpfMap(null, m, {
+      codec: m.btf ? codec : null, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId,
+      sectionName: m.internal ? sectionOfInternal(m, this.btf) : null, pinnedPath: m.pinPath,
+    }));
+  }
+
   // ---------------------------------------------------------------------------------------
   // global variables
 
-  #globalIndex(): Map<string, GlobalRef[]> {
-    if (this.#globals) return this.#globals;
-    const idx = new Map<string, GlobalRef[]>();
-    const codec = this.codec ?? (this.btf ? new BtfCodec(this.btf) : null);
-    this.plan.maps.forEach((m, mapIndex) => {
-      if (!m.internal || !codec || !m.btfValueTypeId) return;
-      let t;
-      try {
-        t = codec.btf.typeById(m.btfValueTypeId);
-      } catch {
-        return;
-      }
-      if (t.kind !== BTF_KIND_DATASEC || t.name === '.kconfig' || t.name.startsWith('.ksyms')) return;
-      for (const v of codec.datasecVars(t.id)) {
-        const list = idx.get(v.name) ?? [];
-        list.push({ ...v, mapIndex, section: t.name });
-        idx.set(v.name, list);
-      }
-    });
-    this.#globals = idx;
-    return idx;
-  }
-
   /** The global variables the object's BTF describes (settable with setGlobal). */
   globals(): GlobalVariable[] {
-    const codec = this.#codecOrThrow();
-    const out: GlobalVariable[] = [];
-    for (const list of this.#globalIndex().values()) {
-      for (const g of list) {
-        out.push({
-          name: g.name, section: g.section, type: codec.typeName(g.typeId), offset: g.offset, size: g.size,
-          writableAfterLoad: !this.plan.maps[g.mapIndex]!.freeze,
-        });
-      }
-    }
-    return out.sort((a, b) => a.section.localeCompare(b.section) || a.offset - b.offset);
-  }
-
-  #codecOrThrow(): BtfCodec {
-    if (!this.btf) throw new CorebpfError(`object '${this.name}' has no BTF: its global variables cannot be found by name`);
-    return this.codec ?? new BtfCodec(this.btf);
-  }
-
-  #findGlobal(name: string, sectionPrefix?: string): GlobalRef {
-    this.#codecOrThrow();
-    const all = this.#globalIndex();
-    const matches = (all.get(name) ?? []).filter((g) => !sectionPrefix || g.section === sectionPrefix || g.section.startsWith(sectionPrefix + '.'));
-    if (matches.length === 1) return matches[0]!;
-    const avail = [...all.values()].flat()
-      .filter((g) => !sectionPrefix || g.section === sectionPrefix || g.section.startsWith(sectionPrefix + '.'))
-      .map((g) => `${g.name} (${g.section})`);
-    if (matches.length === 0) {
-      throw new CorebpfError(
-        `object '${this.name}' has no global variable '${name}'${sectionPrefix ? ` in ${sectionPrefix}` : ''}; ` +
-        `available: ${avail.length ? avail.join(', ') : 'none'}`, { variable: name, available: avail });
-    }
-    throw new CorebpfError(
-      `global variable '${name}' is ambiguous (${matches.map((g) => g.section).join(', ')}); name its section`,
-      { variable: name, sections: matches.map((g) => g.section) });
-  }
-
-  #pendingValue(mapIndex: number): Uint8Array {
-    let v = this.#initial.get(mapIndex);
-    if (!v) {
-      const m = this.plan.maps[mapIndex]!;
-      const init = m.initial.find((i) => i.value !== undefined);
-      v = new Uint8Array(m.valueSize);
-      if (init?.value) v.set(planBytes(init.value).subarray(0, m.valueSize));
-      this.#initial.set(mapIndex, v);
-    }
-    return v;
-  }
-
-  #setGlobal(name: string, value: unknown, section?: string): void {
-    const g = this.#findGlobal(name, section);
-    const codec = this.#codecOrThrow();
-    if (this.loaded) {
-      const m = this.plan.maps[g.mapIndex]!;
-      if (m.freeze) {
-        throw new CorebpfError(`global '${name}' (${g.section}) is read-only once loaded: set it before load()`, { variable: name });
-      }
-      const map = this.#mapByIndex(g.mapIndex);
-      const key = new Uint8Array(4);
-      const cur = map.getRaw(key) ?? Buffer.alloc(m.valueSize);
-      const bytes = Uint8Array.from(cur);
-      this.#encodeVar(codec, g, value, bytes);
-      map.setRaw(key, bytes);
-      return;
-    }
-    const bytes = this.#pendingValue(g.mapIndex);
-    const scratch = Uint8Array.from(bytes);
-    this.#encodeVar(codec, g, value, scratch); // all or nothing: only copy back when it encoded
-    bytes.set(scratch);
-  }
-
-  #encodeVar(codec: BtfCodec, g: GlobalRef, value: unknown, bytes: Uint8Array): void {
-    try {
-      codec.encode(g.typeId, value, bytes, g.offset, g.name);
-    } catch (e) {
-      if (e instanceof BtfCodecError) {
-        throw new CorebpfError(`cannot set global '${g.name}' (${codec.typeName(g.typeId)} in ${g.section}): ${e.message}`,
-          { variable: g.name, section: g.section }, { cause: e });
-      }
-      throw e;
-    }
+    return this.#globals.list();
   }
 
   /**
@@ -284,131 +256,189 @@ export class BpfObject implements Disposable, AsyncDisposable {
    */
   setGlobal(name: string, value: unknown, section?: string): this {
     this.#assertOpen();
-    this.#setGlobal(name, value, section);
+    this.#globals.set(name, value, section);
     return this;
   }
 
   /** A global variable's value: the pending one before load(), the map's after. */
   getGlobal(name: string, section?: string): BtfValue {
     this.#assertOpen();
-    const g = this.#findGlobal(name, section);
-    const codec = this.#codecOrThrow();
-    const bytes = this.loaded
-      ? this.#mapByIndex(g.mapIndex).getRaw(new Uint8Array(4)) ?? new Uint8Array(this.plan.maps[g.mapIndex]!.valueSize)
-      : this.#pendingValue(g.mapIndex);
-    return codec.decode(g.typeId, bytes, g.offset);
+    return this.#globals.get(name, section);
   }
 
   // ---------------------------------------------------------------------------------------
   // loading
 
-  /** Load (or not) a program on load(); all programs load by default. */
+  /** Load (or not) a program on load(): program(name).setAutoload(on). */
   setAutoload(program: string, on: boolean): this {
-    const i = this.plan.programs.findIndex((p) => p.name === program);
-    if (i < 0) throw new CorebpfError(`object '${this.name}' has no program '${program}' (programs: ${this.plan.programs.map((p) => p.name).join(', ')})`);
-    this.#autoload[i] = on;
+    this.#assertOpen();
+    this.#programHandle(program).setAutoload(on);
     return this;
   }
 
   /**
-   * Create the maps and load the programs into the kernel (all or nothing). Synchronous;
-   * returns the object.
+   * Relocate the opened object in a worker with the adjustments made so far (libbpf's own
+   * setters apply them between its open and load), without loading it: the plan and the
+   * relocation report. `programs`: only these (the others turned off), as load() would.
    */
-  load(opts: LoadOptions = {}): this {
+  async relocate(opts: { programs?: readonly string[] } = {}): Promise<RelocateResult> {
+    this.#assertOpen();
+    const o = this.#opened;
+    if (!o) throw new CorebpfError(`object '${this.name}' comes from a load plan: it is relocated already`);
+    if (this.loaded) throw new CorebpfError(`object '${this.name}' is already loaded`);
+    const key = `${o.version}:${opts.programs ? JSON.stringify(opts.programs) : ''}`;
+    const r = await o.relocate(opts.programs);
+    this.#result = r;
+    this.#plan = r.plan;
+    this.#planKey = key;
+    this.#globals.reset();
+    return r;
+  }
+
+  /**
+   * Relocate (objects from open(), with their adjustments; in a worker), create the maps
+   * and load the programs into the kernel, all or nothing. Objects from a plan load at
+   * once, before this returns; either way the promise resolves to the object.
+   */
+  load(opts: LoadOptions = {}): Promise<this> {
     this.#assertOpen();
     if (this.loaded) throw new CorebpfError(`object '${this.name}' is already loaded`);
-    if (opts.programs) {
-      for (const n of opts.programs) this.setAutoload(n, true);
+    const o = this.#opened;
+    if (!o) {
+      if (opts.programs) for (const n of opts.programs) this.#programHandle(n);
+      this.#replay(opts);
+      return Promise.resolve(this);
     }
+    const key = `${o.version}:${opts.programs ? JSON.stringify(opts.programs) : ''}`;
+    return (async () => {
+      if (!this.#plan || this.#planKey !== key) await this.relocate({ programs: opts.programs });
+      this.#assertOpen();
+      if (this.loaded) throw new CorebpfError(`object '${this.name}' is already loaded`);
+      this.#replay(opts);
+      return this;
+    })();
+  }
+
+  #replay(opts: LoadOptions): void {
+    const plan = this.#plan!;
+    const o = this.#opened;
     const only = opts.programs ? new Set(opts.programs) : null;
-    const res = replayPlan(this.plan, {
-      initialValues: this.#initial, pinRoot: this.#opts.pinRoot, btf: this.btf,
-      loadProgram: (p, i) => (only ? only.has(p.name) : this.#autoload[i]!),
+    const loadProgram = (name: string) => (only ? only.has(name) : o ? true : this.#autoload.get(name) ?? true);
+    const selected = plan.programs.flatMap((p, i) => (loadProgram(p.name) ? [i] : []));
+    const usedMaps = only ? mapsUsedBy(plan, selected) : null;
+    const byName = (name: string) => plan.maps.findIndex((m) => m.name === name && !m.innerTemplate);
+    const initialValues = new Map<number, Uint8Array>();
+    for (const [name, v] of this.#globals.pending) {
+      const i = byName(name);
+      if (i >= 0) initialValues.set(i, v);
+    }
+    const reuseFds = new Map<number, number>();
+    for (const [name, fd] of o?.reuse ?? []) {
+      const i = byName(name);
+      if (i >= 0) reuseFds.set(i, fd);
+    }
+    const res = replayPlan(plan, {
+      initialValues, pinRoot: this.#opts.pinRoot, btf: this.btf,
+      loadProgram: (p) => loadProgram(p.name),
+      loadMap: usedMaps ? (_m, i) => usedMaps.has(i) : undefined,
+      reuseFds,
+      programLogLevel: o ? (p) => o.state(p.name).logLevel || undefined : undefined,
       logLevel: opts.logLevel, logSize: opts.logSize,
     });
+    res.btf?.close(); // maps and programs hold their own references to the BTF
     const maps: BpfMap[] = [];
     const programs: Program[] = [];
-    res.btf?.close(); // maps and programs hold their own references to the BTF
-    const byIndex: (BpfMap | null)[] = this.plan.maps.map(() => null);
-    this.plan.maps.forEach((m, i) => {
+    plan.maps.forEach((m, i) => {
       const fd = res.maps[i];
       if (!fd) return;
       const pin = res.pins.find((p) => p.map === i);
-      maps.push(byIndex[i] = this.#res.adopt(new BpfMap(fd, {
-        name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: res.maxEntries[i]!, flags: m.flags,
-      }, {
+      let h = this.#allMaps.find((x) => x.name === m.name);
+      if (!h) this.#allMaps.push(h = new BpfMap(null, m));
+      h[BIND_MAP](fd, { name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: res.maxEntries[i]!, flags: m.flags }, {
         codec: m.btf ? this.codec : null, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId,
         sectionName: m.internal ? sectionOfInternal(m, this.btf) : null,
         pinnedPath: pin?.path ?? null,
-      })));
+      });
+      maps.push(this.#res.adopt(h));
     });
-    this.plan.programs.forEach((p, i) => {
+    plan.programs.forEach((p, i) => {
       const fd = res.programs[i];
       if (!fd) return;
-      programs.push(this.#res.adopt(new Program(fd, p, res.verifierLogs[i], this)));
+      let h = this.#allPrograms.find((x) => x.name === p.name);
+      if (!h) this.#allPrograms.push(h = new Program(null, p, '', this));
+      h[BIND_PROGRAM](fd, p, res.verifierLogs[i] ?? '');
+      programs.push(this.#res.adopt(h));
     });
     this.#maps = maps;
     this.#programs = programs;
-    this.#mapIndex = byIndex;
+    this.#globals.reset();
     trackLeak(this, `BpfObject '${this.name}'`);
-    return this;
   }
 
-  #mapIndex: (BpfMap | null)[] = [];
-
-  #mapByIndex(i: number): BpfMap {
-    const m = this.#mapIndex[i];
-    if (!m) throw new CorebpfError(`map '${this.plan.maps[i]!.name}' was not created`);
+  #createdMap(name: string): BpfMap {
+    const m = this.#maps?.find((x) => x.name === name);
+    if (!m) throw new CorebpfError(`map '${name}' was not created`);
     return m;
+  }
+
+  #programHandle(name: string): Program {
+    const p = this.#allPrograms.find((x) => x.name === name);
+    if (!p) throw new CorebpfError(`object '${this.name}' has no program '${name}' (programs: ${this.#allPrograms.map((x) => x.name).join(', ')})`, { program: name });
+    return p;
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new CorebpfError(`object '${this.name}' is closed`);
   }
 
-  #assertLoaded(what: string): void {
-    this.#assertOpen();
-    if (!this.loaded) throw new CorebpfError(`object '${this.name}' is not loaded: call load() before using ${what}`);
-  }
-
   // ---------------------------------------------------------------------------------------
   // access
 
+  /** Before load: every map of the object (adjustable); after: the maps load() created. */
   get maps(): readonly BpfMap[] {
-    this.#assertLoaded('its maps');
-    return this.#maps!;
+    this.#assertOpen();
+    return this.#maps ?? this.#allMaps;
   }
 
+  /** Before load: every program (adjustable); after: the programs load() loaded. */
   get programs(): readonly Program[] {
-    this.#assertLoaded('its programs');
-    return this.#programs!;
+    this.#assertOpen();
+    return this.#programs ?? this.#allPrograms;
   }
 
-  /** A map by name (internal maps also by section: '.rodata', '.bss', ...). */
+  /** A map by name (internal maps also by section: '.rodata', '.bss', ...); before load a
+   *  handle whose attributes can be read and set (setMaxEntries, ...). */
   map(name: string): BpfMap {
-    this.#assertLoaded(`map '${name}'`);
-    const m = this.#maps!.find((x) => x.name === name) ?? this.#maps!.find((x) => x.sectionName === name);
+    this.#assertOpen();
+    const list = this.#maps ?? this.#allMaps;
+    const m = list.find((x) => x.name === name) ?? list.find((x) => x.sectionName === name);
     if (!m) {
-      throw new CorebpfError(`object '${this.name}' has no map '${name}' (maps: ${this.#maps!.map((x) => x.sectionName ?? x.name).join(', ')})`);
+      const notCreated = this.#maps && this.#allMaps.some((x) => x.name === name || x.sectionName === name);
+      throw new CorebpfError(notCreated
+        ? `map '${name}' of object '${this.name}' was not created (no program loaded uses it, or autocreate is off)`
+        : `object '${this.name}' has no map '${name}' (maps: ${list.map((x) => x.sectionName ?? x.name).join(', ')})`, { map: name });
     }
     return m;
   }
 
+  /** A program by name; before load a handle whose attributes can be read and set
+   *  (setAutoload, setAttachTarget, ...). */
   program(name: string): Program {
-    this.#assertLoaded(`program '${name}'`);
-    const p = this.#programs!.find((x) => x.name === name);
+    this.#assertOpen();
+    if (!this.#programs) return this.#programHandle(name);
+    const p = this.#programs.find((x) => x.name === name);
     if (!p) {
-      const notLoaded = this.plan.programs.some((x) => x.name === name);
+      const notLoaded = this.#allPrograms.some((x) => x.name === name);
       throw new CorebpfError(notLoaded
         ? `program '${name}' of object '${this.name}' was not loaded (autoload off)`
-        : `object '${this.name}' has no program '${name}' (programs: ${this.#programs!.map((x) => x.name).join(', ')})`);
+        : `object '${this.name}' has no program '${name}' (programs: ${this.#programs.map((x) => x.name).join(', ')})`);
     }
     return p;
   }
 
   /** Where a map of this object is (or would be) pinned, or null. */
   pinPath(mapName: string): string | null {
-    const m = this.plan.maps.find((x) => x.name === mapName);
+    const m = this.#allMaps.find((x) => x.name === mapName);
     return m ? resolvePinPath(m.pinPath, this.#opts.pinRoot) : null;
   }
 

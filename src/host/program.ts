@@ -6,6 +6,8 @@ import { attachProgram, type AttachOptions } from './attach.js';
 import type { OwnedFd } from './fd.js';
 import * as U from './generated/uapi.js';
 import type { Link } from './link.js';
+import type { ProgramAdjustment } from '../adjust.js';
+import { CorebpfError } from '../errors.js';
 import { enumName } from './syscall.js';
 
 export interface ProgramSpec {
@@ -53,36 +55,146 @@ export interface ProgramOwner {
   adopt<T extends { close(): void }>(r: T): T;
 }
 
+/** A program's attributes in libbpf's open phase (before its object is loaded). */
+export interface OpenedProgramState {
+  type: number;
+  expectedAttachType: number;
+  autoload: boolean;
+  /** the attach target: set with setAttachTarget, else the section's ("tp_btf/X" -> X) */
+  attachTarget: string | null;
+  logLevel: number;
+}
+
+/** The opened object's side of a program handle: where its adjustments go. */
+export interface ProgramAdjuster {
+  state(name: string): OpenedProgramState;
+  adjustProgram(name: string, a: ProgramAdjustment): void;
+}
+
+/** BpfObject binds a program handle to its fd at load (not part of the public API). */
+export const BIND_PROGRAM = Symbol('corebpf.bindProgram');
+
 export class Program implements Disposable {
   readonly name: string;
   readonly section: string;
-  readonly type: number;
-  readonly expectedAttachType: number;
-  readonly attachBtfId: number;
   /** the verifier log when the program was loaded with a log level, else '' */
-  readonly verifierLog: string;
-  readonly #fd: OwnedFd;
+  verifierLog: string;
+  #spec: ProgramSpec;
+  #fd: OwnedFd | null;
   readonly #owner: ProgramOwner | null;
+  readonly #opened: ProgramAdjuster | null;
   readonly #pin = new PinState();
 
-  /** `owner`: the object that adopts the links attach() makes (closed with it). */
-  constructor(fd: OwnedFd, spec: ProgramSpec, verifierLog = '', owner: ProgramOwner | null = null) {
+  /**
+   * `owner`: the object that adopts the links attach() makes (closed with it). Without an
+   * fd, a program of an opened object not loaded yet: `opened` takes its adjustments
+   * (libbpf's bpf_program__set_*), and the object binds the fd at load.
+   */
+  constructor(fd: OwnedFd | null, spec: ProgramSpec, verifierLog = '', owner: ProgramOwner | null = null, opened: ProgramAdjuster | null = null) {
     this.#owner = owner;
     this.#fd = fd;
+    this.#opened = opened;
+    this.#spec = { ...spec };
     this.name = spec.name;
     this.section = spec.section;
-    this.type = spec.type;
-    this.expectedAttachType = spec.expectedAttachType;
-    this.attachBtfId = spec.attachBtfId;
     this.verifierLog = verifierLog;
   }
 
+  [BIND_PROGRAM](fd: OwnedFd, spec: ProgramSpec, verifierLog: string): void {
+    this.#fd = fd;
+    this.#spec = { ...spec };
+    this.verifierLog = verifierLog;
+  }
+
+  /** loaded into the kernel (it has an fd) */
+  get loaded(): boolean {
+    return this.#fd !== null;
+  }
+
+  #state(): OpenedProgramState | null {
+    return !this.#fd && this.#opened ? this.#opened.state(this.name) : null;
+  }
+
+  /** enum bpf_prog_type (before load: what libbpf will load it as) */
+  get type(): number {
+    return this.#state()?.type ?? this.#spec.type;
+  }
+
+  /** enum bpf_attach_type */
+  get expectedAttachType(): number {
+    return this.#state()?.expectedAttachType ?? this.#spec.expectedAttachType;
+  }
+
+  /** BTF id of the attach target in the kernel's BTF (0 before load, or if none) */
+  get attachBtfId(): number {
+    return this.#fd ? this.#spec.attachBtfId : 0;
+  }
+
+  /** whether load() loads it (libbpf's bpf_program__autoload); after load: whether it was */
+  get autoload(): boolean {
+    return this.#state()?.autoload ?? this.#fd !== null;
+  }
+
+  /** the function or tracepoint it attaches to (setAttachTarget, else its section's) */
+  get attachTarget(): string | null {
+    if (this.#opened) return this.#opened.state(this.name).attachTarget;
+    const i = this.section.indexOf('/');
+    return i >= 0 ? this.section.slice(i + 1) || null : null;
+  }
+
+  /** the verifier log level it is loaded with (setLogLevel) */
+  get logLevel(): number {
+    return this.#opened ? this.#opened.state(this.name).logLevel : 0;
+  }
+
+  #adjust(what: string, a: ProgramAdjustment): this {
+    if (!this.#opened) {
+      throw new CorebpfError(`program '${this.name}': ${what} needs an opened object (BpfObject.open), not a loaded program or a load plan`, { program: this.name });
+    }
+    if (this.#fd) throw new CorebpfError(`program '${this.name}' is already loaded: ${what} before load()`, { program: this.name });
+    this.#opened.adjustProgram(this.name, a);
+    return this;
+  }
+
+  /** Load it or not on load() (libbpf's bpf_program__set_autoload). */
+  setAutoload(on: boolean): this {
+    return this.#adjust('setAutoload', { autoload: on });
+  }
+
+  /**
+   * Attach to this kernel function or tracepoint instead of its section's (libbpf's
+   * bpf_program__set_attach_target with no target program): e.g. a placeholder
+   * SEC("fentry/dummy") pointed at a real function. Resolved against the target kernel's
+   * BTF at load; a name the kernel lacks fails there with ESRCH.
+   */
+  setAttachTarget(funcName: string): this {
+    if (typeof funcName !== 'string' || !funcName) throw new CorebpfError(`program '${this.name}': setAttachTarget needs a function or tracepoint name`);
+    return this.#adjust('setAttachTarget', { attachTarget: funcName });
+  }
+
+  /** libbpf's bpf_program__set_type: a number or a name ('tracepoint', 'BPF_PROG_TYPE_KPROBE') */
+  setType(type: number | string): this {
+    return this.#adjust('setType', { type: enumValue(U.bpf_prog_type, 'BPF_PROG_TYPE_', type) });
+  }
+
+  /** libbpf's bpf_program__set_expected_attach_type: a number or a name ('trace_fentry') */
+  setExpectedAttachType(type: number | string): this {
+    return this.#adjust('setExpectedAttachType', { expectedAttachType: enumValue(U.bpf_attach_type, 'BPF_', type) });
+  }
+
+  /** libbpf's bpf_program__set_log_level: the verifier log is then kept on verifierLog */
+  setLogLevel(level: number): this {
+    if (!Number.isInteger(level) || level < 0) throw new CorebpfError(`program '${this.name}': bad log level ${level}`);
+    return this.#adjust('setLogLevel', { logLevel: level });
+  }
+
   get fd(): number {
+    if (!this.#fd) throw new CorebpfError(`program '${this.name}' is not loaded: call load() on its object first${this.#opened && !this.autoload ? ' (autoload is off)' : ''}`, { program: this.name });
     return this.#fd.fd;
   }
 
   get closed(): boolean {
-    return this.#fd.closed;
+    return this.#fd?.closed ?? false;
   }
 
   /** Short type name: "xdp", "socket_filter", "tracepoint", ... */
@@ -146,7 +258,7 @@ export class Program implements Disposable {
   }
 
   close(): void {
-    this.#fd.close();
+    this.#fd?.close();
   }
 
   [Symbol.dispose](): void {
@@ -154,6 +266,15 @@ export class Program implements Disposable {
   }
 
   toString(): string {
-    return `Program(${this.name}, ${this.typeName}, ${this.#fd})`;
+    return `Program(${this.name}, ${this.typeName}, ${this.#fd ?? 'not loaded'})`;
   }
+}
+
+/** A UAPI enum value from a number or a name, with or without its prefix, any case. */
+export function enumValue(table: Readonly<Record<string, number>>, prefix: string, v: number | string): number {
+  if (typeof v === 'number') return v;
+  const want = v.toUpperCase().startsWith(prefix) ? v.toUpperCase() : prefix + v.toUpperCase();
+  const n = table[want];
+  if (n === undefined) throw new CorebpfError(`unknown ${prefix.replace(/_$/, '')} '${v}'`, { value: v });
+  return n;
 }

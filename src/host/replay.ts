@@ -12,7 +12,7 @@
 //
 // On any failure everything created so far is closed, pins made by this replay are
 // removed, and the error is rethrown.
-import { explainUnsupported } from './attach.js';
+import { explainUnsupported, ownMapFd } from './attach.js';
 import { endianness } from 'node:os';
 import { existsSync, mkdirSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
@@ -36,6 +36,14 @@ export interface ReplayOptions {
   pinRoot?: string;
   /** which programs to load (default: all) */
   loadProgram?: (prog: PlanProgram, index: number) => boolean;
+  /** which maps to create (default: all; selective loading leaves out maps no loaded
+   *  program uses) */
+  loadMap?: (map: PlanMap, index: number) => boolean;
+  /** existing maps to use instead of creating them (libbpf's bpf_map__reuse_fd), by plan
+   *  map index: the fd is duplicated (by id), the caller keeps its own */
+  reuseFds?: ReadonlyMap<number, number>;
+  /** a program's own verifier log level (bpf_program__set_log_level), else logLevel */
+  programLogLevel?: (prog: PlanProgram, index: number) => number | undefined;
   /** verifier log level for every program (the log is kept even on success) */
   logLevel?: number;
   /** size of that log buffer (default 1 MiB) */
@@ -226,7 +234,23 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
     for (let i = 0; i < nmaps; i++) {
       const m = plan.maps[i]!;
       if (m.innerTemplate) continue;
+      if (opts.loadMap && !opts.loadMap(m, i)) continue;
       res.maxEntries[i] = effective(i);
+      const reuseFd = opts.reuseFds?.get(i);
+      if (reuseFd !== undefined) {
+        const info = A.mapInfo(reuseFd);
+        const diff = pinnedMapMismatches(info, {
+          type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: res.maxEntries[i]!, flags: m.flags, mapExtra: BigInt(m.mapExtra),
+        });
+        if (diff.length) {
+          throw new CorebpfError(`cannot reuse fd ${reuseFd} for map '${m.name}': it is incompatible (${diff.map((d) => d.replace(' (pinned)', ' (reused)')).join('; ')})`,
+            { map: m.name, mismatches: diff });
+        }
+        res.maps[i] = ownMapFd(reuseFd);
+        res.maxEntries[i] = info.maxEntries;
+        reused.add(i);
+        continue;
+      }
       const pinPath = resolvePinPath(m.pinPath, opts.pinRoot);
       if (pinPath !== null) {
         let pinned: OwnedFd | null = null;
@@ -337,13 +361,14 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
         const data = planBytes(b.data);
         return { data, recSize: b.recSize, count: Math.floor(data.byteLength / b.recSize) };
       };
-      const logBuf = opts.logLevel ? A.bytes(opts.logSize ?? 1 << 20) : null;
+      const logLevel = opts.programLogLevel?.(p, pi) || opts.logLevel;
+      const logBuf = logLevel ? A.bytes(opts.logSize ?? 1 << 20) : null;
       try {
         res.programs[pi] = A.progLoad({
           progType: p.type, insns, license: p.license, name: p.name, expectedAttachType: p.expectedAttachType,
           progFlags: p.flags, ifindex: p.ifindex, kernVersion: p.kernVersion, progBtfFd: useBtf ? btfFd : 0,
           funcInfo: info(p.funcInfo), lineInfo: info(p.lineInfo), attachBtfId: p.attachBtfId,
-          logBuf, logLevel: opts.logLevel, ...modRefs,
+          logBuf, logLevel, ...modRefs,
         });
       } catch (e) {
         if (e instanceof VerifierError) throw explainVerifierError(e, plan, pi, opts.btf ?? null);

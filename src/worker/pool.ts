@@ -6,7 +6,8 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { CorebpfError, WasmTrapError } from '../errors.js';
 import { installErrorTransfer } from './errors-transfer.js';
-import { TARGET_NOT_CACHED, decodeOutcome, type RelocateOutcome, type RelocateRequest, type RelocateWire, type RelocationService } from './service.js';
+import { TARGET_NOT_CACHED, decodeOutcome, type OpenRequest, type RelocateOutcome, type RelocateRequest, type RelocateWire, type RelocationService } from './service.js';
+import type { ObjectSpec } from '../object-spec.js';
 
 export interface PoolOptions {
   /** number of workers (default: one per core) */
@@ -129,6 +130,11 @@ export class WorkerPool {
       slot.targets.add(key);
       return out;
     }, worker);
+  }
+
+  /** libbpf's open phase only: the object's programs, maps and BTF. */
+  async open(req: OpenRequest): Promise<ObjectSpec> {
+    return this.run((r) => r.open(req));
   }
 
   /** Run the same call on every worker (e.g. to warm each one's BTF cache). */

@@ -5,6 +5,9 @@ import * as Comlink from 'comlink';
 import {
   CorebpfError, LibbpfError, NotSupportedError, ObjectFormatError, RelocationError, WasmTrapError,
 } from '../errors.js';
+import { adjustmentsText, type Adjustments } from '../adjust.js';
+import { ERRNO } from '../host/generated/uapi.js';
+import type { ObjectSpec } from '../object-spec.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
 import { CorebpfWasm, TargetBtfError, type ModuleBtf } from './wasm.js';
 
@@ -31,6 +34,13 @@ export interface RelocateRequest {
   logLevel?: LogLevel;
   /** only the relocation report comes back (plan and log are dropped in the worker) */
   reportOnly?: boolean;
+  /** the open phase: libbpf's setters applied between open and load (src/adjust.ts) */
+  adjustments?: Adjustments;
+}
+
+export interface OpenRequest {
+  object: Uint8Array;
+  objectName: string;
 }
 
 export type LogLevel = 'warn' | 'info' | 'debug';
@@ -61,6 +71,24 @@ export function decodeOutcome(w: RelocateWire): RelocateOutcome {
 }
 
 const PLAN_KEY = new TextEncoder().encode(',"plan":');
+const LOG_KEY = new TextEncoder().encode(',"log":');
+
+/** The glue's JSON with the errno numbers of its log (its last key) written as Linux's;
+ * the rest of the text, plan included, is left as it is. */
+function withLinuxErrnos(json: Uint8Array, nameOf: (wasmErrno: number) => string): Uint8Array {
+  const buf = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
+  const at = buf.lastIndexOf(LOG_KEY);
+  if (at < 0 || json[json.byteLength - 1] !== 0x7d /* } */) return json;
+  const start = at + LOG_KEY.byteLength;
+  const log = JSON.parse(buf.toString('utf8', start, json.byteLength - 1)) as string;
+  const fixed = linuxErrnos(log, nameOf);
+  if (fixed === log) return json;
+  const tail = new TextEncoder().encode(`${JSON.stringify(fixed)}}`);
+  const out = new Uint8Array(start + tail.byteLength);
+  out.set(json.subarray(0, start));
+  out.set(tail, start);
+  return out;
+}
 const REPORT_END = new TextEncoder().encode(',"plan":null,"log":""}');
 
 /** the glue's JSON up to its plan, closed: stats and relocations only */
@@ -99,10 +127,29 @@ function isWasmTrap(e: unknown): e is Error {
   return e instanceof Error && ((RuntimeError !== undefined && e instanceof RuntimeError) || /^Aborted\(/.test(e.message));
 }
 
-/** the last lines libbpf printed: enough to see why, without the whole debug log */
+/** the last lines libbpf printed: enough to see why, without the whole debug log (the
+ * routine per-section and per-relocation lines are left out; a line that says why stays,
+ * `sec '...': ...` warnings such as a static program's included) */
 function logTail(log: string, lines = 12): string {
-  const warn = log.split('\n').filter((l) => l && !/^libbpf: (sec|prog '.*': relo #\d+: (matching|non-matching|patched)|CO-RE relocating|map '.*': created)/.test(l));
+  const warn = log.split('\n').filter((l) => l && !/^libbpf: (sec '[^']*': found program|prog '.*': relo #\d+: (matching|non-matching|patched)|CO-RE relocating|map '.*': created|elf: section\(|sec '[^']*': collecting relocation|prog '.*': found data|prog '.*': (found|added|applying)|loading kernel BTF|map '.*': at sec_idx)/.test(l));
   return warn.slice(-lines).join('\n');
+}
+
+/** Linux's number for an errno name (the wasm's C library numbers them otherwise) */
+export function linuxErrno(name: string): number | undefined {
+  return (ERRNO as Record<string, number>)[name];
+}
+
+/** libbpf's messages in the wasm print the wasm C library's errno numbers (-71 for
+ * ESRCH): write them as Linux's number and name, "-3 (ESRCH)". Only numbers where libbpf
+ * puts an error code: after ": ", "err ", "error ", "= ", or inside "(...)". */
+export function linuxErrnos(text: string, nameOf: (wasmErrno: number) => string): string {
+  return text.replace(/(: |\berr(?:or)? |= |\()-(\d{1,3})(?=$|[\s).,;\n])/gm, (all, pre: string, n: string) => {
+    const name = nameOf(Number(n));
+    const linux = linuxErrno(name);
+    if (linux === undefined) return all;
+    return pre === '(' ? `(-${linux} ${name}` : `${pre}-${linux} (${name})`;
+  });
 }
 
 export class RelocationService {
@@ -175,6 +222,21 @@ export class RelocationService {
     return Comlink.transfer(w, [w.json.buffer]);
   }
 
+  /** libbpf's bpf_object__open() only: the opened object's programs, maps and BTF. */
+  async open(req: OpenRequest): Promise<ObjectSpec> {
+    return this.guarded(`opening '${req.objectName}'`, (m) => {
+      if (!(req.object instanceof Uint8Array) || req.object.byteLength === 0) {
+        throw new ObjectFormatError(`'${req.objectName}' is empty: expected a BPF ELF object`, { input: 'object' });
+      }
+      const r = JSON.parse(new TextDecoder().decode(m.open(req.object, req.objectName))) as
+        { error: GlueResult['error']; object: ObjectSpec | null; log: string };
+      if (r.error || !r.object) {
+        throw this.toError(m, req, { error: r.error!, relocations: [], plan: null, stats: { syscalls: 0, relocations: 0, failedRelocations: 0 }, log: r.log });
+      }
+      return r.object;
+    });
+  }
+
   /** Trap inside the wasm module on purpose: the test of trap handling and worker replacement. */
   async selftestTrap(): Promise<void> {
     return this.guarded('running the trap self-test', (m) => m.selftestTrap());
@@ -213,17 +275,21 @@ export class RelocationService {
       features,
       logLevel: LOG_LEVELS[req.logLevel ?? 'info'] ?? 1,
       moduleBtfs: req.moduleBtfs,
+      adjustments: adjustmentsText(req.adjustments),
     });
     if (!SUCCESS_PREFIX.every((b, i) => json[i] === b)) {
-      throw this.toError(req, JSON.parse(new TextDecoder().decode(json)) as GlueResult);
+      throw this.toError(m, req, JSON.parse(new TextDecoder().decode(json)) as GlueResult);
     }
-    return { json: req.reportOnly ? reportOnly(json) : json, targetCached: cached };
+    return { json: req.reportOnly ? reportOnly(json) : withLinuxErrnos(json, (n) => m.errnoName(n)), targetCached: cached };
   }
 
-  private toError(req: RelocateRequest, r: GlueResult): Error {
+  private toError(m: CorebpfWasm, req: OpenRequest, r: GlueResult): Error {
+    const fix = (t: string) => linuxErrnos(t, (n) => m.errnoName(n));
+    r.log = fix(r.log);
     const e = r.error!;
     const tail = logTail(r.log);
-    const details = { object: req.objectName, errno: e.errno, log: r.log, relocations: r.relocations };
+    const errnoValue = linuxErrno(e.errno);
+    const details = { object: req.objectName, errno: e.errno, errnoName: e.errno, ...(errnoValue !== undefined ? { errnoValue } : {}), log: r.log, relocations: r.relocations };
     // libbpf refuses at open an object whose .maps need BTF it lacks
     const code = e.code === 'object_format' && /BTF is required, but is missing/.test(r.log) ? 'no_btf' : e.code;
     switch (code) {
@@ -240,6 +306,8 @@ export class RelocationService {
         const why = /is (big|little)-endian but the target kernel's BTF is (big|little)-endian: build the object with -target \w+/.exec(r.log)?.[0];
         return new NotSupportedError(`'${req.objectName}' ${why ?? 'does not have the target kernel\'s byte order'}`, { ...details, feature: 'byte order' });
       }
+      case 'adjust':
+        return new LibbpfError(`'${req.objectName}': ${e.message}${tail ? `\n${tail}` : ''}`, details);
       case 'not_supported':
         return new NotSupportedError(`'${req.objectName}': ${e.message}`, { ...details, feature: 'native-endianness object' });
       default:

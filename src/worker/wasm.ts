@@ -31,6 +31,9 @@ interface CorebpfModule {
   _cb_selftest_trap(): void;
   _cb_clear_module_btfs(): void;
   _cb_add_module_btf(name: number, data: number, len: number): number;
+  _cb_set_adjustments(text: number): void;
+  _cb_open(): number;
+  _cb_errno_name(e: number): number;
 }
 
 type Factory = (opts: Record<string, unknown>) => Promise<CorebpfModule>;
@@ -57,6 +60,8 @@ export interface RawRunInput {
   logLevel: number;
   /** kernel modules' BTF (split on the target), answered to libbpf's module BTF loading */
   moduleBtfs?: readonly ModuleBtf[];
+  /** open-phase adjustments in the glue's text form (src/adjust.ts) */
+  adjustments?: string;
 }
 
 export interface ModuleBtf {
@@ -131,6 +136,33 @@ export class CorebpfWasm {
     this.m._cb_selftest_trap();
   }
 
+  /** The name of an errno number of the wasm's C library (numbered unlike Linux's). */
+  errnoName(e: number): string {
+    return this.m.UTF8ToString(this.m._cb_errno_name(e));
+  }
+
+  /** libbpf's bpf_object__open() only: the opened object's programs, maps and BTF (JSON) */
+  open(object: Uint8Array, objectName: string): Uint8Array {
+    const ptrs: number[] = [];
+    const keep = (p: number) => (ptrs.push(p), p);
+    try {
+      this.m._cb_set_object(keep(this.bytes(object)), object.byteLength, keep(this.cstr(objectName)));
+      return this.take(this.m._cb_open(), 'describing the object');
+    } finally {
+      for (const p of ptrs) if (p) this.m._free(p);
+      this.m._cb_set_object(0, 0, 0);
+    }
+  }
+
+  private take(out: number, what: string): Uint8Array {
+    if (!out) throw new RangeError(`wasm heap exhausted while ${what}`);
+    try {
+      return this.m.HEAPU8.slice(out, this.m.HEAPU8.indexOf(0, out));
+    } finally {
+      this.m._cb_free(out);
+    }
+  }
+
   releaseTarget(handle: number): void {
     this.m._cb_target_release(handle);
   }
@@ -162,17 +194,13 @@ export class CorebpfWasm {
           throw new RangeError('wasm heap exhausted while adding module BTF');
         }
       }
-      const out = this.m._cb_run();
-      if (!out) throw new RangeError('wasm heap exhausted while writing the plan');
-      try {
-        return this.m.HEAPU8.slice(out, this.m.HEAPU8.indexOf(0, out));
-      } finally {
-        this.m._cb_free(out);
-      }
+      this.m._cb_set_adjustments(keep(this.cstr(input.adjustments || undefined)));
+      return this.take(this.m._cb_run(), 'writing the plan');
     } finally {
       for (const p of ptrs) if (p) this.m._free(p);
       this.m._cb_set_object(0, 0, 0);
       this.m._cb_clear_module_btfs();
+      this.m._cb_set_adjustments(0);
     }
   }
 }
