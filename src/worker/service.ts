@@ -5,6 +5,7 @@ import * as Comlink from 'comlink';
 import {
   CorebpfError, LibbpfError, NotSupportedError, ObjectFormatError, RelocationError, WasmTrapError,
 } from '../errors.js';
+import { annotateGuards } from '../analysis/guards.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
 import { CorebpfWasm, TargetBtfError } from './wasm.js';
 
@@ -68,6 +69,21 @@ function reportOnly(json: Uint8Array): Uint8Array {
   out.set(json.subarray(0, at));
   out.set(REPORT_END, at);
   return out;
+}
+
+const POISONED = new TextEncoder().encode('"poisoned":true');
+
+/** The glue's JSON with every poisoned relocation judged: is its instruction dead code in the
+ * plan's programs (src/analysis)? Parsed and written again only when something was poisoned. */
+function withGuards(json: Uint8Array): Uint8Array {
+  const buf = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
+  const planAt = buf.indexOf(PLAN_KEY);
+  const poisonAt = buf.indexOf(POISONED);
+  if (poisonAt < 0 || (planAt >= 0 && poisonAt > planAt)) return json;
+  const r = JSON.parse(buf.toString('utf8')) as GlueResult;
+  if (!r.plan) return json;
+  annotateGuards({ ...r.plan, relocations: r.relocations } as LoadPlan, r.relocations);
+  return new TextEncoder().encode(JSON.stringify(r));
 }
 
 export interface RelocateOutcome {
@@ -213,7 +229,8 @@ export class RelocationService {
     if (!SUCCESS_PREFIX.every((b, i) => json[i] === b)) {
       throw this.toError(req, JSON.parse(new TextDecoder().decode(json)) as GlueResult);
     }
-    return { json: req.reportOnly ? reportOnly(json) : json, targetCached: cached };
+    const out = withGuards(json);
+    return { json: req.reportOnly ? reportOnly(out) : out, targetCached: cached };
   }
 
   private toError(req: RelocateRequest, r: GlueResult): Error {
