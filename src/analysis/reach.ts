@@ -387,10 +387,11 @@ export function analyzeReach(input: ReachInput): ReachResult {
 /** the control-flow decisions on the first path the analysis found to `pc`, then `pc` */
 function pathTo(pc: number, pred: Int32Array, insns: Insn[]): number[] {
   const out: number[] = [pc];
-  for (let at = pred[pc]!; at >= 0; at = pred[at]!) {
+  // keep jumps and calls, and any instruction the path does not simply fall through from
+  for (let next = pc, at = pred[pc]!; at >= 0; next = at, at = pred[at]!) {
     const k = cls(insns[at]!.code);
-    if ((k === BPF_JMP || k === BPF_JMP32) && op(insns[at]!.code) !== BPF_EXIT) out.push(at);
-    else if (at + 1 !== out[out.length - 1] && !(isLdImm64(insns[at]!) && at + 2 === out[out.length - 1])) out.push(at);
+    const falls = at + 1 === next || (isLdImm64(insns[at]!) && at + 2 === next);
+    if (((k === BPF_JMP || k === BPF_JMP32) && op(insns[at]!.code) !== BPF_EXIT) || !falls) out.push(at);
   }
   if (out[out.length - 1] !== 0) out.push(0);
   return out.reverse();
