@@ -18,3 +18,6 @@ export { BtfCodec, BtfCodecError, type BtfValue, type DatasecVar } from './host/
 export { replayPlan, type ReplayOptions, type ReplayResult, type PinRecord } from './host/replay.js';
 export { type SourceLocation } from './host/verifier.js';
 export * from './check/index.js';
+// the reachability analysis of poisoned instructions (pure; relocate and check use it)
+export { analyzeReach, type ReachInput, type ReachResult, type Poison } from './analysis/reach.js';
+export { guardVerdicts, type GuardVerdict, type ReachPath } from './analysis/guards.js';
