@@ -418,8 +418,7 @@ for row in "${rows[@]}"; do
   read -r name arch suite spec mods <<<"$row"
   pkg=${spec%%=*} ver=${spec#*=}
   [ "$pkg" != "$spec" ] || die "$name: package must be PACKAGE=VERSION in $list"
-  keep_files="$keep_files $name.btf.xz $name.config.xz"
-  [ ! -f "$outdir/$name.kallsyms.xz" ] || keep_files="$keep_files $name.kallsyms.xz"
+  keep_files="$keep_files $name.btf.xz $name.config.xz $name.kallsyms.xz"
   for m in $mods; do keep_files="$keep_files $name.mod-$m.btf.xz"; done
   if [ $# -gt 0 ] && ! [[ " $* " == *" $name "* ]]; then continue; fi
 

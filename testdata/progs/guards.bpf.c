@@ -7,7 +7,10 @@
  *
  *   state_flavor      task_struct __state (>= 5.14) vs state, bpf_core_field_exists()
  *   type_guard        bpf_core_type_exists(struct bpf_timer) (5.15+) around a read of its
- *                     __opaque (a missing type's size relocates to 0, a field read fails)
+ *                     __opaque (a missing type's size relocates to 0, a field read fails).
+ *                     The guard is not enough on 6.1, whose bpf_timer is two anonymous
+ *                     bitfields: there the read runs and FAILS (reachable), as the
+ *                     verifier agrees
  *   enum_guard        bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop) (5.17+)
  *                     around its value
  *   kconfig_version   LINUX_KERNEL_VERSION >= 5.14 picks the flavor (.kconfig, no exists)
@@ -18,7 +21,8 @@
  *   unguarded_state   reads __state with no guard: FAILS (reachable) where __state is
  *                     missing (< 5.14), relocates elsewhere
  *
- * Expected: loads on any kernel with BTF and tracepoints, except unguarded_state < 5.14.
+ * Expected: loads on any kernel with BTF and tracepoints, except unguarded_state < 5.14
+ * and type_guard on 6.1.
  */
 #include "vmlinux_min.h"
 #include <bpf_helpers.h>
