@@ -126,7 +126,7 @@ describe('each kernel fixture\'s config and symbols (scripts/extract-btf.sh)', (
     // /proc/kallsyms form, names a C extern can spell, padding and export-table symbols left out
     for (const l of lines) expect(l).toMatch(/^[0-9a-f]{16} [A-Za-z] [A-Za-z0-9_$]+$/);
     expect(lines.some((l) => / __pfx_| __ksymtab_/.test(l))).toBe(false);
-    expect(lines).toContainEqual(expect.stringMatching(/ T (__sys_bpf|bpf_prog_load)$/));
+    expect(lines.some((l) => / [Tt] (__sys_bpf|bpf_prog_load)$/.test(l))).toBe(true);
   }, SLOW);
 });
 
