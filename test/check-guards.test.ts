@@ -24,7 +24,14 @@ function hasMember(btf: Btf, t: BtfType | undefined, name: string): boolean {
   if (!t || (t.kind !== BTF_KIND_STRUCT && t.kind !== BTF_KIND_UNION)) return false;
   return t.members.some((m) => m.name === name || (!m.name && hasMember(btf, btf.typeById(btf.resolveType(m.type)), name)));
 }
+const factCache = new Map<string, ReturnType<typeof readFacts>>();
+/** what a kernel has, read once per fixture (parsing is synchronous: keep it short) */
 function facts(file: string) {
+  let f = factCache.get(file);
+  if (!f) factCache.set(file, (f = readFacts(file)));
+  return f;
+}
+function readFacts(file: string) {
   const btf = parseBtf(fixtureBytes(file));
   const struct = (n: string) => btf.findByName(n, BTF_KIND_STRUCT);
   const en = btf.findByName('bpf_func_id', BTF_KIND_ENUM) ?? btf.findByName('bpf_func_id', BTF_KIND_ENUM64);
