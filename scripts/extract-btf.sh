@@ -12,7 +12,16 @@
 # image), validate it, optionally pull the split BTF of some modules, and write
 #   testdata/btf/NAME.btf.xz              raw BTF, xz -9 single-threaded (deterministic)
 #   testdata/btf/NAME.mod-MODULE.btf.xz   split BTF of MODULE.ko (base: NAME.btf.xz)
+#   testdata/btf/NAME.config.xz           the kernel's /boot/config-KREL, whole
+#   testdata/btf/NAME.kallsyms.xz         its symbols in /proc/kallsyms form ("ADDR TYPE NAME"),
+#                                         from System.map (see below)
 #   testdata/btf/manifest.json            provenance and facts of every fixture
+# Debian's image packages carry only a stub System.map ("The real System.map is in the
+# linux-image-KREL-dbg package"): the real one is read from the -dbg package (about 1 GB,
+# downloaded and deleted again; tar stops right after System.map, its first member). Only
+# names a C extern can spell are kept (no "."), without the __pfx_/__cfi_ padding
+# markers and the export tables (__ksymtab_/__kstrtab/__kcrctab_): what a typeless __ksym
+# can resolve to, at about a tenth of the bytes.
 # An existing .xz whose content is unchanged is left alone, so re-runs do not churn.
 #
 # apt runs with one private state per architecture under .deps/btf-apt/ARCH (own
@@ -160,6 +169,17 @@ switch (cmd) {
       if (v === undefined) fail(`manifest entry lacks ${k}`);
       e[k] = k === 'btfSize' || k === 'typeCount' ? Number(v) : k === 'base' && v === '' ? null : v;
     }
+    // the kernel's config and symbols: {file, package, debSha256, sha256, size[, symbols]}
+    for (const what of ['kconfig', 'kallsyms']) {
+      if (kv[`${what}File`] === undefined) continue;
+      const o = {};
+      for (const k of ['File', 'Package', 'DebSha256', 'Sha256', 'Size', 'Symbols']) {
+        const v = kv[what + k];
+        if (v === undefined) { if (k === 'Symbols') continue; fail(`manifest entry lacks ${what}${k}`); }
+        o[k[0].toLowerCase() + k.slice(1)] = k === 'Size' || k === 'Symbols' ? Number(v) : v;
+      }
+      e[what] = o;
+    }
     fs.writeFileSync(args[0], JSON.stringify(e));
     break;
   }
@@ -281,11 +301,65 @@ store() {
   mv "$dest.tmp" "$dest"
 }
 
+# kernel_files W DEB PKG DEB_SHA VER ARCH SUITE KREL: write $name.config.xz and
+# $name.kallsyms.xz; sets kfiles=(key=value ...) for the manifest entry
+kernel_files() {
+  local w=$1 deb=$2 pkg=$3 deb_sha=$4 ver=$5 arch=$6 suite=$7 krel=$8 cfg cdeb=$2 cpkg=$3 csha=$4 dpkg dbg map n kre
+  kfiles=()
+  kre=$(printf '%s' "$krel" | sed 's/[.+]/\\&/g')     # "7.2.13+deb14-amd64" as an ERE
+  # config: /boot/config-KREL in the image package; 6.19+/7.x: usr/lib/modules/KREL/config
+  # in linux-base-KREL
+  if ! cfg=$(grep -m1 -E "^\./(boot/config-$kre|usr/lib/modules/$kre/config)$" "$w/contents"); then
+    cpkg=linux-base-$krel
+    mkdir -p "$w/cdeb"
+    cdeb=$(download "$w/cdeb" "$cpkg" "$ver" "$arch" "$suite")
+    csha=$(sha256sum "$cdeb" | cut -d' ' -f1)
+    dpkg-deb -c "$cdeb" | awk '{print $NF}' > "$w/ccontents"
+    cfg=$(grep -m1 -E "^\./(boot/config-$kre|usr/lib/modules/$kre/config)$" "$w/ccontents") ||
+      die "$name: no kernel config in $pkg or $cpkg"
+  fi
+  dpkg-deb --fsys-tarfile "$cdeb" | tar -xO "$cfg" > "$w/config"
+  grep -q '^CONFIG_BPF_SYSCALL=y' "$w/config" || die "$name: $cfg is not a kernel config with CONFIG_BPF_SYSCALL=y"
+  rm -rf "$w/cdeb"
+  store "$w/config" "$outdir/$name.config.xz"
+  kfiles+=(kconfigFile="$name.config.xz" kconfigPackage="$cpkg" kconfigDebSha256="$csha"
+           kconfigSha256="$(sha256sum < "$w/config" | cut -d' ' -f1)" kconfigSize="$(stat -c %s "$w/config")")
+  # symbols: the real System.map is in the -dbg package
+  dpkg=$pkg
+  case $dpkg in linux-binary-*) dpkg=linux-image-${dpkg#linux-binary-} ;; esac
+  dpkg=$dpkg-dbg
+  if ! "${APT_CACHE[@]}" madison "$dpkg:$arch" 2>/dev/null |
+       awk -F'|' -v v="$ver" -v s="$suite" '{gsub(/ /,"",$2)} $2 == v && $3 ~ (" " s "/") {f = 1} END {exit !f}'; then
+    # (backports, for one, ship no -dbg packages)
+    note "  warning: no $dpkg=$ver in $suite: no kallsyms for $name"
+    rm -f "$outdir/$name.kallsyms.xz"
+    note "  config $(stat -c %s "$w/config") bytes ($cpkg)"
+    return 0
+  fi
+  mkdir -p "$w/dbg"
+  dbg=$(download "$w/dbg" "$dpkg" "$ver" "$arch" "$suite")
+  # (grep -m1 and --occurrence stop reading early: the writers then die of SIGPIPE)
+  map=$(set +o pipefail; dpkg-deb --fsys-tarfile "$dbg" 2>/dev/null | tar -t 2>/dev/null | grep -m1 -E "/System\.map(-$kre)?$")
+  [ -n "$map" ] || die "$name: no System.map in $dpkg"
+  (set +o pipefail; dpkg-deb --fsys-tarfile "$dbg" 2>/dev/null | tar -xO --occurrence=1 "$map" > "$w/System.map")
+  n=$(grep -cE '^[0-9a-f]{8,16} [A-Za-z] ' "$w/System.map") || true
+  [ "${n:-0}" -gt 10000 ] || die "$name: $map in $dpkg is not a real System.map (${n:-0} symbols)"
+  grep -E '^[0-9a-f]{8,16} [A-Za-z] [A-Za-z0-9_$]+$' "$w/System.map" |
+    grep -vE ' (__pfx_|__cfi_|__ksymtab_|__kstrtab|__kcrctab_)' > "$w/kallsyms"
+  grep -qE ' [Tt] (bpf_prog_load|__sys_bpf)$' "$w/kallsyms" || die "$name: $map has no bpf syscall symbols"
+  store "$w/kallsyms" "$outdir/$name.kallsyms.xz"
+  kfiles+=(kallsymsFile="$name.kallsyms.xz" kallsymsPackage="$dpkg" kallsymsDebSha256="$(sha256sum "$dbg" | cut -d' ' -f1)"
+           kallsymsSha256="$(sha256sum < "$w/kallsyms" | cut -d' ' -f1)" kallsymsSize="$(stat -c %s "$w/kallsyms")"
+           kallsymsSymbols="$(wc -l < "$w/kallsyms")")
+  rm -rf "$w/dbg"
+  note "  config $(stat -c %s "$w/config") bytes ($cpkg); $(wc -l < "$w/kallsyms") of $n symbols from $map ($dpkg)"
+}
+
 for row in "${rows[@]}"; do
   read -r name arch suite spec mods <<<"$row"
   pkg=${spec%%=*} ver=${spec#*=}
   [ "$pkg" != "$spec" ] || die "$name: package must be PACKAGE=VERSION in $list"
-  keep_files="$keep_files $name.btf.xz"
+  keep_files="$keep_files $name.btf.xz $name.config.xz $name.kallsyms.xz"
   for m in $mods; do keep_files="$keep_files $name.mod-$m.btf.xz"; done
   if [ $# -gt 0 ] && ! [[ " $* " == *" $name "* ]]; then continue; fi
 
@@ -313,11 +387,13 @@ for row in "${rows[@]}"; do
     [ "$n" = "$types" ] || die "$name: bpftool counts $n types, the type walk $types"
   fi
   store "$w/vmlinux.btf" "$outdir/$name.btf.xz"
+  note "  $krel $endian, $size bytes, $types types ($method)"
+  kernel_files "$w" "$deb" "$pkg" "$deb_sha" "$ver" "$arch" "$suite" "$krel"
   helper entry "$w/entry.json" file="$name.btf.xz" package="$pkg" version="$ver" arch="$arch" \
     suite="$rel" kernelRelease="$krel" endianness="$endian" debSha256="$deb_sha" \
-    btfSha256="$(sha256sum < "$w/vmlinux.btf" | cut -d' ' -f1)" btfSize="$size" typeCount="$types" base=
+    btfSha256="$(sha256sum < "$w/vmlinux.btf" | cut -d' ' -f1)" btfSize="$size" typeCount="$types" base= \
+    "${kfiles[@]}"
   entries+=("$w/entry.json")
-  note "  $krel $endian, $size bytes, $types types ($method)"
 
   # split BTF of modules: from the image package (<= 6.18) or linux-modules-KREL (6.19+)
   if [ -n "$mods" ]; then
@@ -357,7 +433,7 @@ for row in "${rows[@]}"; do
 done
 
 helper merge "$outdir/manifest.json" "$keep_files" "${entries[@]}"
-for f in "$outdir"/*.btf.xz; do
+for f in "$outdir"/*.btf.xz "$outdir"/*.config.xz "$outdir"/*.kallsyms.xz; do
   [ -f "$f" ] || continue
   [[ " $keep_files " == *" ${f##*/} "* ]] || note "warning: ${f##*/} is not in $list any more (delete it?)"
 done

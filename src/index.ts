@@ -24,3 +24,6 @@ export { type SourceLocation } from './host/verifier.js';
 export { kernelFeatures, type FeatureProfile } from './host/features/index.js';
 export { setMemlockLimit, type MemlockDecision } from './host/memlock.js';
 export * from './check/index.js';
+// the reachability analysis of poisoned instructions (pure; relocate and check use it)
+export { analyzeReach, type ReachInput, type ReachResult, type Poison } from './analysis/reach.js';
+export { guardVerdicts, type GuardVerdict, type ReachPath } from './analysis/guards.js';

@@ -130,6 +130,15 @@ export interface RelocationRecord {
   /** libbpf poisoned the instruction (verifier rejects it if reached) */
   poisoned?: boolean;
   reason?: string;
+  /** failed and poisoned: the poisoned instruction is dead code in every program that carries
+   * it (true), or may run (false), after constant propagation over the final instructions
+   * (src/analysis/reach.ts); absent when not analyzed (libbpf stopped: no plan) */
+  guarded?: boolean;
+  /** guarded false: a path to the poisoned instruction, as instruction indexes of an entry
+   * program's final instructions (the branches, jumps and calls taken, then the instruction) */
+  reachPath?: { program: string; insns: number[] };
+  /** why the analysis decided as it did, when it is not the plain answer */
+  reachNote?: string;
 }
 
 export interface LoadPlan {

@@ -44,6 +44,11 @@ export interface RelocateResult {
   /** true when every CO-RE relocation resolved */
   ok: boolean;
   failed: RelocationRecord[];
+  /** the failed relocations whose poisoned instruction is dead code (guarded fallbacks) */
+  guarded: RelocationRecord[];
+  /** ok: all resolved; ok-guarded: the failures are all guarded (the programs load);
+   * failed: some poisoned instruction may run (its record has a reachPath) */
+  verdict: 'ok' | 'ok-guarded' | 'failed';
   stats: RelocateStats;
   /** libbpf's debug log of the run */
   log: string;
@@ -86,7 +91,9 @@ export class Relocator {
       adjustments: opts.adjustments,
     });
     const failed = out.relocations.filter((r) => r.status === 'failed');
-    return { ...out, ok: failed.length === 0, failed };
+    const guarded = failed.filter((r) => r.guarded === true);
+    const verdict = !failed.length ? 'ok' : guarded.length === failed.length ? 'ok-guarded' : 'failed';
+    return { ...out, ok: failed.length === 0, failed, guarded, verdict };
   }
 
   /** libbpf's open phase only (no kernel, nothing relocated): programs, maps and BTF. */

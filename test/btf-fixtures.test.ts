@@ -18,7 +18,9 @@ interface ManifestEntry {
   file: string; package: string; version: string; arch: string; suite: string;
   kernelRelease: string; endianness: 'little' | 'big'; debSha256: string; btfSha256: string;
   btfSize: number; typeCount: number; base: string | null;
+  kconfig?: KernelFile; kallsyms?: KernelFile & { symbols: number };
 }
+interface KernelFile { file: string; package: string; debSha256: string; sha256: string; size: number }
 
 const dir = fileURLToPath(new URL('../testdata/btf/', import.meta.url));
 const manifest = JSON.parse(readFileSync(dir + 'manifest.json', 'utf8')) as ManifestEntry[];
@@ -93,6 +95,39 @@ describe('BTF fixture manifest', () => {
     },
     SLOW,
   );
+});
+
+describe('each kernel fixture\'s config and symbols (scripts/extract-btf.sh)', () => {
+  const kernels = manifest.filter((e) => e.base === null);
+  it('every kernel has its config; every kernel but the backports one (no -dbg package) its kallsyms', () => {
+    for (const e of kernels) expect(e.kconfig?.file, e.file).toBe(e.file.replace(/\.btf\.xz$/, '.config.xz'));
+    expect(kernels.filter((e) => !e.kallsyms).map((e) => e.file)).toEqual(['amd64-6.18.15.btf.xz']);
+  });
+
+  it.each(kernels.map((e) => [e.file, e] as const))('%s: config and kallsyms match the manifest and are what they claim', (file, e) => {
+    const cfg = blob(e.kconfig!.file);
+    expect(cfg.length).toBe(e.kconfig!.size);
+    expect(sha256(cfg)).toBe(e.kconfig!.sha256);
+    expect(e.kconfig!.debSha256).toMatch(/^[0-9a-f]{64}$/);
+    const text = new TextDecoder().decode(cfg);
+    expect(text).toMatch(/^CONFIG_BPF_SYSCALL=y$/m);
+    expect(text).toMatch(/^CONFIG_DEBUG_INFO_BTF=y$/m);
+    // the config is this kernel's: its arch symbol
+    const archSym: Record<string, string> = { amd64: 'X86_64', arm64: 'ARM64', ppc64el: 'PPC64', s390x: 'S390', riscv64: 'RISCV' };
+    expect(text).toMatch(new RegExp(`^CONFIG_${archSym[e.arch]}=y$`, 'm'));
+    if (!e.kallsyms) return;
+    const ks = blob(e.kallsyms.file);
+    expect(ks.length).toBe(e.kallsyms.size);
+    expect(sha256(ks)).toBe(e.kallsyms.sha256);
+    expect(e.kallsyms.package).toMatch(/-dbg$/);
+    const lines = new TextDecoder().decode(ks).trimEnd().split('\n');
+    expect(lines.length).toBe(e.kallsyms.symbols);
+    expect(lines.length).toBeGreaterThan(40_000);
+    // /proc/kallsyms form, names a C extern can spell, padding and export-table symbols left out
+    for (const l of lines) expect(l).toMatch(/^[0-9a-f]{16} [A-Za-z] [A-Za-z0-9_$]+$/);
+    expect(lines.some((l) => / __pfx_| __ksymtab_/.test(l))).toBe(false);
+    expect(lines.some((l) => / [Tt] (__sys_bpf|bpf_prog_load)$/.test(l))).toBe(true);
+  }, SLOW);
 });
 
 // Measured with `bpftool btf dump file X format raw`: size of struct task_struct and the

@@ -93,8 +93,8 @@ afterAll(() => {
 });
 
 beforeAll(async () => {
-  // a few expectations only (test/check.test.ts has the corpus's): core_flavors and others
-  // are unexpected failures here
+  // a few expectations only (test/check.test.ts has the corpus's): guards' unguarded_state
+  // and others are unexpected failures here
   const expectations = [
     { object: 'core_target', access: ['core_*', 'core_*::*'], reason: 'synthetic types of testdata/targets/core_target.target.btf' },
     { object: 'core_ambiguous', program: 'amb_ok', reason: 'struct core_amb exists only in testdata/targets/core_ambiguous.target.btf' },
@@ -115,20 +115,28 @@ describe('HTML report', () => {
   });
 
   it.skipIf(!chromium.path)('runs its script in Chromium: title, selected cell and its failed relocations in the DOM', () => {
-    const dom: string = dumpDom(chromium.path, HTML, `#cell=${['core_flavors.bpf.o', 'capabilities', 'amd64-5.10.223'].map(encodeURIComponent).join('/')}`);
+    const dom: string = dumpDom(chromium.path, HTML, `#cell=${['guards.bpf.o', 'unguarded_state', 'amd64-5.10.223'].map(encodeURIComponent).join('/')}`);
     expect(dom).toMatch(/data-rendered="true"/);
     expect(dom).toContain(`<title>corebpf check: ${report.summary.unexpectedFail} unexpected failures (${report.kernels.length} kernels)</title>`);
-    expect(dom).toMatch(/data-selected="core_flavors\.bpf\.o\/capabilities\/amd64-5\.10\.223"/);
+    expect(dom).toMatch(/data-selected="guards\.bpf\.o\/unguarded_state\/amd64-5\.10\.223"/);
     const details = /<aside id="details">([^]*?)<\/aside>/.exec(dom)![1]!;
     expect(details).toContain('UNEXPECTED failure');
-    expect(details).toContain('<code>cred.cap_effective.val</code>');
+    expect(details).toContain('<code>task_struct___new.__state</code>');
     expect(details).toContain('<code>field_byte_offset</code>');
-    expect(details).toMatch(/field missing<\/span>: 1 candidate type in target BTF, but none has field cred\.cap_effective\.val/);
-    const f = report.results.find((r) => r.object === 'core_flavors.bpf.o' && r.kernel === 'amd64-5.10.223')!.failed.find((x) => x.program === 'capabilities')!;
+    expect(details).toMatch(/field missing<\/span>: 1 candidate type in target BTF, but none has field task_struct___new\.__state/);
+    expect(details).toContain('reached by insn 0 \u2192 1 of unguarded_state');
+    const f = report.results.find((r) => r.object === 'guards.bpf.o' && r.kernel === 'amd64-5.10.223')!.failed.find((x) => x.program === 'unguarded_state')!;
     expect(details).toContain(`<td class="num">${f.insn}</td>`);
     expect(details).toContain(`<td class="num">${f.local}</td>`);
     // the kernel table lists every kernel
     for (const k of report.kernels) expect(dom).toContain(`<td>${k.id}</td>`);
+    // a guarded fallback: ok, with the guarded relocation listed
+    const ok: string = dumpDom(chromium.path, HTML, `#cell=${['core_flavors.bpf.o', 'capabilities', 'amd64-5.10.223'].map(encodeURIComponent).join('/')}`);
+    const okDetails = /<aside id="details">([^]*?)<\/aside>/.exec(ok)![1]!;
+    expect(okDetails).toContain('relocates, guarded fallbacks');
+    expect(okDetails).toContain('Guarded relocations (1): failed, in dead code');
+    expect(okDetails).toContain('<code>cred.cap_effective.val</code>');
+    expect(okDetails).not.toContain('UNEXPECTED failure');
   });
 
   it.skipIf(!chromium.path)('renders to a PNG whose heat map has pass, expected-fail and unexpected-fail cells', () => {

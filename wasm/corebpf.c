@@ -745,6 +745,7 @@ CB_EXPORT char *cb_run(void)
 	vk.page_size = in.page_size > 0 ? in.page_size : 4096;
 	vk.kallsyms = in.kallsyms;
 	vk.kallsyms_len = in.kallsyms_len;
+	vk.kconfig = in.kconfig;
 	vk_feature_preset(in.features);
 
 	opts.object_name = in.obj_name;

@@ -108,6 +108,8 @@ struct vk_state {
 	long page_size;
 	const char *kallsyms;
 	size_t kallsyms_len;
+	/* the target's kernel config: also the system Kconfig file libbpf looks for */
+	const char *kconfig;
 
 	uint32_t nr_syscalls;
 };

@@ -39,6 +39,8 @@ long vk_sysconf(int name);
 int vk_getpagesize(void);
 char *vk_getenv(const char *name);
 gzFile vk_gzopen(const char *path, const char *mode);
+char *vk_gzgets(gzFile file, char *buf, int len);
+int vk_gzclose(gzFile file);
 int vk_getrlimit(int res, struct rlimit *rl);
 int vk_setrlimit(int res, const struct rlimit *rl);
 int vk_ioctl(int fd, unsigned long req, ...);
@@ -58,6 +60,8 @@ int vk_ioctl(int fd, unsigned long req, ...);
 #define getenv(n) vk_getenv(n)
 #undef gzopen /* zlib maps it to gzopen64 under _FILE_OFFSET_BITS=64 */
 #define gzopen(p, m) vk_gzopen(p, m)
+#define gzgets(f, b, l) vk_gzgets(f, b, l)
+#define gzclose(f) vk_gzclose(f)
 #define getrlimit(r, l) vk_getrlimit(r, l)
 #define setrlimit(r, l) vk_setrlimit(r, l)
 #define ioctl(...) vk_ioctl(__VA_ARGS__)

@@ -53,16 +53,22 @@ const JS = String.raw`
 (function () {
   'use strict';
   var R = JSON.parse(document.getElementById('report-data').textContent);
-  var COLOR = { 'pass': '#3b9e57', 'expected-fail': '#e5b03e', 'unexpected-fail': '#d3323b', 'unexpected-pass': '#8b5cd0', 'not-applicable': '#e3e5e9', 'skipped': '#a9aeb8' };
-  var LABEL = { 'pass': 'relocates', 'expected-fail': 'expected failure', 'unexpected-fail': 'UNEXPECTED failure', 'unexpected-pass': 'unexpected pass', 'not-applicable': 'not applicable', 'skipped': 'not checked' };
+  var COLOR = { 'pass': '#3b9e57', 'guarded': '#8fd19e', 'expected-fail': '#e5b03e', 'unexpected-fail': '#d3323b', 'unexpected-pass': '#8b5cd0', 'not-applicable': '#e3e5e9', 'skipped': '#a9aeb8' };
+  var LABEL = { 'pass': 'relocates', 'guarded': 'relocates, guarded fallbacks', 'expected-fail': 'expected failure', 'unexpected-fail': 'UNEXPECTED failure', 'unexpected-pass': 'unexpected pass', 'not-applicable': 'not applicable', 'skipped': 'not checked' };
   var CAUSE = { 'type-missing': 'type missing', 'field-missing': 'field missing', 'enumval-missing': 'enumerator missing', 'ambiguous': 'ambiguous candidates', 'size-changed': 'size changed', 'incompatible': 'incompatible type', 'other': 'failed' };
-  var ORDER = ['pass', 'expected-fail', 'unexpected-fail', 'unexpected-pass', 'not-applicable', 'skipped'];
+  var ORDER = ['pass', 'guarded', 'expected-fail', 'unexpected-fail', 'unexpected-pass', 'not-applicable', 'skipped'];
 
   function el(tag, attrs, kids) {
     var e = document.createElement(tag);
     if (attrs) for (var k in attrs) { if (k === 'text') e.textContent = attrs[k]; else if (k === 'style') e.style.cssText = attrs[k]; else e.setAttribute(k, attrs[k]); }
     (kids || []).forEach(function (c) { if (c !== null && c !== undefined) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
     return e;
+  }
+  // "ok, guarded": a pass whose failed relocations all sit in dead code
+  function shown(v) { return v.status === 'pass' && v.guarded && v.guarded.length ? 'guarded' : v.status; }
+  function verifierText(c) {
+    var t = c.status === 'accepted' ? 'accepts' : c.status === 'rejected' ? 'rejects' + (c.insn !== undefined ? ' at insn ' + c.insn : '') + (c.message ? ': ' + c.message : '') + (c.source ? ' (' + c.source + ')' : '') : 'not loaded' + (c.note ? ': ' + c.note : '');
+    return c.agrees ? t : t + ' — DISAGREES with the offline verdict';
   }
   function badge(status) { return el('span', { 'class': 'badge', style: 'background:' + COLOR[status] + (status === 'not-applicable' ? ';color:#333' : ''), text: LABEL[status] }); }
   function plural(n, w) { return n + ' ' + w + (n === 1 ? '' : 's'); }
@@ -81,7 +87,7 @@ const JS = String.raw`
   var shards = R.shards.length > 1 ? ' \u00b7 ' + R.shards.length + ' shards merged' : (R.shards[0] && R.shards[0].count > 1 ? ' \u00b7 shard ' + R.shards[0].index + '/' + R.shards[0].count : '');
   document.getElementById('sub').textContent = plural(S.objects, 'object') + ' (' + plural(S.programs, 'program') + ') \u00d7 ' + plural(S.kernels, 'kernel') +
     (S.skippedKernels ? ' (' + S.skippedKernels + ' skipped)' : '') + shards + ' \u00b7 libbpf ' + (R.tool.libbpf || '?') + ' \u00b7 corebpf ' + R.tool.corebpf + ' \u00b7 ' + R.timing.startedAt.replace('T', ' ').replace(/\..*/, ' UTC');
-  var counts = { 'pass': S.pass, 'expected-fail': S.expectedFail, 'unexpected-fail': S.unexpectedFail, 'unexpected-pass': S.unexpectedPass, 'not-applicable': S.notApplicable, 'skipped': S.skipped };
+  var counts = { 'pass': S.pass - (S.guarded || 0), 'guarded': S.guarded || 0, 'expected-fail': S.expectedFail, 'unexpected-fail': S.unexpectedFail, 'unexpected-pass': S.unexpectedPass, 'not-applicable': S.notApplicable, 'skipped': S.skipped };
   var chips = document.getElementById('chips');
   ORDER.forEach(function (s) { chips.appendChild(el('span', { 'class': 'chip' }, [el('span', { 'class': 'sw', style: 'background:' + COLOR[s] }), LABEL[s] + ': ' + counts[s]])); });
   chips.appendChild(el('span', { 'class': 'chip' }, [el('span', { 'class': 'sw dot', style: 'background:' + COLOR['unexpected-fail'] }), 'libbpf error (whole object)']));
@@ -164,8 +170,10 @@ const JS = String.raw`
       for (var ki = 0; ki < kernels.length; ki++) {
         var v = verdict(r.o, r.pi, ki);
         var x = x0 + ki * L.cw;
-        ctx.fillStyle = v ? COLOR[v.status] : '#ffffff';
+        ctx.fillStyle = v ? COLOR[shown(v)] : '#ffffff';
         ctx.fillRect(x, y + 1, L.cw - 1, L.rh - 3);
+        // the verifier disagrees with the offline verdict: a black corner
+        if (v && v.verifier && !v.verifier.agrees) { ctx.fillStyle = '#000'; ctx.beginPath(); ctx.moveTo(x + L.cw - 1, y + 1); ctx.lineTo(x + L.cw - 1, y + 7); ctx.lineTo(x + L.cw - 7, y + 1); ctx.fill(); }
         if (v && v.error && L.cw >= 7) { ctx.fillStyle = 'rgba(255,255,255,.85)'; ctx.fillRect(x + L.cw / 2 - 2, y + L.rh / 2 - 2.5, 3, 3); }
       }
     }
@@ -214,7 +222,7 @@ const JS = String.raw`
     var text = '';
     if (h && h.kind === 'cell') {
       var v = verdict(h.o, h.pi, h.ki);
-      text = h.o.id + ' \u00b7 ' + h.o.programs[h.pi].name + ' @ ' + kernels[h.ki].id + ': ' + (v ? LABEL[v.status] : 'no result');
+      text = h.o.id + ' \u00b7 ' + h.o.programs[h.pi].name + ' @ ' + kernels[h.ki].id + ': ' + (v ? LABEL[shown(v)] + (v.verifier ? '; verifier ' + verifierText(v.verifier) : '') : 'no result');
       if (!hover || hover.o !== h.o || hover.pi !== h.pi || hover.ki !== h.ki) { hover = h; draw(); }
     } else if (h && h.kind === 'kernel') text = kernelText(kernels[h.ki]);
     else if (h && h.kind === 'row') text = h.o.id + ' \u00b7 ' + h.o.programs[h.pi].name + ' (click: all kernels)';
@@ -245,7 +253,8 @@ const JS = String.raw`
     details.appendChild(el('div', { 'class': 'kv' }, ['on ', el('b', { text: k.id }), ' \u2014 ' + [k.arch || 'arch unknown', k.kernelRelease || 'release unknown', k.endianness ? k.endianness + '-endian' : null, k.file].filter(Boolean).join(' \u00b7 ')]));
     if (p.section) details.appendChild(kv('section', p.section));
     if (!v || !r) { details.appendChild(el('p', { text: 'No result for this pair.' })); return; }
-    details.appendChild(badge(v.status));
+    details.appendChild(badge(shown(v)));
+    if (v.verifier) details.appendChild(kv('verifier', verifierText(v.verifier)));
     var outcome = { relocated: 'libbpf relocated the object', stopped: 'libbpf stopped at a failed relocation', error: 'libbpf could not load the object', 'not-applicable': 'not tried' }[r.outcome];
     details.appendChild(kv('object', outcome + (r.outcome === 'relocated' || r.outcome === 'stopped' ? ' (' + plural(r.relocations, 'CO-RE relocation') + ', ' + r.failed.length + ' failed)' : '')));
     if (v.expected) details.appendChild(kv('expected because', v.expected));
@@ -264,11 +273,25 @@ const JS = String.raw`
           el('td', { 'class': 'num', text: f.local === null ? '-' : f.local })]));
         t.appendChild(el('tr', { 'class': 'why' }, [el('td', { colspan: '5', 'class': 'reason' }, [
           el('span', { 'class': 'cause', style: 'color:' + (f.expected ? '#9a6b00' : '#d3323b'), text: CAUSE[f.cause] || f.cause }), ': ' + f.reason,
-          f.poisoned ? el('div', { 'class': 'hint', text: 'libbpf poisoned the instruction: the verifier rejects the program if it is reachable' }) : null,
+          f.poisoned ? el('div', { 'class': 'hint', text: 'libbpf poisoned the instruction, and it may be reached: the verifier rejects the program' }) : null,
+          f.path ? el('div', { 'class': 'hint', text: 'reached by insn ' + f.path.insns.join(' → ') + ' of ' + f.path.program }) : f.reachNote ? el('div', { 'class': 'hint', text: f.reachNote }) : null,
           f.expected ? el('div', { 'class': 'xp', text: 'expected: ' + f.expected }) : null])]));
       });
       details.appendChild(t);
-    } else if (v.status === 'pass') details.appendChild(el('p', { 'class': 'hint', text: 'Every CO-RE relocation of this program resolved against this kernel.' }));
+    } else if (v.status === 'pass' && !(v.guarded && v.guarded.length)) details.appendChild(el('p', { 'class': 'hint', text: 'Every CO-RE relocation of this program resolved against this kernel.' }));
+    var guarded = (v.guarded || []).map(function (i) { return r.failed[i]; });
+    if (guarded.length) {
+      details.appendChild(el('h3', { 'class': 'fh', text: 'Guarded relocations (' + guarded.length + '): failed, in dead code' }));
+      details.appendChild(el('p', { 'class': 'hint', text: 'libbpf poisoned these instructions, but the CO-RE and kconfig constants rule out the branches that lead there: the verifier never visits them, the program loads.' }));
+      var g = el('table', { 'class': 'failures' }, [el('tr', {}, ['Program', 'Insn', 'Kind', 'Access', 'Why it failed'].map(function (h) { return el('th', { text: h }); }))]);
+      guarded.forEach(function (f) {
+        g.appendChild(el('tr', { 'class': 'guarded' }, [
+          el('td', { text: f.program }), el('td', { 'class': 'num', text: f.insn === null ? '?' : String(f.insn) }),
+          el('td', {}, [el('code', { text: f.kind })]), el('td', {}, [el('code', { text: f.access })]),
+          el('td', { text: (CAUSE[f.cause] || f.cause) + (f.reachNote ? ' (' + f.reachNote + ')' : '') })]));
+      });
+      details.appendChild(g);
+    }
     document.body.setAttribute('data-selected', o.id + '/' + p.name + '/' + k.id);
     if (fromClick) history.replaceState(null, '', '#cell=' + [o.id, p.name, k.id].map(encodeURIComponent).join('/'));
     else {
@@ -288,7 +311,7 @@ const JS = String.raw`
     var t = el('table', {}, [el('tr', {}, ['Kernel', 'Arch', 'Release', 'Verdict'].map(function (h) { return el('th', { text: h }); }))]);
     kernels.forEach(function (k, ki) {
       var v = verdict(o, pi, ki);
-      var tr = el('tr', { style: 'cursor:pointer' }, [el('td', { text: k.id }), el('td', { text: k.arch || '' }), el('td', { text: k.kernelRelease || '' }), el('td', {}, [v ? badge(v.status) : '-'])]);
+      var tr = el('tr', { style: 'cursor:pointer' }, [el('td', { text: k.id }), el('td', { text: k.arch || '' }), el('td', { text: k.kernelRelease || '' }), el('td', {}, [v ? badge(shown(v)) : '-', v && v.verifier ? ' verifier ' + verifierText(v.verifier) : null])]);
       tr.addEventListener('click', function () { selectCell(o, pi, ki, true); });
       t.appendChild(tr);
     });

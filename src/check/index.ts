@@ -8,6 +8,9 @@ export {
   type CheckReport, type CheckedObject, type CheckedKernel, type CheckedProgram, type ObjectResult, type ProgramVerdict,
   type FailedRelocation, type FailureCause, type Verdict, type Outcome, type Summary as CheckSummary, type ShardInfo, type SkippedKernel,
 } from './report.js';
+export {
+  offlineVerdict, type OfflineVerdict, type VerifierCell, type VerifierProgramResult, type VerifierResult,
+} from './verdict.js';
 export { parseExpectations, readExpectations, ERR_CONVENTION, type Expectation } from './expect.js';
 export { listKernels as listCheckKernels, parseShard, type KernelList } from './kernels.js';
 export { renderJunit as renderCheckJunit } from './junit.js';

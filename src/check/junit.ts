@@ -3,6 +3,7 @@
 // expected failures and not-applicable pairs are <skipped> with the reason.
 import { CAUSE_TEXT, errorSummary, programError, type CheckReport } from './report.js';
 import { describeFailure, kernelLabel } from './text.js';
+import { describeVerifier } from './verdict.js';
 
 // XML 1.0 cannot carry most control characters at all, even escaped
 // eslint-disable-next-line no-control-regex
@@ -39,37 +40,43 @@ export function renderJunit(report: CheckReport): string {
       for (const p of r.programs) {
         const head = `    <testcase${attrs({ classname: `${k.id}.${r.object}`, name: `${r.object}:${p.program}`, time: (r.ms / n / 1000).toFixed(3) })}`;
         const failed = p.failures.map((i) => r.failed[i]!);
+        // "ok, guarded" and the verifier's verdict go to <system-out> of the test case
+        const notes = [
+          ...(p.guarded?.length ? [`ok: ${p.guarded.length} guarded relocation${p.guarded.length === 1 ? '' : 's'} (failed, in dead code):`, ...p.guarded.map((i) => describeFailure(r.failed[i]!))] : []),
+          ...(p.verifier ? [`verifier: ${describeVerifier(p.verifier)}`] : []),
+        ];
+        const out = notes.length ? `\n      <system-out>${xmlEscape(notes.join('\n'))}</system-out>` : '';
         switch (p.status) {
           case 'pass':
-            cases.push(`${head}/>`);
+            cases.push(out ? `${head}>${out}\n    </testcase>` : `${head}/>`);
             break;
           case 'unexpected-pass':
-            cases.push(`${head}>\n      <system-out>${xmlEscape(`relocates, but expected to fail: ${p.note ?? ''}`)}</system-out>\n    </testcase>`);
+            cases.push(`${head}>\n      <system-out>${xmlEscape([`relocates, but expected to fail: ${p.note ?? ''}`, ...notes].join('\n'))}</system-out>\n    </testcase>`);
             break;
           case 'not-applicable':
           case 'skipped':
             skipped++;
-            cases.push(`${head}>\n      <skipped${attrs({ message: `${p.status === 'skipped' ? '' : 'not applicable: '}${p.note ?? ''}` })}/>\n    </testcase>`);
+            cases.push(`${head}>\n      <skipped${attrs({ message: `${p.status === 'skipped' ? '' : 'not applicable: '}${p.note ?? ''}` })}/>${out}\n    </testcase>`);
             break;
           case 'expected-fail': {
             skipped++;
             const pe = programError(r, p.program);
             const body = p.error ? `${pe?.name}: ${pe?.message}` : failed.map(describeFailure).join('\n');
-            cases.push(`${head}>\n      <skipped${attrs({ message: `expected failure: ${p.expected ?? ''}` })}>${xmlEscape(body)}</skipped>\n    </testcase>`);
+            cases.push(`${head}>\n      <skipped${attrs({ message: `expected failure: ${p.expected ?? ''}` })}>${xmlEscape(body)}</skipped>${out}\n    </testcase>`);
             break;
           }
           case 'unexpected-fail':
             if (p.error) {
               errors++;
               const pe = programError(r, p.program);
-              cases.push(`${head}>\n      <error${attrs({ type: pe?.name ?? 'Error', message: errorSummary(pe) })}>${xmlEscape(pe?.message ?? '')}</error>\n    </testcase>`);
+              cases.push(`${head}>\n      <error${attrs({ type: pe?.name ?? 'Error', message: errorSummary(pe) })}>${xmlEscape(pe?.message ?? '')}</error>${out}\n    </testcase>`);
             } else {
               failures++;
               const bad = failed.filter((f) => f.expected === null);
               const causes = [...new Set(bad.map((f) => CAUSE_TEXT[f.cause]))].join(', ');
               const msg = `${bad.length} CO-RE relocation${bad.length === 1 ? '' : 's'} failed (${causes}) on ${kernelLabel(k)}`;
               const lines = failed.map((f) => `${f.expected === null ? '' : '(expected) '}${describeFailure(f)}`).join('\n');
-              cases.push(`${head}>\n      <failure${attrs({ type: 'CO-RE relocation', message: msg })}>${xmlEscape(lines)}</failure>\n    </testcase>`);
+              cases.push(`${head}>\n      <failure${attrs({ type: 'CO-RE relocation', message: msg })}>${xmlEscape(lines)}</failure>${out}\n    </testcase>`);
             }
             break;
         }

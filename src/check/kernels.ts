@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, readSync, readdirSync, readFileSync, s
 import { join, relative, sep } from 'node:path';
 import { CorebpfError } from '../errors.js';
 import { readInput } from '../inputs.js';
+import { kernelFile } from './kernel-files.js';
 import type { CheckedKernel, Endianness, SkippedKernel } from './report.js';
 
 export interface ManifestEntry {
@@ -19,6 +20,9 @@ export interface ManifestEntry {
   package?: string;
   version?: string;
   suite?: string;
+  /** the kernel's config (/boot/config-*) and symbols (System.map as kallsyms), beside it */
+  kconfig?: { file: string };
+  kallsyms?: { file: string };
 }
 
 export interface KernelInput extends CheckedKernel {
@@ -80,6 +84,7 @@ function candidate(rel: string, full: string): boolean {
   if (/\.btf(\.xz)?$/.test(base)) return true;
   if (/^vmlinux/.test(base)) return true;
   if (/\.(o|ko|json|md|txt|list|sh|py|c|h|gz|tar|zst)$/.test(base)) return false;
+  if (/\.(config|kallsyms)(\.xz)?$/.test(base)) return false;
   return isElf(full);
 }
 
@@ -138,6 +143,10 @@ export function listKernels(dir: string): KernelList {
       endianness: m?.endianness ?? null,
       btfSha256: null, source: m ? 'manifest' : 'file',
     };
+    const kconfig = kernelFile(dir, rel, 'config', m?.kconfig?.file);
+    const kallsyms = kernelFile(dir, rel, 'kallsyms', m?.kallsyms?.file);
+    if (kconfig) k.kconfig = kconfig;
+    if (kallsyms) k.kallsyms = kallsyms;
     if (m?.package) k.package = m.package;
     if (m?.version) k.version = m.version;
     kernels.push(k);

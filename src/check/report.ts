@@ -6,6 +6,7 @@
 import type { RelocationKind, RelocationRecord } from '../plan.js';
 import { ObjectFormatError } from '../errors.js';
 import { type Expectation, matchError, matchRelocation, ERR_CONVENTION, isErrProgram } from './expect.js';
+import { isGuarded, splitFailures, verifierCell, type VerifierCell, type VerifierResult } from './verdict.js';
 
 export const REPORT_FORMAT = 'corebpf-check-report';
 export const REPORT_VERSION = 1;
@@ -50,6 +51,10 @@ export interface CheckedKernel {
   btfSha256: string | null;
   /** where arch/release came from */
   source: 'manifest' | 'file';
+  /** the kernel's config given to libbpf for .kconfig externs (file under --btf-dir) */
+  kconfig?: string;
+  /** the kernel's symbols (kallsyms form) for typeless __ksym externs (file under --btf-dir) */
+  kallsyms?: string;
   package?: string;
   version?: string;
 }
@@ -81,6 +86,13 @@ export interface FailedRelocation {
   targetSize?: number;
   cause: FailureCause;
   reason: string;
+  /** the poisoned instruction is dead code in every loaded program carrying it (a guarded
+   * fallback: not a failure); false: it may run; absent: not analyzed (libbpf stopped) */
+  guarded?: boolean;
+  /** guarded false: a path to the poisoned instruction (entry program, final instruction indexes) */
+  path?: { program: string; insns: number[] };
+  /** why the analysis decided so, when it is not the plain answer */
+  reachNote?: string;
   /** derived: the reason this failure is expected (an expectation's reason, or the ___err_ convention), else null */
   expected: string | null;
 }
@@ -112,6 +124,8 @@ export interface ObjectResult {
   disabled?: DisabledProgram[];
   /** derived per-program verdicts, in the object's program order */
   programs: ProgramVerdict[];
+  /** check --verify: what the kernel's verifier said (raw; merged like the rest) */
+  verifier?: VerifierResult;
   /** timing: milliseconds the relocation took (left out of comparisons) */
   ms: number;
 }
@@ -126,8 +140,13 @@ export type Verdict = 'pass' | 'expected-fail' | 'unexpected-fail' | 'unexpected
 export interface ProgramVerdict {
   program: string;
   status: Verdict;
-  /** failed relocations of this program (indexes into result.failed) */
+  /** failed relocations of this program whose poisoned instruction may run (indexes into result.failed) */
   failures: number[];
+  /** failed relocations of this program in dead code (guarded fallbacks; indexes into result.failed):
+   * a 'pass' with guarded relocations is the "ok, guarded" verdict */
+  guarded?: number[];
+  /** check --verify: the kernel verifier's verdict beside the offline one */
+  verifier?: VerifierCell;
   /** the program failed because libbpf stopped with an error for the whole object */
   error?: boolean;
   /** why it is expected to fail, when it is */
@@ -151,6 +170,10 @@ export interface Summary {
   programs: number;
   cells: number;
   pass: number;
+  /** of the passes: cells with guarded (dead) failed relocations */
+  guarded: number;
+  /** check --verify: cells whose verifier verdict disagrees with the offline one */
+  verifierDisagree?: number;
   expectedFail: number;
   unexpectedFail: number;
   unexpectedPass: number;
@@ -216,6 +239,9 @@ export function failedRelocation(r: RelocationRecord): FailedRelocation {
   };
   if (r.localSize !== undefined) f.localSize = r.localSize;
   if (r.targetSize !== undefined) f.targetSize = r.targetSize;
+  if (r.guarded !== undefined) f.guarded = r.guarded;
+  if (r.reachPath) f.path = r.reachPath;
+  if (r.reachNote) f.reachNote = r.reachNote;
   return f;
 }
 
@@ -253,6 +279,7 @@ export function classify(report: Omit<CheckReport, 'summary'> & { summary?: Summ
     if (!obj || !kernel) throw new ObjectFormatError(`check report: result for unknown ${obj ? 'kernel' : 'object'} '${obj ? r.kernel : r.object}'`);
     for (const f of r.failed) {
       f.expected = null;
+      if (isGuarded(f)) continue; // dead code: not a failure to expect
       if (isErrProgram(f.program)) {
         f.expected = ERR_CONVENTION;
         continue;
@@ -276,8 +303,8 @@ export function classify(report: Omit<CheckReport, 'summary'> & { summary?: Summ
       }
       return { program: p.name, status: expected ? 'expected-fail' : 'unexpected-fail', failures, error: true, ...(expected ? { expected } : {}), ...(note ? { note } : {}) };
     };
-    r.programs = obj.programs.map((p): ProgramVerdict => {
-      const failures = r.failed.flatMap((f, i) => (f.program === p.name ? [i] : []));
+    const programVerdict = (p: CheckedProgram): ProgramVerdict => {
+      const { failures, guarded } = splitFailures(r, p.name);
       const err = isErrProgram(p.name);
       if (r.outcome === 'not-applicable') return { program: p.name, status: 'not-applicable', failures, note: r.note ?? 'not applicable' };
       const off = r.disabled?.find((d) => d.program === p.name);
@@ -301,9 +328,10 @@ export function classify(report: Omit<CheckReport, 'summary'> & { summary?: Summ
       if (r.outcome === 'stopped' && !relocated.has(p.name)) {
         return { program: p.name, status: 'skipped', failures, note: 'not checked: libbpf stopped at an earlier failed relocation' };
       }
-      if (err) return { program: p.name, status: 'unexpected-pass', failures, note: `relocates, but ${ERR_CONVENTION}` };
-      return { program: p.name, status: 'pass', failures };
-    });
+      if (err) return { program: p.name, status: 'unexpected-pass', failures, ...(guarded.length ? { guarded } : {}), note: `relocates, but ${ERR_CONVENTION}` };
+      return { program: p.name, status: 'pass', failures, ...(guarded.length ? { guarded } : {}) };
+    };
+    r.programs = obj.programs.map((p) => withColumns(r, programVerdict(p)));
     // an object-level error counts once per expectation entry, not once per program
     for (const i of errorUses) uses[i]!++;
   }
@@ -316,6 +344,12 @@ export function classify(report: Omit<CheckReport, 'summary'> & { summary?: Summ
 /** the libbpf error behind a program's cell: the one it was turned off for, else the object's */
 export function programError(r: ObjectResult, program: string): { name: string; message: string } | null {
   return r.disabled?.find((d) => d.program === program)?.error ?? r.error;
+}
+
+/** the verdict with the verifier's column beside it, when the result has one */
+function withColumns(r: ObjectResult, v: ProgramVerdict): ProgramVerdict {
+  const cell = verifierCell(r, v);
+  return cell ? { ...v, verifier: cell } : v;
 }
 
 /** programs an object-level libbpf error names ("libbpf: prog 'x': ...") */
@@ -337,12 +371,14 @@ export function summarize(report: CheckReport): Summary {
   const s: Summary = {
     objects: report.objects.length, kernels: report.kernels.length, skippedKernels: report.skippedKernels.length,
     programs: report.objects.reduce((n, o) => n + o.programs.length, 0), cells: 0,
-    pass: 0, expectedFail: 0, unexpectedFail: 0, unexpectedPass: 0, skipped: 0, notApplicable: 0,
+    pass: 0, guarded: 0, expectedFail: 0, unexpectedFail: 0, unexpectedPass: 0, skipped: 0, notApplicable: 0,
     unusedExpectations: report.expectations.uses.filter((u) => u === 0).length,
   };
   for (const r of report.results) {
     for (const p of r.programs) {
       s.cells++;
+      if (p.status === 'pass' && p.guarded?.length) s.guarded++;
+      if (p.verifier && !p.verifier.agrees) s.verifierDisagree = (s.verifierDisagree ?? 0) + 1;
       switch (p.status) {
         case 'pass': s.pass++; break;
         case 'expected-fail': s.expectedFail++; break;

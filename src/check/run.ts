@@ -15,6 +15,7 @@ import type { RelocationRecord } from '../plan.js';
 import { WorkerPool } from '../worker/pool.js';
 import { btfEndianness, elfArch, readElf } from './elf.js';
 import { adjustmentsFor, type Expectation, type ObjectAdjustment } from './expect.js';
+import { readKernelTexts, textsFor, type KernelTexts } from './kernel-files.js';
 import { listKernels, machineOf, readKernel, shardOf, type KernelInput } from './kernels.js';
 import {
   REPORT_FORMAT, REPORT_VERSION, classify, completePrograms, errorPrograms, failedRelocation,
@@ -158,11 +159,12 @@ export async function runCheck(opts: CheckOptions): Promise<CheckRun> {
   let libbpf: string | null = null;
   try {
     if (kernels.length) libbpf = (await pool.run((r) => r.info(), 0)).libbpf;
-    const loads = new Map<number, Promise<Uint8Array>>();
+    const loads = new Map<number, Promise<[Uint8Array, KernelTexts]>>();
     const load = (i: number) => {
       let p = loads.get(i);
       if (!p) {
-        p = readKernel(kernels[i]!.path);
+        // the BTF, and the kernel's config and symbols when it brings them
+        p = Promise.all([readKernel(kernels[i]!.path), readKernelTexts(opts.btfDir, kernels[i]!)]);
         p.catch(() => {}); // handled when awaited
         loads.set(i, p);
       }
@@ -176,9 +178,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckRun> {
         if (next < kernels.length) load(next); // one kernel ahead
         const k = kernels[i]!;
         current.add(k.id);
-        const bytes = await load(i).catch((e: unknown) => e as Error);
+        const loaded = await load(i).catch((e: unknown) => e as Error);
         loads.delete(i);
-        results[i] = await checkKernel(pool, w, k, bytes, objects, stats, () => { done++; progress(); });
+        const [bytes, texts] = loaded instanceof Error ? [loaded, {}] : loaded;
+        results[i] = await checkKernel(pool, w, k, bytes, texts, objects, stats, () => { done++; progress(); });
         current.delete(k.id);
         kernelsDone++;
         unexpected += countUnexpected(objects, k, results[i]!, expectations);
@@ -232,7 +235,7 @@ function errorResult(o: ObjectInput, k: KernelInput, e: unknown, ms: number): Ob
   };
 }
 
-async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: Uint8Array | Error, objects: ObjectInput[],
+async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: Uint8Array | Error, texts: KernelTexts, objects: ObjectInput[],
   stats: CheckRun['stats'], tick: () => void): Promise<ObjectResult[]> {
   const out: ObjectResult[] = new Array(objects.length);
   if (bytes instanceof Error) {
@@ -271,6 +274,7 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
           r = await pool.relocate({
             object: o.bytes, objectName: o.name, btf: bytes, btfKey: k.btfSha256!,
             kernelRelease: k.kernelRelease ?? undefined, kernelVersion: k.kernelVersion ?? undefined, machine: k.machine ?? undefined,
+            ...textsFor(o.bytes, texts),
             reportOnly: true, // the matrix needs the relocations, not the plans
             adjustments: disabled.length ? disablePrograms(o.adjustments, disabled.map((d) => d.program)) : o.adjustments,
           }, [], w);

@@ -1,5 +1,6 @@
 // The human summary `corebpf check` and `corebpf merge` print on stdout.
 import { describeExpectation } from './expect.js';
+import { describeGuarded, describePath, describeVerifier } from './verdict.js';
 import { CAUSE_TEXT, errorSummary, programError, type CheckReport, type CheckedKernel, type FailedRelocation, type ObjectResult, type Verdict } from './report.js';
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -16,7 +17,9 @@ export function kernelLabel(k: CheckedKernel): string {
 }
 
 export function describeFailure(f: FailedRelocation): string {
-  return `insn ${f.insn ?? '?'} ${f.kind} ${f.access}: ${CAUSE_TEXT[f.cause]}: ${f.reason}${f.poisoned ? ' [instruction poisoned]' : ''}`;
+  if (f.guarded) return describeGuarded(f);
+  const path = describePath(f);
+  return `insn ${f.insn ?? '?'} ${f.kind} ${f.access}: ${CAUSE_TEXT[f.cause]}: ${f.reason}${f.poisoned ? ' [instruction poisoned]' : ''}${path ? ` (${path})` : ''}`;
 }
 
 function duration(ms: number): string {
@@ -33,7 +36,7 @@ export function formatSummary(report: CheckReport, opts: { verbose?: boolean } =
     : report.shards.length > 1 ? ` (${report.shards.length} shards merged)` : '';
   out.push(`corebpf check: ${plural(s.objects, 'object')} (${plural(s.programs, 'program')}) × ${plural(s.kernels, 'kernel')}${shardText}, ${plural(report.timing.jobs, 'worker')}, ${duration(report.timing.durationMs)}`);
   for (const k of report.skippedKernels) out.push(`  skipped ${k.file}: ${k.reason}`);
-  out.push(`  ${s.pass} pass · ${s.expectedFail} expected failures · ${s.unexpectedFail} UNEXPECTED failures · ${s.unexpectedPass} unexpected passes · ${s.notApplicable} not applicable · ${s.skipped} not checked  (program × kernel)`);
+  out.push(`  ${s.pass} pass${s.guarded ? ` (${s.guarded} with guarded relocations in dead code)` : ''} · ${s.expectedFail} expected failures · ${s.unexpectedFail} UNEXPECTED failures · ${s.unexpectedPass} unexpected passes · ${s.notApplicable} not applicable · ${s.skipped} not checked  (program × kernel)`);
   out.push('');
 
   const kernels = new Map(report.kernels.map((k) => [k.id, k]));
@@ -57,6 +60,8 @@ export function formatSummary(report: CheckReport, opts: { verbose?: boolean } =
       const xf = by('expected-fail');
       const xp = by('unexpected-pass');
       const sk = by('skipped');
+      const gu = applicable.filter((r) => r.programs[pi]?.status === 'pass' && r.programs[pi]!.guarded?.length).map((r) => r.kernel);
+      if (gu.length) parts.push(`guarded fallbacks on ${all(gu)}`);
       if (ux.length) parts.push(`UNEXPECTED failure on ${all(ux)}`);
       if (xf.length) parts.push(`expected failure on ${all(xf)}`);
       if (xp.length) parts.push(`unexpectedly relocates on ${all(xp)}`);
@@ -102,6 +107,17 @@ export function formatSummary(report: CheckReport, opts: { verbose?: boolean } =
       const progs = g.what.startsWith('libbpf error') ? ` [${g.programs.size === report.objects.find((o) => o.id === g.object)?.programs.length ? 'all programs' : [...g.programs].join(', ')}]` : '';
       out.push(`    ${g.what}${progs}`, `      on ${on}`);
     }
+  }
+  if (opts.verbose && s.guarded) {
+    out.push('', 'guarded relocations (failed, in dead code: the programs load):');
+    for (const r of report.results) {
+      for (const p of r.programs) for (const i of p.guarded ?? []) out.push(`  ${r.object} ${p.program} on ${r.kernel}: ${describeFailure(r.failed[i]!)}`);
+    }
+  }
+  const verified = report.results.some((r) => r.programs.some((p) => p.verifier));
+  if (verified) {
+    const dis = report.results.flatMap((r) => r.programs.filter((p) => p.verifier && !p.verifier.agrees).map((p) => `  ${r.object} ${p.program} on ${r.kernel}: offline ${p.status}${p.guarded?.length ? ' (guarded)' : ''}, ${describeVerifier(p.verifier!)}`));
+    out.push('', dis.length ? `VERIFIER DISAGREES (${p2(dis.length)}):` : 'verifier: agrees with every offline verdict it was asked about', ...dis);
   }
   if (opts.verbose && s.expectedFail) {
     out.push('', 'expected failures:');

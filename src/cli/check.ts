@@ -15,13 +15,20 @@ export const CHECK_HELP = `usage: corebpf check OBJECT... --btf-dir DIR [options
 Relocate every BPF object against every kernel BTF in DIR, offline, and report which
 programs relocate on which kernels; for each failure, the relocation (program, instruction,
 kind, access path) and why (type missing, field missing, ambiguous candidates, size changed).
+A failure whose poisoned instruction is dead code once the CO-RE and kconfig constants are
+folded (a guarded fallback, e.g. behind bpf_core_field_exists()) is not a failure: the
+program is "ok, guarded" and the relocation is listed; one that may run is a failure, with
+the path of instructions that reaches it.
 
   OBJECT...              BPF object files, or directories of them (*.o)
   --btf-dir DIR          kernels: *.btf, *.btf.xz and vmlinux ELF files under DIR
                          (recursively). DIR/manifest.json, if there, gives each file's arch,
                          kernelRelease (LINUX_KERNEL_VERSION) and endianness; split module
                          BTF (entries with a "base") is skipped. Without a manifest the
-                         release is taken from file names like 5.15.0-1004-aws.btf
+                         release is taken from file names like 5.15.0-1004-aws.btf.
+                         NAME.config[.xz] / NAME.kallsyms[.xz] beside NAME.btf[.xz] (or named
+                         by the manifest) are that kernel's config and /proc/kallsyms: for
+                         .kconfig externs and typeless __ksym externs
   --expect-fail FILE     expected failures, JSON:
                            {"version": 1, "expectations": [{"object": GLOB, "program": GLOB,
                             "kernel": GLOB, "arch": GLOB, "access": GLOB, "kind": GLOB,
@@ -45,7 +52,7 @@ kind, access path) and why (type missing, field missing, ambiguous candidates, s
   --html FILE            one self-contained HTML page: heat map of programs × kernels
   --strict               also fail on unexpected passes and on expectations that matched
                          nothing (not with --shard: merge checks those)
-  -v, --verbose          list every expected failure in the summary
+  -v, --verbose          list every expected failure and guarded relocation in the summary
   -q, --quiet            no progress on stderr (default: a bar on a terminal, a line per
                          tenth of the kernels when stderr is not a terminal or CI is set)
   -h, --help             this text

@@ -37,8 +37,13 @@ no privileges), and print a report of every relocation.
   -v, --verbose          print libbpf's debug log to stderr
   -h, --help             this text
 
-Exit status: 0 every relocation resolved, 1 some failed (the report says which),
-2 bad input or usage.`;
+A failed relocation is poisoned by libbpf: the verifier rejects the program if the
+instruction runs. One in a branch that CO-RE or kconfig constants rule out (a guarded
+fallback, e.g. "if (bpf_core_field_exists(...))") is dead code and reported as "guarded";
+one that may run is reported with a path of instruction indexes that reaches it.
+
+Exit status: 0 every relocation resolved, or every failure is guarded; 1 some failure may
+run (the report says which and how); 2 bad input or usage.`;
 
 function value(v: string | null): string {
   if (v === null) return '-';
@@ -52,13 +57,22 @@ export function formatReport(name: string, btfName: string, r: RelocateResult | 
   const lines = [`${name} against ${btfName}: ${rel.length} CO-RE relocation${rel.length === 1 ? '' : 's'}, ${rel.length - failed.length} resolved, ${failed.length} failed`];
   if (rel.length) {
     const rows = rel.map((x) => [x.program, x.insn === null ? '?' : String(x.insn), x.kind, x.access,
-      x.status === 'failed' ? `${value(x.local)} -> FAILED` : `${value(x.local)} -> ${value(x.target)}`]);
+      x.status === 'failed' ? `${value(x.local)} -> ${x.guarded ? 'FAILED (guarded)' : 'FAILED'}` : `${value(x.local)} -> ${value(x.target)}`]);
     const head = ['PROGRAM', 'INSN', 'KIND', 'ACCESS', 'LOCAL -> TARGET'];
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     const fmt = (row: string[]) => row.map((c, i) => (i === 1 ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd();
     lines.push(fmt(head), ...rows.map(fmt));
   }
-  for (const f of failed) lines.push(`FAILED ${f.program} insn ${f.insn ?? '?'} ${f.kind} ${f.access}: ${f.reason ?? 'no reason given'}`);
+  for (const f of failed) {
+    const where = `${f.program} insn ${f.insn ?? '?'} ${f.kind} ${f.access}: ${f.reason ?? 'no reason given'}`;
+    if (f.guarded) lines.push(`GUARDED ${where} [dead code${f.reachNote ? `: ${f.reachNote}` : ''}]`);
+    else {
+      const path = f.reachPath ? ` [reached by insn ${f.reachPath.insns.join(' -> ')} of ${f.reachPath.program}]` : f.reachNote ? ` [may be reached: ${f.reachNote}]` : '';
+      lines.push(`FAILED ${where}${path}`);
+    }
+  }
+  const guarded = failed.filter((f) => f.guarded).length;
+  if (failed.length && guarded === failed.length) lines.push(`ok: the ${guarded} failed relocation${guarded === 1 ? ' is' : 's are'} guarded (dead code the verifier never visits)`);
   return lines.join('\n');
 }
 
@@ -119,12 +133,12 @@ export async function relocateCommand(argv: string[]): Promise<number> {
     if (values.verbose) process.stderr.write(r.log);
     if (values.output) writeFileSync(values.output, serializePlan(r.plan));
     if (values.json) {
-      console.log(JSON.stringify({ object: objPath, btf: btfPath, ok: r.ok, stats: r.stats, relocations: r.relocations, plan: r.plan }, null, 1));
+      console.log(JSON.stringify({ object: objPath, btf: btfPath, ok: r.ok, verdict: r.verdict, stats: r.stats, relocations: r.relocations, plan: r.plan }, null, 1));
     } else {
       console.log(formatReport(objPath, btfPath, r));
       if (values.output) console.log(`load plan written to ${values.output} (${r.plan.maps.length} maps, ${r.plan.programs.length} programs)`);
     }
-    return r.ok ? 0 : 1;
+    return r.verdict === 'failed' ? 1 : 0;
   } catch (e) {
     // libbpf stopped at a relocation: still a report, and exit status 1
     if (!(e instanceof RelocationError)) throw e;

@@ -8,6 +8,7 @@ import {
 import { adjustmentsText, type Adjustments } from '../adjust.js';
 import { ERRNO } from '../host/generated/uapi.js';
 import type { ObjectSpec } from '../object-spec.js';
+import { annotateGuards } from '../analysis/guards.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
 import { CorebpfWasm, TargetBtfError, type ModuleBtf } from './wasm.js';
 
@@ -99,6 +100,21 @@ function reportOnly(json: Uint8Array): Uint8Array {
   out.set(json.subarray(0, at));
   out.set(REPORT_END, at);
   return out;
+}
+
+const POISONED = new TextEncoder().encode('"poisoned":true');
+
+/** The glue's JSON with every poisoned relocation judged: is its instruction dead code in the
+ * plan's programs (src/analysis)? Parsed and written again only when something was poisoned. */
+function withGuards(json: Uint8Array): Uint8Array {
+  const buf = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
+  const planAt = buf.indexOf(PLAN_KEY);
+  const poisonAt = buf.indexOf(POISONED);
+  if (poisonAt < 0 || (planAt >= 0 && poisonAt > planAt)) return json;
+  const r = JSON.parse(buf.toString('utf8')) as GlueResult;
+  if (!r.plan) return json;
+  annotateGuards({ ...r.plan, relocations: r.relocations } as LoadPlan, r.relocations);
+  return new TextEncoder().encode(JSON.stringify(r));
 }
 
 export interface RelocateOutcome {
@@ -280,7 +296,8 @@ export class RelocationService {
     if (!SUCCESS_PREFIX.every((b, i) => json[i] === b)) {
       throw this.toError(m, req, JSON.parse(new TextDecoder().decode(json)) as GlueResult);
     }
-    return { json: req.reportOnly ? reportOnly(json) : withLinuxErrnos(json, (n) => m.errnoName(n)), targetCached: cached };
+    const out = withGuards(json);
+    return { json: req.reportOnly ? reportOnly(out) : withLinuxErrnos(out, (n) => m.errnoName(n)), targetCached: cached };
   }
 
   private toError(m: CorebpfWasm, req: OpenRequest, r: GlueResult): Error {
