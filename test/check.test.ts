@@ -28,6 +28,7 @@ export const CORPUS_EXPECTATIONS: { version: 1; expectations: Expectation[] } = 
     { object: 'ksyms', kernel: '*-5.10.*', error: '*bpf_prog_active*', reason: 'per-CPU variables are not in the 5.10 kernels\' BTF' },
     { object: 'ksyms', kernel: '*-6.1.*', error: '*bpf_task_from_pid*', reason: 'the bpf_task_from_pid kfunc is 6.2+' },
     { object: 'ksyms', kernel: 'amd64-6.18.15', error: '*kallsyms*', reason: 'no kallsyms for this fixture: Debian backports ship no -dbg package (System.map)' },
+    { object: 'host_env', kernel: 'amd64-6.18.15', error: '*kallsyms*', reason: 'its typeless ksym needs kallsyms, and this fixture has none (no -dbg package in backports)' },
     { object: 'open_phase', error: '*', reason: 'placeholder attach targets and an unsized map: user space adjusts it at open (test/check-open-phase.test.ts)' },
     { object: 'static_prog', error: '*is static and not supported*', reason: 'libbpf refuses static programs (test/errors-open-phase.test.ts)' },
     { object: 'module_btf', error: '*corebpf_mod_counter*not found in kernel BTF*', reason: 'needs module BTF (ext4 and a synthetic module), and check offers none' },
