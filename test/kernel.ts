@@ -29,6 +29,8 @@ export type Need =
   | 'kprobe' | 'kretprobe' | 'ksyscall' | 'kprobe_multi' | 'uprobe'
   | 'fentry' | 'fexit' | 'lsm' | 'tp_btf' | 'raw_tp'
   | 'ringbuf'
+  // BTF kinds the kernel accepts (libbpf's features.c probes: a tiny BTF with that kind, loaded)
+  | 'btf_float' | 'btf_decl_tag' | 'btf_type_tag' | 'btf_enum64'
   | 'kconfig' // the kernel's config: /proc/config.gz or /boot/config-$(uname -r)
   | 'cgroup2' // a mounted cgroup v2 hierarchy
   | 'gcc' // a C compiler, for test helper binaries built at test time
@@ -200,6 +202,46 @@ function activeLsms(): { list: string[]; from: string } | null {
   return null;
 }
 
+/** Raw BTF (header, type words, strings) as libbpf's feature probes build it. */
+function rawBtf(types: number[], strs: string): Uint8Array {
+  const t = Buffer.alloc(4 * types.length);
+  types.forEach((v, i) => t.writeUInt32LE(v >>> 0, 4 * i));
+  const s = Buffer.from(strs, 'latin1');
+  const h = Buffer.alloc(24);
+  h.writeUInt16LE(0xeb9f, 0); h[2] = 1;
+  h.writeUInt32LE(24, 4); h.writeUInt32LE(0, 8); h.writeUInt32LE(t.length, 12);
+  h.writeUInt32LE(t.length, 16); h.writeUInt32LE(s.length, 20);
+  return new Uint8Array(Buffer.concat([h, t, s]));
+}
+const info = (kind: number, vlen = 0, kflag = 0): number => ((kflag << 31) | (kind << 24) | vlen) >>> 0;
+const INT_S32 = [0, info(U.BTF_KIND_INT), 4, (1 << 24) | 32]; // signed 32-bit int, no name
+
+/** The BTF of libbpf's probe for a kind (features.c), and the first kernel that has it. */
+const BTF_KIND_PROBES: Record<'btf_float' | 'btf_decl_tag' | 'btf_type_tag' | 'btf_enum64', { btf: () => Uint8Array; kind: string; since: string }> = {
+  btf_float: { kind: 'BTF_KIND_FLOAT', since: '5.13', btf: () => rawBtf([1, info(U.BTF_KIND_FLOAT), 4], '\0float\0') },
+  btf_decl_tag: {
+    kind: 'BTF_KIND_DECL_TAG', since: '5.16',
+    btf: () => rawBtf([...INT_S32, 1, info(U.BTF_KIND_VAR), 1, 0, 1, info(U.BTF_KIND_DECL_TAG), 2, -1], '\0tag\0'),
+  },
+  btf_type_tag: {
+    kind: 'BTF_KIND_TYPE_TAG', since: '5.17',
+    btf: () => rawBtf([...INT_S32, 1, info(U.BTF_KIND_TYPE_TAG), 1, 0, info(U.BTF_KIND_PTR), 2], '\0tag\0'),
+  },
+  btf_enum64: { kind: 'BTF_KIND_ENUM64', since: '6.0', btf: () => rawBtf([1, info(U.BTF_KIND_ENUM64), 8], '\0enum64\0') },
+};
+
+function btfKindMissing(need: keyof typeof BTF_KIND_PROBES): string | null {
+  const bpf = missing('bpf');
+  if (bpf) return bpf;
+  const p = BTF_KIND_PROBES[need];
+  try {
+    A.btfLoad({ btf: p.btf() }).close();
+    return null;
+  } catch (e) {
+    return `the kernel refuses BTF with ${p.kind} (BPF_BTF_LOAD: ${errText(e)}; the kind is in Linux ${p.since}+)`;
+  }
+}
+
 const DETECT: Record<Need, () => string | null> = {
   bpf() {
     if (process.platform !== 'linux') return `not Linux (${process.platform})`;
@@ -280,6 +322,10 @@ const DETECT: Record<Need, () => string | null> = {
       return `BPF_MAP_CREATE of a BPF_MAP_TYPE_RINGBUF fails: ${errText(e)} (ring buffers need Linux 5.8+)`;
     }
   },
+  btf_float: () => btfKindMissing('btf_float'),
+  btf_decl_tag: () => btfKindMissing('btf_decl_tag'),
+  btf_type_tag: () => btfKindMissing('btf_type_tag'),
+  btf_enum64: () => btfKindMissing('btf_enum64'),
   kconfig: () => (kernelConfigFile() ? null : `no kernel config: neither /proc/config.gz nor /boot/config-${release()}`),
   cgroup2() {
     const mounted = readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'cgroup2');
