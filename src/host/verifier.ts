@@ -151,7 +151,8 @@ function parseAnnotation(body: string): KernelSourceAnnotation {
 /**
  * The kernel's own source annotation for instruction `insn` in a verifier log (the last
  * "; ..." annotation printed before the last time the log shows that instruction), or null
- * when the log has none (no line info, or the instruction is not in the log).
+ * when the log has none (no line info, or the instruction is not in the log). Annotations of
+ * compiler-generated code (empty text, line 0) are passed over, as sourceForInsn does.
  */
 export function kernelSourceFor(log: string, insn: number): KernelSourceAnnotation | null {
   const lines = log.split('\n');
@@ -166,13 +167,15 @@ export function kernelSourceFor(log: string, insn: number): KernelSourceAnnotati
   if (at < 0) return null;
   for (let i = at - 1; i >= 0; i--) {
     const l = lines[i]!;
-    if (l.startsWith('; ')) return parseAnnotation(l.slice(2));
-    // 6.4+: an annotation after an instruction on the same line ("1: (56) ... goto pc-2 ; src @ f.c:61");
-    // a same-line "; R1=..." is a register-state comment, not an annotation
-    if (INSN_LINE.test(l)) {
+    let a: KernelSourceAnnotation | null = null;
+    if (l === ';' || l.startsWith('; ')) a = parseAnnotation(l.slice(2));
+    else if (INSN_LINE.test(l)) {
+      // 6.4+: an annotation after an instruction on the same line ("1: (56) ... goto pc-2 ; src @ f.c:61");
+      // a same-line "; R1=..." is a register-state comment, not an annotation
       const mid = / ; (.*@ \S+:\d+)$/.exec(l);
-      if (mid) return parseAnnotation(mid[1]!);
+      if (mid) a = parseAnnotation(mid[1]!);
     }
+    if (a && a.text !== '' && a.line !== 0) return a;
   }
   return null;
 }
