@@ -230,7 +230,7 @@ describe('ELF symbol → file offset (uprobe.ts)', () => {
 
 // =============================================================================================
 describe('real kernel: tracing attachments', () => {
-  needsEach('bpf', 'gcc');
+  needsEach('bpf', 'test_binaries');
   const sys = () => getSyscalls();
 
   it('tracepoint syscalls:sys_enter_getpid through a perf-event BPF link: exact count, link info, detach on close', () => {
@@ -362,9 +362,9 @@ describe('real kernel: tracing attachments', () => {
 
 // =============================================================================================
 describe('real kernel: uprobes', () => {
-  needsEach('bpf', 'uprobe', 'gcc');
+  needsEach('bpf', 'uprobe', 'test_binaries');
   let target = '';
-  beforeAll(() => { if (!unmet('bpf', 'uprobe', 'gcc')) target = buildUprobeTarget(); });
+  beforeAll(() => { if (!unmet('bpf', 'uprobe', 'test_binaries')) target = buildUprobeTarget(); });
   const run = (n: number) => Number(execFileSync(target, [String(n)], { encoding: 'utf8' }).trim());
 
   it('uprobe on a function of a test binary counts every call (uprobe PMU + perf-event link)', () => {

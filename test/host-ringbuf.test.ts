@@ -289,7 +289,7 @@ describe('ring buffer reader', () => {
 });
 
 describe('tracepoint → ring buffer (attachProgram)', () => {
-  needsEach('bpf', 'ringbuf', 'gcc');
+  needsEach('bpf', 'ringbuf', 'test_binaries');
   it('syscalls:sys_enter_getpid program emits {magic, pid_tgid, seq} for each getpid of the trigger process', () => {
     const sys = getSyscalls();
     using rb = A.mapCreate({ mapType: U.BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4 * sys.pageSize() });
@@ -415,7 +415,7 @@ describe('perf buffer reader', () => {
   });
 
   it('tracepoint program with BPF_F_CURRENT_CPU: one event per getpid, on the CPU it ran', (ctx) => {
-    needs(ctx, 'gcc');
+    needs(ctx, 'test_binaries');
     const insns = asm([
       movr(R6, R1), ...commFilter(GETPID_COMM, 'out'), call(U.BPF_FUNC_get_current_pid_tgid), movr(R7, R0),
       call(U.BPF_FUNC_get_smp_processor_id),

@@ -10,6 +10,7 @@ import { closeSync, openSync } from 'node:fs';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { BpfObject, NotSupportedError, Relocator, SyscallError } from '../dist/index.js';
 import { getSyscalls } from '../src/host/syscall.js';
+import { fixtureBytes, fixtures } from './helpers.js';
 import { missing, needs, needsEach, skipWith, type Need } from './kernel.js';
 
 const PROGS = new URL('../testdata/progs/', import.meta.url).pathname;
@@ -201,4 +202,29 @@ describe('BPF LSM', () => {
   it('lsm on a kernel without the BPF LSM: NotSupportedError naming it', async (ctx) => {
     await expectNotSupported(ctx, 'lsm', 'lsm_file_ioctl', 'CONFIG_BPF_LSM', /BPF LSM programs/);
   });
+});
+
+describe('offline: kernel_hooks relocates for every Debian kernel of its architecture (testdata/btf)', () => {
+  needsEach('xz');
+  const targets = fixtures().filter((f) => !f.base && (f.arch === 'amd64' || f.arch === 'arm64'));
+
+  it('has the amd64 and arm64 kernels the lab boots', () => {
+    expect(targets.map((f) => f.kernelRelease)).toEqual(expect.arrayContaining([expect.stringMatching(/^5\.10\./), expect.stringMatching(/^6\.1\./)]));
+    expect(new Set(targets.map((f) => f.arch))).toEqual(new Set(['amd64', 'arm64']));
+  });
+
+  for (const f of targets) {
+    const arch = f.arch === 'amd64' ? 'x86' : 'arm64';
+    it(`kernel_hooks.${arch} against ${f.file}: every relocation resolves, every BTF attach target is found`, async () => {
+      const { plan } = await relocator.relocate(`${PROGS}kernel_hooks.${arch}.bpf.o`, { btf: fixtureBytes(f.file) });
+      const failed = plan.relocations.filter((r) => r.status === 'failed');
+      expect(failed, JSON.stringify(failed)).toEqual([]);
+      // the pt_regs fields of this architecture were found in its kernel's BTF
+      const regs = arch === 'x86' ? 'pt_regs' : 'user_pt_regs';
+      expect(plan.relocations.some((r) => r.type === `struct ${regs}` && r.status !== 'failed'), `relocations on struct ${regs}`).toBe(true);
+      const btfTargeted = plan.programs.filter((p) => /^(fentry|fexit|tp_btf|lsm)\//.test(p.section));
+      expect(btfTargeted.map((p) => p.name).sort()).toEqual(['fentry_vfs_read', 'fexit_vfs_read', 'lsm_file_ioctl', 'tp_btf_sys_enter']);
+      for (const p of btfTargeted) expect(p.attachBtfId, p.name).toBeGreaterThan(0);
+    });
+  }
 });

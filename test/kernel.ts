@@ -14,7 +14,7 @@
 // instead of skipping it: PMUs and tracefs files, the function in BTF and kallsyms, and for
 // the BTF-based hooks a minimal program loaded AND attached. The kernel version is never used.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { beforeEach, type TestContext } from 'vitest';
 import { parseBtf, type Btf } from '../src/btf/reader.js';
@@ -33,8 +33,10 @@ export type Need =
   | 'btf_float' | 'btf_decl_tag' | 'btf_type_tag' | 'btf_enum64'
   | 'kconfig' // the kernel's config: /proc/config.gz or /boot/config-$(uname -r)
   | 'cgroup2' // a mounted cgroup v2 hierarchy
-  | 'gcc' // a C compiler, for test helper binaries built at test time
-  | 'ip'; // iproute2, for network namespaces and veth pairs
+  | 'gcc' // a C compiler (and binutils), for tests that build and inspect ELF files
+  | 'test_binaries' // test/c helper binaries: prebuilt in build/test for this architecture, or gcc to build them
+  | 'ip' // iproute2, for network namespaces and veth pairs
+  | 'xz'; // xz, to decompress the kernel BTF fixtures of testdata/btf
 
 /** Functions the tracing tests hook: in the BTF and kallsyms of every Debian kernel 5.10 .. 7.x (amd64, arm64). */
 export const HOOK_FUNC = 'vfs_read';
@@ -242,6 +244,34 @@ function btfKindMissing(need: keyof typeof BTF_KIND_PROBES): string | null {
   }
 }
 
+const ROOT = new URL('..', import.meta.url).pathname;
+const ELF_MACHINE: Record<string, number> = { x64: 62, arm64: 183, riscv64: 243, s390x: 22, ppc64: 21 };
+
+/**
+ * The helper binaries of test/c (build-test-binaries.mjs) exist in build/test, are newer than
+ * their sources and are ELF files for this machine: then no compiler is needed (the lab builds
+ * them outside the guest); else gcc must be there to build them.
+ */
+function testBinariesMissing(): string | null {
+  if (spawnSync('gcc', ['--version']).status === 0) return null;
+  const bins: [string, string][] = [['uprobe_target', 'uprobe_target.c'], ['corebpf_getpid', 'getpid_loop.c']];
+  const bad: string[] = [];
+  for (const [bin, src] of bins) {
+    const path = `${ROOT}build/test/${bin}`;
+    try {
+      const b = readFileSync(path);
+      const machine = b.readUInt16LE(18);
+      if (b.readUInt32BE(0) !== 0x7f454c46) bad.push(`${bin} (not ELF)`);
+      else if (machine !== ELF_MACHINE[process.arch]) bad.push(`${bin} (ELF machine ${machine}, not ${process.arch})`);
+      else if (statSync(path).mtimeMs < statSync(`${ROOT}test/c/${src}`).mtimeMs) bad.push(`${bin} (older than test/c/${src})`);
+    } catch {
+      bad.push(`${bin} (absent)`);
+    }
+  }
+  if (!bad.length) return null;
+  return `gcc is not installed and the helper binaries are not prebuilt in build/test for ${process.arch}: ${bad.join(', ')} (build them with node test/c/build-test-binaries.mjs)`;
+}
+
 const DETECT: Record<Need, () => string | null> = {
   bpf() {
     if (process.platform !== 'linux') return `not Linux (${process.platform})`;
@@ -331,6 +361,8 @@ const DETECT: Record<Need, () => string | null> = {
     const mounted = readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'cgroup2');
     return mounted ? null : 'no cgroup2 filesystem is mounted';
   },
-  gcc: () => (spawnSync('gcc', ['--version']).status === 0 ? null : 'gcc is not installed (the test builds a helper binary from test/c at test time)'),
+  test_binaries: testBinariesMissing,
+  gcc: () => (spawnSync('gcc', ['--version']).status === 0 ? null : 'gcc is not installed (the test compiles and inspects ELF files with gcc and readelf)'),
+  xz: () => (spawnSync('xz', ['--version']).status === 0 ? null : 'the xz command is not installed (testdata/btf fixtures are .xz)'),
   ip: () => (spawnSync('ip', ['-V']).status === 0 ? null : 'the ip command (iproute2) is not installed'),
 };
