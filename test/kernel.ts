@@ -29,6 +29,10 @@ export type Need =
   | 'kprobe' | 'kretprobe' | 'ksyscall' | 'kprobe_multi' | 'uprobe'
   | 'fentry' | 'fexit' | 'lsm' | 'tp_btf' | 'raw_tp'
   | 'ringbuf'
+  | 'perf_link' // BPF links over perf events (BPF_LINK_CREATE with BPF_PERF_EVENT, Linux 5.15+)
+  | 'perf_link_info' // bpf_link_info of perf-event links says what the event is (Linux 6.6+)
+  | 'tcx' // tcx links (Linux 6.6+)
+  | 'bpf_loop' // the bpf_loop() helper and its callbacks (ld_imm64 BPF_PSEUDO_FUNC), Linux 5.17+
   // BTF kinds the kernel accepts (libbpf's features.c probes: a tiny BTF with that kind, loaded)
   | 'btf_float' | 'btf_decl_tag' | 'btf_type_tag' | 'btf_enum64'
   | 'kconfig' // the kernel's config: /proc/config.gz or /boot/config-$(uname -r)
@@ -36,6 +40,7 @@ export type Need =
   | 'gcc' // a C compiler (and binutils), for tests that build and inspect ELF files
   | 'test_binaries' // test/c helper binaries: prebuilt in build/test for this architecture, or gcc to build them
   | 'ip' // iproute2, for network namespaces and veth pairs
+  | 'bash' // bash (its /dev/udp redirections send the test datagrams)
   | 'xz'; // xz, to decompress the kernel BTF fixtures of testdata/btf
 
 /** Functions the tracing tests hook: in the BTF and kallsyms of every Debian kernel 5.10 .. 7.x (amd64, arm64). */
@@ -272,6 +277,30 @@ function testBinariesMissing(): string | null {
   return `gcc is not installed and the helper binaries are not prebuilt in build/test for ${process.arch}: ${bad.join(', ')} (build them with node test/c/build-test-binaries.mjs)`;
 }
 
+/**
+ * libbpf's helper probe (libbpf_probe_bpf_helper): a socket filter that calls the helper with
+ * no arguments; the verifier says "invalid func" / "unknown func" when it does not know it,
+ * and complains about the arguments when it does.
+ */
+export function helperMissing(id: number, name: string, since: string): string | null {
+  const bpf = missing('bpf');
+  if (bpf) return bpf;
+  const insns = A.bytes(24);
+  insns[0] = U.BPF_JMP | U.BPF_CALL;
+  new DataView(insns.buffer).setInt32(4, id, true);
+  insns[8] = U.BPF_ALU64 | U.BPF_MOV | U.BPF_K; // r0 = 0
+  insns[16] = U.BPF_JMP | U.BPF_EXIT;
+  try {
+    A.progLoad({ progType: U.BPF_PROG_TYPE_SOCKET_FILTER, insns, license: 'GPL', name: 'probe' }).close();
+    return null;
+  } catch (e) {
+    const log = String((e as SyscallError).details?.log ?? '');
+    if (/invalid func |unknown func /.test(log)) return `the kernel does not know the ${name}() helper (Linux ${since}+)`;
+    if (log) return null; // known; the probe's missing arguments were refused
+    return `probing the ${name}() helper failed: ${errText(e)}`;
+  }
+}
+
 const DETECT: Record<Need, () => string | null> = {
   bpf() {
     if (process.platform !== 'linux') return `not Linux (${process.platform})`;
@@ -356,6 +385,44 @@ const DETECT: Record<Need, () => string | null> = {
   btf_decl_tag: () => btfKindMissing('btf_decl_tag'),
   btf_type_tag: () => btfKindMissing('btf_type_tag'),
   btf_enum64: () => btfKindMissing('btf_enum64'),
+  perf_link() {
+    // libbpf's probe_perf_link: a kernel with perf links looks at the (bad) perf event fd
+    const bpf = missing('bpf');
+    if (bpf) return bpf;
+    using prog = A.progLoad({ progType: U.BPF_PROG_TYPE_TRACEPOINT, insns: RET0, license: 'GPL', name: 'probe' });
+    try {
+      A.linkCreate({ progFd: prog.fd, targetFd: 0x7fffffff, attachType: U.BPF_PERF_EVENT }).close();
+      return 'BPF_LINK_CREATE(BPF_PERF_EVENT) accepted a bad perf event fd';
+    } catch (e) {
+      return e instanceof SyscallError && e.errnoName === 'EBADF' ? null
+        : `BPF_LINK_CREATE(BPF_PERF_EVENT) answers ${errText(e)}, not EBADF: no perf-event BPF links (Linux 5.15+)`;
+    }
+  },
+  perf_link_info() {
+    const pl = missing('perf_link');
+    if (pl) return pl;
+    using perf = A.perfEventOpen(A.perfEventAttr({ type: U.PERF_TYPE_SOFTWARE, config: U.PERF_COUNT_SW_DUMMY, samplePeriod: 1n << 40n }), 0, -1);
+    using prog = A.progLoad({ progType: U.BPF_PROG_TYPE_PERF_EVENT, insns: RET0, license: 'GPL', name: 'probe' });
+    using link = A.linkCreate({ progFd: prog.fd, targetFd: perf.fd, attachType: U.BPF_PERF_EVENT });
+    const t = A.objGetInfo(link.fd, 'bpf_link_info').get('perf_event.type');
+    return t === U.BPF_PERF_EVENT_EVENT ? null
+      : `bpf_link_info of a perf-event link does not say what the event is (perf_event.type ${t}; Linux 6.6+ fills it)`;
+  },
+  tcx() {
+    // with tcx links the kernel looks the (absent) device up: ENODEV; without, the attach type is unknown: EINVAL
+    const bpf = missing('bpf');
+    if (bpf) return bpf;
+    using prog = A.progLoad({ progType: U.BPF_PROG_TYPE_SCHED_CLS, insns: RET0, license: 'GPL', name: 'probe', expectedAttachType: U.BPF_TCX_INGRESS });
+    try {
+      A.linkCreate({ progFd: prog.fd, targetIfindex: 0x7ffffff0, attachType: U.BPF_TCX_INGRESS }).close();
+      return 'BPF_LINK_CREATE(BPF_TCX_INGRESS) succeeded on a device that does not exist';
+    } catch (e) {
+      return e instanceof SyscallError && e.errnoName === 'ENODEV' ? null
+        : `BPF_LINK_CREATE(BPF_TCX_INGRESS) answers ${errText(e)}, not ENODEV: no tcx links (Linux 6.6+)`;
+    }
+  },
+  bpf_loop: () => helperMissing(U.BPF_FUNC_loop, 'bpf_loop', '5.17'),
+  bash: () => (spawnSync('bash', ['-c', 'true']).status === 0 ? null : 'bash is not installed (the test sends datagrams with its /dev/udp redirections)'),
   kconfig: () => (kernelConfigFile() ? null : `no kernel config: neither /proc/config.gz nor /boot/config-${release()}`),
   cgroup2() {
     const mounted = readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'cgroup2');
