@@ -9,6 +9,8 @@
 import { closeSync, openSync } from 'node:fs';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { BpfObject, NotSupportedError, Relocator, SyscallError } from '../dist/index.js';
+import { NotSupportedError as SrcNotSupportedError } from '../src/errors.js';
+import { checkKernelSupport } from '../src/host/attach.js';
 import { getSyscalls } from '../src/host/syscall.js';
 import { fixtureBytes, fixtures } from './helpers.js';
 import { missing, needs, needsEach, skipWith, type Need } from './kernel.js';
@@ -202,6 +204,19 @@ describe('BPF LSM', () => {
   it('lsm on a kernel without the BPF LSM: NotSupportedError naming it', async (ctx) => {
     await expectNotSupported(ctx, 'lsm', 'lsm_file_ioctl', 'CONFIG_BPF_LSM', /BPF LSM programs/);
   });
+});
+
+describe('corebpf\'s own feature checks', () => {
+  needsEach('bpf', 'btf');
+  // test/kernel.ts decides by loading and attaching real programs; corebpf by cheaper probes
+  for (const f of ['kprobe', 'uprobe', 'fentry', 'lsm'] as const) {
+    it(`checkKernelSupport('${f}') agrees with the test's own probe of this kernel`, () => {
+      const ours = missing(f);
+      const theirs = checkKernelSupport(f);
+      expect(theirs === null, `test/kernel.ts: ${ours ?? 'supported'}; corebpf: ${theirs?.message ?? 'supported'}`).toBe(ours === null);
+      if (theirs) expect(theirs).toBeInstanceOf(SrcNotSupportedError);
+    });
+  }
 });
 
 describe('offline: kernel_hooks relocates for every Debian kernel of its architecture (testdata/btf)', () => {
