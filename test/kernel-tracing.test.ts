@@ -8,8 +8,9 @@
 // test asserts what corebpf says instead: a NotSupportedError naming the missing feature.
 import { closeSync, openSync } from 'node:fs';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
-import { BpfObject, NotSupportedError, Relocator, SyscallError } from '../dist/index.js';
-import { NotSupportedError as SrcNotSupportedError } from '../src/errors.js';
+import { BpfObject, NotSupportedError, Relocator } from '../dist/index.js';
+// errors of the src/ modules (the syscall layer, checkKernelSupport) are src/'s classes, not dist's
+import { NotSupportedError as SrcNotSupportedError, SyscallError } from '../src/errors.js';
 import { checkKernelSupport } from '../src/host/attach.js';
 import { getSyscalls } from '../src/host/syscall.js';
 import { fixtureBytes, fixtures } from './helpers.js';
