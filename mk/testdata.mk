@@ -19,15 +19,25 @@ TD_LIBBPF    := $(SRC)/libbpf/src
 TD_OUT       ?= testdata
 
 TD_SRCS      := $(sort $(wildcard testdata/progs/*.bpf.c))
-TD_NAMES     := $(patsubst testdata/progs/%.bpf.c,%,$(TD_SRCS))
+# programs that read PT_REGS (kprobe / ksyscall arguments) depend on the target architecture:
+# they are built once per architecture as NAME.ARCH.bpf.o / NAME.ARCH.bpfeb.o (the tests pick
+# the object of process.arch), the others once with __TARGET_ARCH_x86 as NAME.bpf.o / NAME.bpfeb.o
+TD_ARCH_NAMES := kernel_hooks
+TD_ARCHES    := x86 arm64
+TD_NAMES     := $(filter-out $(TD_ARCH_NAMES),$(patsubst testdata/progs/%.bpf.c,%,$(TD_SRCS)))
 TD_HDRS      := $(wildcard testdata/include/*.h)
 # programs that also have a -DTARGET variant giving a synthetic target BTF
 TD_TARGETS   := core_target core_ambiguous
 
-TD_OBJS      = $(foreach n,$(TD_NAMES),$(TD_OUT)/progs/$(n).bpf.o $(TD_OUT)/progs/$(n).bpfeb.o)
+TD_OBJS      = $(foreach n,$(TD_NAMES),$(TD_OUT)/progs/$(n).bpf.o $(TD_OUT)/progs/$(n).bpfeb.o) \
+               $(foreach n,$(TD_ARCH_NAMES),$(foreach a,$(TD_ARCHES),$(TD_OUT)/progs/$(n).$(a).bpf.o $(TD_OUT)/progs/$(n).$(a).bpfeb.o))
 TD_BTFS      = $(foreach n,$(TD_TARGETS),$(TD_OUT)/targets/$(n).target.btf)
 TD_EXPECTED  = $(foreach n,$(TD_TARGETS),$(TD_OUT)/targets/$(n).expected.json)
 
+TD_CFLAGS_ANYARCH := -g -O2 -mcpu=v3 \
+	-Wall -Werror -Wno-unused-function \
+	-nostdinc -Itestdata/include -I$(TD_LIBBPF) \
+	-ffile-prefix-map=$(TOP)=. -ffile-prefix-map=$(TD_LIBBPF)=libbpf
 TD_CFLAGS := -g -O2 -mcpu=v3 -D__TARGET_ARCH_x86 \
 	-Wall -Werror -Wno-unused-function \
 	-nostdinc -Itestdata/include -I$(TD_LIBBPF) \
@@ -58,6 +68,18 @@ $(TD_OUT)/progs/%.bpf.o: testdata/progs/%.bpf.c $(TD_HDRS) mk/testdata.mk | test
 $(TD_OUT)/progs/%.bpfeb.o: testdata/progs/%.bpf.c $(TD_HDRS) mk/testdata.mk | testdata-libbpf-headers
 	@mkdir -p $(@D)
 	cd $(TOP) && $(TD_CLANG) -target bpfeb $(TD_CFLAGS) -c $< -o $@
+
+# per-architecture objects (the shorter stem makes these rules win over the ones above)
+define TD_ARCH_RULES
+$$(TD_OUT)/progs/%.$(1).bpf.o: testdata/progs/%.bpf.c $$(TD_HDRS) mk/testdata.mk | testdata-libbpf-headers
+	@mkdir -p $$(@D)
+	cd $$(TOP) && $$(TD_CLANG) -target bpfel $$(TD_CFLAGS_ANYARCH) -D__TARGET_ARCH_$(1) -c $$< -o $$@
+
+$$(TD_OUT)/progs/%.$(1).bpfeb.o: testdata/progs/%.bpf.c $$(TD_HDRS) mk/testdata.mk | testdata-libbpf-headers
+	@mkdir -p $$(@D)
+	cd $$(TOP) && $$(TD_CLANG) -target bpfeb $$(TD_CFLAGS_ANYARCH) -D__TARGET_ARCH_$(1) -c $$< -o $$@
+endef
+$(foreach a,$(TD_ARCHES),$(eval $(call TD_ARCH_RULES,$(a))))
 
 # synthetic target: the same source with -DTARGET declares the target layouts;
 # its .BTF section, extracted raw, is the "kernel" BTF to relocate against

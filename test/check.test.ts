@@ -32,6 +32,9 @@ export const CORPUS_EXPECTATIONS: { version: 1; expectations: Expectation[] } = 
     { object: 'open_phase', error: '*', reason: 'placeholder attach targets and an unsized map: user space adjusts it at open (test/check-open-phase.test.ts)' },
     { object: 'static_prog', error: '*is static and not supported*', reason: 'libbpf refuses static programs (test/errors-open-phase.test.ts)' },
     { object: 'module_btf', error: '*corebpf_mod_counter*not found in kernel BTF*', reason: 'needs module BTF (ext4 and a synthetic module), and check offers none' },
+    { object: 'kernel_hooks.x86.bpf*.o', access: 'pt_regs.*', arch: ['arm64', 'ppc64el', 'riscv64', 's390x'], reason: 'x86 register names in pt_regs (the x86 build of kernel_hooks)' },
+    { object: 'kernel_hooks.arm64.bpf*.o', access: ['user_pt_regs.*', 'pt_regs___arm64.*'], arch: ['amd64', 'ppc64el', 'riscv64', 's390x'], reason: 'arm64 user_pt_regs / orig_x0 (the arm64 build of kernel_hooks)' },
+    { object: 'kernel_hooks.*.bpf*.o', program: 'lsm_file_ioctl', arch: 's390x', error: '*file_ioctl*', reason: 'Debian\'s s390x kernels have no BPF LSM (no bpf_lsm_file_ioctl in their BTF)' },
   ],
 };
 

@@ -1,12 +1,12 @@
 // `corebpf run` and the live part of `corebpf demo` on the real kernel (root only).
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CLI, isRoot, obj } from './helpers.js';
+import { CLI, obj } from './helpers.js';
+import { needsEach } from './kernel.js';
 
-const why = isRoot() ? '' : 'not root: loading BPF needs root or CAP_BPF + CAP_PERFMON';
-if (why) console.log(`skipping corebpf run tests: ${why}`);
 
-describe.skipIf(!isRoot())('corebpf run', () => {
+describe('corebpf run', () => {
+  needsEach('bpf', 'ringbuf');
   it('loads, attaches by section, streams decoded ring buffer events, prints maps, exits after --duration', async () => {
     const child = spawn(process.execPath, [CLI, 'run', obj('execsnoop'), '--duration', '3s', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -47,7 +47,8 @@ describe.skipIf(!isRoot())('corebpf run', () => {
   });
 });
 
-describe.skipIf(!isRoot())('corebpf demo', () => {
+describe('corebpf demo', () => {
+  needsEach('bpf', 'ringbuf', 'btf');
   it('relocates against the bundled and this kernel, then loads, attaches and prints real events', () => {
     const r = spawnSync(process.execPath, [CLI, 'demo'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).toBe('');

@@ -8,10 +8,8 @@ import * as A from '../src/host/attr.js';
 import { OwnedFd } from '../src/host/fd.js';
 import * as U from '../src/host/generated/uapi.js';
 import { getSyscalls } from '../src/host/syscall.js';
-import { bpfUsable } from './kernel.js';
+import { needsEach } from './kernel.js';
 
-const skipReason = bpfUsable();
-if (skipReason) console.warn(`[host-kernel-basic] SKIPPED: ${skipReason}`);
 
 // --- a tiny assembler: instructions written through the generated bpf_insn layout ----------
 interface Insn { code: number; dst?: number; src?: number; off?: number; imm?: number }
@@ -55,7 +53,8 @@ function isOpen(fd: number): boolean {
   try { fstatSync(fd); return true; } catch { return false; }
 }
 
-describe.skipIf(skipReason !== null)('real kernel: maps', () => {
+describe('real kernel: maps', () => {
+  needsEach('bpf');
   it('array map: update, lookup, get_next_key; delete is refused', () => {
     using m = A.mapCreate({ mapType: U.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, name: 'corebpf_arr' });
     A.mapUpdateElem(m.fd, u32(2), u64(0x1122334455667788n));
@@ -167,7 +166,8 @@ describe.skipIf(skipReason !== null)('real kernel: maps', () => {
   });
 });
 
-describe.skipIf(skipReason !== null)('real kernel: programs', () => {
+describe('real kernel: programs', () => {
+  needsEach('bpf');
   function lookupProg(mapFd: number): Uint8Array {
     return asm([
       stW(R10, -4, 0), // key = 0
@@ -297,7 +297,8 @@ describe.skipIf(skipReason !== null)('real kernel: programs', () => {
   });
 });
 
-describe.skipIf(skipReason !== null)('real kernel: pinning and fds', () => {
+describe('real kernel: pinning and fds', () => {
+  needsEach('bpf');
   function ensureBpffs(): void {
     const mounts = readFileSync('/proc/mounts', 'utf8');
     if (!mounts.split('\n').some((l) => l.split(' ')[1] === '/sys/fs/bpf' && l.split(' ')[2] === 'bpf')) {

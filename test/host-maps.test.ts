@@ -10,12 +10,10 @@ import {
 import * as A from '../src/host/attr.js';
 import * as U from '../src/host/generated/uapi.js';
 import { parseBtf } from '../src/btf/reader.js';
-import { bpfUsable } from './kernel.js';
+import { needsEach, unmet } from './kernel.js';
 
 const PROGS = new URL('../testdata/progs/', import.meta.url).pathname;
 
-const skipReason = bpfUsable();
-if (skipReason) console.warn(`[host-maps] real-kernel tests SKIPPED: ${skipReason}`);
 
 const relocator = new Relocator({ size: 1 });
 const plans: Record<string, LoadPlan> = {};
@@ -134,9 +132,11 @@ describe('BtfCodec (no kernel)', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe.skipIf(skipReason !== null)('Map on the real kernel', () => {
+describe('Map on the real kernel', () => {
+  needsEach('bpf');
   let obj: BpfObject;
   beforeAll(async () => {
+    if (unmet('bpf')) return;
     obj = await BpfObject.fromPlan(await plan('execsnoop')).load();
   });
   afterAll(() => obj?.close());

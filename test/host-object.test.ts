@@ -7,13 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObject, CorebpfError, Program, Relocator, possibleCpus, type LoadPlan } from '../dist/index.js';
 import * as A from '../src/host/attr.js';
 import * as U from '../src/host/generated/uapi.js';
-import { bpfUsable } from './kernel.js';
+import { needsEach } from './kernel.js';
 
 const PROGS = new URL('../testdata/progs/', import.meta.url).pathname;
 const DIST = new URL('../dist/index.js', import.meta.url).pathname;
 
-const skipReason = bpfUsable();
-if (skipReason) console.warn(`[host-object] real-kernel tests SKIPPED: ${skipReason}`);
 
 const relocator = new Relocator({ size: 1 });
 afterAll(() => relocator.close());
@@ -81,7 +79,8 @@ describe('BpfObject without loading (no kernel)', () => {
   });
 });
 
-describe.skipIf(skipReason !== null)('BpfObject on the real kernel', () => {
+describe('BpfObject on the real kernel', () => {
+  needsEach('bpf');
   let globals: LoadPlan;
   beforeAll(async () => {
     globals = (await relocator.relocate(`${PROGS}global_data.bpf.o`)).plan;

@@ -17,13 +17,9 @@ import { openRingBuffer } from '../src/host/ringbuf.js';
 import { getSyscalls } from '../src/host/syscall.js';
 // @ts-expect-error -- a plain .mjs build script without type declarations
 import { buildGetpidLoop } from './c/build-test-binaries.mjs';
-import { bpfUsable } from './kernel.js';
+import { needs, needsEach, unmet } from './kernel.js';
 import { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, add, asm, call, exit, fetchAdd, ja, jeq, jne, jneR, jset, label, ld64, ldMap, ldxDW, mov, mov32, movr, mul, stDW, stW, stxDW, type Insn } from './asm.js';
 
-const skipReason = bpfUsable();
-if (skipReason) console.warn(`[host-ringbuf] SKIPPED: ${skipReason}`);
-const hasGcc = spawnSync('gcc', ['--version']).status === 0;
-if (!hasGcc) console.warn('[host-ringbuf] SKIPPED tracepoint tests: gcc is not installed');
 
 // getpid(2) calls come from a child (test/c/getpid_loop.c), recognized by its comm: the test
 // process itself makes stray getpid calls (V8/Node do, e.g. around garbage collections).
@@ -132,7 +128,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fdCount = () => readdirSync('/proc/self/fd').length;
 const mappingCount = () => readdirSync('/proc/self/map_files').length;
 
-describe.skipIf(skipReason !== null)('ring buffer reader', () => {
+describe('ring buffer reader', () => {
+  needsEach('bpf', 'ringbuf');
   const sys = () => getSyscalls();
   const page = () => sys().pageSize();
 
@@ -306,7 +303,8 @@ describe.skipIf(skipReason !== null)('ring buffer reader', () => {
   });
 });
 
-describe.skipIf(skipReason !== null || !hasGcc)('tracepoint → ring buffer (attachProgram)', () => {
+describe('tracepoint → ring buffer (attachProgram)', () => {
+  needsEach('bpf', 'ringbuf', 'test_binaries');
   it('syscalls:sys_enter_getpid program emits {magic, pid_tgid, seq} for each getpid of the trigger process', () => {
     const sys = getSyscalls();
     using rb = A.mapCreate({ mapType: U.BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4 * sys.pageSize() });
@@ -341,11 +339,13 @@ describe.skipIf(skipReason !== null || !hasGcc)('tracepoint → ring buffer (att
   });
 });
 
-describe.skipIf(skipReason !== null)('perf buffer reader', () => {
+describe('perf buffer reader', () => {
+  needsEach('bpf');
   const sys = () => getSyscalls();
   let perfMap: OwnedFd;
   let ncpu = 0;
   beforeAll(() => {
+    if (unmet('bpf')) return;
     ncpu = sys().possibleCpus();
     perfMap = A.mapCreate({ mapType: U.BPF_MAP_TYPE_PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: ncpu, name: 'events' });
   });
@@ -429,7 +429,8 @@ describe.skipIf(skipReason !== null)('perf buffer reader', () => {
     expect(fdCount()).toBe(fds);
   });
 
-  it.skipIf(!hasGcc)('tracepoint program with BPF_F_CURRENT_CPU: one event per getpid, on the CPU it ran', () => {
+  it('tracepoint program with BPF_F_CURRENT_CPU: one event per getpid, on the CPU it ran', (ctx) => {
+    needs(ctx, 'test_binaries');
     const insns = asm([
       movr(R6, R1), ...commFilter(GETPID_COMM, 'out'), call(U.BPF_FUNC_get_current_pid_tgid), movr(R7, R0),
       call(U.BPF_FUNC_get_smp_processor_id),

@@ -12,12 +12,10 @@ import * as U from '../src/host/generated/uapi.js';
 import {
   bpf, bpfCmdName, errnoName, getSyscalls, parseCpuList, setSyscalls, syscallError, type Syscalls,
 } from '../src/host/syscall.js';
-import { bpfUsable } from './kernel.js';
+import { needsEach, skipWith } from './kernel.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const isRoot = process.platform === 'linux' && process.geteuid?.() === 0;
-const skipReason = bpfUsable();
-if (skipReason) console.warn(`[host-syscall] real-kernel cases SKIPPED: ${skipReason}`);
 
 afterEach(() => {
   setSyscalls(null);
@@ -107,7 +105,8 @@ describe('swappable syscall layer', () => {
   });
 });
 
-describe.skipIf(skipReason !== null)('real kernel errno mapping', () => {
+describe('real kernel errno mapping', () => {
+  needsEach('bpf');
   it('ENOENT on lookup of a missing key is a SyscallError naming the command', () => {
     using m = A.mapCreate({ mapType: U.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 4 });
     let err: unknown;
@@ -156,7 +155,7 @@ describe.skipIf(skipReason !== null)('real kernel errno mapping', () => {
     expect((err as VerifierError).log).toMatch(/R0 !read_ok/);
   });
 
-  it('EPERM as an unprivileged user is a PermissionError with the hint (child process as nobody)', () => {
+  it('EPERM as an unprivileged user is a PermissionError with the hint (child process as nobody)', (ctx) => {
     const dir = mkdtempSync(join(tmpdir(), 'corebpf-eperm-'));
     try {
       const script = join(dir, 'child.ts');
@@ -172,10 +171,7 @@ describe.skipIf(skipReason !== null)('real kernel errno mapping', () => {
         { encoding: 'utf8', cwd: dir, timeout: 60_000 });
       const r = JSON.parse(out.trim().split('\n').pop()!);
       const unprivDisabled = Number(execFileSync('cat', ['/proc/sys/kernel/unprivileged_bpf_disabled'], { encoding: 'utf8' }).trim());
-      if (unprivDisabled === 0 && r.ok) {
-        console.warn('[host-syscall] unprivileged BPF is enabled here: no EPERM to observe');
-        return;
-      }
+      if (unprivDisabled === 0 && r.ok) skipWith(ctx, 'unprivileged BPF is enabled on this kernel (kernel.unprivileged_bpf_disabled=0): there is no EPERM to observe');
       expect(r).toMatchObject({ perm: true, errnoName: 'EPERM', cmd: 'BPF_MAP_CREATE' });
       expect(r.message).toMatch(/root/);
       expect(r.message).toMatch(/CAP_BPF/);

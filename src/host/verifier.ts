@@ -100,17 +100,82 @@ export function sourceForInsn(prog: PlanProgram, insn: number, btf: Btf | null):
   return { file: str(r.fileNameOff), line: r.line, column: r.column, text: str(r.lineOff).trim(), insn: r.insnOff };
 }
 
+// Verifier logs differ between kernels; what is relied on here holds from 5.10 to 7.x:
+//   - an instruction is printed as "N: (CC) ..." (print_bpf_insn) before it is checked, at
+//     log level 1 and up; since 5.18 a register-state comment may follow on the same line
+//     ("0: (b4) w1 = 1   ; R1=1"), since 6.x the state before insn 0 is "0: R1=ctx() ...";
+//   - the kernel's own source annotation (verbose_linfo) is "; <source text>" on a line of
+//     its own (5.10, 6.1), "; <source text> @ <file>:<line>" since 6.4, and 6.4+ may print it
+//     after an instruction on the same line (back-edges);
+//   - the error message is the last line before the trailer: "processed N insns ...",
+//     "verification time", "stack depth", and the "cur state:" / "old state:" lines some
+//     newer kernels print after "infinite loop detected".
+// A log truncated by a full buffer (ENOSPC: the end is lost before 6.4, the start since)
+// still yields the last instruction it shows.
+
+const INSN_LINE = /^(\d+): \([0-9a-f]{2}\)/;
+
 /** The instruction a verifier log failed at, or null. */
 export function failingInsn(log: string): number | null {
   const lines = log.split('\n');
   const summaryIdx = lastMeaningfulLine(lines);
   const summary = summaryIdx >= 0 ? lines[summaryIdx]! : '';
-  // "infinite loop detected at insn 3", "back-edge from insn 7 to 3", "unreachable insn 9"
+  // "infinite loop detected at insn 3", "back-edge from insn 7 to 3", "unreachable insn 9",
+  // "jump out of range from insn 5 to 40"
   const direct = /(?:at insn|from insn|unreachable insn) (\d+)/.exec(summary);
   if (direct) return Number(direct[1]);
   for (let i = summaryIdx >= 0 ? summaryIdx : lines.length - 1; i >= 0; i--) {
-    const m = /^(\d+): \([0-9a-f]{2}\)/.exec(lines[i]!);
+    const m = INSN_LINE.exec(lines[i]!);
     if (m) return Number(m[1]);
+  }
+  return null;
+}
+
+/** A source annotation the kernel printed in a verifier log. */
+export interface KernelSourceAnnotation {
+  /** the source text (trimmed) */
+  text: string;
+  /** file and line: only kernels 6.4+ print them ("; text @ file:line"), else null */
+  file: string | null;
+  line: number | null;
+}
+
+const ANNOTATION_AT = /^(.*?)\s*@ (\S+):(\d+)$/;
+
+function parseAnnotation(body: string): KernelSourceAnnotation {
+  const at = ANNOTATION_AT.exec(body);
+  if (at) return { text: at[1]!.trim(), file: at[2]!, line: Number(at[3]) };
+  return { text: body.trim(), file: null, line: null };
+}
+
+/**
+ * The kernel's own source annotation for instruction `insn` in a verifier log (the last
+ * "; ..." annotation printed before the last time the log shows that instruction), or null
+ * when the log has none (no line info, or the instruction is not in the log). Annotations of
+ * compiler-generated code (empty text, line 0) are passed over, as sourceForInsn does.
+ */
+export function kernelSourceFor(log: string, insn: number): KernelSourceAnnotation | null {
+  const lines = log.split('\n');
+  let at = -1;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = INSN_LINE.exec(lines[i]!);
+    if (m && Number(m[1]) === insn) {
+      at = i;
+      break;
+    }
+  }
+  if (at < 0) return null;
+  for (let i = at - 1; i >= 0; i--) {
+    const l = lines[i]!;
+    let a: KernelSourceAnnotation | null = null;
+    if (l === ';' || l.startsWith('; ')) a = parseAnnotation(l.slice(2));
+    else if (INSN_LINE.test(l)) {
+      // 6.4+: an annotation after an instruction on the same line ("1: (56) ... goto pc-2 ; src @ f.c:61");
+      // a same-line "; R1=..." is a register-state comment, not an annotation
+      const mid = / ; (.*@ \S+:\d+)$/.exec(l);
+      if (mid) a = parseAnnotation(mid[1]!);
+    }
+    if (a && a.text !== '' && a.line !== 0) return a;
   }
   return null;
 }
@@ -190,13 +255,16 @@ export function explainVerifierError(err: VerifierError, plan: LoadPlan, progInd
   } else if (poison !== null && poison >= POISON_CALL_KFUNC_BASE && poison < POISON_CALL_KFUNC_BASE + 1000000) {
     notes.push(`instruction ${insn ?? '?'} calls a kfunc (extern #${poison - POISON_CALL_KFUNC_BASE}) that was not found in the target kernel`);
   }
+  // without line info in the plan, the kernel's own annotation (if it printed one) says where
+  const kernelSource = insn === null ? null : kernelSourceFor(log, insn);
   if (source) notes.push(`at ${source.file}:${source.line}:${source.column}${source.text ? `: ${source.text}` : ''}`);
+  else if (kernelSource) notes.push(`at instruction ${insn}${kernelSource.file ? ` (${kernelSource.file}:${kernelSource.line})` : ''}: ${kernelSource.text}`);
   else if (insn !== null) notes.push(`at instruction ${insn}`);
   // the error line, not the "cur state:/old state:" lines some messages are followed by
   const summary = verifierErrorLine(log) || String(err.details.summary ?? '');
   const head = `program '${prog.name}' rejected by the verifier (${err.errnoName || 'error'}): ${summary}`;
   const message = notes.length ? `${head}\n  ${notes.join('\n  ')}` : head;
-  const details: Record<string, unknown> = { ...err.details, summary, insn, source, section: prog.section };
+  const details: Record<string, unknown> = { ...err.details, summary, insn, source, kernelSource, section: prog.section };
   if (relocation) details.relocation = relocation;
   const out = new VerifierError(message, details, { cause: err.cause });
   return out;
