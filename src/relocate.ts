@@ -2,7 +2,8 @@
 // computed by libbpf in a worker thread.
 import { machine, release, version } from 'node:os';
 import { statSync } from 'node:fs';
-import { readInput, objectNameOf, HOST_BTF_PATH } from './inputs.js';
+import { readInput, objectNameOf, sha256, HOST_BTF_PATH } from './inputs.js';
+import { rememberPlan } from './plan-origin.js';
 import type { LoadPlan, RelocationRecord } from './plan.js';
 import { WorkerPool, type PoolOptions } from './worker/pool.js';
 import type { LogLevel, RelocateStats } from './worker/service.js';
@@ -50,6 +51,8 @@ export class Relocator {
    * is known by its instance, a file by device, inode, size and mtime (read once). */
   private btfKeys = new WeakMap<Uint8Array, string>();
   private btfFiles = new Map<string, Uint8Array>();
+  /** sha256 of each target BTF, recorded in the plans (hashed once per byte array) */
+  private btfHashes = new WeakMap<Uint8Array, string>();
   private nextKey = 0;
 
   constructor(opts: PoolOptions = {}) {
@@ -73,6 +76,12 @@ export class Relocator {
       kconfig: opts.kconfig, kallsyms: opts.kallsyms, kernelRelease: opts.kernelRelease ?? host?.release,
       kernelVersion: opts.kernelVersion ?? host?.version, machine: opts.machine ?? host?.machine, pageSize: opts.pageSize, features: opts.features, logLevel: opts.logLevel,
     });
+    if (out.plan) {
+      let btfHash = this.btfHashes.get(btf);
+      if (!btfHash) this.btfHashes.set(btf, (btfHash = sha256(btf)));
+      out.plan.sources = { object: sha256(objectBytes), btf: btfHash };
+      rememberPlan(out.plan);
+    }
     const failed = out.relocations.filter((r) => r.status === 'failed');
     return { ...out, ok: failed.length === 0, failed };
   }

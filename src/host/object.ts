@@ -9,7 +9,10 @@
 import { parseBtf, type Btf } from '../btf/reader.js';
 import { BTF_KIND_DATASEC, BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_UNION, type BtfKind } from '../btf/kinds.js';
 import { CorebpfError } from '../errors.js';
-import { parsePlan, planBytes, type LoadPlan, type PlanMap, type RelocationRecord } from '../plan.js';
+import { checkPlan, parsePlan, planBytes, type LoadPlan, type PlanMap, type RelocationRecord } from '../plan.js';
+import { madeHere } from '../plan-origin.js';
+import { checkPlanSources, type PlanExpectation } from '../plan-validate.js';
+import { sha256 } from '../inputs.js';
 import { relocate, type RelocateOptions, type RelocateResult, type Relocator } from '../relocate.js';
 import { BtfCodec, BtfCodecError, type BtfValue, type DatasecVar } from './btf-codec.js';
 import * as U from './generated/uapi.js';
@@ -31,6 +34,11 @@ export interface ObjectOptions {
   pinRoot?: string;
   /** raw Buffers for every key and value (no BTF decoding) */
   raw?: boolean;
+  /** reuse compatible maps already pinned at the plan's pin paths (default: only for plans
+   * made in this process; a plan from elsewhere could otherwise take over another tool's map) */
+  reusePins?: boolean;
+  /** fromPlan: refuse a plan not made from this object / target BTF (sha256 hex, or the bytes) */
+  expect?: PlanExpectation;
 }
 
 export interface OpenOptions extends RelocateOptions, ObjectOptions {
@@ -64,6 +72,9 @@ export interface RecordBufferOptions extends PerfBufferOptions {
   /** or decode them with this function */
   decode?: (record: Buffer) => unknown;
 }
+
+/** larger than any ring buffer (or perf) record the kernel hands out */
+const MAX_RECORD_SIZE = 1 << 28;
 
 interface GlobalRef extends DatasecVar {
   mapIndex: number;
@@ -99,9 +110,11 @@ export class BpfObject implements Disposable, AsyncDisposable {
   #maps: BpfMap[] | null = null;
   #programs: Program[] | null = null;
   #closed = false;
+  readonly #reusePins: boolean;
 
   private constructor(plan: LoadPlan, opts: ObjectOptions = {}, result?: RelocateResult) {
     this.plan = plan;
+    this.#reusePins = opts.reusePins ?? (result !== undefined || madeHere(plan));
     this.relocations = plan.relocations;
     this.relocationLog = result?.log ?? '';
     this.#opts = opts;
@@ -116,16 +129,21 @@ export class BpfObject implements Disposable, AsyncDisposable {
 
   /** Relocate an object (path or bytes) for a kernel in a worker and return it, not loaded. */
   static async open(object: string | Uint8Array, opts: OpenOptions = {}): Promise<BpfObject> {
-    const { relocator, rodata, data, bss, pinRoot, raw, ...relocOpts } = opts;
+    const { relocator, rodata, data, bss, pinRoot, raw, reusePins, expect: _expect, ...relocOpts } = opts;
     let result: RelocateResult;
     if (relocator) result = await relocator.relocate(object, relocOpts);
     else result = await relocate(object, relocOpts);
-    return new BpfObject(result.plan, { rodata, data, bss, pinRoot, raw }, result);
+    return new BpfObject(result.plan, { rodata, data, bss, pinRoot, raw, reusePins }, result);
   }
 
-  /** An object from a load plan (a LoadPlan, or its JSON text or bytes). */
+  /**
+   * An object from a load plan (a LoadPlan, or its JSON text or bytes), checked field by
+   * field first. Loading it runs the plan's programs in the kernel as root: take plans only
+   * from where you would take the object itself, and pin them with `expect`.
+   */
   static fromPlan(plan: LoadPlan | string | Uint8Array, opts: ObjectOptions = {}): BpfObject {
-    const p = typeof plan === 'string' || plan instanceof Uint8Array ? parsePlan(plan) : plan;
+    const p = typeof plan === 'string' || plan instanceof Uint8Array ? parsePlan(plan) : checkPlan(plan);
+    if (opts.expect) checkPlanSources(p, opts.expect, sha256);
     return new BpfObject(p, opts);
   }
 
@@ -301,7 +319,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
     }
     const only = opts.programs ? new Set(opts.programs) : null;
     const res = replayPlan(this.plan, {
-      initialValues: this.#initial, pinRoot: this.#opts.pinRoot, btf: this.btf,
+      initialValues: this.#initial, pinRoot: this.#opts.pinRoot, reusePins: this.#reusePins, btf: this.btf,
       loadProgram: (p, i) => (only ? only.has(p.name) : this.#autoload[i]!),
       logLevel: opts.logLevel, logSize: opts.logSize,
     });
@@ -388,7 +406,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
   /** Where a map of this object is (or would be) pinned, or null. */
   pinPath(mapName: string): string | null {
     const m = this.plan.maps.find((x) => x.name === mapName);
-    return m ? resolvePinPath(m.pinPath, this.#opts.pinRoot) : null;
+    return m ? resolvePinPath(m.pinPath, this.#opts.pinRoot, m.name) : null;
   }
 
   /** A decoder for records of a BTF type of this object ('event', 'struct event', a typedef). */
@@ -406,6 +424,9 @@ export class BpfObject implements Disposable, AsyncDisposable {
     if (!t) throw new CorebpfError(`object '${this.name}' has no BTF type '${typeName}' to decode records with`);
     const id = t.id;
     const size = codec.sizeOf(id);
+    if (size > MAX_RECORD_SIZE) {
+      throw new CorebpfError(`BTF type '${typeName}' of object '${this.name}' is ${size} bytes: too large for a record (at most ${MAX_RECORD_SIZE})`, { type: typeName, size });
+    }
     return (b: Buffer) => {
       let data: Uint8Array = b;
       if (b.byteLength < size) {

@@ -14,24 +14,29 @@
 // removed, and the error is rethrown.
 import { explainUnsupported } from './attach.js';
 import { endianness } from 'node:os';
-import { existsSync, mkdirSync, statfsSync, unlinkSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { unlinkSync } from 'node:fs';
 import type { Btf } from '../btf/reader.js';
 import { CorebpfError, NotSupportedError, ObjectFormatError, SyscallError, VerifierError } from '../errors.js';
 import { planBytes, type LoadPlan, type PlanMap, type PlanProgram } from '../plan.js';
 import * as A from './attr.js';
 import { OwnedFd } from './fd.js';
 import * as U from './generated/uapi.js';
+import { ensurePinDir, resolvePinPath } from './pin-path.js';
 import { getSyscalls } from './syscall.js';
 import { explainVerifierError } from './verifier.js';
 
-export const BPF_FS_MAGIC = 0xcafe4a11;
+export { BPF_FS_MAGIC, isBpffs, resolvePinPath } from './pin-path.js';
 
 export interface ReplayOptions {
   /** replacement initial values (whole value bytes) by plan map index: global variables */
   initialValues?: ReadonlyMap<number, Uint8Array>;
-  /** directory to pin LIBBPF_PIN_BY_NAME maps in, instead of the plan's (default /sys/fs/bpf) */
+  /** directory to pin LIBBPF_PIN_BY_NAME maps in, instead of the plan's; the plan's own
+   * pin paths must lie inside /sys/fs/bpf */
   pinRoot?: string;
+  /** reuse a compatible map already pinned at a map's pin path (libbpf's behaviour). Off by
+   * default: reusing a pin gives the plan's programs a map somebody else made; BpfObject
+   * turns it on for plans made in this process. Without it an existing pin is an error. */
+  reusePins?: boolean;
   /** which programs to load (default: all) */
   loadProgram?: (prog: PlanProgram, index: number) => boolean;
   /** verifier log level for every program (the log is kept even on success) */
@@ -64,35 +69,6 @@ export interface ReplayResult {
 
 const BPF_LD_IMM64 = U.BPF_LD | U.BPF_IMM | U.BPF_DW;
 const INSN = 8;
-
-/** Where a map with `pinPath` is pinned when `pinRoot` overrides the plan's directory. */
-export function resolvePinPath(pinPath: string | null, pinRoot: string | undefined): string | null {
-  if (pinPath === null) return null;
-  return pinRoot === undefined ? pinPath : join(pinRoot, basename(pinPath));
-}
-
-/** Whether a directory is on a BPF filesystem. */
-export function isBpffs(dir: string): boolean {
-  try {
-    return statfsSync(dir).type === BPF_FS_MAGIC;
-  } catch {
-    return false;
-  }
-}
-
-/** Make sure `path`'s directory exists on a bpffs (creating it there if needed). */
-function ensurePinDir(path: string, mapName: string): void {
-  const dir = dirname(path);
-  let probe = dir;
-  while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
-  if (!isBpffs(probe)) {
-    throw new NotSupportedError(
-      `cannot pin map '${mapName}' at '${path}': ${probe} is not on a BPF filesystem (bpffs); ` +
-      'mount one with `mount -t bpf bpf /sys/fs/bpf`, or give another pin root',
-      { feature: 'bpffs', path, map: mapName });
-  }
-  if (probe !== dir) mkdirSync(dir, { recursive: true, mode: 0o700 });
-}
 
 /** The byte order of a plan (from its BTF magic; null when it has no BTF). */
 export function planEndianness(plan: LoadPlan): 'LE' | 'BE' | null {
@@ -147,6 +123,9 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
       `load plan '${plan.object}' is ${order === 'BE' ? 'big' : 'little'}-endian but this machine is ${host === 'BE' ? 'big' : 'little'}-endian: ` +
       'relocate the object built for this byte order', { feature: 'endianness' });
   }
+
+  // pin paths are checked before anything is created
+  for (const m of plan.maps) resolvePinPath(m.pinPath, opts.pinRoot, m.name);
 
   const sys = getSyscalls();
   const nmaps = plan.maps.length;
@@ -223,13 +202,20 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
       const m = plan.maps[i]!;
       if (m.innerTemplate) continue;
       res.maxEntries[i] = effective(i);
-      const pinPath = resolvePinPath(m.pinPath, opts.pinRoot);
+      const pinPath = resolvePinPath(m.pinPath, opts.pinRoot, m.name);
       if (pinPath !== null) {
         let pinned: OwnedFd | null = null;
         try {
           pinned = A.objGet(pinPath, 0, 'map');
         } catch (e) {
           if (!isErrno(e, 'ENOENT')) throw e;
+        }
+        if (pinned && !opts.reusePins) {
+          pinned.close();
+          throw new CorebpfError(
+            `a map is already pinned at '${pinPath}' (map '${m.name}'), and reusing pins is off for this plan ` +
+            '(it was not made in this process): pass reusePins: true to reuse it, or remove the pin, or give another pin root',
+            { map: m.name, path: pinPath });
         }
         if (pinned) {
           res.maps[i] = pinned;
@@ -295,9 +281,9 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
     for (let i = 0; i < nmaps; i++) {
       const m = plan.maps[i]!;
       const fd = res.maps[i];
-      const pinPath = resolvePinPath(m.pinPath, opts.pinRoot);
+      const pinPath = resolvePinPath(m.pinPath, opts.pinRoot, m.name);
       if (!fd || pinPath === null || reused.has(i)) continue;
-      ensurePinDir(pinPath, m.name);
+      ensurePinDir(pinPath, opts.pinRoot, m.name);
       A.objPin(fd.fd, pinPath);
       pinnedHere.push(pinPath);
       res.pins.push({ map: i, path: pinPath, reused: false });

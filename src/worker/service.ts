@@ -6,7 +6,7 @@ import {
   CorebpfError, LibbpfError, NotSupportedError, ObjectFormatError, RelocationError, WasmTrapError,
 } from '../errors.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
-import { CorebpfWasm, TargetBtfError } from './wasm.js';
+import { CorebpfWasm, TargetBtfError, WASM_MAX_MEMORY } from './wasm.js';
 
 export interface RelocateRequest {
   object: Uint8Array;
@@ -238,8 +238,11 @@ export class RelocationService {
       }
       case 'not_supported':
         return new NotSupportedError(`'${req.objectName}': ${e.message}`, { ...details, feature: 'native-endianness object' });
-      default:
-        return new LibbpfError(`'${req.objectName}': ${e.message}${tail ? `\n${tail}` : ''}`, details);
+      default: {
+        // the wasm memory is bounded (WASM_MAX_MEMORY): say so when libbpf ran out of it
+        const mem = e.errno === 'ENOMEM' ? ` (the relocation ran out of wasm memory, limit ${WASM_MAX_MEMORY >> 20} MiB)` : '';
+        return new LibbpfError(`'${req.objectName}': ${e.message}${mem}${tail ? `\n${tail}` : ''}`, details);
+      }
     }
   }
 }

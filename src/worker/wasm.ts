@@ -89,7 +89,7 @@ export class CorebpfWasm {
 
   private bytes(data: Uint8Array): number {
     const p = this.m._malloc(Math.max(1, data.byteLength));
-    if (!p) throw new RangeError('wasm heap exhausted');
+    if (!p) throw heapExhausted(`copying ${data.byteLength} bytes of input`);
     this.m.HEAPU8.set(data, p);
     return p;
   }
@@ -98,7 +98,7 @@ export class CorebpfWasm {
     if (s === undefined) return 0;
     const n = this.m.lengthBytesUTF8(s) + 1;
     const p = this.m._malloc(n);
-    if (!p) throw new RangeError('wasm heap exhausted');
+    if (!p) throw heapExhausted(`copying a ${n}-byte string`);
     this.m.stringToUTF8(s, p, n);
     return p;
   }
@@ -145,7 +145,7 @@ export class CorebpfWasm {
         keep(this.cstr(input.machine)), input.pageSize);
       this.m._cb_set_features(keep(this.bytes(input.features)), input.features.byteLength);
       const out = this.m._cb_run();
-      if (!out) throw new RangeError('wasm heap exhausted while writing the plan');
+      if (!out) throw heapExhausted('writing the plan');
       try {
         return this.m.HEAPU8.slice(out, this.m.HEAPU8.indexOf(0, out));
       } finally {
@@ -156,6 +156,15 @@ export class CorebpfWasm {
       this.m._cb_set_object(0, 0, 0);
     }
   }
+}
+
+/** The wasm memory limit (mk/corebpf.mk WASM_MAX_MEMORY): growth past it fails malloc. */
+export const WASM_MAX_MEMORY = 1 << 30;
+
+function heapExhausted(what: string): CorebpfError {
+  return new CorebpfError(
+    `the relocation ran out of wasm memory (limit ${WASM_MAX_MEMORY >> 20} MiB) while ${what}: the input is too large or hostile`,
+    { code: 'wasm_memory', limit: WASM_MAX_MEMORY });
 }
 
 /** The target BTF could not be parsed (message from libbpf / libelf). */
