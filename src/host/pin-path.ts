@@ -92,5 +92,11 @@ export function ensurePinDir(path: string, pinRoot: string | undefined, mapName:
       'mount one with `mount -t bpf bpf /sys/fs/bpf`, or give another pin root',
       { feature: 'bpffs', path, map: mapName });
   }
-  if (d.missing.length) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!d.missing.length) return;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new CorebpfError(`cannot create the pin directory '${dir}' for map '${mapName}': ${err.message}`, { map: mapName, path: dir, code: err.code }, { cause: e });
+  }
 }
