@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 lock="$top/emsdk.lock"
 pkg() { sed -n "s/^$1[[:space:]]*//p" "$lock"; }
 
-want=("$(pkg emscripten.package)" "$(pkg clang.package)" llvm-16 xz-utils linux-libc-dev iproute2 make gcc chromium libbpf-dev)
+want=("$(pkg emscripten.package)" "$(pkg clang.package)" llvm-16 xz-utils linux-libc-dev iproute2 make gcc chromium libbpf-dev bpftool)
 missing=()
 for p in "${want[@]}"; do
   name=${p%%=*}
