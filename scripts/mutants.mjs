@@ -76,13 +76,13 @@ export const MUTANTS = [
   {
     id: 'pins-always-reused', why: 'any plan reuses whatever map is pinned at its paths',
     file: 'src/host/replay.ts',
-    edits: [['if (pinned && !opts.reusePins) {', 'if (false) {']],
+    edits: [['if (pinned && !opts.reusePins) {', 'if (pinned && Number.NaN > 0) {']],
     tests: ['test/plan-untrusted.test.ts'],
   },
   {
     id: 'codec-unbounded', why: 'BTF decoding has no budget (zero-size elements)',
     file: 'src/host/btf-codec.ts',
-    edits: [['if (--this.#budget < 0) {', 'if (false) {'], ['if (t.nelems > this.#budget) {', 'if (false) {']],
+    edits: [['if (--this.#budget < 0) {', 'if (Number.NaN > 0) {'], ['if (t.nelems > this.#budget) {', 'if (Number.NaN > 0) {']],
     tests: ['test/plan-untrusted.test.ts'],
   },
   {

@@ -113,6 +113,23 @@ describe('fault injection: plan replay on a simulated kernel (no privileges)', (
   });
 });
 
+describe('retries the host owes the kernel (simulated kernel)', () => {
+  it('EAGAIN from BPF_PROG_LOAD (an interrupted verifier) is retried up to 5 times, as libbpf does', () => {
+    const sim = new SimulatedKernel(createNativeSyscalls());
+    const fault = new FaultSyscalls(sim);
+    setSyscalls(fault);
+    const plan = structuredClone(plans.get('socket_filter')!);
+    fault.failNext('BPF_PROG_LOAD', 4, 'EAGAIN');
+    const obj = BpfObject.fromPlan(plan).load();
+    expect(fault.calls.filter((c) => c.what === 'BPF_PROG_LOAD').map((c) => c.failed ?? 'ok').slice(0, 5)).toEqual(['EAGAIN', 'EAGAIN', 'EAGAIN', 'EAGAIN', 'ok']);
+    obj.close();
+    // a fifth EAGAIN in a row is an error (and the log retry that follows does not hide it)
+    fault.failNext('BPF_PROG_LOAD', 100, 'EAGAIN');
+    expect(() => BpfObject.fromPlan(plan).load()).toThrow(/BPF_PROG_LOAD.*EAGAIN/);
+    expect(sim.live.size).toBe(0);
+  });
+});
+
 const skip = bpfUsable();
 if (skip) console.warn(`[fault-injection] real-kernel tier SKIPPED: ${skip}`);
 

@@ -41,15 +41,31 @@ export class FaultSyscalls implements Syscalls {
 
   constructor(readonly inner: Syscalls) {}
 
+  #failName = '';
+  #failTimes = 0;
+
   reset(failAt = 0, errno: FaultErrno = 'EPERM'): void {
     this.calls = [];
     this.#n = 0;
     this.#failAt = failAt;
     this.#errno = errno;
+    this.#failTimes = 0;
+  }
+
+  /** Fail the next `times` calls named `what` (e.g. 'BPF_PROG_LOAD') with `errno`. */
+  failNext(what: string, times: number, errno: FaultErrno): void {
+    this.reset(0, errno);
+    this.#failName = what;
+    this.#failTimes = times;
   }
 
   #gate(what: string): void {
     this.#n++;
+    if (this.#failTimes > 0 && what === this.#failName) {
+      this.#failTimes--;
+      this.calls.push({ what, failed: this.#errno });
+      throw syscallError(what, U.ERRNO[this.#errno]);
+    }
     if (this.#n === this.#failAt) {
       this.calls.push({ what, failed: this.#errno });
       throw syscallError(what, U.ERRNO[this.#errno]);
