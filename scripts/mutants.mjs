@@ -111,8 +111,8 @@ export const MUTANTS = [
   },
   {
     id: 'worker-inherits-execargv', why: 'the worker inherits --input-type / --eval from the parent',
-    file: 'src/worker/pool.ts',
-    edits: [[', execArgv: workerExecArgv() });', ' }); void workerExecArgv;']],
+    file: 'src/worker/exec-argv.ts',
+    edits: [['const DROP = /^(', 'const DROP = /^NEVER(?:']],
     tests: ['test/hygiene.test.ts'],
   },
   {

@@ -37,6 +37,10 @@ describe('worker execArgv', () => {
     expect(r.stderr).not.toMatch(/WasmTrapError|input-type/);
     expect(r.stdout.trim()).toBe('programs 2');
     expect(r.status).toBe(0);
+    // per-process V8 flags, which Node refuses in a worker's explicit execArgv, are dropped
+    const g = spawnSync(process.execPath, ['--expose-gc', '--stack-size=2000', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(g.stderr).toBe('');
+    expect(g.stdout.trim()).toBe('programs 2');
   });
 });
 

@@ -6,7 +6,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { CorebpfError, WasmTrapError } from '../errors.js';
 import { installErrorTransfer } from './errors-transfer.js';
-import { workerExecArgv } from './exec-argv.js';
+import { startWorker } from './exec-argv.js';
 import { TARGET_NOT_CACHED, decodeOutcome, type RelocateOutcome, type RelocateRequest, type RelocateWire, type RelocationService } from './service.js';
 
 export interface PoolOptions {
@@ -43,7 +43,7 @@ export class WorkerPool {
   }
 
   private spawn(i: number): Slot {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { wasmDir: this.wasmDir }, execArgv: workerExecArgv() });
+    const worker = startWorker(new URL('./worker.js', import.meta.url), { workerData: { wasmDir: this.wasmDir } });
     worker.unref();
     const slot: Slot = { worker, remote: Comlink.wrap<RelocationService>(nodeEndpoint(worker)), busy: 0, dead: false, targets: new Set<string>() };
     const onDeath = () => {
