@@ -46,17 +46,25 @@ async function cycles() {
   const t0 = Date.now();
   let n = 0;
   let peak = rss0;
+  let rssMid = 0;
   while (Date.now() - t0 < SECONDS * 1000) {
     await one();
     if (++n % 100 === 0) peak = Math.max(peak, rss());
+    if (!rssMid && Date.now() - t0 >= SECONDS * 500) {
+      globalThis.gc?.();
+      rssMid = rss();
+    }
   }
   globalThis.gc?.();
   const fd1 = fdCount();
   const rss1 = rss();
   const secs = (Date.now() - t0) / 1000;
-  console.log(`soak cycles: ${n} load/attach/detach/close cycles in ${secs.toFixed(0)}s (${(n / secs).toFixed(0)}/s); fds ${fd0} -> ${fd1}; RSS ${mb(rss0)} -> ${mb(rss1)} (peak ${mb(peak)})`);
+  console.log(`soak cycles: ${n} load/attach/detach/close cycles in ${secs.toFixed(0)}s (${(n / secs).toFixed(0)}/s); fds ${fd0} -> ${fd1}; ` +
+    `RSS ${mb(rss0)} -> ${mb(rssMid)} (half-way) -> ${mb(rss1)} (peak ${mb(peak)})`);
   check(fd1 === fd0, 'fd count flat');
   check(rss1 - rss0 < RSS_SLACK, `RSS growth ${mb(rss1 - rss0)} < ${mb(RSS_SLACK)}`);
+  // flat means it levels off: the second half must not grow like the first
+  check(rss1 - rssMid < Math.max(4 << 20, (rssMid - rss0) / 2), `RSS second half +${mb(rss1 - rssMid)} vs first half +${mb(rssMid - rss0)}`);
 }
 
 // ---- a tiny encoder for the ring buffer program (struct bpf_insn, little-endian host)
@@ -142,6 +150,7 @@ async function ring() {
   const u64 = (i) => Buffer.from(counters.getRaw(Buffer.from([i, 0, 0, 0]))).readBigUInt64LE(0);
   const attempts = u64(0);
   const drops = u64(1);
+  globalThis.gc?.();
   const fd1 = fdCount();
   const list1 = fdList();
   const rss1 = rss();

@@ -128,6 +128,21 @@ describe('retries the host owes the kernel (simulated kernel)', () => {
     expect(() => BpfObject.fromPlan(plan).load()).toThrow(/BPF_PROG_LOAD.*EAGAIN/);
     expect(sim.live.size).toBe(0);
   });
+
+  it('a kernel that refuses map BTF gets the maps created again without it, as libbpf does', () => {
+    const sim = new SimulatedKernel(createNativeSyscalls());
+    const fault = new FaultSyscalls(sim);
+    setSyscalls(fault);
+    sim.refuseMapBtf = true;
+    const plan = plans.get('maps')!;
+    const withBtf = plan.maps.filter((m) => m.btf && (m.btfKeyTypeId || m.btfValueTypeId)).length;
+    expect(withBtf).toBeGreaterThan(0);
+    fault.reset();
+    const obj = BpfObject.fromPlan(plan).load();
+    expect(fault.calls.filter((c) => c.what === 'BPF_MAP_CREATE').length).toBe(plan.maps.length + withBtf);
+    obj.close();
+    expect(sim.live.size).toBe(0);
+  });
 });
 
 const skip = bpfUsable();

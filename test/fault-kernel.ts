@@ -149,10 +149,16 @@ export class FaultSyscalls implements Syscalls {
 export class SimulatedKernel implements Syscalls {
   readonly live = new Set<number>();
   #next = 100_000;
+  /** refuse maps created with BTF (EINVAL), as kernels without some map BTF support do */
+  refuseMapBtf = false;
 
   constructor(readonly real: Syscalls) {}
 
-  bpf(cmd: number, _attr: Bytes): number {
+  bpf(cmd: number, attr: Bytes): number {
+    if (cmd === U.BPF_MAP_CREATE && this.refuseMapBtf) {
+      const dv = new DataView(attr.buffer, attr.byteOffset, attr.byteLength);
+      if (dv.getUint32(U.layouts.bpf_attr.fields.btf_fd.offset, true) !== 0) throw syscallError('BPF_MAP_CREATE', U.ERRNO.EINVAL);
+    }
     switch (cmd) {
       case U.BPF_MAP_CREATE: case U.BPF_PROG_LOAD: case U.BPF_BTF_LOAD: {
         const fd = this.#next++;
