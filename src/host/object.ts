@@ -41,7 +41,7 @@ export interface ObjectOptions {
   expect?: PlanExpectation;
 }
 
-export interface OpenOptions extends RelocateOptions, ObjectOptions {
+export interface OpenOptions extends RelocateOptions, Omit<ObjectOptions, 'expect'> {
   /** relocate with this Relocator (default: a shared one) */
   relocator?: Relocator;
 }
@@ -129,7 +129,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
 
   /** Relocate an object (path or bytes) for a kernel in a worker and return it, not loaded. */
   static async open(object: string | Uint8Array, opts: OpenOptions = {}): Promise<BpfObject> {
-    const { relocator, rodata, data, bss, pinRoot, raw, reusePins, expect: _expect, ...relocOpts } = opts;
+    const { relocator, rodata, data, bss, pinRoot, raw, reusePins, ...relocOpts } = opts;
     let result: RelocateResult;
     if (relocator) result = await relocator.relocate(object, relocOpts);
     else result = await relocate(object, relocOpts);
