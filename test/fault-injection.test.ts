@@ -7,7 +7,7 @@
 import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Relocator, type LoadPlan } from '../dist/index.js';
-import { CorebpfError } from '../src/errors.js';
+import { CorebpfError, SyscallError, VerifierError } from '../src/errors.js';
 import { BpfObject } from '../src/host/object.js';
 import { createNativeSyscalls, setSyscalls } from '../src/host/syscall.js';
 import { FAULT_ERRNOS, FaultSyscalls, SimulatedKernel } from './fault-kernel.js';
@@ -79,6 +79,10 @@ function sweep(plan: LoadPlan, fault: FaultSyscalls, live: () => number, opts: {
       expect(err, where).toBeInstanceOf(CorebpfError);
       expect((err as Error).message, where).toContain(failed!.what);
       expect((err as Error).message, where).toContain(errno);
+      // and which step of the replay: the map or program it was creating
+      if (err instanceof SyscallError && !(err instanceof VerifierError)) {
+        expect((err as Error).message, where).toMatch(/^load plan '[^']+': (loading the BTF|creating map '|writing the initial contents of map '|pinning map '|loading program '|filling the program slots of map '|freezing maps)/);
+      }
       expect(live(), `${where}: fds left open after the failure`).toBe(0);
       expect(obj.loaded).toBe(false);
       if (opts.pinRoot) expect(readdirSync(opts.pinRoot), `${where}: pins left by the failed load`).toEqual([]);

@@ -136,6 +136,8 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
   const templates = new Map<number, OwnedFd>();
   const reused = new Set<number>();
   const pinnedHere: string[] = [];
+  /** what the replay is doing: a failed syscall says it (which map, which program) */
+  let step = 'loading the BTF';
 
   const fail = (e: unknown): never => {
     const fds: (OwnedFd | null)[] = [res.btf, ...templates.values(), ...res.maps, ...res.programs];
@@ -149,7 +151,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
         unlinkSync(p);
       } catch { /* already gone */ }
     }
-    throw e;
+    throw e instanceof SyscallError && !(e instanceof VerifierError) ? withStep(e, step, plan.object) : e;
   };
 
   try {
@@ -202,6 +204,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
       const m = plan.maps[i]!;
       if (m.innerTemplate) continue;
       res.maxEntries[i] = effective(i);
+      step = `creating map '${m.name}'`;
       const pinPath = resolvePinPath(m.pinPath, opts.pinRoot, m.name);
       if (pinPath !== null) {
         let pinned: OwnedFd | null = null;
@@ -248,6 +251,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
       const fd = res.maps[i];
       if (!fd || reused.has(i)) continue;
       const override = opts.initialValues?.get(i);
+      step = `writing the initial contents of map '${m.name}'`;
       let hasProgs = false;
       let overridden = false;
       for (const init of m.initial) {
@@ -283,6 +287,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
       const fd = res.maps[i];
       const pinPath = resolvePinPath(m.pinPath, opts.pinRoot, m.name);
       if (!fd || pinPath === null || reused.has(i)) continue;
+      step = `pinning map '${m.name}' at '${pinPath}'`;
       ensurePinDir(pinPath, opts.pinRoot, m.name);
       A.objPin(fd.fd, pinPath);
       pinnedHere.push(pinPath);
@@ -293,6 +298,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
     for (let pi = 0; pi < plan.programs.length; pi++) {
       const p = plan.programs[pi]!;
       if (opts.loadProgram && !opts.loadProgram(p, pi)) continue;
+      step = `loading program '${p.name}'`;
       const insns = Uint8Array.from(planBytes(p.insns));
       const dv = new DataView(insns.buffer);
       for (const ref of p.mapRefs) {
@@ -343,6 +349,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
       const m = plan.maps[i]!;
       const fd = res.maps[i];
       if (!fd || reused.has(i)) continue;
+      step = `filling the program slots of map '${m.name}'`;
       for (const init of m.initial) {
         if (init.program === undefined) continue;
         const prog = res.programs[init.program];
@@ -350,11 +357,19 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
         A.mapUpdateElem(fd.fd, planBytes(init.key), u32(prog.fd), init.flags ?? U.BPF_ANY);
       }
     }
+    step = 'freezing maps';
     for (const i of deferredFreeze) A.mapFreeze(res.maps[i]!.fd);
   } catch (e) {
     fail(e);
   }
   return res;
+}
+
+/** The same error (same class, details and cause), saying which step of the replay failed. */
+function withStep(e: SyscallError, step: string, object: string): SyscallError {
+  const Ctor = e.constructor as new (message: string, details: Record<string, unknown>, options?: { cause?: unknown }) => SyscallError;
+  const err = new Ctor(`load plan '${object}': ${step}: ${e.message}`, { ...e.details, step }, { cause: e.cause });
+  return err;
 }
 
 /** A plan map's attributes as created on this machine. */
