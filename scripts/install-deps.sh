@@ -11,7 +11,7 @@ pkg() { sed -n "s/^$1[[:space:]]*//p" "$lock"; }
 want=("$(pkg emscripten.package)" "$(pkg clang.package)" llvm-16 xz-utils linux-libc-dev iproute2 make gcc chromium libbpf-dev
       qemu-system-x86 qemu-system-arm busybox-static cpio zstd
   gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu libc6-dev-arm64-cross libc6-dev-riscv64-cross
-  linux-libc-dev-arm64-cross linux-libc-dev-riscv64-cross qemu-user-static)
+  linux-libc-dev-arm64-cross linux-libc-dev-riscv64-cross qemu-user-static bpftool)
 missing=()
 for p in "${want[@]}"; do
   name=${p%%=*}

@@ -1,5 +1,6 @@
 // corebpf command line.
 import { CorebpfError } from './errors.js';
+import { safeText } from './text-safe.js';
 import { CliUsageError, exitCodeOf } from './cli/common.js';
 import { RELOCATE_HELP, relocateCommand } from './cli/relocate.js';
 import { demoCommand } from './cli/demo.js';
@@ -44,11 +45,11 @@ main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => {
     if (e instanceof CliUsageError || (e instanceof Error && String((e as NodeJS.ErrnoException).code ?? '').startsWith('ERR_PARSE_ARGS'))) {
-      console.error(`corebpf: ${e.message}`);
+      console.error(`corebpf: ${safeText(e.message)}`);
       process.exitCode = 2;
       return;
     }
-    console.error(`corebpf: ${e instanceof CorebpfError ? `${e.name}: ` : ''}${e instanceof Error ? e.message : String(e)}`);
+    console.error(`corebpf: ${e instanceof CorebpfError ? `${e.name}: ` : ''}${safeText(e instanceof Error ? e.message : String(e))}`);
     process.exitCode = exitCodeOf(e);
   },
 );

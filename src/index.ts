@@ -8,9 +8,11 @@ export {
   ObjectFormatError, LibbpfError, WasmTrapError,
 } from './errors.js';
 export {
-  parsePlan, serializePlan, planBytes, PLAN_FORMAT, PLAN_VERSION,
-  type LoadPlan, type PlanMap, type PlanProgram, type PlanMapInit, type RelocationRecord, type RelocationKind,
+  parsePlan, checkPlan, serializePlan, planBytes, PLAN_FORMAT, PLAN_VERSION,
+  type LoadPlan, type PlanSources, type PlanMap, type PlanProgram, type PlanMapInit, type RelocationRecord, type RelocationKind,
 } from './plan.js';
+export { PLAN_LIMITS, type PlanExpectation } from './plan-validate.js';
+export { maxInputSize, setMaxInputSize } from './inputs.js';
 export { WorkerPool, type PoolOptions } from './worker/pool.js';
 // host: objects, maps, programs (src/host)
 export {

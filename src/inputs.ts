@@ -8,11 +8,50 @@ import { CorebpfError } from './errors.js';
 
 export const HOST_BTF_PATH = '/sys/kernel/btf/vmlinux';
 
+/* Decompressed inputs are capped: a few hundred KB of .xz can expand to gigabytes. The
+ * largest kernel BTF (all of vmlinux) is under 10 MiB; 256 MiB leaves room for vmlinux
+ * ELF files and stays well under any machine's memory. COREBPF_MAX_INPUT_SIZE (bytes, or
+ * with a K/M/G suffix) or setMaxInputSize() changes it. */
+const DEFAULT_MAX_INPUT = 256 << 20;
+let maxInput: number | undefined;
+
+function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+)\s*([kmg]?)i?b?\s*$/i.exec(text);
+  if (!m) return undefined;
+  return Number(m[1]) * ({ '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 } as Record<string, number>)[m[2]!.toLowerCase()]!;
+}
+
+/** The most bytes a decompressed input may have. */
+export function maxInputSize(): number {
+  if (maxInput !== undefined) return maxInput;
+  const env = process.env.COREBPF_MAX_INPUT_SIZE;
+  const n = env ? parseSize(env) : undefined;
+  return n && n > 0 ? n : DEFAULT_MAX_INPUT;
+}
+
+/** Set the decompression limit for this process (undefined: back to the default). */
+export function setMaxInputSize(bytes: number | undefined): void {
+  if (bytes !== undefined && !(Number.isSafeInteger(bytes) && bytes > 0)) throw new CorebpfError(`input size limit must be a positive integer, got ${bytes}`);
+  maxInput = bytes;
+}
+
+export function inputTooLarge(path: string, what: string, limit: number): CorebpfError {
+  return new CorebpfError(
+    `cannot read ${what} '${path}': it decompresses to more than ${limit} bytes (the limit; set COREBPF_MAX_INPUT_SIZE to raise it)`,
+    { path, limit, code: 'input_too_large' });
+}
+
 /** A file's bytes; `.xz` files (our kernel BTF fixtures) are decompressed with xz(1). */
 export function readInput(path: string, what: string): Uint8Array {
   try {
     if (path.endsWith('.xz')) {
-      return new Uint8Array(execFileSync('xz', ['-dc', '--', path], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] }));
+      const limit = maxInputSize();
+      try {
+        return new Uint8Array(execFileSync('xz', ['-dc', '--', path], { maxBuffer: limit, stdio: ['ignore', 'pipe', 'pipe'] }));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOBUFS') throw inputTooLarge(path, what, limit);
+        throw e;
+      }
     }
     const b = readFileSync(path);
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);

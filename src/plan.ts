@@ -1,6 +1,7 @@
 // The load plan: what libbpf would have done to a kernel, as plain data (docs/load-plan.md).
 // Produced by the worker (wasm/corebpf.c writes it), replayed by the host without WASM.
 import { ObjectFormatError } from './errors.js';
+import { validatePlan } from './plan-validate.js';
 
 export const PLAN_FORMAT = 'corebpf-load-plan';
 export const PLAN_VERSION = 1;
@@ -141,6 +142,14 @@ export interface RelocationRecord {
   reachNote?: string;
 }
 
+/** What a plan was made from (absent in plans written before corebpf recorded it). */
+export interface PlanSources {
+  /** sha256 (hex) of the BPF object */
+  object: string;
+  /** sha256 (hex) of the target kernel BTF it was relocated against (decompressed bytes) */
+  btf: string;
+}
+
 export interface LoadPlan {
   format: typeof PLAN_FORMAT;
   version: typeof PLAN_VERSION;
@@ -153,13 +162,16 @@ export interface LoadPlan {
   maps: PlanMap[];
   programs: PlanProgram[];
   relocations: RelocationRecord[];
+  /** sha256 of the object and target BTF (optional: added within version 1) */
+  sources?: PlanSources;
 }
 
 export function serializePlan(plan: LoadPlan): string {
   return JSON.stringify(plan, null, 1) + '\n';
 }
 
-/** Parse and check a plan file's text. Throws ObjectFormatError when it is not one. */
+/** Parse and check a plan file's text (every field: see plan-validate.ts). Throws
+ * ObjectFormatError naming the field when it is not a valid plan. */
 export function parsePlan(text: string | Uint8Array): LoadPlan {
   const s = typeof text === 'string' ? text : new TextDecoder().decode(text);
   let v: unknown;
@@ -168,8 +180,14 @@ export function parsePlan(text: string | Uint8Array): LoadPlan {
   } catch (e) {
     throw new ObjectFormatError(`not a load plan: invalid JSON (${(e as Error).message})`, {}, { cause: e });
   }
+  return checkPlan(v);
+}
+
+/** Check a plan given as a value (untrusted like a file: a LoadPlan object can come from
+ * anywhere). Returns it typed; throws ObjectFormatError naming the bad field. */
+export function checkPlan(v: unknown): LoadPlan {
   const p = v as Partial<LoadPlan>;
-  if (!p || p.format !== PLAN_FORMAT) {
+  if (typeof p !== 'object' || p === null || p.format !== PLAN_FORMAT) {
     throw new ObjectFormatError(`not a load plan: "format" is not "${PLAN_FORMAT}"`);
   }
   if (p.version !== PLAN_VERSION) {
@@ -177,32 +195,7 @@ export function parsePlan(text: string | Uint8Array): LoadPlan {
       `load plan version ${String(p.version)} is not supported (this corebpf reads version ${PLAN_VERSION}); relocate the object again`,
       { version: p.version });
   }
-  for (const key of ['maps', 'programs', 'relocations'] as const) {
-    if (!Array.isArray(p[key])) throw new ObjectFormatError(`load plan has no "${key}" array`);
-  }
-  const nmaps = p.maps!.length;
-  const nprogs = p.programs!.length;
-  for (const m of p.maps!) {
-    if (m.innerMap !== null && !(m.innerMap >= 0 && m.innerMap < nmaps)) {
-      throw new ObjectFormatError(`load plan map '${m.name}' has an inner map index out of range`);
-    }
-    for (const init of m.initial) {
-      if (init.map !== undefined && !(init.map >= 0 && init.map < nmaps)) throw new ObjectFormatError(`load plan map '${m.name}': initial value names map ${init.map}, out of range`);
-      if (init.program !== undefined && !(init.program >= 0 && init.program < nprogs)) throw new ObjectFormatError(`load plan map '${m.name}': initial value names program ${init.program}, out of range`);
-    }
-  }
-  for (const prog of p.programs!) {
-    const mb = prog.moduleBtf;
-    if (mb !== undefined && (typeof mb !== 'object' || mb === null || !Array.isArray(mb.insns) || !Array.isArray(mb.fdArray) ||
-        mb.insns.some((r) => !Number.isInteger(r.insn) || typeof r.module !== 'string') ||
-        mb.fdArray.some((n) => n !== null && typeof n !== 'string') || (mb.attach !== undefined && typeof mb.attach !== 'string'))) {
-      throw new ObjectFormatError(`load plan program '${prog.name}' has a malformed "moduleBtf"`);
-    }
-    for (const r of prog.mapRefs) {
-      if (!(r.map >= 0 && r.map < nmaps)) throw new ObjectFormatError(`load plan program '${prog.name}' references map ${r.map}, out of range`);
-    }
-  }
-  return p as LoadPlan;
+  return validatePlan(p);
 }
 
 /** Bytes of a base64 field. */

@@ -2,7 +2,8 @@
 // computed by libbpf in a worker thread.
 import { machine, release, version } from 'node:os';
 import { statSync } from 'node:fs';
-import { readInput, objectNameOf, HOST_BTF_PATH } from './inputs.js';
+import { readInput, objectNameOf, sha256, HOST_BTF_PATH } from './inputs.js';
+import { rememberPlan } from './plan-origin.js';
 import { hostBtfPath } from './host/kernel-files.js';
 import type { Adjustments } from './adjust.js';
 import type { ObjectSpec } from './object-spec.js';
@@ -64,6 +65,8 @@ export class Relocator {
    * is known by its instance, a file by device, inode, size and mtime (read once). */
   private btfKeys = new WeakMap<Uint8Array, string>();
   private btfFiles = new Map<string, Uint8Array>();
+  /** sha256 of each target BTF, recorded in the plans (hashed once per byte array) */
+  private btfHashes = new WeakMap<Uint8Array, string>();
   private nextKey = 0;
 
   constructor(opts: PoolOptions = {}) {
@@ -90,6 +93,12 @@ export class Relocator {
       moduleBtfs: opts.moduleBtfs,
       adjustments: opts.adjustments,
     });
+    if (out.plan) {
+      let btfHash = this.btfHashes.get(btf);
+      if (!btfHash) this.btfHashes.set(btf, (btfHash = sha256(btf)));
+      out.plan.sources = { object: sha256(objectBytes), btf: btfHash };
+      rememberPlan(out.plan);
+    }
     const failed = out.relocations.filter((r) => r.status === 'failed');
     const guarded = failed.filter((r) => r.guarded === true);
     const verdict = !failed.length ? 'ok' : guarded.length === failed.length ? 'ok-guarded' : 'failed';

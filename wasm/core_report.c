@@ -216,6 +216,51 @@ static char *last_warning(size_t from)
 	return strndup(line, len);
 }
 
+/*
+ * libbpf computes BPF_CORE_FIELD_LSHIFT_U64 for the byte order it was COMPILED for
+ * (`#if __BYTE_ORDER__` in relo_core.c): little-endian in this build (wasm, and the native
+ * oracle on x86), whatever the object and the target are. On a big-endian kernel
+ * bpf_core_read.h reads the bitfield's bytes into the low-order end of a u64, and the
+ * shift that isolates it is libbpf's big-endian formula. So for a big-endian spec the
+ * value is recomputed here with libbpf's own steps (bpf_core_calc_field_relo), using the
+ * byte order of the spec's BTF. Found by test/bpftool-offsets.test.ts (s390x fixtures).
+ */
+static bool be_lshift_u64(const struct bpf_core_spec *spec, __u64 *val)
+{
+	const struct bpf_core_accessor *acc;
+	const struct btf_type *t, *mt;
+	__u32 bit_off, bit_sz, byte_off, byte_sz, field_type_id;
+
+	if (!spec || !spec->btf || spec->len <= 0 || btf__endianness(spec->btf) != BTF_BIG_ENDIAN)
+		return false;
+	acc = &spec->spec[spec->len - 1];
+	if (!acc->name)
+		return false; /* array element: libbpf refuses shifts there */
+	t = btf_type_by_id(spec->btf, acc->type_id);
+	mt = skip_mods_and_typedefs(spec->btf, btf_members(t)[acc->idx].type, &field_type_id);
+	bit_off = spec->bit_offset;
+	bit_sz = btf_member_bitfield_size(t, acc->idx);
+	if (bit_sz) {
+		byte_sz = mt->size;
+		byte_off = bit_off / 8 / byte_sz * byte_sz;
+		while (bit_off + bit_sz - byte_off * 8 > byte_sz * 8) {
+			if (byte_sz >= 8)
+				return false;
+			byte_sz *= 2;
+			byte_off = bit_off / 8 / byte_sz * byte_sz;
+		}
+	} else {
+		__s64 sz = btf__resolve_size(spec->btf, field_type_id);
+
+		if (sz < 0)
+			return false;
+		byte_sz = sz;
+		byte_off = bit_off / 8;
+	}
+	*val = (8 - byte_sz) * 8 + (bit_off - byte_off * 8);
+	return true;
+}
+
 int vk_core_calc_relo_insn(const char *prog_name, const struct bpf_core_relo *relo, int relo_idx,
 			   const struct btf *local_btf, struct bpf_core_cand_list *cands,
 			   struct bpf_core_spec *specs_scratch, struct bpf_core_relo_res *targ_res)
@@ -229,6 +274,14 @@ int vk_core_calc_relo_insn(const char *prog_name, const struct bpf_core_relo *re
 	/* libbpf fills the target spec only when a candidate matched: zero means none did */
 	memset(&specs_scratch[2], 0, sizeof(specs_scratch[2]));
 	err = bpf_core_calc_relo_insn(prog_name, relo, relo_idx, local_btf, cands, specs_scratch, targ_res);
+	if (!err && relo->kind == BPF_CORE_FIELD_LSHIFT_U64) {
+		__u64 v;
+
+		if (be_lshift_u64(&specs_scratch[0], &v))
+			targ_res->orig_val = v;
+		if (!targ_res->poison && be_lshift_u64(&specs_scratch[2], &v))
+			targ_res->new_val = v;
+	}
 
 	nr = realloc(recs, sizeof(*recs) * (nr_recs + 1));
 	if (!nr)

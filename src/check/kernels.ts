@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { CorebpfError } from '../errors.js';
-import { readInput } from '../inputs.js';
+import { inputTooLarge, maxInputSize, readInput } from '../inputs.js';
 import { kernelFile } from './kernel-files.js';
 import type { CheckedKernel, Endianness, SkippedKernel } from './report.js';
 
@@ -186,7 +186,18 @@ export function readKernel(path: string): Promise<Uint8Array> {
     const child = spawn('xz', ['-dc', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
     let err = '';
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    let total = 0;
+    const limit = maxInputSize();
+    child.stdout.on('data', (c: Buffer) => {
+      total += c.byteLength;
+      if (total > limit) {
+        chunks.length = 0;
+        child.kill('SIGKILL');
+        reject(inputTooLarge(path, 'kernel BTF', limit));
+        return;
+      }
+      chunks.push(c);
+    });
     child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
     child.on('error', (e) => reject(new CorebpfError(`cannot read kernel BTF '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'xz(1) not installed (apt-get install xz-utils)' : e.message}`, { path }, { cause: e })));
     child.on('close', (code) => {

@@ -1,4 +1,5 @@
 // The human summary `corebpf check` and `corebpf merge` print on stdout.
+import { safeLine } from '../text-safe.js';
 import { describeExpectation } from './expect.js';
 import { describeGuarded, describePath, describeVerifier } from './verdict.js';
 import { CAUSE_TEXT, errorSummary, programError, type CheckReport, type CheckedKernel, type FailedRelocation, type ObjectResult, type Verdict } from './report.js';
@@ -147,7 +148,8 @@ export function formatSummary(report: CheckReport, opts: { verbose?: boolean } =
   out.push('', s.unexpectedFail
     ? `FAILED: ${plural(s.unexpectedFail, 'unexpected failure')}`
     : `OK: no unexpected failures (${s.pass} pass, ${s.expectedFail} expected failures)`);
-  return out.join('\n');
+  // names come from the inputs: one element is one line, whatever a name holds
+  return out.map(safeLine).join('\n');
 }
 
 function p2(n: number): string {

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readInput } from '../inputs.js';
+import { safeLine } from '../text-safe.js';
 import { RelocationError } from '../errors.js';
 import { adjustmentsFromFlags } from '../adjust.js';
 import { serializePlan, type RelocationRecord } from '../plan.js';
@@ -56,7 +57,7 @@ export function formatReport(name: string, btfName: string, r: RelocateResult | 
   const failed = rel.filter((x) => x.status === 'failed');
   const lines = [`${name} against ${btfName}: ${rel.length} CO-RE relocation${rel.length === 1 ? '' : 's'}, ${rel.length - failed.length} resolved, ${failed.length} failed`];
   if (rel.length) {
-    const rows = rel.map((x) => [x.program, x.insn === null ? '?' : String(x.insn), x.kind, x.access,
+    const rows = rel.map((x) => [safeLine(x.program), x.insn === null ? '?' : String(x.insn), safeLine(x.kind), safeLine(x.access),
       x.status === 'failed' ? `${value(x.local)} -> ${x.guarded ? 'FAILED (guarded)' : 'FAILED'}` : `${value(x.local)} -> ${value(x.target)}`]);
     const head = ['PROGRAM', 'INSN', 'KIND', 'ACCESS', 'LOCAL -> TARGET'];
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
@@ -73,7 +74,7 @@ export function formatReport(name: string, btfName: string, r: RelocateResult | 
   }
   const guarded = failed.filter((f) => f.guarded).length;
   if (failed.length && guarded === failed.length) lines.push(`ok: the ${guarded} failed relocation${guarded === 1 ? ' is' : 's are'} guarded (dead code the verifier never visits)`);
-  return lines.join('\n');
+  return lines.map(safeLine).join('\n');
 }
 
 export async function relocateCommand(argv: string[]): Promise<number> {
@@ -136,7 +137,7 @@ export async function relocateCommand(argv: string[]): Promise<number> {
       console.log(JSON.stringify({ object: objPath, btf: btfPath, ok: r.ok, verdict: r.verdict, stats: r.stats, relocations: r.relocations, plan: r.plan }, null, 1));
     } else {
       console.log(formatReport(objPath, btfPath, r));
-      if (values.output) console.log(`load plan written to ${values.output} (${r.plan.maps.length} maps, ${r.plan.programs.length} programs)`);
+      if (values.output) console.log(`load plan written to ${safeLine(values.output)} (${r.plan.maps.length} maps, ${r.plan.programs.length} programs)`);
     }
     return r.verdict === 'failed' ? 1 : 0;
   } catch (e) {
@@ -144,7 +145,7 @@ export async function relocateCommand(argv: string[]): Promise<number> {
     if (!(e instanceof RelocationError)) throw e;
     const relocations = e.relocations as RelocationRecord[];
     if (values.json) console.log(JSON.stringify({ object: objPath, btf: btfPath, ok: false, error: e.message, relocations }, null, 1));
-    else console.log(`${formatReport(objPath, btfPath, { relocations })}\nlibbpf stopped: no load plan (${e.message.split('\n')[0]})`);
+    else console.log(`${formatReport(objPath, btfPath, { relocations })}\nlibbpf stopped: no load plan (${safeLine(e.message.split('\n')[0]!)})`);
     return 1;
   } finally {
     await relocator.close();

@@ -9,6 +9,7 @@ import { parseSection } from '../host/sections.js';
 import { bpf_map_type } from '../host/generated/uapi.js';
 import { readInput } from '../inputs.js';
 import { adjustmentsFromFlags } from '../adjust.js';
+import { safeLine } from '../text-safe.js';
 import { CliUsageError, parseFeatures } from './common.js';
 
 export const RUN_HELP = `usage: corebpf run OBJECT [options]
@@ -119,7 +120,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const json = Boolean(values.json);
   const say = (kind: string, text: string, data: Record<string, unknown> = {}) => {
     if (json) console.log(jsonValue({ type: kind, ...data }));
-    else console.log(text);
+    else console.log(safeLine(text));
   };
 
   let adjustments;
@@ -193,7 +194,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           say('map', '', { map: c.map, entries: c.entries, truncated: c.truncated });
           continue;
         }
-        console.log(`map ${c.map}: ${c.entries.length}${c.truncated ? '+' : ''} entries`);
+        console.log(`map ${safeLine(c.map)}: ${c.entries.length}${c.truncated ? '+' : ''} entries`);
         for (const [k, v] of c.entries) console.log(`  ${jsonValue(k)} => ${jsonValue(v)}`);
       }
     };

@@ -36,6 +36,11 @@ export class BtfCodecError extends TypeError {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: false });
 const MAX_DEPTH = 64;
+/* Values one decode() may produce: the BTF comes from the plan, so a type of zero-size
+ * elements (`struct {} x[4000000000]`) must not turn a 0-byte record into billions of
+ * array slots. Real data yields at most one value per bit (bitfields); the floor covers
+ * zero-size members of small records. */
+const decodeBudget = (bytes: number) => Math.max(1 << 16, 8 * bytes + 1024);
 
 interface FieldRef {
   member: BtfMember;
@@ -61,6 +66,7 @@ function u8(b: Uint8Array | Buffer): Uint8Array {
 export class BtfCodec {
   readonly littleEndian: boolean;
   readonly #fields = new Map<number, Map<string, FieldRef>>();
+  #budget = 0;
 
   /** `littleEndian`: byte order of the data (default: the BTF's own). */
   constructor(readonly btf: Btf, opts: { littleEndian?: boolean } = {}) {
@@ -163,6 +169,7 @@ export class BtfCodec {
     if (offset + size > b.byteLength) {
       throw new BtfCodecError(`${this.typeName(typeId)} needs ${size} bytes at offset ${offset}, the data has ${b.byteLength}`, '');
     }
+    this.#budget = decodeBudget(b.byteLength - offset);
     return this.#decode(typeId, b, view, offset, 0);
   }
 
@@ -176,6 +183,9 @@ export class BtfCodec {
 
   #decode(typeId: number, b: Uint8Array, view: DataView, off: number, depth: number): BtfValue {
     if (depth > MAX_DEPTH) throw new BtfCodecError('type nesting too deep', '');
+    if (--this.#budget < 0) {
+      throw new BtfCodecError(`decoding ${this.typeName(typeId)} would produce more values than its bytes can hold (zero-size array elements?)`, '');
+    }
     const t = this.resolve(typeId);
     const le = this.littleEndian;
     switch (t.kind) {
@@ -205,6 +215,9 @@ export class BtfCodec {
           return decoder.decode(nul < 0 ? s : s.subarray(0, nul));
         }
         const es = this.sizeOf(t.elemType);
+        if (t.nelems > this.#budget) {
+          throw new BtfCodecError(`decoding ${this.typeName(t.id)} would produce ${t.nelems} elements from ${es * t.nelems} bytes (zero-size elements?)`, '');
+        }
         const out: BtfValue[] = new Array(t.nelems);
         for (let i = 0; i < t.nelems; i++) out[i] = this.#decode(t.elemType, b, view, off + i * es, depth + 1);
         return out;

@@ -9,9 +9,11 @@
 import { parseBtf, type Btf } from '../btf/reader.js';
 import { BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_UNION, type BtfKind } from '../btf/kinds.js';
 import { CorebpfError } from '../errors.js';
-import { parsePlan, planBytes, type LoadPlan, type PlanMap, type RelocationRecord } from '../plan.js';
+import { checkPlan, parsePlan, planBytes, type LoadPlan, type PlanMap, type RelocationRecord } from '../plan.js';
+import { madeHere } from '../plan-origin.js';
+import { checkPlanSources, type PlanExpectation } from '../plan-validate.js';
 import { sharedRelocator, type RelocateOptions, type RelocateResult, type Relocator } from '../relocate.js';
-import { readInput, objectNameOf } from '../inputs.js';
+import { readInput, objectNameOf, sha256 } from '../inputs.js';
 import type { ObjectSpec } from '../object-spec.js';
 import type { Adjustments } from '../adjust.js';
 import { BtfCodec, type BtfValue } from './btf-codec.js';
@@ -39,9 +41,17 @@ export interface ObjectOptions {
   pinRoot?: string;
   /** raw Buffers for every key and value (no BTF decoding) */
   raw?: boolean;
+  /** reuse compatible maps already pinned at the plan's pin paths (default: only for plans
+   * made in this process; a plan from elsewhere could otherwise take over another tool's map) */
+  reusePins?: boolean;
+  /** fromPlan: refuse a plan not made from this object / target BTF (sha256 hex, or the bytes) */
+  expect?: PlanExpectation;
 }
 
-export interface OpenOptions extends RelocateOptions, ObjectOptions {
+/** larger than any ring buffer (or perf) record the kernel hands out */
+const MAX_RECORD_SIZE = 1 << 28;
+
+export interface OpenOptions extends RelocateOptions, Omit<ObjectOptions, 'expect'> {
   /** relocate with this Relocator (default: a shared one) */
   relocator?: Relocator;
 }
@@ -69,6 +79,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
   readonly #res = new ResourceSet();
   /** opened by BpfObject.open(): libbpf's open phase, relocated at load */
   readonly #opened: OpenedObject | null;
+  readonly #reusePins: boolean;
   #plan: LoadPlan | null = null;
   #result: RelocateResult | null = null;
   /** the adjustments version and program selection the plan was relocated with */
@@ -88,6 +99,8 @@ export class BpfObject implements Disposable, AsyncDisposable {
     this.#opts = opts;
     this.#opened = 'opened' in src ? src.opened : null;
     if ('plan' in src) this.#plan = src.plan;
+    // an object relocated here reuses its own pins; a plan from elsewhere only when asked
+    this.#reusePins = opts.reusePins ?? ('opened' in src || madeHere(src.plan));
     this.#globals = new GlobalVars(this, {
       currentPlan: () => this.#plan, opened: this.#opened, createdMap: (name) => this.#createdMap(name),
     });
@@ -123,7 +136,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
    * load() raises RLIMIT_MEMLOCK first where the kernel charges BPF memory to it (< 5.11).
    */
   static async open(object: string | Uint8Array, opts: OpenOptions = {}): Promise<BpfObject> {
-    const { relocator, rodata, data, bss, pinRoot, raw, ...given } = opts;
+    const { relocator, rodata, data, bss, pinRoot, raw, reusePins, ...given } = opts;
     const r = relocator ?? sharedRelocator();
     const bytes = typeof object === 'string' ? readInput(object, 'BPF object') : object;
     const objectName = given.objectName ?? (typeof object === 'string' ? objectNameOf(object) : undefined);
@@ -131,12 +144,13 @@ export class BpfObject implements Disposable, AsyncDisposable {
     // used when load() relocates
     const { opts: relocOpts } = forRunningKernel(bytes, { ...given, objectName });
     const spec: ObjectSpec = await r.open(bytes, { objectName });
-    return new BpfObject({ opened: new OpenedObject(spec, bytes, { ...relocOpts, objectName }, r) }, { rodata, data, bss, pinRoot, raw });
+    return new BpfObject({ opened: new OpenedObject(spec, bytes, { ...relocOpts, objectName }, r) }, { rodata, data, bss, pinRoot, raw, reusePins });
   }
 
   /** An object from a load plan (a LoadPlan, or its JSON text or bytes). */
   static fromPlan(plan: LoadPlan | string | Uint8Array, opts: ObjectOptions = {}): BpfObject {
-    const p = typeof plan === 'string' || plan instanceof Uint8Array ? parsePlan(plan) : plan;
+    const p = typeof plan === 'string' || plan instanceof Uint8Array ? parsePlan(plan) : checkPlan(plan);
+    if (opts.expect) checkPlanSources(p, opts.expect, sha256);
     return new BpfObject({ plan: p }, opts);
   }
 
@@ -338,7 +352,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
       if (i >= 0) reuseFds.set(i, fd);
     }
     const res = replayPlan(plan, {
-      initialValues, pinRoot: this.#opts.pinRoot, btf: this.btf,
+      initialValues, pinRoot: this.#opts.pinRoot, reusePins: this.#reusePins, btf: this.btf,
       loadProgram: (p) => loadProgram(p.name),
       loadMap: usedMaps ? (_m, i) => usedMaps.has(i) : undefined,
       reuseFds,
@@ -439,7 +453,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
   /** Where a map of this object is (or would be) pinned, or null. */
   pinPath(mapName: string): string | null {
     const m = this.#allMaps.find((x) => x.name === mapName);
-    return m ? resolvePinPath(m.pinPath, this.#opts.pinRoot) : null;
+    return m ? resolvePinPath(m.pinPath, this.#opts.pinRoot, m.name) : null;
   }
 
   /** A decoder for records of a BTF type of this object ('event', 'struct event', a typedef). */
@@ -457,6 +471,9 @@ export class BpfObject implements Disposable, AsyncDisposable {
     if (!t) throw new CorebpfError(`object '${this.name}' has no BTF type '${typeName}' to decode records with`);
     const id = t.id;
     const size = codec.sizeOf(id);
+    if (size > MAX_RECORD_SIZE) {
+      throw new CorebpfError(`BTF type '${typeName}' of object '${this.name}' is ${size} bytes: too large for a record (at most ${MAX_RECORD_SIZE})`, { type: typeName, size });
+    }
     return (b: Buffer) => {
       let data: Uint8Array = b;
       if (b.byteLength < size) {

@@ -14,8 +14,7 @@
 // removed, and the error is rethrown.
 import { explainUnsupported, ownMapFd } from './attach.js';
 import { endianness } from 'node:os';
-import { existsSync, mkdirSync, statfsSync, unlinkSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { unlinkSync } from 'node:fs';
 import type { Btf } from '../btf/reader.js';
 import { CorebpfError, NotSupportedError, ObjectFormatError, SyscallError, VerifierError } from '../errors.js';
 import { planBytes, type LoadPlan, type PlanMap, type PlanProgram } from '../plan.js';
@@ -24,16 +23,22 @@ import { OwnedFd } from './fd.js';
 import { bumpMemlockRlimit } from './memlock.js';
 import { applyModuleBtf, ModuleBtfFds } from './module-btf.js';
 import * as U from './generated/uapi.js';
+import { ensurePinDir, resolvePinPath } from './pin-path.js';
 import { getSyscalls } from './syscall.js';
 import { explainVerifierError } from './verifier.js';
 
-export const BPF_FS_MAGIC = 0xcafe4a11;
+export { BPF_FS_MAGIC, isBpffs, resolvePinPath } from './pin-path.js';
 
 export interface ReplayOptions {
   /** replacement initial values (whole value bytes) by plan map index: global variables */
   initialValues?: ReadonlyMap<number, Uint8Array>;
-  /** directory to pin LIBBPF_PIN_BY_NAME maps in, instead of the plan's (default /sys/fs/bpf) */
+  /** directory to pin LIBBPF_PIN_BY_NAME maps in, instead of the plan's; the plan's own
+   * pin paths must lie inside /sys/fs/bpf */
   pinRoot?: string;
+  /** reuse a compatible map already pinned at a map's pin path (libbpf's behaviour). Off by
+   * default: reusing a pin gives the plan's programs a map somebody else made; BpfObject
+   * turns it on for plans made in this process. Without it an existing pin is an error. */
+  reusePins?: boolean;
   /** which programs to load (default: all) */
   loadProgram?: (prog: PlanProgram, index: number) => boolean;
   /** which maps to create (default: all; selective loading leaves out maps no loaded
@@ -74,35 +79,6 @@ export interface ReplayResult {
 
 const BPF_LD_IMM64 = U.BPF_LD | U.BPF_IMM | U.BPF_DW;
 const INSN = 8;
-
-/** Where a map with `pinPath` is pinned when `pinRoot` overrides the plan's directory. */
-export function resolvePinPath(pinPath: string | null, pinRoot: string | undefined): string | null {
-  if (pinPath === null) return null;
-  return pinRoot === undefined ? pinPath : join(pinRoot, basename(pinPath));
-}
-
-/** Whether a directory is on a BPF filesystem. */
-export function isBpffs(dir: string): boolean {
-  try {
-    return statfsSync(dir).type === BPF_FS_MAGIC;
-  } catch {
-    return false;
-  }
-}
-
-/** Make sure `path`'s directory exists on a bpffs (creating it there if needed). */
-function ensurePinDir(path: string, mapName: string): void {
-  const dir = dirname(path);
-  let probe = dir;
-  while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
-  if (!isBpffs(probe)) {
-    throw new NotSupportedError(
-      `cannot pin map '${mapName}' at '${path}': ${probe} is not on a BPF filesystem (bpffs); ` +
-      'mount one with `mount -t bpf bpf /sys/fs/bpf`, or give another pin root',
-      { feature: 'bpffs', path, map: mapName });
-  }
-  if (probe !== dir) mkdirSync(dir, { recursive: true, mode: 0o700 });
-}
 
 /** The byte order of a plan (from its BTF magic; null when it has no BTF). */
 export function planEndianness(plan: LoadPlan): 'LE' | 'BE' | null {
@@ -158,6 +134,9 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
       'relocate the object built for this byte order', { feature: 'endianness' });
   }
 
+  // pin paths are checked before anything is created
+  for (const m of plan.maps) resolvePinPath(m.pinPath, opts.pinRoot, m.name);
+
   const sys = getSyscalls();
   bumpMemlockRlimit(); // before the first BTF or map, as libbpf's bpf_btf_load()/bpf_map_create()
   const moduleBtfs = new ModuleBtfFds();
@@ -169,6 +148,8 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
   const templates = new Map<number, OwnedFd>();
   const reused = new Set<number>();
   const pinnedHere: string[] = [];
+  /** what the replay is doing: a failed syscall says it (which map, which program) */
+  let step = 'loading the BTF';
 
   const fail = (e: unknown): never => {
     const fds: (OwnedFd | null)[] = [res.btf, ...templates.values(), ...res.maps, ...res.programs];
@@ -182,7 +163,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
         unlinkSync(p);
       } catch { /* already gone */ }
     }
-    throw e;
+    throw e instanceof SyscallError && !(e instanceof VerifierError) ? withStep(e, step, plan.object) : e;
   };
 
   try {
@@ -236,6 +217,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
       if (m.innerTemplate) continue;
       if (opts.loadMap && !opts.loadMap(m, i)) continue;
       res.maxEntries[i] = effective(i);
+      step = `creating map '${m.name}'`;
       const reuseFd = opts.reuseFds?.get(i);
       if (reuseFd !== undefined) {
         const info = A.mapInfo(reuseFd);
@@ -251,13 +233,20 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
         reused.add(i);
         continue;
       }
-      const pinPath = resolvePinPath(m.pinPath, opts.pinRoot);
+      const pinPath = resolvePinPath(m.pinPath, opts.pinRoot, m.name);
       if (pinPath !== null) {
         let pinned: OwnedFd | null = null;
         try {
           pinned = A.objGet(pinPath, 0, 'map');
         } catch (e) {
           if (!isErrno(e, 'ENOENT')) throw e;
+        }
+        if (pinned && !opts.reusePins) {
+          pinned.close();
+          throw new CorebpfError(
+            `a map is already pinned at '${pinPath}' (map '${m.name}'), and reusing pins is off for this plan ` +
+            '(it was not made in this process): pass reusePins: true to reuse it, or remove the pin, or give another pin root',
+            { map: m.name, path: pinPath });
         }
         if (pinned) {
           res.maps[i] = pinned;
@@ -290,6 +279,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
       const fd = res.maps[i];
       if (!fd || reused.has(i)) continue;
       const override = opts.initialValues?.get(i);
+      step = `writing the initial contents of map '${m.name}'`;
       let hasProgs = false;
       let overridden = false;
       for (const init of m.initial) {
@@ -323,9 +313,10 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
     for (let i = 0; i < nmaps; i++) {
       const m = plan.maps[i]!;
       const fd = res.maps[i];
-      const pinPath = resolvePinPath(m.pinPath, opts.pinRoot);
+      const pinPath = resolvePinPath(m.pinPath, opts.pinRoot, m.name);
       if (!fd || pinPath === null || reused.has(i)) continue;
-      ensurePinDir(pinPath, m.name);
+      step = `pinning map '${m.name}' at '${pinPath}'`;
+      ensurePinDir(pinPath, opts.pinRoot, m.name);
       A.objPin(fd.fd, pinPath);
       pinnedHere.push(pinPath);
       res.pins.push({ map: i, path: pinPath, reused: false });
@@ -335,6 +326,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
     for (let pi = 0; pi < plan.programs.length; pi++) {
       const p = plan.programs[pi]!;
       if (opts.loadProgram && !opts.loadProgram(p, pi)) continue;
+      step = `loading program '${p.name}'`;
       const insns = Uint8Array.from(planBytes(p.insns));
       const dv = new DataView(insns.buffer);
       for (const ref of p.mapRefs) {
@@ -388,6 +380,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
       const m = plan.maps[i]!;
       const fd = res.maps[i];
       if (!fd || reused.has(i)) continue;
+      step = `filling the program slots of map '${m.name}'`;
       for (const init of m.initial) {
         if (init.program === undefined) continue;
         const prog = res.programs[init.program];
@@ -395,12 +388,20 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
         A.mapUpdateElem(fd.fd, planBytes(init.key), u32(prog.fd), init.flags ?? U.BPF_ANY);
       }
     }
+    step = 'freezing maps';
     for (const i of deferredFreeze) A.mapFreeze(res.maps[i]!.fd);
   } catch (e) {
     moduleBtfs.close();
     fail(e);
   }
   return res;
+}
+
+/** The same error (same class, details and cause), saying which step of the replay failed. */
+function withStep(e: SyscallError, step: string, object: string): SyscallError {
+  const Ctor = e.constructor as new (message: string, details: Record<string, unknown>, options?: { cause?: unknown }) => SyscallError;
+  const err = new Ctor(`load plan '${object}': ${step}: ${e.message}`, { ...e.details, step }, { cause: e.cause });
+  return err;
 }
 
 /** A plan map's attributes as created on this machine. */

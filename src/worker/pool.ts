@@ -6,6 +6,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { CorebpfError, WasmTrapError } from '../errors.js';
 import { installErrorTransfer } from './errors-transfer.js';
+import { startWorker } from './exec-argv.js';
 import { TARGET_NOT_CACHED, decodeOutcome, type OpenRequest, type RelocateOutcome, type RelocateRequest, type RelocateWire, type RelocationService } from './service.js';
 import type { ObjectSpec } from '../object-spec.js';
 
@@ -43,7 +44,7 @@ export class WorkerPool {
   }
 
   private spawn(i: number): Slot {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { wasmDir: this.wasmDir } });
+    const worker = startWorker(new URL('./worker.js', import.meta.url), { workerData: { wasmDir: this.wasmDir } });
     worker.unref();
     const slot: Slot = { worker, remote: Comlink.wrap<RelocationService>(nodeEndpoint(worker)), busy: 0, dead: false, targets: new Set<string>() };
     const onDeath = () => {

@@ -10,7 +10,7 @@ import { ERRNO } from '../host/generated/uapi.js';
 import type { ObjectSpec } from '../object-spec.js';
 import { annotateGuards } from '../analysis/guards.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
-import { CorebpfWasm, TargetBtfError, type ModuleBtf } from './wasm.js';
+import { CorebpfWasm, TargetBtfError, WASM_MAX_MEMORY, type ModuleBtf } from './wasm.js';
 
 export interface RelocateRequest {
   object: Uint8Array;
@@ -327,8 +327,11 @@ export class RelocationService {
         return new LibbpfError(`'${req.objectName}': ${e.message}${tail ? `\n${tail}` : ''}`, details);
       case 'not_supported':
         return new NotSupportedError(`'${req.objectName}': ${e.message}`, { ...details, feature: 'native-endianness object' });
-      default:
-        return new LibbpfError(`'${req.objectName}': ${e.message}${tail ? `\n${tail}` : ''}`, details);
+      default: {
+        // the wasm memory is bounded (WASM_MAX_MEMORY): say so when libbpf ran out of it
+        const mem = e.errno === 'ENOMEM' ? ` (the relocation ran out of wasm memory, limit ${WASM_MAX_MEMORY >> 20} MiB)` : '';
+        return new LibbpfError(`'${req.objectName}': ${e.message}${mem}${tail ? `\n${tail}` : ''}`, details);
+      }
     }
   }
 }

@@ -105,7 +105,7 @@ export class CorebpfWasm {
 
   private bytes(data: Uint8Array): number {
     const p = this.m._malloc(Math.max(1, data.byteLength));
-    if (!p) throw new RangeError('wasm heap exhausted');
+    if (!p) throw heapExhausted(`copying ${data.byteLength} bytes of input`);
     this.m.HEAPU8.set(data, p);
     return p;
   }
@@ -114,7 +114,7 @@ export class CorebpfWasm {
     if (s === undefined) return 0;
     const n = this.m.lengthBytesUTF8(s) + 1;
     const p = this.m._malloc(n);
-    if (!p) throw new RangeError('wasm heap exhausted');
+    if (!p) throw heapExhausted(`copying a ${n}-byte string`);
     this.m.stringToUTF8(s, p, n);
     return p;
   }
@@ -155,7 +155,7 @@ export class CorebpfWasm {
   }
 
   private take(out: number, what: string): Uint8Array {
-    if (!out) throw new RangeError(`wasm heap exhausted while ${what}`);
+    if (!out) throw heapExhausted(what);
     try {
       return this.m.HEAPU8.slice(out, this.m.HEAPU8.indexOf(0, out));
     } finally {
@@ -191,7 +191,7 @@ export class CorebpfWasm {
       for (const mod of input.moduleBtfs ?? []) {
         // the glue owns (and frees) the copy
         if (this.m._cb_add_module_btf(keep(this.cstr(mod.name)), this.bytes(mod.data), mod.data.byteLength) < 0) {
-          throw new RangeError('wasm heap exhausted while adding module BTF');
+          throw heapExhausted('adding module BTF');
         }
       }
       this.m._cb_set_adjustments(keep(this.cstr(input.adjustments || undefined)));
@@ -203,6 +203,15 @@ export class CorebpfWasm {
       this.m._cb_set_adjustments(0);
     }
   }
+}
+
+/** The wasm memory limit (mk/corebpf.mk WASM_MAX_MEMORY): growth past it fails malloc. */
+export const WASM_MAX_MEMORY = 1 << 30;
+
+function heapExhausted(what: string): CorebpfError {
+  return new CorebpfError(
+    `the relocation ran out of wasm memory (limit ${WASM_MAX_MEMORY >> 20} MiB) while ${what}: the input is too large or hostile`,
+    { code: 'wasm_memory', limit: WASM_MAX_MEMORY });
 }
 
 /** The target BTF could not be parsed (message from libbpf / libelf). */
