@@ -32,6 +32,7 @@ describe('worker execArgv', () => {
   it('BpfObject.open works from `node --input-type=module -e` (the worker used to inherit --input-type)', () => {
     const script = `import { BpfObject } from '${ROOT}dist/index.js';
       const o = await BpfObject.open('${PROGS}/execsnoop.bpf.o', { btf: '${BTF}' });
+      await o.relocate();
       console.log('programs', o.plan.programs.length);`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).not.toMatch(/WasmTrapError|input-type/);

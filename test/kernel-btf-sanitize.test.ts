@@ -48,7 +48,7 @@ describe('BTF kinds newer than the kernel are sanitized away, and the program ru
     it('loads with default options; its BTF has a new kind exactly where the kernel has it; the program returns the values', async () => {
       const obj = await BpfObject.open(OBJ, { relocator });
       try {
-        obj.load();
+        await obj.load();
         // the BTF corebpf loaded into the kernel (the plan's): sanitized for this kernel
         const loaded = kindsOf(obj.btf!);
         const report: string[] = [];
@@ -73,7 +73,7 @@ describe('BTF kinds newer than the kernel are sanitized away, and the program ru
     it('relocated for a kernel without the four kinds (5.10\'s features), it still loads and runs here: the sanitized BTF is valid', async () => {
       const obj = await BpfObject.open(OBJ, { relocator, features: { btf_float: false, btf_decl_tag: false, btf_type_tag: false, btf_enum64: false } });
       try {
-        obj.load();
+        await obj.load();
         const loaded = kindsOf(obj.btf!);
         for (const [, kind, name] of KINDS) expect(loaded.has(kind), name).toBe(false);
         const r = obj.program('newkinds').testRun({ data: Buffer.alloc(100) });

@@ -44,6 +44,7 @@ const little = (fixtures() as unknown as ManifestKernel[]).filter((f) => !f.base
  * Returns how many failed relocations were guarded. */
 async function expectVerdicts(path: string, opts: Parameters<typeof BpfObject.open>[1]): Promise<number> {
   const probe = await BpfObject.open(path, opts);
+  await probe.relocate();
   const names = probe.plan.programs.map((p) => p.name);
   const reachable = new Set(probe.relocations.filter((r) => r.status === 'failed' && !r.guarded).map((r) => r.reachPath?.program ?? r.program));
   const guarded = probe.relocations.filter((r) => r.guarded).length;
@@ -54,14 +55,14 @@ async function expectVerdicts(path: string, opts: Parameters<typeof BpfObject.op
       if (reachable.has(name)) {
         let err: unknown;
         try {
-          o.load({ programs: [name] });
+          await o.load({ programs: [name] });
         } catch (e) {
           err = e;
         }
         expect(err, `${name}: the analysis says a poisoned instruction is reachable`).toBeInstanceOf(VerifierError);
         expect((err as VerifierError).message).toMatch(/unknown#195896080|CO-RE relocation/);
       } else {
-        o.load({ programs: [name] });
+        await o.load({ programs: [name] });
         expect(o.program(name).fd, name).toBeGreaterThan(0);
       }
     } finally {

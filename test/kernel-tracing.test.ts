@@ -66,7 +66,7 @@ function errorOf(f: () => unknown): unknown {
 async function expectReadHook(ctx: TestContext, program: string, global: string, want: (fd: number) => Partial<Hit>): Promise<void> {
   const obj = await open(ctx);
   try {
-    obj.load({ programs: [program] });
+    await obj.load({ programs: [program] });
     expect(obj.getGlobal(global)).toEqual({ count: 0n, arg: 0n, ret: 0n });
     const link = await obj.program(program).attach();
     let fd: number;
@@ -91,7 +91,7 @@ async function expectNotSupported(ctx: TestContext, need: Need, program: string,
   try {
     const err = await (async () => {
       try {
-        obj.load({ programs: [program] });
+        await obj.load({ programs: [program] });
         await obj.program(program).attach();
       } catch (e) {
         return e;
@@ -187,7 +187,7 @@ describe('BPF LSM', () => {
     expect(ioctlMagic(1)).toBe('ENOTTY'); // /dev/null has no ioctls
     const obj = await open(ctx);
     try {
-      obj.load({ programs: ['lsm_file_ioctl'] });
+      await obj.load({ programs: ['lsm_file_ioctl'] });
       const link = await obj.program('lsm_file_ioctl').attach();
       try {
         expect([ioctlMagic(0x1234), ioctlMagic(0x1235), ioctlMagic(0x1236)]).toEqual(['EPERM', 'EPERM', 'EPERM']);

@@ -251,7 +251,8 @@ describe('pin paths from a plan (real bpffs)', () => {
       expect(() => BpfObject.fromPlan(text).load()).toThrow(/already pinned at '.*pinned_counts'.*reusing pins is off for this plan.*reusePins: true/);
       expect(fdCount()).toBe(before);
       expect(readdirSync(root)).toEqual(['pinned_counts']);
-      const ok = BpfObject.fromPlan(text, { reusePins: true }).load();
+      const ok = BpfObject.fromPlan(text, { reusePins: true });
+      void ok.load();
       try {
         expect(ok.map('pinned_counts').id).toBe(victimId);
       } finally {
@@ -260,7 +261,8 @@ describe('pin paths from a plan (real bpffs)', () => {
       // never across roots: with a pin root the plan's directory is ignored
       const sub = join(root, 'sub');
       mkdirSync(sub);
-      const mine = BpfObject.fromPlan(text, { pinRoot: sub, reusePins: true }).load();
+      const mine = BpfObject.fromPlan(text, { pinRoot: sub, reusePins: true });
+      void mine.load();
       try {
         expect(mine.map('pinned_counts').id).not.toBe(victimId);
         expect(mine.map('pinned_counts').pinnedPath).toBe(join(sub, 'pinned_counts'));

@@ -44,7 +44,8 @@ function plan(): LoadPlan {
 
 describe.skipIf(skip !== null)('ring buffer consume() through BpfObject', () => {
   it('hands out views of the ring: a kept view shows what the producer later wrote there', async () => {
-    using obj = BpfObject.fromPlan(plan()).load();
+    using obj = BpfObject.fromPlan(plan());
+    void obj.load();
     const prog = obj.program('rbviews');
     const fire = (n: number) => { for (let i = 0; i < n; i++) prog.testRun({ data: new Uint8Array(64) }); };
     const r = await obj.ringbuf('rb');

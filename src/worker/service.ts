@@ -113,7 +113,17 @@ function withGuards(json: Uint8Array): Uint8Array {
   if (poisonAt < 0 || (planAt >= 0 && poisonAt > planAt)) return json;
   const r = JSON.parse(buf.toString('utf8')) as GlueResult;
   if (!r.plan) return json;
-  annotateGuards({ ...r.plan, relocations: r.relocations } as LoadPlan, r.relocations);
+  try {
+    annotateGuards({ ...r.plan, relocations: r.relocations } as LoadPlan, r.relocations);
+  } catch (e) {
+    // the analysis only ever clears a failure: when it cannot finish (instructions it does
+    // not understand), every poisoned relocation stays a failure that may be reached
+    for (const rec of r.relocations) {
+      if (rec.status !== 'failed' || !rec.poisoned) continue;
+      rec.guarded = false;
+      rec.reachNote = `not analyzed: ${(e as Error).message}`;
+    }
+  }
   return new TextEncoder().encode(JSON.stringify(r));
 }
 
