@@ -31,6 +31,7 @@ if [ -f /lab/modules.order ]; then
   while read -r m; do insmod "/lab/modules/$m.ko" 2>/dev/null || echo "lab: insmod $m failed"; done < /lab/modules.order
 fi
 . /lab/env
+export LAB_KERNEL   # tests may scale long loops down under emulation (host-object's cycles)
 echo "COREBPF-LAB-READY $(uname -r) $(uname -m) cpus=$(grep -c ^processor /proc/cpuinfo) lsm=$(cat /sys/kernel/security/lsm 2>/dev/null)"
 if [ "$LAB_TESTS" = none ]; then              # make lab-boots: the boot alone
   echo "COREBPF-LAB-EXIT 0"; echo COREBPF-LAB-DONE; poweroff -f
