@@ -231,8 +231,10 @@ describe('ring buffer reader', () => {
     const r = openRingBuffer({ fd: rb.fd, name: 'rb', maxEntries: rb.maxEntries }, decodeRec, { pollTimeoutMs: 50 });
     let ticks = 0;
     const timer = setInterval(() => { ticks++; }, 5);
-    setTimeout(() => { for (const s of range(0, 3)) fire(prog, s); }, 60);
-    setTimeout(() => { for (const s of range(3, 6)) fire(prog, s); }, 120);
+    // records arrive over 600 ms: a loop that waits on epoll runs its 5 ms timer dozens of
+    // times (a few at least on the lab's emulated guests); a blocked one runs it once
+    setTimeout(() => { for (const s of range(0, 3)) fire(prog, s); }, 300);
+    setTimeout(() => { for (const s of range(3, 6)) fire(prog, s); }, 600);
     const got: Rec[] = [];
     for await (const rec of r) {
       got.push(rec);

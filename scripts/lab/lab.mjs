@@ -141,7 +141,11 @@ async function runKernel(k) {
   const lim = LIMITS[k.arch];
   let attempts = 0, bootFailures = 0, crashes = 0, r = null;
   if (k.kvmProbeResult) { r = k.kvmProbeResult; attempts = 1; }
-  while (!r || r.outcome !== 'ran') {
+  // node dying under emulation (a signal, no results) is a crash of the guest run, retried
+  // like a kernel crash; a vitest that ran and reported is final
+  const vitestDied = (x) => x.outcome === 'ran' && !x.resultsB64 && (x.exitCode ?? 0) >= 128;
+  while (!r || r.outcome !== 'ran' || vitestDied(r)) {
+    if (r && vitestDied(r)) r = { ...r, outcome: 'crashed', why: `node died in the guest (exit ${r.exitCode}) before reporting` };
     if (r && r.outcome === 'boot-failed') bootFailures++;
     if (r && (r.outcome === 'crashed' || r.outcome === 'timeout')) crashes++;
     if (bootFailures > BOOT_RETRIES || crashes > CRASH_RETRIES) break;
