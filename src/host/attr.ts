@@ -4,6 +4,7 @@
 // and turns the results into plain values and owned fds.
 import { SyscallError, VerifierError } from '../errors.js';
 import { OwnedFd } from './fd.js';
+import { bumpMemlockRlimit } from './memlock.js';
 import * as U from './generated/uapi.js';
 import { getSyscalls, syscallError, type Bytes, type Syscalls } from './syscall.js';
 
@@ -587,7 +588,10 @@ function isErrno(e: unknown, ...names: string[]): e is SyscallError {
   return e instanceof SyscallError && names.includes(e.errnoName);
 }
 
+// Like libbpf's bpf_map_create() / bpf_prog_load() / bpf_btf_load(), the creating calls raise
+// RLIMIT_MEMLOCK first where the kernel charges BPF memory to it (before 5.11).
 export function mapCreate(o: MapCreateOptions): OwnedFd {
+  bumpMemlockRlimit();
   return new OwnedFd(run(U.BPF_MAP_CREATE, mapCreateAttr(o)), 'map');
 }
 
@@ -731,6 +735,7 @@ function loadRetrying(a: StructBuf<BpfAttrLayout>): number {
 const PROG_LOAD_ATTEMPTS = 5;
 
 export function progLoad(o: ProgLoadOptions): OwnedFd {
+  bumpMemlockRlimit();
   const name = o.name ?? '';
   try {
     return new OwnedFd(loadRetrying(progLoadAttr(o)), 'prog');
@@ -794,6 +799,7 @@ export function progTestRun(o: ProgTestRunOptions): TestRunResult {
 
 /** BPF_BTF_LOAD; on failure retries with a log and attaches it to the error (details.log). */
 export function btfLoad(o: BtfLoadOptions): OwnedFd {
+  bumpMemlockRlimit();
   try {
     return new OwnedFd(run(U.BPF_BTF_LOAD, btfLoadAttr(o)), 'btf');
   } catch (e) {

@@ -69,14 +69,17 @@ function loadRawBtf(types: readonly number[], strs: string): number {
   return sysBpf(U.BPF_BTF_LOAD, A.btfLoadAttr({ btf: rawBtf(types, strs) }));
 }
 
-const RET0 = insns([mov64Imm(R0, 0), exit()]);
+// built on first use: attr.ts (which encodes instructions) imports this module through
+// memlock.ts, so nothing here may encode at module load
+let ret0: Uint8Array | null = null;
+const RET0 = (): Uint8Array => (ret0 ??= insns([mov64Imm(R0, 0), exit()]));
 const GPL = 'GPL';
 
 const INT_A = btfTypeInt(1, BTF_INT_SIGNED, 0, 32, 4);
 
 function probeProgName(): number {
   /* sys_bpf_prog_load() itself: always with the name, it is what is probed */
-  const attr = A.progLoadAttr({ progType: U.BPF_PROG_TYPE_SOCKET_FILTER, insns: RET0, license: GPL, name: 'libbpf_nametest' });
+  const attr = A.progLoadAttr({ progType: U.BPF_PROG_TYPE_SOCKET_FILTER, insns: RET0(), license: GPL, name: 'libbpf_nametest' });
   let fd: number;
   let attempts = PROG_LOAD_ATTEMPTS;
   do {
@@ -160,7 +163,7 @@ function probeArrayMmap(): number {
 }
 
 function probeExpAttachType(): number {
-  return probeFd(progLoad({ progType: U.BPF_PROG_TYPE_CGROUP_SOCK, insns: RET0, license: GPL, expectedAttachType: U.BPF_CGROUP_INET_SOCK_CREATE }));
+  return probeFd(progLoad({ progType: U.BPF_PROG_TYPE_CGROUP_SOCK, insns: RET0(), license: GPL, expectedAttachType: U.BPF_CGROUP_INET_SOCK_CREATE }));
 }
 
 function probeProbeReadKernel(): number {
@@ -174,7 +177,7 @@ function probeProbeReadKernel(): number {
 function probeProgBindMap(): number {
   const map = mapCreate({ mapType: U.BPF_MAP_TYPE_ARRAY, name: 'libbpf_det_bind', keySize: 4, valueSize: 32, maxEntries: 1 });
   if (map < 0) return map;
-  const prog = progLoad({ progType: U.BPF_PROG_TYPE_SOCKET_FILTER, insns: RET0, license: GPL });
+  const prog = progLoad({ progType: U.BPF_PROG_TYPE_SOCKET_FILTER, insns: RET0(), license: GPL });
   if (prog < 0) {
     close(map);
     return 0;
@@ -198,7 +201,7 @@ function probeModuleBtf(): number {
 }
 
 function probePerfLink(): number {
-  const prog = progLoad({ progType: U.BPF_PROG_TYPE_TRACEPOINT, insns: RET0, license: GPL });
+  const prog = progLoad({ progType: U.BPF_PROG_TYPE_TRACEPOINT, insns: RET0(), license: GPL });
   if (prog < 0) return prog;
   /* an invalid perf event fd: EBADF when BPF_PERF_EVENT links exist, EINVAL when not */
   const link = sysBpf(U.BPF_LINK_CREATE, A.linkCreateAttr({ progFd: prog, targetFd: -1, attachType: U.BPF_PERF_EVENT }));
@@ -208,7 +211,7 @@ function probePerfLink(): number {
 }
 
 function probeUprobeMultiLink(): number {
-  const prog = progLoad({ progType: U.BPF_PROG_TYPE_KPROBE, insns: RET0, license: GPL, expectedAttachType: U.BPF_TRACE_UPROBE_MULTI });
+  const prog = progLoad({ progType: U.BPF_PROG_TYPE_KPROBE, insns: RET0(), license: GPL, expectedAttachType: U.BPF_TRACE_UPROBE_MULTI });
   if (prog < 0) return prog;
   const offsets = new Uint8Array(new ArrayBuffer(8)); // unsigned long offset = 0
   const link = (pid: number): number => sysBpf(U.BPF_LINK_CREATE, A.linkCreateAttr({
