@@ -73,68 +73,15 @@ lock_rows() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$lock" | awk -v k="$1" -v
 lock_suites() { sed -e 's/#.*//' "$lock" | awk '$1 == "suites" { $1 = ""; print; exit }'; }
 
 # -------------------------------------------------------------- private apt state
-# URIs of the system's deb822 sources: $main_uri (plain suites), $sec_uri (-security).
-mirror_uris() {
-  local f uri suites
-  main_uri= sec_uri=
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    while read -r uri suites; do
-      case " $suites " in
-        *-security\ *) [ -n "$sec_uri" ] || sec_uri=$uri ;;
-        *) [ -n "$main_uri" ] || main_uri=$uri ;;
-      esac
-    done < <(awk '
-      /^[ \t]*$/ { if (u != "") print u, s; u = ""; s = ""; next }
-      /^URIs:/ { u = $2 } /^Suites:/ { $1 = ""; s = $0 }
-      END { if (u != "") print u, s }' "$f")
-  done
-  [ -n "$main_uri" ] || die "no Debian mirror URI in /etc/apt/sources.list.d/*.sources"
-  main_uri=${main_uri%/}
-  [ -n "$sec_uri" ] && sec_uri=${sec_uri%/} || sec_uri=$main_uri-security
-}
-
-# apt_for ARCH: prepare .deps/lab/apt-ARCH for the lock's suites; set APT_GET / APT_CACHE
-apt_for() {
-  local arch=$1 d="$deps/apt-$1" s uri suites
+# one private apt state per architecture under .deps/lab/apt/ARCH, for the lock's suites
+# shellcheck source=../lib/apt-private.sh
+aptroot="$deps/apt"
+. "$top/scripts/lib/apt-private.sh"
+apt_for_lock() {
+  local suites
   suites=$(lock_suites)
   [ -n "$suites" ] || die "$lock has no 'suites' line"
-  [ -n "${main_uri:-}" ] || mirror_uris
-  mkdir -p "$d/etc/sources.list.d" "$d/etc/preferences.d" "$d/lists/partial" \
-           "$d/cache/archives/partial" "$d/state"
-  [ -f "$d/status" ] || : > "$d/status"
-  for s in $suites; do
-    case $s in *-security) uri=$sec_uri ;; *) uri=$main_uri ;; esac
-    echo "deb [arch=$arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $s main"
-  done > "$d/etc/sources.list.new"
-  cat > "$d/etc/apt.conf" <<CONF
-Dir::Etc::SourceList "$d/etc/sources.list";
-Dir::Etc::SourceParts "$d/etc/sources.list.d";
-Dir::Etc::Preferences "$d/etc/preferences";
-Dir::Etc::PreferencesParts "$d/etc/preferences.d";
-Dir::State "$d/state";
-Dir::State::Lists "$d/lists";
-Dir::State::status "$d/status";
-Dir::Cache "$d/cache";
-APT::Architecture "$arch";
-APT::Architectures { "$arch"; };
-APT::Sandbox::User "root";
-Acquire::Languages "none";
-CONF
-  export APT_CONFIG="$d/etc/apt.conf"
-  # command-line options win over /etc/apt/apt.conf.d (which may disable the cache)
-  local o=(-q -o "Dir::Cache::pkgcache=$d/cache/pkgcache.bin"
-           -o Dir::Cache::srcpkgcache= -o APT::Sandbox::User=root)
-  APT_GET=(apt-get "${o[@]}") APT_CACHE=(apt-cache "${o[@]}")
-  if ! cmp -s "$d/etc/sources.list.new" "$d/etc/sources.list" ||
-     [ -z "$(find "$d/lists" -maxdepth 1 -name '*_Packages*' -mmin -720 | head -1)" ]; then
-    mv "$d/etc/sources.list.new" "$d/etc/sources.list"
-    note "apt-get update ($arch: $suites)"
-    "${APT_GET[@]}" update > "$d/update.log" 2>&1 ||
-      note "warning: apt-get update ($arch) reported errors (some suites may be missing), see $d/update.log"
-  else
-    rm -f "$d/etc/sources.list.new"
-  fi
+  apt_for "$1" "$suites"
 }
 
 # ------------------------------------------------------------------------ downloads
@@ -147,7 +94,7 @@ fetch_deb() {
   local arch=$1 pkg=$2 ver=$3 sha=$4 dir="$deps/debs/$1" f tmp
   f="$dir/${pkg}_${ver//:/%3a}_$arch.deb"
   if [ -f "$f" ] && [ "$(sha256 "$f")" = "$sha" ]; then echo "$f"; return; fi
-  [ -n "${APT_GET:-}" ] || apt_for "$arch"
+  [ -n "${APT_GET:-}" ] || apt_for_lock "$arch"
   mkdir -p "$dir"
   tmp=$(mktemp -d "$dir/.dl.XXXXXX")
   if ! (cd "$tmp" && "${APT_GET[@]}" download "$pkg:$arch=$ver") > "$tmp/log" 2>&1; then
@@ -180,7 +127,7 @@ fetch_npm() {
 # ---------------------------------------------------------------------- --lock mode
 relock() {
   local arch=$1 pkg ver sha name inst want deb
-  apt_for "$arch"
+  apt_for_lock "$arch"
   local work; work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
   for pkg in $(debs_for "$arch"); do
     ver=$("${APT_CACHE[@]}" policy "$pkg:$arch" | awk '/Candidate:/ {print $2}')
