@@ -37,10 +37,12 @@ if [ "$LAB_TESTS" = none ]; then              # make lab-boots: the boot alone
   echo "COREBPF-LAB-EXIT 0"; echo COREBPF-LAB-DONE; poweroff -f
 fi
 cd /corebpf
-# through a pipe: the console is a terminal, and vitest's live view would fill the log
+# through a pipe: the console is a terminal, and vitest's live view would fill the log;
+# one process for every file: under emulation, starting node and compiling the wasm for
+# each file took longer than most files' tests
 # shellcheck disable=SC2086
 { LAB_RESULTS=/tmp/results.json NO_COLOR=1 node node_modules/vitest/vitest.mjs run $LAB_TESTS \
-    --reporter=verbose --reporter=/lab/reporter.mjs \
+    --reporter=verbose --reporter=/lab/reporter.mjs --pool=forks --poolOptions.forks.singleFork=true --no-isolate \
     --testTimeout="$LAB_TEST_TIMEOUT" --hookTimeout="$LAB_TEST_TIMEOUT" </dev/null; echo $? > /tmp/rc; } 2>&1 | cat
 echo "COREBPF-LAB-EXIT $(cat /tmp/rc)"
 if [ -f /tmp/results.json ]; then
