@@ -18,7 +18,7 @@ import { ElfFile, resolveBinaryPath, resolveSymbolOffset } from '../src/host/upr
 // @ts-expect-error -- a plain .mjs build script without type declarations
 import { buildGetpidLoop, buildUprobeTarget } from './c/build-test-binaries.mjs';
 import { missing, needs, needsEach, skipWith, unmet } from './kernel.js';
-import { R0, R1, R2, R6, R10, add, asm, atomicAdd, call, exit, jeq, jne, jneR, label, ld64, ldMap, ldxDW, mov, movr, stW, type Insn } from './asm.js';
+import { R0, R1, R2, R6, R10, add, asm, atomicAdd, call, exit, jeq, jne, jneR, label, ld64, ldMap, ldxDW, mov, movr, stDW, stW, type Insn } from './asm.js';
 
 
 // --- a tiny assembler with labels ------------------------------------------------------------
@@ -28,6 +28,9 @@ function commFilter(comm: string, out: string): Insn[] {
   const b = Buffer.alloc(16);
   b.write(comm.slice(0, 15), 'latin1');
   return [
+    // zeroed first: older kernels' bpf_get_current_comm() copies with strscpy and leaves the
+    // bytes after the NUL as they were, and the compare covers all 16
+    stDW(R10, -16, 0), stDW(R10, -8, 0),
     movr(R1, R10), add(R1, -16), mov(R2, 16), call(U.BPF_FUNC_get_current_comm),
     ldxDW(R1, R10, -16), ...ld64(R2, b.readBigUInt64LE(0)), jneR(R1, R2, out),
     ldxDW(R1, R10, -8), ...ld64(R2, b.readBigUInt64LE(8)), jneR(R1, R2, out),

@@ -18,7 +18,7 @@ import { getSyscalls } from '../src/host/syscall.js';
 // @ts-expect-error -- a plain .mjs build script without type declarations
 import { buildGetpidLoop } from './c/build-test-binaries.mjs';
 import { needs, needsEach, unmet } from './kernel.js';
-import { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, add, asm, call, exit, fetchAdd, ja, jeq, jne, jneR, jset, label, ld64, ldMap, ldxDW, mov, mov32, movr, mul, stDW, stW, stxDW, type Insn } from './asm.js';
+import { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, add, asm, call, exit, ja, jeq, jne, jneR, jset, label, ld64, ldMap, ldxDW, mov, mov32, movr, mul, stDW, stW, stxDW, type Insn } from './asm.js';
 
 
 // getpid(2) calls come from a child (test/c/getpid_loop.c), recognized by its comm: the test
@@ -38,6 +38,9 @@ function commFilter(comm: string, out: string): Insn[] {
   const b = Buffer.alloc(16);
   b.write(comm.slice(0, 15), 'latin1');
   return [
+    // zeroed first: older kernels' bpf_get_current_comm() copies with strscpy and leaves the
+    // bytes after the NUL as they were, and the compare covers all 16
+    stDW(R10, -16, 0), stDW(R10, -8, 0),
     movr(R1, R10), add(R1, -16), mov(R2, 16), call(U.BPF_FUNC_get_current_comm),
     ldxDW(R1, R10, -16), ...ld64(R2, b.readBigUInt64LE(0)), jneR(R1, R2, out),
     ldxDW(R1, R10, -8), ...ld64(R2, b.readBigUInt64LE(8)), jneR(R1, R2, out),
@@ -317,7 +320,8 @@ describe('tracepoint → ring buffer (attachProgram)', () => {
       stW(R10, -4, 0), // key
       movr(R2, R10), add(R2, -4), ...ldMap(R1, counter.fd), call(U.BPF_FUNC_map_lookup_elem),
       jeq(R0, 0, 'out'),
-      mov(R1, 1), fetchAdd(R0, 0, R1), // r1 = old counter
+      // r1 = old counter, then +1 (one trigger process, no race; BPF_FETCH atomics are 5.12+)
+      ldxDW(R1, R0, 0), movr(R2, R1), add(R2, 1), stxDW(R0, 0, R2),
       stDW(R10, -24, MAGIC), stxDW(R10, -16, R9), stxDW(R10, -8, R1),
       ...ldMap(R1, rb.fd), movr(R2, R10), add(R2, -24), mov(R3, 24), mov(R4, 0), call(U.BPF_FUNC_ringbuf_output),
       label('out'), mov(R0, 0), exit(),
