@@ -17,7 +17,7 @@ async function probeEvents(set: string): Promise<{ filename: string }[]> {
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
   const t0 = Date.now();
-  while ((out.match(/"attached":true/g) ?? []).length < 2 && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 50));
+  while ((out.match(/"attached":true/g) ?? []).length < 2 && Date.now() - t0 < 150_000) await new Promise((r) => setTimeout(r, 50));
   expect((out.match(/"attached":true/g) ?? []).length, `not attached: ${err}`).toBe(2);
   const probe = spawnSync('/bin/sh', ['-c', 'exec /bin/true corebpf-run-set-test'], { stdio: 'ignore' });
   const code = await new Promise<number | null>((r) => child.on('exit', r));

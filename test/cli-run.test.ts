@@ -15,7 +15,7 @@ describe('corebpf run', () => {
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     // wait for both programs to be attached, then exec something we can recognise
     const t0 = Date.now();
-    while ((out.match(/"attached":true/g) ?? []).length < 2 && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 50));
+    while ((out.match(/"attached":true/g) ?? []).length < 2 && Date.now() - t0 < 150_000) await new Promise((r) => setTimeout(r, 50));
     const probe = spawnSync('/bin/sh', ['-c', 'exec /bin/true corebpf-run-test'], { stdio: 'ignore' });
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     expect(err).toBe('');
