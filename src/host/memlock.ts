@@ -3,10 +3,35 @@
 // than the usual 64 KiB-8 MiB), later ones charge them to the memory cgroup. libbpf tells
 // the two apart by probe_memcg_account() (bpf_ktime_get_coarse_ns came in the same
 // release) and, on the older kernels, raises the limit to infinity once per process.
+import { endianness } from 'node:os';
+import { progLoadAttr } from './attr.js';
 import * as U from './generated/uapi.js';
-import { probeMemcgAccount } from './features/probes.js';
 import { getSyscalls, type Rlimit, type Syscalls } from './syscall.js';
 import { SyscallError } from '../errors.js';
+
+/**
+ * libbpf's probe_memcg_account() (bpf.c): a socket filter calling bpf_ktime_get_coarse_ns(),
+ * which came in the release that moved BPF memory to memory cgroups (5.11). 1 when it loads.
+ * The two instructions are encoded here by hand: this module sits below attr.ts (whose
+ * creating calls ask for the decision) and may use nothing of it at load time.
+ */
+export function probeMemcgAccount(): number {
+  const insns = new Uint8Array(16);
+  const le = endianness() === 'LE';
+  insns[0] = U.BPF_JMP | U.BPF_CALL;
+  new DataView(insns.buffer).setInt32(4, U.BPF_FUNC_ktime_get_coarse_ns, le);
+  insns[8] = U.BPF_JMP | U.BPF_EXIT;
+  const sys = getSyscalls();
+  let fd: number;
+  try {
+    fd = sys.bpf(U.BPF_PROG_LOAD, progLoadAttr({ progType: U.BPF_PROG_TYPE_SOCKET_FILTER, insns, license: 'GPL' }).buf);
+  } catch (e) {
+    if (e instanceof SyscallError) return 0;
+    throw e;
+  }
+  sys.close(fd);
+  return 1;
+}
 
 export const RLIM_INFINITY = U.LIBC_RLIM_INFINITY;
 

@@ -13,6 +13,7 @@ import * as A from '../attr.js';
 import * as U from '../generated/uapi.js';
 import { pmuType } from '../tracefs.js';
 import { getSyscalls } from '../syscall.js';
+import { probeMemcgAccount } from '../memlock.js';
 import {
   add64Imm, BTF_VAR_STATIC, btfInfo, btfParam, btfType, btfTypeDeclTag, btfTypeFloat, btfTypeInt, btfTypeTypeTag,
   btfVarSecinfo, callHelper, callRel, exit, funcInfos, insns, ldMapValue, mov64Imm, mov64Reg, R0, R1, R10, R2, R3,
@@ -260,11 +261,9 @@ function probeArgCtxTag(): number {
 }
 
 /** probe_memcg_account: bpf_ktime_get_coarse_ns() came with memcg-based accounting (5.11) */
-export function probeMemcgAccount(): number {
-  const prog = insns([callHelper(U.BPF_FUNC_ktime_get_coarse_ns), exit()]);
-  const fd = sysBpf(U.BPF_PROG_LOAD, A.progLoadAttr({ progType: U.BPF_PROG_TYPE_SOCKET_FILTER, insns: prog, license: GPL }));
-  return probeFd(fd);
-}
+// probe_memcg_account() lives with the RLIMIT_MEMLOCK decision it serves (src/host/memlock.ts):
+// attr.ts calls that decision, and an import of this module from there would be a cycle
+export { probeMemcgAccount };
 
 /** libbpf's arch_specific_syscall_pfx(), for the architecture this process runs on */
 export function syscallPrefix(arch: string = process.arch): string | null {
