@@ -42,7 +42,7 @@ const LIMITS = {
   },
 };
 const BOOT_RETRIES = Number(opt('--boot-retries', 6));
-const CRASH_RETRIES = Number(opt('--crash-retries', 2));
+const CRASH_RETRIES = Number(opt('--crash-retries', 4));
 const CMDLINE = 'quiet lsm=lockdown,capability,landlock,yama,bpf';
 const log = (m) => console.log(`lab: ${m}`);
 

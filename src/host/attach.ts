@@ -11,6 +11,8 @@ import { openSync, constants as fsc, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { CorebpfError, NotSupportedError, SyscallError } from '../errors.js';
+import { parseBtf } from '../btf/reader.js';
+import { BTF_KIND_FUNC } from '../btf/kinds.js';
 import * as A from './attr.js';
 import { OwnedFd } from './fd.js';
 import * as U from './generated/uapi.js';
@@ -193,6 +195,38 @@ function probeProgType(progType: number, expectedAttachType: number): SyscallErr
   }
 }
 
+/**
+ * A kernel may have the program type and still no BPF trampoline to attach it with (arm64
+ * before 6.4): load `r0 = 0; exit` against kernel function `target` and attach it (then
+ * close both). The refusal (ENOTSUPP), or null when it attaches or cannot be tried.
+ */
+function attachProbeRefused(progType: number, attachType: number, target: string): SyscallError | null {
+  let id: number | undefined;
+  try {
+    id = parseBtf(new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux'))).findAllByName(target).find((t) => t.kind === BTF_KIND_FUNC)?.id;
+  } catch {
+    return null;
+  }
+  if (!id) return null;
+  const insns = A.bytes(16);
+  insns[0] = U.BPF_ALU64 | U.BPF_MOV | U.BPF_K; // r0 = 0 (an LSM hook: allow)
+  insns[8] = U.BPF_JMP | U.BPF_EXIT;
+  let prog: OwnedFd;
+  try {
+    prog = A.progLoad({ progType, insns, license: 'GPL', expectedAttachType: attachType, attachBtfId: id, name: 'probe' });
+  } catch {
+    return null;
+  }
+  try {
+    A.rawTracepointOpen(null, prog.fd).close();
+    return null;
+  } catch (e) {
+    return isErrno(e, ['ENOTSUPP', 'EOPNOTSUPP']) ? (e as SyscallError) : null;
+  } finally {
+    prog.close();
+  }
+}
+
 export type KernelFeature = 'kprobe' | 'uprobe' | 'fentry' | 'lsm';
 
 const featureCache = new Map<KernelFeature, NotSupportedError | null>();
@@ -233,6 +267,13 @@ export function checkKernelSupport(feature: KernelFeature): NotSupportedError | 
           configNote(['CONFIG_BPF_JIT', 'CONFIG_FUNCTION_TRACER', 'CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS']) +
           (lockdown ? `; lockdown: ${lockdown}` : ''),
           { feature: 'BPF trampolines (fentry/fexit)', errno: e.errno, errnoName: e.errnoName });
+      } else if (!e) {
+        const r = attachProbeRefused(U.BPF_PROG_TYPE_TRACING, U.BPF_TRACE_FENTRY, 'vfs_read');
+        if (r) {
+          err = new NotSupportedError('fentry/fexit/fmod_ret programs are not available on this kernel: BPF trampolines are missing — '
+            + `a probe fentry program on vfs_read loads but its attach answers ${r.errnoName} (no ftrace direct calls for trampolines `
+            + 'on this architecture; arm64 has them since 6.4)', { feature: 'BPF trampolines (fentry/fexit)', errno: r.errno, errnoName: r.errnoName });
+        }
       }
       break;
     }
@@ -248,6 +289,13 @@ export function checkKernelSupport(feature: KernelFeature): NotSupportedError | 
       } else if (lsms !== null && !lsms.split(',').includes('bpf')) {
         err = new NotSupportedError(`BPF LSM programs cannot run: the 'bpf' LSM is not active (active LSMs: ${lsms}); add 'bpf' to the lsm= boot parameter`,
           { feature: 'lsm=bpf' });
+      } else if (!e) {
+        const r = attachProbeRefused(U.BPF_PROG_TYPE_LSM, U.BPF_LSM_MAC, 'bpf_lsm_file_ioctl');
+        if (r) {
+          err = new NotSupportedError('BPF LSM programs are not available on this kernel: a probe LSM program on bpf_lsm_file_ioctl loads but '
+            + `its attach answers ${r.errnoName} (LSM programs attach through BPF trampolines, which this architecture lacks here; arm64 has them since 6.4)`,
+            { feature: 'CONFIG_BPF_LSM', errno: r.errno, errnoName: r.errnoName });
+        }
       }
       break;
     }
@@ -272,7 +320,20 @@ export function explainUnsupported(progType: number, expectedAttachType: number,
   if (!(err instanceof SyscallError)) return null;
   const f = featureOf(progType, expectedAttachType);
   if (!f) return null;
-  const ns = checkKernelSupport(f);
+  let ns = checkKernelSupport(f);
+  if (!ns && err.errnoName === 'ENOTSUPP' && (f === 'fentry' || f === 'lsm')) {
+    // the program loaded but the attach is refused: the kernel has the program type and no
+    // BPF trampoline to hook it with (arm64 before 6.4, without ftrace direct calls); the
+    // load probe cannot tell, so what the attach said is remembered for checkKernelSupport
+    ns = f === 'fentry'
+      ? new NotSupportedError('fentry/fexit/fmod_ret programs are not available on this kernel: BPF trampolines are missing — the '
+        + 'program loads but BPF_LINK_CREATE answers ENOTSUPP (no ftrace direct calls for trampolines on this architecture; arm64 has them since 6.4)',
+        { feature: 'BPF trampolines (fentry/fexit)', errno: err.errno, errnoName: err.errnoName })
+      : new NotSupportedError('BPF LSM programs are not available on this kernel: the program loads but BPF_LINK_CREATE answers ENOTSUPP '
+        + '(LSM programs attach through BPF trampolines, which this kernel lacks on this architecture; arm64 has them since 6.4)',
+        { feature: 'CONFIG_BPF_LSM', errno: err.errno, errnoName: err.errnoName });
+    featureCache.set(f, ns);
+  }
   if (!ns) return null;
   return new NotSupportedError(ns.message, { ...ns.details }, { cause: err });
 }
