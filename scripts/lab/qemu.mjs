@@ -21,7 +21,8 @@ export const ARCHES = {
   },
   arm64: {
     qemu: 'qemu-system-aarch64',
-    machine: () => ['-M', 'virt', '-accel', 'tcg', '-cpu', 'max'],
+    // not -cpu max: node (V8) died at random there (SIGSEGV, SIGILL) under qemu 7.2's TCG
+    machine: () => ['-M', 'virt', '-accel', 'tcg', '-cpu', 'cortex-a72'],
     console: 'ttyAMA0',
   },
 };
