@@ -422,7 +422,8 @@ describe('perf buffer reader', () => {
     using prog = rawTpProg(perfOutputProg(perfMap.fd), 'perf_async');
     const fds = fdCount();
     const pb = openPerfBuffer(mapRef(), decodePerf, { pollTimeoutMs: 50 });
-    setTimeout(() => { for (let s = 0; s < 4; s++) fire(prog, s); }, 40);
+    // all on CPU 0: records of different CPUs come out in poll order, not in firing order
+    setTimeout(() => { for (let s = 0; s < 4; s++) fire(prog, s, 7n, 0); }, 40);
     const seqs: number[] = [];
     for await (const e of pb) {
       seqs.push(e.data.seq);
