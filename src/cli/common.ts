@@ -1,7 +1,20 @@
+import { adjustmentsFromFlags, type Adjustments } from '../adjust.js';
 import { CorebpfError } from '../errors.js';
 
 /** Wrong command line: printed with usage, exit status 2. */
 export class CliUsageError extends Error {}
+
+/** The open-phase flags shared by relocate and run (--disable, --attach-target, --max-entries,
+ *  --value-size) as adjustments; a malformed one is a usage error. */
+export function adjustmentFlags(values: { disable?: string[]; 'attach-target'?: string[]; 'max-entries'?: string[]; 'value-size'?: string[] }): Adjustments {
+  try {
+    return adjustmentsFromFlags({
+      disable: values.disable, attachTarget: values['attach-target'], maxEntries: values['max-entries'], valueSize: values['value-size'],
+    });
+  } catch (e) {
+    throw new CliUsageError((e as Error).message);
+  }
+}
 
 export function parseFeatures(specs: string[]): Record<string, boolean> {
   const out: Record<string, boolean> = {};

@@ -4,10 +4,9 @@ import { parseArgs } from 'node:util';
 import { readInput } from '../inputs.js';
 import { safeLine } from '../text-safe.js';
 import { RelocationError } from '../errors.js';
-import { adjustmentsFromFlags } from '../adjust.js';
 import { serializePlan, type RelocationRecord } from '../plan.js';
 import { Relocator, type RelocateResult } from '../relocate.js';
-import { CliUsageError, parseFeatures } from './common.js';
+import { CliUsageError, adjustmentFlags, parseFeatures } from './common.js';
 
 export const RELOCATE_HELP = `usage: corebpf relocate OBJECT [--btf KERNEL_BTF] [options]
 
@@ -114,14 +113,7 @@ export async function relocateCommand(argv: string[]): Promise<number> {
     if (!m) throw new CliUsageError(`--module-btf expects NAME=PATH, got '${spec}'`);
     return { name: m[1]!, data: readInput(m[2]!, `module BTF '${m[1]}'`) };
   });
-  let adjustments;
-  try {
-    adjustments = adjustmentsFromFlags({
-      disable: values.disable, attachTarget: values['attach-target'], maxEntries: values['max-entries'], valueSize: values['value-size'],
-    });
-  } catch (e) {
-    throw new CliUsageError((e as Error).message);
-  }
+  const adjustments = adjustmentFlags(values);
   const relocator = new Relocator({ size: 1 });
   try {
     const r = await relocator.relocate(objPath, {

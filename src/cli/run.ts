@@ -8,9 +8,8 @@ import type { BpfMap } from '../host/map.js';
 import { parseSection } from '../host/sections.js';
 import { bpf_map_type } from '../host/generated/uapi.js';
 import { readInput } from '../inputs.js';
-import { adjustmentsFromFlags } from '../adjust.js';
 import { safeLine } from '../text-safe.js';
-import { CliUsageError, parseFeatures } from './common.js';
+import { CliUsageError, adjustmentFlags, parseFeatures } from './common.js';
 
 export const RUN_HELP = `usage: corebpf run OBJECT [options]
 
@@ -123,14 +122,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     else console.log(safeLine(text));
   };
 
-  let adjustments;
-  try {
-    adjustments = adjustmentsFromFlags({
-      disable: values.disable, attachTarget: values['attach-target'], maxEntries: values['max-entries'], valueSize: values['value-size'],
-    });
-  } catch (e) {
-    throw new CliUsageError((e as Error).message);
-  }
+  const adjustments = adjustmentFlags(values);
   const obj = await BpfObject.open(positionals[0]!, {
     adjustments,
     btf: values.btf,
