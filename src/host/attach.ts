@@ -229,7 +229,14 @@ function attachProbeRefused(progType: number, attachType: number, target: string
 
 export type KernelFeature = 'kprobe' | 'uprobe' | 'fentry' | 'lsm';
 
-const featureCache = new Map<KernelFeature, NotSupportedError | null>();
+// per syscall layer: a simulated kernel's answers must never stand for the real one's
+const featureCaches = new WeakMap<object, Map<KernelFeature, NotSupportedError | null>>();
+function featureCacheOf(): Map<KernelFeature, NotSupportedError | null> {
+  const sys = getSyscalls();
+  let c = featureCaches.get(sys);
+  if (!c) featureCaches.set(sys, (c = new Map()));
+  return c;
+}
 
 /**
  * Whether the kernel can attach `feature`; null when it can, else the NotSupportedError
@@ -240,6 +247,7 @@ const featureCache = new Map<KernelFeature, NotSupportedError | null>();
  *   lsm:    BPF LSM, probed with a BPF_PROG_TYPE_LSM/BPF_LSM_MAC load, plus 'bpf' in the active LSM list.
  */
 export function checkKernelSupport(feature: KernelFeature): NotSupportedError | null {
+  const featureCache = featureCacheOf();
   if (featureCache.has(feature)) return featureCache.get(feature)!;
   let err: NotSupportedError | null = null;
   switch (feature) {
@@ -312,12 +320,17 @@ export function featureOf(progType: number, expectedAttachType: number): KernelF
   return null;
 }
 
+const TRANSIENT = new Set(['ENOMEM', 'EAGAIN', 'EINTR', 'EBADF', 'E2BIG', 'EFAULT']);
+
 /**
  * For a failed BPF_PROG_LOAD (or attach): the NotSupportedError to throw instead when the
  * program needs a kernel feature that is missing (fentry/fexit/fmod_ret, LSM), else null.
  */
 export function explainUnsupported(progType: number, expectedAttachType: number, err: unknown): NotSupportedError | null {
   if (!(err instanceof SyscallError)) return null;
+  // out of memory, interrupted, a bad fd, too many instructions: the kernel has the feature
+  // and said something else; only a refusal is worth probing for what it lacks
+  if (TRANSIENT.has(err.errnoName)) return null;
   const f = featureOf(progType, expectedAttachType);
   if (!f) return null;
   let ns = checkKernelSupport(f);
@@ -332,10 +345,11 @@ export function explainUnsupported(progType: number, expectedAttachType: number,
       : new NotSupportedError('BPF LSM programs are not available on this kernel: the program loads but BPF_LINK_CREATE answers ENOTSUPP '
         + '(LSM programs attach through BPF trampolines, which this kernel lacks on this architecture; arm64 has them since 6.4)',
         { feature: 'CONFIG_BPF_LSM', errno: err.errno, errnoName: err.errnoName });
-    featureCache.set(f, ns);
+    featureCacheOf().set(f, ns);
   }
   if (!ns) return null;
-  return new NotSupportedError(ns.message, { ...ns.details }, { cause: err });
+  // the call and errno stay in the message: the probe's verdict explains them, never hides them
+  return new NotSupportedError(`${ns.message} [${err.message}]`, { ...ns.details }, { cause: err });
 }
 
 // ---------------------------------------------------------------------------------------------
