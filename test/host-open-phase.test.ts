@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BpfObject, BpfMap, CorebpfError, LibbpfError, Relocator, possibleCpus } from '../dist/index.js';
 import * as A from '../src/host/attr.js';
-import { checkKernelSupport } from '../src/host/attach.js';
+import { checkKernelSupport } from '../src/host/kernel-support.js';
 import * as U from '../src/host/generated/uapi.js';
 import { bpfUsable } from './kernel.js';
 

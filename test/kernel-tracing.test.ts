@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { BpfObject, NotSupportedError, Relocator } from '../dist/index.js';
 // errors of the src/ modules (the syscall layer, checkKernelSupport) are src/'s classes, not dist's
 import { NotSupportedError as SrcNotSupportedError, SyscallError } from '../src/errors.js';
-import { checkKernelSupport } from '../src/host/attach.js';
+import { checkKernelSupport } from '../src/host/kernel-support.js';
 import { getSyscalls } from '../src/host/syscall.js';
 import { fixtureBytes, fixtures } from './helpers.js';
 import { missing, needs, needsEach, skipWith, type Need } from './kernel.js';
