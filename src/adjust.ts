@@ -8,8 +8,12 @@ import { CorebpfError } from './errors.js';
 export interface ProgramAdjustment {
   /** bpf_program__set_autoload */
   autoload?: boolean;
-  /** bpf_program__set_attach_target(prog, 0, name): a kernel function or tracepoint */
+  /** bpf_program__set_attach_target(prog, 0, name): a kernel function or tracepoint; with
+   *  attachProgram, a global function of that loaded program */
   attachTarget?: string;
+  /** bpf_program__set_attach_target(prog, attach_prog_fd, ...): the index, in the relocation's
+   *  `targetPrograms`, of the loaded program a freplace (or fentry) program extends */
+  attachProgram?: number;
   /** bpf_program__set_type: enum bpf_prog_type */
   type?: number;
   /** bpf_program__set_expected_attach_type: enum bpf_attach_type */
@@ -51,7 +55,7 @@ const MAP_ATTRS: [keyof InnerMapAdjustment | 'numaNode' | 'mapExtra' | 'autocrea
 const PROG_ATTRS: [keyof ProgramAdjustment, string][] = [
   // type before expected attach type before target: libbpf resolves the target by them
   ['type', 'type'], ['expectedAttachType', 'expected_attach_type'], ['autoload', 'autoload'],
-  ['logLevel', 'log_level'], ['attachTarget', 'attach_target'],
+  ['logLevel', 'log_level'], ['attachProgram', 'attach_prog'], ['attachTarget', 'attach_target'],
 ];
 
 function field(v: unknown): string {
@@ -111,7 +115,10 @@ export function disablePrograms(a: Adjustments | undefined, names: Iterable<stri
   const off: Adjustments = { programs: {} };
   for (const n of names) off.programs![n] = { autoload: false };
   const out = mergeAdjustments(a, off);
-  for (const n of names) delete out.programs![n]!.attachTarget;
+  for (const n of names) {
+    delete out.programs![n]!.attachTarget;
+    delete out.programs![n]!.attachProgram;
+  }
   return out;
 }
 

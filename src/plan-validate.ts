@@ -233,6 +233,7 @@ export function validatePlan(v: unknown): LoadPlan {
       if (n % rec !== 0) bad(`${f}.${key}.data`, `${n} bytes is not a whole number of ${rec}-byte records`);
     }
     arr(pr.boundMaps, `${f}.boundMaps`, nmaps).forEach((m, j) => index(m, `${f}.boundMaps[${j}]`, nmaps, 'maps'));
+    if (pr.attachProgram !== undefined) int(pr.attachProgram, `${f}.attachProgram`, 0, 65535);
     if (pr.moduleBtf !== undefined) {
       // kernel modules whose BTF the program refers to (kfuncs, ksyms, attach target)
       const mb = obj(pr.moduleBtf, `${f}.moduleBtf`);

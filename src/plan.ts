@@ -86,6 +86,9 @@ export interface PlanProgram {
   lineInfo: PlanInfoBlob | null;
   /** maps to BPF_PROG_BIND_MAP after load (e.g. .rodata not referenced by code) */
   boundMaps: number[];
+  /** attach_prog_fd: the loaded program a freplace (or fentry) program extends, as its index
+   *  in the relocation's targetPrograms; the replay is given that program's fd (absent: none) */
+  attachProgram?: number;
   /** kernel module BTF objects the program needs, by module name (absent when none) */
   moduleBtf?: {
     /** attach_btf_obj_fd: the module whose BTF attachBtfId is in (fentry/fexit on a module function) */

@@ -30,6 +30,9 @@ export interface RelocateOptions {
   /** kernel modules' BTF (/sys/kernel/btf/<module>, split on `btf`), where libbpf looks for
    * CO-RE candidates, kfuncs, ksyms and attach targets that vmlinux lacks */
   moduleBtfs?: { name: string; data: Uint8Array }[];
+  /** the BTF of loaded programs that freplace programs extend (bpf_prog_info's btf_id's
+   *  object, as the kernel gives it), indexed by ProgramAdjustment.attachProgram */
+  targetPrograms?: Uint8Array[];
   /** name libbpf gives the object (default: file name without extensions, or 'obj') */
   objectName?: string;
   /** libbpf messages kept in `log`: 'warn', 'info' (default) or 'debug' */
@@ -91,6 +94,7 @@ export class Relocator {
       kconfig: opts.kconfig, kallsyms: opts.kallsyms, kernelRelease: opts.kernelRelease ?? host?.release,
       kernelVersion: opts.kernelVersion ?? host?.version, machine: opts.machine ?? host?.machine, pageSize: opts.pageSize, features: opts.features, logLevel: opts.logLevel,
       moduleBtfs: opts.moduleBtfs,
+      targetPrograms: opts.targetPrograms,
       adjustments: opts.adjustments,
     });
     if (out.plan) {

@@ -5,7 +5,9 @@
  *
  * Adjustments come as text, one per line, fields separated by tabs (src/adjust.ts
  * writes it):
- *   prog <TAB> NAME <TAB> autoload|attach_target|type|expected_attach_type|log_level <TAB> VALUE
+ *   prog <TAB> NAME <TAB> autoload|attach_prog|attach_target|type|expected_attach_type|log_level <TAB> VALUE
+ * (attach_prog: the slot of a loaded target program, target_prog.c; it comes before the
+ * program's attach_target line, which then names a function of that program)
  *   map  <TAB> NAME <TAB> max_entries|value_size|key_size|map_flags|type|numa_node|
  *                         map_extra|autocreate|pin_path|inner.<attr> <TAB> VALUE
  * A failing setter stops with libbpf's error, after a libbpf-style line saying which
@@ -23,6 +25,7 @@
 #include "libbpf_internal.h"
 
 #include "adjust.h"
+#include "vk.h"
 #include "json.h"
 
 static unsigned long long num(const char *s, int *bad)
@@ -57,6 +60,11 @@ static int fail(const char *what, const char *name, const char *attr, const char
 	return err;
 }
 
+/* the program whose attach_prog line came last and the fd it named: its attach_target
+ * line (next, src/adjust.ts orders them) resolves the function in that program's BTF */
+static struct bpf_program *tprog_prog;
+static int tprog_fd;
+
 static int prog_adjust(struct bpf_object *obj, const char *name, const char *attr, const char *value)
 {
 	struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
@@ -73,8 +81,15 @@ static int prog_adjust(struct bpf_object *obj, const char *name, const char *att
 		return fail("prog", name, attr, value, -EINVAL);
 	if (!strcmp(attr, "autoload"))
 		err = bpf_program__set_autoload(prog, v != 0);
-	else if (!strcmp(attr, "attach_target"))
-		err = bpf_program__set_attach_target(prog, 0, value);
+	else if (!strcmp(attr, "attach_prog")) {
+		int fd = v <= 0x7fffffff ? vk_tprog_fd((int)v) : -1;
+
+		/* with no function yet: the section's name is resolved at load, as libbpf does */
+		err = fd < 0 ? -EINVAL : bpf_program__set_attach_target(prog, fd, NULL);
+		tprog_prog = err ? NULL : prog;
+		tprog_fd = fd;
+	} else if (!strcmp(attr, "attach_target"))
+		err = bpf_program__set_attach_target(prog, prog == tprog_prog ? tprog_fd : 0, value);
 	else if (!strcmp(attr, "type"))
 		err = bpf_program__set_type(prog, (enum bpf_prog_type)v);
 	else if (!strcmp(attr, "expected_attach_type"))
@@ -144,6 +159,7 @@ int adjust_apply(struct bpf_object *obj, const char *text)
 	char *copy, *line, *save = NULL;
 	int err = 0;
 
+	tprog_prog = NULL;
 	if (!text || !*text)
 		return 0;
 	copy = strdup(text);

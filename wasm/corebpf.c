@@ -534,6 +534,8 @@ static void write_prog(struct json *j, const struct bpf_program *prog, const str
 		json_i64(j, map_index[p->bound_maps[i]]);
 	json_arr_end(j);
 	vk_write_prog_modules(j, p);
+	if (p->attach_tprog >= 0)
+		json_ku64(j, "attachProgram", (uint64_t)p->attach_tprog);
 	json_obj_end(j);
 }
 

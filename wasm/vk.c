@@ -81,7 +81,7 @@ int vk_fd_lookup(int fd, enum vk_kind kind)
 	return vk.fd_rec[fd - VK_FD_BASE];
 }
 
-static int fd_new(enum vk_kind kind, int rec)
+int vk_fd_new(enum vk_kind kind, int rec)
 {
 	int i;
 
@@ -129,7 +129,7 @@ static long bpf_btf_load(union bpf_attr *a)
 	r = &vk.btfs[vk.nr_btfs];
 	if (copy_buf(&r->data, a->btf, a->btf_size))
 		return fail(ENOMEM);
-	fd = fd_new(VK_BTF, vk.nr_btfs);
+	fd = vk_fd_new(VK_BTF, vk.nr_btfs);
 	if (fd < 0)
 		return -1;
 	vk.nr_btfs++;
@@ -184,7 +184,7 @@ static long bpf_map_create(union bpf_attr *a)
 	m->inner_map = a->inner_map_fd ? vk_fd_lookup(a->inner_map_fd, VK_MAP) : -1;
 	if ((a->btf_fd && m->btf < 0) || (a->inner_map_fd && m->inner_map < 0))
 		return fail(EBADF);
-	fd = fd_new(VK_MAP, vk.nr_maps);
+	fd = vk_fd_new(VK_MAP, vk.nr_maps);
 	if (fd < 0)
 		return -1;
 	vk.nr_maps++;
@@ -294,12 +294,24 @@ static long bpf_prog_load(union bpf_attr *a)
 	p->attach_btf_obj = -1;
 	p->attach_prog = -1;
 	p->attach_btf_mod = -1;
-	if (a->attach_btf_obj_fd && vk_fd_kind(a->attach_btf_obj_fd) == VK_MODBTF)
+	p->attach_tprog = -1;
+	/* attach_prog_fd and attach_btf_obj_fd share a union: the fd's kind tells which */
+	switch (vk_fd_kind(a->attach_prog_fd)) {
+	case VK_MODBTF:
 		p->attach_btf_mod = vk_fd_lookup(a->attach_btf_obj_fd, VK_MODBTF);
-	else if (a->attach_btf_obj_fd)
+		break;
+	case VK_BTF:
 		p->attach_btf_obj = vk_fd_lookup(a->attach_btf_obj_fd, VK_BTF);
-	else if (a->attach_prog_fd)
+		break;
+	case VK_TPROG:
+		p->attach_tprog = vk_fd_lookup(a->attach_prog_fd, VK_TPROG);
+		break;
+	case VK_PROG:
 		p->attach_prog = vk_fd_lookup(a->attach_prog_fd, VK_PROG);
+		break;
+	default:
+		break;
+	}
 	p->func_info_rec_size = a->func_info_rec_size;
 	p->line_info_rec_size = a->line_info_rec_size;
 	if (copy_buf(&p->insns, a->insns, (uint64_t)a->insn_cnt * sizeof(struct bpf_insn)) ||
@@ -327,7 +339,7 @@ static long bpf_prog_load(union bpf_attr *a)
 			p->fd_array[i] = p->fd_array_kind[i] ? vk_fd_lookup(fds[i], p->fd_array_kind[i]) : -1;
 		}
 	}
-	fd = fd_new(VK_PROG, vk.nr_progs);
+	fd = vk_fd_new(VK_PROG, vk.nr_progs);
 	if (fd < 0)
 		return -1;
 	vk.nr_progs++;
@@ -390,12 +402,12 @@ static long btf_get_next_id(union bpf_attr *a, union bpf_attr *uattr)
 	return fail(ENOENT);
 }
 
-/* BPF_OBJ_GET_INFO_BY_FD on a module BTF fd, with the kernel's semantics: the BTF bytes
+/* BPF_OBJ_GET_INFO_BY_FD on a BTF object fd, with the kernel's semantics: the BTF bytes
  * copied up to the caller's btf_size (which is set to the real size), the name up to
  * name_len (ENOSPC when it did not fit) */
-static long modbtf_info(union bpf_attr *a, union bpf_attr *uattr, int rec)
+static long btf_obj_info(union bpf_attr *a, union bpf_attr *uattr, const uint8_t *data, uint32_t size,
+			 uint32_t id, const char *name, bool kernel_btf)
 {
-	const struct vk_modbtf *m = vk_modbtf_get(rec);
 	struct bpf_btf_info info;
 	uint32_t len = a->info.info_len < sizeof(info) ? a->info.info_len : sizeof(info);
 	size_t name_len;
@@ -406,18 +418,18 @@ static long modbtf_info(union bpf_attr *a, union bpf_attr *uattr, int rec)
 	memset(&info, 0, sizeof(info));
 	memcpy(&info, (void *)(uintptr_t)a->info.info, len);
 	if (info.btf && info.btf_size)
-		memcpy((void *)(uintptr_t)info.btf, m->data, info.btf_size < m->len ? info.btf_size : m->len);
-	info.btf_size = m->len;
-	info.id = VK_MODBTF_FIRST_ID + rec;
-	info.kernel_btf = 1;
-	name_len = strlen(m->name);
+		memcpy((void *)(uintptr_t)info.btf, data, info.btf_size < size ? info.btf_size : size);
+	info.btf_size = size;
+	info.id = id;
+	info.kernel_btf = kernel_btf;
+	name_len = strlen(name);
 	if (info.name && info.name_len) {
 		char *dst = (char *)(uintptr_t)info.name;
 
 		if (info.name_len >= name_len + 1) {
-			memcpy(dst, m->name, name_len + 1);
+			memcpy(dst, name, name_len + 1);
 		} else {
-			memcpy(dst, m->name, info.name_len - 1);
+			memcpy(dst, name, info.name_len - 1);
 			dst[info.name_len - 1] = 0;
 			err = ENOSPC;
 		}
@@ -426,6 +438,53 @@ static long modbtf_info(union bpf_attr *a, union bpf_attr *uattr, int rec)
 	memcpy((void *)(uintptr_t)a->info.info, &info, len);
 	uattr->info.info_len = len;
 	return err ? fail(err) : 0;
+}
+
+/* BPF_OBJ_GET_INFO_BY_FD on a target program: what libbpf_find_prog_btf_id() reads, the
+ * id of the program's BTF object */
+static long tprog_info(union bpf_attr *a, union bpf_attr *uattr, int slot)
+{
+	struct bpf_prog_info info;
+	uint32_t len = a->info.info_len < sizeof(info) ? a->info.info_len : sizeof(info);
+
+	if (!a->info.info)
+		return fail(EFAULT);
+	memset(&info, 0, sizeof(info));
+	info.btf_id = VK_TPROG_BTF_FIRST_ID + (uint32_t)slot;
+	memcpy((void *)(uintptr_t)a->info.info, &info, len);
+	uattr->info.info_len = len;
+	return 0;
+}
+
+static long obj_get_info(union bpf_attr *a, union bpf_attr *uattr)
+{
+	const struct vk_modbtf *m;
+	const struct vk_buf *b;
+	int rec;
+
+	switch (vk_fd_kind(a->info.bpf_fd)) {
+	case VK_MODBTF:
+		rec = vk_fd_lookup(a->info.bpf_fd, VK_MODBTF);
+		m = vk_modbtf_get(rec);
+		return btf_obj_info(a, uattr, m->data, m->len, VK_MODBTF_FIRST_ID + rec, m->name, true);
+	case VK_TPROG:
+		return tprog_info(a, uattr, vk_fd_lookup(a->info.bpf_fd, VK_TPROG));
+	case VK_TPROG_BTF:
+		rec = vk_fd_lookup(a->info.bpf_fd, VK_TPROG_BTF);
+		b = vk_tprog_btf(rec);
+		return btf_obj_info(a, uattr, b->data, b->len, VK_TPROG_BTF_FIRST_ID + rec, "", false);
+	default:
+		return fail(EOPNOTSUPP);
+	}
+}
+
+static long btf_get_fd_by_id(uint32_t id)
+{
+	if (id >= VK_MODBTF_FIRST_ID && id < (uint32_t)(VK_MODBTF_FIRST_ID + vk_nr_modbtfs()))
+		return vk_fd_new(VK_MODBTF, id - VK_MODBTF_FIRST_ID);
+	if (id >= VK_TPROG_BTF_FIRST_ID && id < VK_TPROG_BTF_FIRST_ID + (uint32_t)vk_nr_tprogs())
+		return vk_fd_new(VK_TPROG_BTF, id - VK_TPROG_BTF_FIRST_ID);
+	return fail(ENOENT);
 }
 
 static long vk_bpf(int cmd, union bpf_attr *uattr, unsigned int size)
@@ -464,14 +523,9 @@ static long vk_bpf(int cmd, union bpf_attr *uattr, unsigned int size)
 	case BPF_BTF_GET_NEXT_ID:
 		return btf_get_next_id(&a, uattr);
 	case BPF_BTF_GET_FD_BY_ID:
-		if (a.btf_id < VK_MODBTF_FIRST_ID || a.btf_id >= (uint32_t)(VK_MODBTF_FIRST_ID + vk_nr_modbtfs()))
-			return fail(ENOENT);
-		return fd_new(VK_MODBTF, a.btf_id - VK_MODBTF_FIRST_ID);
+		return btf_get_fd_by_id(a.btf_id);
 	case BPF_OBJ_GET_INFO_BY_FD:
-		mi = vk_fd_lookup(a.info.bpf_fd, VK_MODBTF);
-		if (mi < 0)
-			return fail(EOPNOTSUPP);
-		return modbtf_info(&a, uattr, mi);
+		return obj_get_info(&a, uattr);
 	case BPF_OBJ_GET:
 		return fail(ENOENT);
 	default:
@@ -496,7 +550,7 @@ long vk_syscall(long nr, ...)
 		return vk_bpf((int)a0, (union bpf_attr *)(uintptr_t)a1, (unsigned int)a2);
 	case __NR_memfd_create:
 		/* libbpf's placeholder fds for maps, later pointed at the real map by dup3 */
-		return fd_new(VK_PLACEHOLDER, -1);
+		return vk_fd_new(VK_PLACEHOLDER, -1);
 	case __NR_dup3: {
 		int oldfd = (int)a0, newfd = (int)a1;
 
@@ -534,7 +588,7 @@ int vk_fcntl(int fd, int cmd, ...)
 	if (cmd == F_DUPFD_CLOEXEC || cmd == F_DUPFD) {
 		if (vk.fd_kind[fd - VK_FD_BASE] == VK_NONE)
 			return fail(EBADF);
-		return fd_new(vk.fd_kind[fd - VK_FD_BASE], vk.fd_rec[fd - VK_FD_BASE]);
+		return vk_fd_new(vk.fd_kind[fd - VK_FD_BASE], vk.fd_rec[fd - VK_FD_BASE]);
 	}
 	return 0;
 }

@@ -15,7 +15,12 @@
 #define VK_FD_BASE 1000
 #define VK_MAX_FDS 4096
 
-enum vk_kind { VK_NONE = 0, VK_PLACEHOLDER, VK_BTF, VK_MAP, VK_PROG, VK_MODBTF /* a module's BTF object */ };
+enum vk_kind {
+	VK_NONE = 0, VK_PLACEHOLDER, VK_BTF, VK_MAP, VK_PROG,
+	VK_MODBTF,    /* a module's BTF object */
+	VK_TPROG,     /* a loaded program a freplace program extends (target_prog.c) */
+	VK_TPROG_BTF, /* that program's BTF object */
+};
 
 /* a kernel module's BTF, given as input (modbtf.c); split BTF on the target's vmlinux */
 struct vk_modbtf {
@@ -26,6 +31,8 @@ struct vk_modbtf {
 
 /* BTF object ids as a kernel numbers them: vmlinux 1, modules from 2 in the given order */
 #define VK_MODBTF_FIRST_ID 2
+/* target programs' BTF objects: far above any module's */
+#define VK_TPROG_BTF_FIRST_ID 0x40000000u
 
 struct vk_buf {
 	uint8_t *data;
@@ -73,6 +80,7 @@ struct vk_prog_rec {
 	int attach_btf_obj; /* btf record, -1 when none (vmlinux) */
 	int attach_prog;    /* prog record, -1 */
 	int attach_btf_mod; /* module BTF index when attach_btf_obj_fd named a module's BTF, else -1 */
+	int attach_tprog;   /* target program slot when attach_prog_fd named one (freplace), else -1 */
 	char name[BPF_OBJ_NAME_LEN];
 	char *license;
 	struct vk_buf insns;
@@ -126,6 +134,14 @@ void vk_modbtf_clear(void);
 int vk_modbtf_add(const char *name, void *data, size_t len);
 int vk_nr_modbtfs(void);
 const struct vk_modbtf *vk_modbtf_get(int i);
+/* target programs of freplace programs, given as their BTF (target_prog.c) */
+int vk_nr_tprogs(void);
+/* the BTF bytes of slot i, or NULL */
+const struct vk_buf *vk_tprog_btf(int i);
+/* a fake fd naming target program slot i (what bpf_program__set_attach_target is given) */
+int vk_tprog_fd(int i);
+/* a new fake fd of this kind for record rec; -1 with errno EMFILE when the table is full */
+int vk_fd_new(enum vk_kind kind, int rec);
 struct json;
 /* the plan's "moduleBtf" of a program (nothing when it references no module BTF) */
 void vk_write_prog_modules(struct json *j, const struct vk_prog_rec *p);

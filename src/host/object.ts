@@ -46,12 +46,15 @@ export interface ObjectOptions {
   reusePins?: boolean;
   /** fromPlan: refuse a plan not made from this object / target BTF (sha256 hex, or the bytes) */
   expect?: PlanExpectation;
+  /** fromPlan: fds of the loaded programs the plan's freplace programs extend, by their
+   *  attachProgram (open(): setAttachTarget(func, program) instead) */
+  attachPrograms?: readonly number[];
 }
 
 /** larger than any ring buffer (or perf) record the kernel hands out */
 const MAX_RECORD_SIZE = 1 << 28;
 
-export interface OpenOptions extends RelocateOptions, Omit<ObjectOptions, 'expect'> {
+export interface OpenOptions extends RelocateOptions, Omit<ObjectOptions, 'expect' | 'attachPrograms'> {
   /** relocate with this Relocator (default: a shared one) */
   relocator?: Relocator;
 }
@@ -231,6 +234,9 @@ export class BpfObject implements Disposable, AsyncDisposable {
         if (keys.length) throw new CorebpfError(`object '${this.name}' comes from a load plan, relocated already: only autoload can change; open the object (BpfObject.open) or relocate it with adjustments`, { program: name });
         this.#autoload.set(name, a.autoload!);
       },
+      targetProgram: () => {
+        throw new CorebpfError(`object '${this.name}' comes from a load plan, relocated already: its freplace targets are resolved; give the target programs' fds as fromPlan(plan, { attachPrograms })`);
+      },
     };
     return plan.programs.map((p) => new Program(null, p, '', this, planAdjuster));
   }
@@ -356,6 +362,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
       loadProgram: (p) => loadProgram(p.name),
       loadMap: usedMaps ? (_m, i) => usedMaps.has(i) : undefined,
       reuseFds,
+      attachPrograms: o ? o.targets : this.#opts.attachPrograms,
       programLogLevel: o ? (p) => o.state(p.name).logLevel || undefined : undefined,
       logLevel: opts.logLevel, logSize: opts.logSize,
     });

@@ -8,12 +8,15 @@ import { effectiveMap, effectiveProgram, type ObjectSpec } from '../object-spec.
 import type { LoadPlan } from '../plan.js';
 import type { RelocateOptions, RelocateResult, Relocator } from '../relocate.js';
 import type { MapAdjuster } from './map.js';
+import { loadedProgramBtf } from './prog-btf.js';
 import type { OpenedProgramState, ProgramAdjuster } from './program.js';
 
 export class OpenedObject implements ProgramAdjuster, MapAdjuster {
   #adjust: Adjustments = {};
   /** bpf_map__reuse_fd: map name -> the caller's fd */
   readonly reuse = new Map<string, number>();
+  /** fds of the loaded programs freplace programs extend, by slot (attachProgram) */
+  readonly targets: number[] = [];
   /** bumped on every change: a plan relocated before it is stale */
   version = 0;
 
@@ -52,6 +55,12 @@ export class OpenedObject implements ProgramAdjuster, MapAdjuster {
     this.version++;
   }
 
+  /** the slot of a loaded target program (bpf_program__set_attach_target's attach_prog_fd) */
+  targetProgram(fd: number): number {
+    const i = this.targets.indexOf(fd);
+    return i >= 0 ? i : this.targets.push(fd) - 1;
+  }
+
   adjustMap(name: string, ma: MapAdjustment): ReturnType<MapAdjuster['adjustMap']> {
     const m = this.#map(name);
     if (ma.innerMap && !m.innerMap) {
@@ -82,7 +91,12 @@ export class OpenedObject implements ProgramAdjuster, MapAdjuster {
       adj = disablePrograms(mergeAdjustments(adj, { programs: Object.fromEntries(programs.map((n) => [n, { autoload: true }])) }),
         this.spec.programs.filter((p) => !keep.has(p.name)).map((p) => p.name));
     }
-    return this.relocator.relocate(this.bytes, { ...this.relocOpts, objectName: this.relocOpts.objectName ?? this.spec.object, adjustments: adj });
+    // the targets' BTF as the kernel has it now: libbpf reads it at the same point
+    const targetPrograms = this.targets.map((fd, i) => loadedProgramBtf(fd, `target program #${i} (fd ${fd})`));
+    return this.relocator.relocate(this.bytes, {
+      ...this.relocOpts, objectName: this.relocOpts.objectName ?? this.spec.object, adjustments: adj,
+      ...(targetPrograms.length ? { targetPrograms } : {}),
+    });
   }
 }
 

@@ -69,6 +69,8 @@ export interface OpenedProgramState {
 export interface ProgramAdjuster {
   state(name: string): OpenedProgramState;
   adjustProgram(name: string, a: ProgramAdjustment): void;
+  /** the slot of a loaded program that freplace/fentry programs extend */
+  targetProgram(fd: number): number;
 }
 
 /** BpfObject binds a program handle to its fd at load (not part of the public API). */
@@ -163,13 +165,30 @@ export class Program implements Disposable {
 
   /**
    * Attach to this kernel function or tracepoint instead of its section's (libbpf's
-   * bpf_program__set_attach_target with no target program): e.g. a placeholder
-   * SEC("fentry/dummy") pointed at a real function. Resolved against the target kernel's
-   * BTF at load; a name the kernel lacks fails there with ESRCH.
+   * bpf_program__set_attach_target): e.g. a placeholder SEC("fentry/dummy") pointed at a
+   * real function. Resolved against the target kernel's BTF at load; a name the kernel
+   * lacks fails there with ESRCH.
+   *
+   * With `targetProgram` (a loaded Program, or a program fd): a global function of that
+   * program, which a SEC("freplace") program replaces (or fentry/fexit traces); null as
+   * the name keeps the section's ("freplace/func"). libbpf resolves it in the target's
+   * BTF at load; the target must stay loaded until this object is.
    */
-  setAttachTarget(funcName: string): this {
-    if (typeof funcName !== 'string' || !funcName) throw new CorebpfError(`program '${this.name}': setAttachTarget needs a function or tracepoint name`);
-    return this.#adjust('setAttachTarget', { attachTarget: funcName });
+  setAttachTarget(funcName: string | null, targetProgram?: Program | number): this {
+    if (targetProgram === undefined) {
+      if (typeof funcName !== 'string' || !funcName) throw new CorebpfError(`program '${this.name}': setAttachTarget needs a function or tracepoint name`);
+      return this.#adjust('setAttachTarget', { attachTarget: funcName, attachProgram: undefined });
+    }
+    if (funcName !== null && (typeof funcName !== 'string' || !funcName)) {
+      throw new CorebpfError(`program '${this.name}': setAttachTarget needs the target program's function name (or null for the section's)`);
+    }
+    const fd = typeof targetProgram === 'number' ? targetProgram : targetProgram instanceof Program ? targetProgram.fd : NaN;
+    if (!Number.isInteger(fd) || fd <= 0) {
+      throw new CorebpfError(`program '${this.name}': setAttachTarget's target program must be a loaded Program or a program fd`, { program: this.name });
+    }
+    if (!this.#opened) return this.#adjust('setAttachTarget', {});
+    const attachProgram = this.#opened.targetProgram(fd);
+    return this.#adjust('setAttachTarget', { attachTarget: funcName ?? undefined, attachProgram });
   }
 
   /** libbpf's bpf_program__set_type: a number or a name ('tracepoint', 'BPF_PROG_TYPE_KPROBE') */

@@ -12,7 +12,8 @@
 //
 // On any failure everything created so far is closed, pins made by this replay are
 // removed, and the error is rethrown.
-import { explainUnsupported, ownMapFd } from './attach.js';
+import { ownMapFd } from './attach.js';
+import { explainUnsupported } from './kernel-support.js';
 import { endianness } from 'node:os';
 import { unlinkSync } from 'node:fs';
 import type { Btf } from '../btf/reader.js';
@@ -55,6 +56,8 @@ export interface ReplayOptions {
   logSize?: number;
   /** the plan's BTF, parsed (source lines and relocation names in verifier errors) */
   btf?: Btf | null;
+  /** fds of the loaded programs freplace programs extend, by the plan's attachProgram */
+  attachPrograms?: readonly number[];
 }
 
 export interface PinRecord {
@@ -360,7 +363,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
           progType: p.type, insns, license: p.license, name: p.name, expectedAttachType: p.expectedAttachType,
           progFlags: p.flags, ifindex: p.ifindex, kernVersion: p.kernVersion, progBtfFd: useBtf ? btfFd : 0,
           funcInfo: info(p.funcInfo), lineInfo: info(p.lineInfo), attachBtfId: p.attachBtfId,
-          logBuf, logLevel, ...modRefs,
+          logBuf, logLevel, ...modRefs, ...attachProgOf(plan, p, opts.attachPrograms),
         });
       } catch (e) {
         if (e instanceof VerifierError) throw explainVerifierError(e, plan, pi, opts.btf ?? null);
@@ -398,6 +401,17 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
 }
 
 /** The same error (same class, details and cause), saying which step of the replay failed. */
+/** attach_prog_fd of a freplace program: the caller's fd for the plan's target slot. */
+function attachProgOf(plan: LoadPlan, p: PlanProgram, fds: readonly number[] | undefined): { attachProgFd?: number } {
+  if (p.attachProgram === undefined) return {};
+  const fd = fds?.[p.attachProgram];
+  if (fd === undefined || !Number.isInteger(fd) || fd <= 0) {
+    throw new CorebpfError(`load plan '${plan.object}': program '${p.name}' extends a loaded program (its target #${p.attachProgram}, ` +
+      'a freplace/fentry target set with setAttachTarget(func, program)); give that program\'s fd in attachPrograms', { program: p.name });
+  }
+  return { attachProgFd: fd };
+}
+
 function withStep(e: SyscallError, step: string, object: string): SyscallError {
   const Ctor = e.constructor as new (message: string, details: Record<string, unknown>, options?: { cause?: unknown }) => SyscallError;
   const err = new Ctor(`load plan '${object}': ${step}: ${e.message}`, { ...e.details, step }, { cause: e.cause });

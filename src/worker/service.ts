@@ -31,6 +31,8 @@ export interface RelocateRequest {
   /** kernel modules' BTF (split on `btf`): libbpf looks there when vmlinux has no candidate,
    * kfunc, ksym or attach target */
   moduleBtfs?: ModuleBtf[];
+  /** BTF of the loaded programs freplace programs extend (adjustments' attachProgram) */
+  targetPrograms?: Uint8Array[];
   /** which libbpf messages the result's log keeps (default 'info'; 'debug' costs time) */
   logLevel?: LogLevel;
   /** only the relocation report comes back (plan and log are dropped in the worker) */
@@ -301,6 +303,7 @@ export class RelocationService {
       features,
       logLevel: LOG_LEVELS[req.logLevel ?? 'info'] ?? 1,
       moduleBtfs: req.moduleBtfs,
+      targetPrograms: req.targetPrograms,
       adjustments: adjustmentsText(req.adjustments),
     });
     if (!SUCCESS_PREFIX.every((b, i) => json[i] === b)) {

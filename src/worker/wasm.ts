@@ -31,6 +31,8 @@ interface CorebpfModule {
   _cb_selftest_trap(): void;
   _cb_clear_module_btfs(): void;
   _cb_add_module_btf(name: number, data: number, len: number): number;
+  _cb_clear_target_progs(): void;
+  _cb_add_target_prog(data: number, len: number): number;
   _cb_set_adjustments(text: number): void;
   _cb_open(): number;
   _cb_errno_name(e: number): number;
@@ -60,6 +62,8 @@ export interface RawRunInput {
   logLevel: number;
   /** kernel modules' BTF (split on the target), answered to libbpf's module BTF loading */
   moduleBtfs?: readonly ModuleBtf[];
+  /** BTF of the loaded programs freplace programs extend (target_prog.c) */
+  targetPrograms?: readonly Uint8Array[];
   /** open-phase adjustments in the glue's text form (src/adjust.ts) */
   adjustments?: string;
 }
@@ -194,12 +198,17 @@ export class CorebpfWasm {
           throw heapExhausted('adding module BTF');
         }
       }
+      this.m._cb_clear_target_progs();
+      for (const btf of input.targetPrograms ?? []) {
+        if (this.m._cb_add_target_prog(this.bytes(btf), btf.byteLength) < 0) throw heapExhausted('adding a target program\'s BTF');
+      }
       this.m._cb_set_adjustments(keep(this.cstr(input.adjustments || undefined)));
       return this.take(this.m._cb_run(), 'writing the plan');
     } finally {
       for (const p of ptrs) if (p) this.m._free(p);
       this.m._cb_set_object(0, 0, 0);
       this.m._cb_clear_module_btfs();
+      this.m._cb_clear_target_progs();
       this.m._cb_set_adjustments(0);
     }
   }
