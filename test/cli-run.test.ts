@@ -1,8 +1,9 @@
 // `corebpf run` and the live part of `corebpf demo` on the real kernel (root only).
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CLI, obj } from './helpers.js';
-import { needsEach } from './kernel.js';
+import { CLI, ROOT, obj } from './helpers.js';
+import { needs, needsEach, skipWith } from './kernel.js';
 
 
 describe('corebpf run', () => {
@@ -41,6 +42,21 @@ describe('corebpf run', () => {
     expect(lines.filter((l) => l.type === 'event')).toEqual([]);
   });
 
+  it('a program that fails to attach: named with the reason, nothing runs, exit 1; --disable leaves it out', () => {
+    const r = spawnSync(process.execPath, [CLI, 'run', obj('attach_fail'), '--duration', '1s', '--json'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.type === 'attach').map((l) => [l.program, l.attached])).toEqual([['on_getpid', true], ['on_nothing', false]]);
+    const bad = lines.find((l) => l.program === 'on_nothing')!;
+    expect(bad.error).toMatch(/corebpf_none:no_such_event' not found/);
+    expect(lines.at(-1)).toMatchObject({ type: 'attach-failed', failed: ['on_nothing'] });
+    expect(lines.some((l) => l.type === 'map')).toBe(false); // it stopped before running
+    const ok = spawnSync(process.execPath, [CLI, 'run', obj('attach_fail'), '--duration', '1s', '--disable', 'on_nothing'], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/on_getpid: attached/);
+    expect(ok.stdout).not.toMatch(/on_nothing/);
+  });
+
   it('exit 2 on usage errors', () => {
     expect(spawnSync(process.execPath, [CLI, 'run']).status).toBe(2);
     expect(spawnSync(process.execPath, [CLI, 'run', obj('execsnoop'), '--duration', 'soon']).status).toBe(2);
@@ -58,5 +74,20 @@ describe('corebpf demo', () => {
     expect(r.stdout).toMatch(/attached tracepoint__syscalls__sys_enter_execve/);
     expect(r.stdout).toMatch(/event: \{"pid":\d+,"ppid":\d+,"uid":0,"comm":"\w+","filename":"\/bin\/true"\}/);
     expect(r.stdout).toMatch(/event: .*"filename":"\/bin\/uname"/);
+  });
+});
+
+describe('tracefs closed to the caller', () => {
+  it('an unprivileged process reading a root-only tracefs gets PermissionError naming what to grant, not "not mounted"', (ctx) => {
+    needs(ctx, 'bpf'); // root, to spawn the child as another user
+    const dir = '/sys/kernel/tracing';
+    if (!existsSync(`${dir}/events`)) skipWith(ctx, `tracefs is not mounted at ${dir}`);
+    if (statSync(dir).mode & 0o005) skipWith(ctx, `${dir} is readable by everyone here (mode ${(statSync(dir).mode & 0o777).toString(8)})`);
+    const mod = `${ROOT}build/tsc/host/tracefs.js`;
+    if (!existsSync(mod)) skipWith(ctx, `${mod} is not built (make all)`);
+    const script = `import(${JSON.stringify(mod)}).then((m) => { try { m.tracefsRoot({ mount: false }); console.log('no error'); } catch (e) { console.log(e.name + ': ' + e.message); } })`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: 65534, gid: 65534 });
+    expect(r.stdout).toMatch(/^PermissionError: tracefs at \/sys\/kernel\/tracing is mounted but this process may not read it \(EACCES/);
+    expect(r.stdout).toMatch(/CAP_DAC_READ_SEARCH/);
   });
 });
