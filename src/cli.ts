@@ -6,6 +6,7 @@ import { RELOCATE_HELP, relocateCommand } from './cli/relocate.js';
 import { demoCommand } from './cli/demo.js';
 import { RUN_HELP, runCommand } from './cli/run.js';
 import { checkCommand, mergeCommand } from './cli/check.js';
+import { BTF_HELP, btfCommand } from './cli/btf.js';
 
 const HELP = `usage: corebpf COMMAND [options]
 
@@ -14,6 +15,7 @@ Commands:
   check OBJECT... --btf-dir DIR      programs × kernels relocation matrix for CI (and merge)
   run OBJECT [--duration 10s]        load into this kernel, attach by section, stream
                                      events and map contents (root)
+  btf dump FILE [-o vmlinux.h]       a kernel's BTF as a C header, by libbpf's btf_dump
   demo                               relocate the bundled example against bundled kernel
                                      BTF and this machine's kernel
   help [COMMAND]                     this text, or a command's
@@ -29,12 +31,14 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(rest);
     case 'run':
       return runCommand(rest);
+    case 'btf':
+      return btfCommand(rest);
     case 'check': case 'merge': return (cmd === 'check' ? checkCommand : mergeCommand)(rest);
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      console.log(rest[0] === 'relocate' ? RELOCATE_HELP : rest[0] === 'run' ? RUN_HELP : HELP);
+      console.log(rest[0] === 'relocate' ? RELOCATE_HELP : rest[0] === 'run' ? RUN_HELP : rest[0] === 'btf' ? BTF_HELP : HELP);
       return 0;
     default:
       throw new CliUsageError(`unknown command '${cmd}'\n\n${HELP}`);

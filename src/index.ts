@@ -1,4 +1,5 @@
 export { relocate, Relocator, type RelocateOptions, type RelocateResult } from './relocate.js';
+export { btfDumpC, readBtf, type BtfDumpOptions } from './btf-dump.js';
 export {
   adjustmentsFromFlags, mergeAdjustments, type Adjustments, type ProgramAdjustment, type MapAdjustment, type InnerMapAdjustment,
 } from './adjust.js';

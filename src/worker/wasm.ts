@@ -32,6 +32,7 @@ interface CorebpfModule {
   _cb_clear_module_btfs(): void;
   _cb_add_module_btf(name: number, data: number, len: number): number;
   _cb_clear_target_progs(): void;
+  _cb_btf_dump_c(data: number, len: number, base: number, baseLen: number): number;
   _cb_add_target_prog(data: number, len: number): number;
   _cb_set_adjustments(text: number): void;
   _cb_open(): number;
@@ -155,6 +156,19 @@ export class CorebpfWasm {
     } finally {
       for (const p of ptrs) if (p) this.m._free(p);
       this.m._cb_set_object(0, 0, 0);
+    }
+  }
+
+  /** libbpf's btf_dump of every type as C (a vmlinux.h): 'O' + the text, or 'E' + the reason */
+  btfDumpC(btf: Uint8Array, base: Uint8Array | undefined): Uint8Array {
+    const ptrs: number[] = [];
+    const keep = (p: number) => (ptrs.push(p), p);
+    try {
+      const b = keep(this.bytes(btf));
+      const bb = base ? keep(this.bytes(base)) : 0;
+      return this.take(this.m._cb_btf_dump_c(b, btf.byteLength, bb, base?.byteLength ?? 0), 'writing the BTF as C');
+    } finally {
+      for (const p of ptrs) if (p) this.m._free(p);
     }
   }
 
