@@ -1,4 +1,5 @@
 // corebpf command line.
+import { readFileSync } from 'node:fs';
 import { CorebpfError } from './errors.js';
 import { safeText } from './text-safe.js';
 import { CliUsageError, exitCodeOf } from './cli/common.js';
@@ -19,8 +20,18 @@ Commands:
   demo                               relocate the bundled example against bundled kernel
                                      BTF and this machine's kernel
   help [COMMAND]                     this text, or a command's
+  version, --version                 corebpf's version
 
 Run 'corebpf COMMAND --help' for a command's options.`;
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -33,6 +44,9 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(rest);
     case 'btf':
       return btfCommand(rest);
+    case 'version': case '--version': case '-V':
+      console.log(`corebpf ${packageVersion()} (libbpf 1.5 in WebAssembly; node ${process.version}, ${process.platform}-${process.arch})`);
+      return 0;
     case 'check': case 'merge': return (cmd === 'check' ? checkCommand : mergeCommand)(rest);
     case undefined:
     case 'help':
