@@ -17,6 +17,7 @@ Commands:
   run OBJECT [--duration 10s]        load into this kernel, attach by section, stream
                                      events and map contents (root)
   btf dump FILE [-o vmlinux.h]       a kernel's BTF as a C header, by libbpf's btf_dump
+  btf min OBJECT... --btf FILE -o OUT  the minimal BTF that relocates the objects (BTFGen)
   demo                               relocate the bundled example against bundled kernel
                                      BTF and this machine's kernel
   help [COMMAND]                     this text, or a command's
