@@ -2,7 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CLI, ROOT, obj } from './helpers.js';
+import { CLI, ROOT, obj, runNode } from './helpers.js';
 import { needs, needsEach, skipWith } from './kernel.js';
 
 
@@ -36,14 +36,14 @@ describe('corebpf run', () => {
   });
 
   it('--set changes a const volatile global before load (target_uid filters every exec out)', async () => {
-    const r = spawnSync(process.execPath, [CLI, 'run', obj('execsnoop'), '--duration', '1500ms', '--json', '--set', 'target_uid=4242'], { encoding: 'utf8' });
+    const r = await runNode([CLI, 'run', obj('execsnoop'), '--duration', '1500ms', '--json', '--set', 'target_uid=4242']);
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.filter((l) => l.type === 'event')).toEqual([]);
   });
 
-  it('a program that fails to attach: named with the reason, nothing runs, exit 1; --disable leaves it out', () => {
-    const r = spawnSync(process.execPath, [CLI, 'run', obj('attach_fail'), '--duration', '1s', '--json'], { encoding: 'utf8' });
+  it('a program that fails to attach: named with the reason, nothing runs, exit 1; --disable leaves it out', async () => {
+    const r = await runNode([CLI, 'run', obj('attach_fail'), '--duration', '1s', '--json']);
     expect(r.status).toBe(1);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.filter((l) => l.type === 'attach').map((l) => [l.program, l.attached])).toEqual([['on_getpid', true], ['on_nothing', false]]);
@@ -51,22 +51,22 @@ describe('corebpf run', () => {
     expect(bad.error).toMatch(/corebpf_none:no_such_event' not found/);
     expect(lines.at(-1)).toMatchObject({ type: 'attach-failed', failed: ['on_nothing'] });
     expect(lines.some((l) => l.type === 'map')).toBe(false); // it stopped before running
-    const ok = spawnSync(process.execPath, [CLI, 'run', obj('attach_fail'), '--duration', '1s', '--disable', 'on_nothing'], { encoding: 'utf8' });
+    const ok = await runNode([CLI, 'run', obj('attach_fail'), '--duration', '1s', '--disable', 'on_nothing']);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/on_getpid: attached/);
     expect(ok.stdout).not.toMatch(/on_nothing/);
   });
 
-  it('exit 2 on usage errors', () => {
-    expect(spawnSync(process.execPath, [CLI, 'run']).status).toBe(2);
-    expect(spawnSync(process.execPath, [CLI, 'run', obj('execsnoop'), '--duration', 'soon']).status).toBe(2);
+  it('exit 2 on usage errors', async () => {
+    expect((await runNode([CLI, 'run'])).status).toBe(2);
+    expect((await runNode([CLI, 'run', obj('execsnoop'), '--duration', 'soon'])).status).toBe(2);
   });
 });
 
 describe('corebpf demo', () => {
   needsEach('bpf', 'ringbuf', 'btf');
-  it('relocates against the bundled and this kernel, then loads, attaches and prints real events', () => {
-    const r = spawnSync(process.execPath, [CLI, 'demo'], { encoding: 'utf8', timeout: 60_000 });
+  it('relocates against the bundled and this kernel, then loads, attaches and prints real events', async () => {
+    const r = await runNode([CLI, 'demo'], { timeoutMs: 300_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/== bundled Debian kernel 6\.1\./);
@@ -78,7 +78,7 @@ describe('corebpf demo', () => {
 });
 
 describe('tracefs closed to the caller', () => {
-  it('an unprivileged process reading a root-only tracefs gets PermissionError naming what to grant, not "not mounted"', (ctx) => {
+  it('an unprivileged process reading a root-only tracefs gets PermissionError naming what to grant, not "not mounted"', async (ctx) => {
     needs(ctx, 'bpf'); // root, to spawn the child as another user
     const dir = '/sys/kernel/tracing';
     if (!existsSync(`${dir}/events`)) skipWith(ctx, `tracefs is not mounted at ${dir}`);
@@ -86,7 +86,7 @@ describe('tracefs closed to the caller', () => {
     const mod = `${ROOT}build/tsc/host/tracefs.js`;
     if (!existsSync(mod)) skipWith(ctx, `${mod} is not built (make all)`);
     const script = `import(${JSON.stringify(mod)}).then((m) => { try { m.tracefsRoot({ mount: false }); console.log('no error'); } catch (e) { console.log(e.name + ': ' + e.message); } })`;
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: 65534, gid: 65534 });
+    const r = await runNode(['-e', script], { uid: 65534, gid: 65534 });
     expect(r.stdout).toMatch(/^PermissionError: tracefs at \/sys\/kernel\/tracing is mounted but this process may not read it \(EACCES/);
     expect(r.stdout).toMatch(/CAP_DAC_READ_SEARCH/);
   });
