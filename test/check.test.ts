@@ -31,6 +31,7 @@ export const CORPUS_EXPECTATIONS: { version: 1; expectations: Expectation[] } = 
     { object: 'host_env', kernel: 'amd64-6.18.15', error: '*kallsyms*', reason: 'its typeless ksym needs kallsyms, and this fixture has none (no -dbg package in backports)' },
     { object: 'open_phase', error: '*', reason: 'placeholder attach targets and an unsized map: user space adjusts it at open (test/check-open-phase.test.ts)' },
     { object: 'static_prog', error: '*is static and not supported*', reason: 'libbpf refuses static programs (test/errors-open-phase.test.ts)' },
+    { object: 'freplace', program: 'new_decide', error: '*attach program FD is not set*', reason: 'a freplace program extends a loaded program (setAttachTarget(func, program)); offline there is none (test/kernel-freplace.test.ts)' },
     { object: 'module_btf', error: '*corebpf_mod_counter*not found in kernel BTF*', reason: 'needs module BTF (ext4 and a synthetic module), and check offers none' },
     { object: 'kernel_hooks.x86.bpf*.o', access: 'pt_regs.*', arch: ['arm64', 'ppc64el', 'riscv64', 's390x'], reason: 'x86 register names in pt_regs (the x86 build of kernel_hooks)' },
     { object: 'kernel_hooks.arm64.bpf*.o', access: ['user_pt_regs.*', 'pt_regs___arm64.*'], arch: ['amd64', 'ppc64el', 'riscv64', 's390x'], reason: 'arm64 user_pt_regs / orig_x0 (the arm64 build of kernel_hooks)' },
