@@ -31,14 +31,14 @@ function cpio(dir, out) {
  * repository goes to /corebpf and `nodeModules` which of node_modules (default: all but
  * compilers and types; check --verify needs only the built package and its dependencies).
  */
-export function buildBase({ top, arch, out, testBins, extraFiles = [], parts = PACKAGE_PARTS, nodeModules = null }) {
+export function buildBase({ top, arch, out, testBins, extraFiles = [], parts = PACKAGE_PARTS, nodeModules = null, quiet = false }) {
   const root = join(out, 'root');
   const cpioPath = join(out, 'base.cpio');
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   // busybox, node, libraries; node_modules-overlay holds arch-specific npm pieces
   const userland = join(out, 'userland');
-  sh(join(top, 'scripts/lab/userland.sh'), [arch, userland], { stdio: ['ignore', 'inherit', 'inherit'] });
+  sh(join(top, 'scripts/lab/userland.sh'), [arch, userland], { stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'] });
   for (const e of readdirSync(userland)) {
     if (e !== 'node_modules-overlay') cpSync(join(userland, e), join(root, e), { recursive: true, verbatimSymlinks: true });
   }

@@ -7,6 +7,7 @@ import { runCheck, type CheckProgress, type CheckRun } from '../check/run.js';
 import { runCheckVerify, type VerifyRun } from '../check/verify.js';
 import { reportStatus, writeOutputs } from '../check/outputs.js';
 import { formatSummary } from '../check/text.js';
+import { safeLine } from '../text-safe.js';
 import { CliUsageError } from './common.js';
 
 export { MERGE_HELP, mergeCommand } from './merge.js';
@@ -131,7 +132,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   if ('verify' in run) {
     const verify = (run as VerifyRun).verify;
     for (const k of verify.kernels) {
-      console.log(`verify: ${k.kernel} (${k.fixtures.join(', ')}): ${k.outcome === 'ran' ? `${k.programs} programs through the verifier of ${k.release}` : k.why}; ${k.attempts} boot${k.attempts === 1 ? '' : 's'}, boot ${k.bootSeconds ?? '-'} s, ${k.seconds} s in all (${verify.accel})`);
+      console.log(safeLine(`verify: ${k.kernel} (${k.fixtures.join(', ')}): ${k.outcome === 'ran' ? `${k.programs} programs through the verifier of ${k.release}` : k.why}; ${k.attempts} boot${k.attempts === 1 ? '' : 's'}, boot ${k.bootSeconds ?? '-'} s, ${k.seconds} s in all (${verify.accel})`));
     }
   }
   for (const w of written) console.log(w);
