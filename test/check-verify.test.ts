@@ -96,7 +96,7 @@ beforeAll(async () => {
   const shard = async (s: string) => {
     const t = Date.now();
     const r = await cli(['check', ...objects, '--btf-dir', dir, '--verify', '--shard', s, '--json', join(dir, `shard${s[0]}.json`), '-q'], { ...process.env, LAB_ACCEL: 'tcg' });
-    console.log(`check --verify --shard ${s}: ${((Date.now() - t) / 1000).toFixed(1)} s\n${r.stdout.split('\n').filter((l) => l.startsWith('verify: ')).join('\n')}`);
+    console.log(`check --verify --shard ${s}: exit ${r.status}, ${((Date.now() - t) / 1000).toFixed(1)} s\n${r.stdout.split('\n').filter((l) => l.startsWith('verify: ')).join('\n')}${r.status === 1 ? '' : `\n${r.stderr}`}`);
     return { ...r, seconds: (Date.now() - t) / 1000 };
   };
   // a shard per kernel: the two at once, one VM each; four kernels: a shard after the other,

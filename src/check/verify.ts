@@ -5,7 +5,7 @@
 // attached (scripts/lab/verify-guest.mjs). The verdicts come back over the console and
 // become each result's raw `verifier` data, which classify() puts beside the offline verdict.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NotSupportedError } from '../errors.js';
@@ -106,6 +106,37 @@ async function labModules(top: string): Promise<LabModules> {
 
 const notVerified = (why: string): VerifierResult => ({ runner: 'none', kernelRelease: null, programs: [], note: why });
 
+/** The guest's base archive for ARCH in DIR, built when older than what goes into it; one
+ *  process at a time (a lock file: two shards of a CI job may run on one machine). */
+async function buildBaseOnce(lab: LabModules, top: string, dir: string, arch: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'base.cpio');
+  const lock = join(dir, 'base.lock');
+  const inputs = ['dist/index.js', 'dist/worker.js', 'scripts/lab/verify-guest.mjs', 'scripts/lab/guest-init.sh', 'package-lock.json'].map((f) => join(top, f));
+  const fresh = () => existsSync(path) && inputs.every((f) => !existsSync(f) || statSync(f).mtimeMs < statSync(path).mtimeMs);
+  for (let waited = 0; ; waited += 500) {
+    if (fresh()) return path;
+    let fd: number;
+    try {
+      fd = openSync(lock, 'wx');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // a lock older than any build is left over from a process that died
+      if (waited > 600_000 || Date.now() - statSync(lock).mtimeMs > 600_000) rmSync(lock, { force: true });
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    try {
+      // the guest needs the built package and its dependencies only (~110 MiB with node, not ~170)
+      if (!fresh()) lab.initramfs.buildBase({ top, arch, out: dir, parts: ['package.json', 'dist'], nodeModules: ['koffi', '@koromix', 'comlink'], quiet: true });
+      return path;
+    } finally {
+      closeSync(fd);
+      rmSync(lock, { force: true });
+    }
+  }
+}
+
 /** relocate offline (as check does, keeping the plans), then ask each kernel's verifier */
 export async function runCheckVerify(opts: VerifyOptions): Promise<VerifyRun> {
   const top = opts.labTop ?? defaultLabTop();
@@ -145,17 +176,11 @@ export async function runCheckVerify(opts: VerifyOptions): Promise<VerifyRun> {
   const accel = opts.accel ?? (process.env.LAB_ACCEL === 'kvm' ? 'kvm' : 'tcg');
   const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
   const out = join(top, 'build/verify');
-  const bases = new Map<string, string>();
-  const baseFor = (arch: string): string => {
+  const bases = new Map<string, Promise<string>>();
+  const baseFor = (arch: string): Promise<string> => {
     let p = bases.get(arch);
     if (!p) {
-      const dir = join(out, arch);
-      mkdirSync(dir, { recursive: true });
-      p = join(dir, 'base.cpio');
-      const inputs = ['dist/index.js', 'dist/worker.js', 'scripts/lab/verify-guest.mjs', 'scripts/lab/guest-init.sh', 'package-lock.json'].map((f) => join(top, f));
-      const fresh = existsSync(p) && inputs.every((f) => !existsSync(f) || statSync(f).mtimeMs < statSync(p!).mtimeMs);
-      // the guest needs the built package and its dependencies only (~110 MiB with node, not ~170)
-      if (!fresh) lab.initramfs.buildBase({ top, arch, out: dir, parts: ['package.json', 'dist'], nodeModules: ['koffi', '@koromix', 'comlink'], quiet: true });
+      p = buildBaseOnce(lab, top, join(out, arch), arch);
       bases.set(arch, p);
     }
     return p;
@@ -181,7 +206,7 @@ export async function runCheckVerify(opts: VerifyOptions): Promise<VerifyRun> {
       files: [{ path: GUEST_JOB, data: JSON.stringify({ items }) }],
     });
     const initrd = join(dir, 'initrd.cpio');
-    copyFileSync(baseFor(b.row.arch), initrd);
+    copyFileSync(await baseFor(b.row.arch), initrd);
     appendFileSync(initrd, readFileSync(ka.path));
     const lim = LIMITS[b.row.arch] ?? LIMITS.amd64!;
     let attempts = 0, bootFailures = 0, crashes = 0;
