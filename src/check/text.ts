@@ -127,7 +127,7 @@ export function formatSummary(report: CheckReport, opts: { verbose?: boolean } =
         if (p.verifier.status === 'not-verified' || p.verifier.status === 'not-loaded') notes.set(p.verifier.note ?? p.verifier.status, (notes.get(p.verifier.note ?? p.verifier.status) ?? 0) + 1);
       }
     }
-    const runs = [...new Set(report.results.flatMap((r) => (r.verifier?.note && r.verifier.runner !== 'none' ? [`  ${r.kernel}: ${r.verifier.note}`] : [])))];
+    const runs = [...new Set(report.results.flatMap((r) => (r.verifier?.note && r.verifier.runner !== 'none' && !r.verifier.note.startsWith('not verified') ? [`  ${r.kernel}: ${r.verifier.note}`] : [])))];
     out.push('', `verifier (check --verify): ${['accepted', 'rejected', 'not-loaded', 'not-verified'].map((k) => `${count.get(k) ?? 0} ${k}`).join(', ')}`,
       ...runs, ...[...notes].map(([n, c]) => `  ${c} × ${n}`));
     out.push(dis.length ? `VERIFIER DISAGREES (${p2(dis.length)}):` : 'verifier: agrees with every offline verdict it was asked about', ...dis);
