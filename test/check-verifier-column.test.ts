@@ -1,7 +1,7 @@
-// The report's verifier column (filled by `check --verify` in the lab's VMs, which is not
-// built yet): raw per-result data that merge carries, classify() puts beside the offline
-// verdict with `agrees`, and every output shows. Here the raw data is written by hand onto
-// a real report (guards.bpf.o on two kernel fixtures).
+// The report's verifier column (filled by `check --verify` in the lab's VMs, see
+// check-verify.test.ts): raw per-result data that merge carries, classify() puts beside the
+// offline verdict with `agrees`, and every output shows. Here the raw data is written by
+// hand onto a real report (guards.bpf.o on two kernel fixtures), without booting anything.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

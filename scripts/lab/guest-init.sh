@@ -1,6 +1,7 @@
 #!/bin/busybox sh
 # /init of a lab guest: mount what the real-kernel suites need, run them, send the results
-# over the console between markers, power off. Everything it needs is in the initramfs:
+# over the console between markers, power off. With LAB_VERIFY (check --verify), it loads
+# the load plans of that file into this kernel instead (scripts/lab/verify-guest.mjs). Everything it needs is in the initramfs:
 # busybox, node and its libraries, the package at /corebpf, /lab/env (what to run) and, per
 # kernel, /boot/config-$(uname -r) and /lab/modules/*.ko.
 mkdir -p /sbin /usr/bin /usr/sbin
@@ -37,6 +38,9 @@ if [ "$LAB_TESTS" = none ]; then              # make lab-boots: the boot alone
   echo "COREBPF-LAB-EXIT 0"; echo COREBPF-LAB-DONE; poweroff -f
 fi
 cd /corebpf
+if [ -n "${LAB_VERIFY:-}" ]; then               # check --verify: load every plan, nothing else
+  { node /lab/verify-guest.mjs "$LAB_VERIFY" /tmp/results.json </dev/null; echo $? > /tmp/rc; } 2>&1 | cat
+else
 # through a pipe: the console is a terminal, and vitest's live view would fill the log;
 # one process for every file: under emulation, starting node and compiling the wasm for
 # each file took longer than most files' tests
@@ -44,6 +48,7 @@ cd /corebpf
 { LAB_RESULTS=/tmp/results.json NO_COLOR=1 node node_modules/vitest/vitest.mjs run $LAB_TESTS \
     --reporter=verbose --reporter=/lab/reporter.mjs --pool=forks --poolOptions.forks.singleFork=true --no-isolate \
     --testTimeout="$LAB_TEST_TIMEOUT" --hookTimeout="$LAB_TEST_TIMEOUT" </dev/null; echo $? > /tmp/rc; } 2>&1 | cat
+fi
 echo "COREBPF-LAB-EXIT $(cat /tmp/rc)"
 if [ -f /tmp/results.json ]; then
   echo COREBPF-LAB-RESULTS-BEGIN

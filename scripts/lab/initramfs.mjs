@@ -10,7 +10,7 @@ import { basename, dirname, join } from 'node:path';
 export const GUEST_MODULES = ['veth', 'dummy', 'sch_ingress', 'cls_bpf', 'act_bpf'];
 
 /** What of the repository the guest gets under /corebpf. */
-const PACKAGE_PARTS = ['package.json', 'tsconfig.json', 'vitest.config.ts', 'dist', 'src', 'test', 'testdata'];
+export const PACKAGE_PARTS = ['package.json', 'tsconfig.json', 'vitest.config.ts', 'dist', 'src', 'test', 'testdata'];
 /** node_modules the guest never needs (compilers and type declarations) */
 const NODE_MODULES_SKIP = new Set(['typescript', '@types', '.cache']);
 
@@ -27,16 +27,18 @@ function cpio(dir, out) {
 /**
  * The base archive for ARCH at build/lab/ARCH/base.cpio; returns its path.
  * `testBins` is a directory of test helper binaries built for ARCH (build/test layout);
- * `extraFiles` [{ from, to }] are copied to `to` under /corebpf.
+ * `extraFiles` [{ from, to }] are copied to `to` under /corebpf; `parts`: what of the
+ * repository goes to /corebpf and `nodeModules` which of node_modules (default: all but
+ * compilers and types; check --verify needs only the built package and its dependencies).
  */
-export function buildBase({ top, arch, out, testBins, extraFiles = [] }) {
+export function buildBase({ top, arch, out, testBins, extraFiles = [], parts = PACKAGE_PARTS, nodeModules = null, quiet = false }) {
   const root = join(out, 'root');
   const cpioPath = join(out, 'base.cpio');
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   // busybox, node, libraries; node_modules-overlay holds arch-specific npm pieces
   const userland = join(out, 'userland');
-  sh(join(top, 'scripts/lab/userland.sh'), [arch, userland], { stdio: ['ignore', 'inherit', 'inherit'] });
+  sh(join(top, 'scripts/lab/userland.sh'), [arch, userland], { stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'] });
   for (const e of readdirSync(userland)) {
     if (e !== 'node_modules-overlay') cpSync(join(userland, e), join(root, e), { recursive: true, verbatimSymlinks: true });
   }
@@ -44,13 +46,14 @@ export function buildBase({ top, arch, out, testBins, extraFiles = [] }) {
   copyFileSync(join(top, 'scripts/lab/guest-init.sh'), join(root, 'init'));
   chmodSync(join(root, 'init'), 0o755);
   copyFileSync(join(top, 'scripts/lab/reporter.mjs'), join(root, 'lab/reporter.mjs'));
+  copyFileSync(join(top, 'scripts/lab/verify-guest.mjs'), join(root, 'lab/verify-guest.mjs'));
 
   const pkg = join(root, 'corebpf');
   mkdirSync(pkg);
-  for (const p of PACKAGE_PARTS) cpSync(join(top, p), join(pkg, p), { recursive: true });
+  for (const p of parts) cpSync(join(top, p), join(pkg, p), { recursive: true });
   const nm = join(top, 'node_modules');
   for (const e of readdirSync(nm)) {
-    if (!NODE_MODULES_SKIP.has(e)) cpSync(join(nm, e), join(pkg, 'node_modules', e), { recursive: true, verbatimSymlinks: true });
+    if (!NODE_MODULES_SKIP.has(e) && (!nodeModules || nodeModules.includes(e))) cpSync(join(nm, e), join(pkg, 'node_modules', e), { recursive: true, verbatimSymlinks: true });
   }
   const overlay = join(userland, 'node_modules-overlay');
   if (existsSync(overlay)) cpSync(overlay, join(pkg, 'node_modules'), { recursive: true, verbatimSymlinks: true });
@@ -91,8 +94,9 @@ function modName(path) {
   return basename(path).replace(/\.ko(\.(xz|zst|gz))?$/, '').replace(/-/g, '_');
 }
 
-/** The per-kernel archive: /boot/config-REL, /lab/modules, /lab/env. */
-export function buildKernelArchive({ kernelDir, release, out, env }) {
+/** The per-kernel archive: /boot/config-REL, /lab/modules, /lab/env, and `files`
+ *  [{ path, data }] (absolute guest paths; check --verify's plans). */
+export function buildKernelArchive({ kernelDir, release, out, env, files = [] }) {
   const root = join(out, 'root');
   rmSync(root, { recursive: true, force: true });
   mkdirSync(join(root, 'boot'), { recursive: true });
@@ -108,6 +112,10 @@ export function buildKernelArchive({ kernelDir, release, out, env }) {
     else copyFileSync(src, dst);
   }
   writeFileSync(join(root, 'lab/modules.order'), mods.map((m) => m.name).join('\n') + (mods.length ? '\n' : ''));
+  for (const f of files) {
+    mkdirSync(dirname(join(root, f.path)), { recursive: true });
+    writeFileSync(join(root, f.path), f.data);
+  }
   writeFileSync(join(root, 'lab/env'), Object.entries(env).map(([k, v]) => `${k}='${String(v).replace(/'/g, "'\\''")}'\n`).join(''));
   const path = join(out, 'kernel.cpio');
   cpio(root, path);

@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBase, buildKernelArchive } from './initramfs.mjs';
 import { bootOnce } from './qemu.mjs';
+import { fetchedKernel, readKernelList } from './kernels.mjs';
 import { decodeResults, details, ok, summarize, table, writeReport } from './report.mjs';
 import { buildTestBinaries } from './test-binaries.mjs';
 
@@ -47,13 +48,12 @@ const CMDLINE = 'quiet lsm=lockdown,capability,landlock,yama,bpf';
 const log = (m) => console.log(`lab: ${m}`);
 
 // ------------------------------------------------------------------ which kernels
-const rows = readFileSync(join(top, 'scripts/lab/kernels.list'), 'utf8').split('\n')
-  .map((l) => l.replace(/#.*/, '').trim()).filter(Boolean)
-  .map((l) => { const [name, arch, suite, flags] = l.split(/\s+/); return { name, arch, suite, flags }; });
+const rows = readKernelList(top);
 const want = (opt('--kernels', process.env.KERNELS || '') || '').split(/[\s,]+/).filter(Boolean);
 const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
-const selected = want.length === 0 ? rows : rows.filter((k) => want.some((w) =>
-  w === k.name || w === k.arch || `${hostArch}-${w}` === k.name || w === k.name.split('-')[1] && k.arch === hostArch));
+// `fixture` rows are the BTF fixtures' own kernels, for check --verify: booted only by name
+const selected = want.length === 0 ? rows.filter((k) => k.flags !== 'fixture') : rows.filter((k) => want.some((w) =>
+  w === k.name || k.flags !== 'fixture' && (w === k.arch || `${hostArch}-${w}` === k.name || w === k.name.split('-')[1] && k.arch === hostArch)));
 if (selected.length === 0) {
   console.error(`lab: no kernel matches ${want.join(' ')}; kernels: ${rows.map((k) => k.name).join(' ')}`);
   process.exit(2);
@@ -82,8 +82,9 @@ for (const arch of new Set(selected.map((k) => k.arch))) {
   log(`${arch} initramfs: ${(bases[arch].size / 2 ** 20).toFixed(0)} MiB`);
 }
 const kernels = selected.map((k) => {
-  const kd = join(deps, 'lab/kernels', k.name);
-  const [, , release, ...packages] = readFileSync(join(kd, 'info'), 'utf8').trim().split(' ');
+  const f = fetchedKernel(deps, k);
+  const kd = f.dir;
+  const release = f.release;
   const dir = join(out, k.name);
   mkdirSync(dir, { recursive: true });
   const lim = LIMITS[k.arch];
@@ -94,10 +95,7 @@ const kernels = selected.map((k) => {
   const initrd = join(dir, 'initrd.cpio');
   copyFileSync(bases[k.arch].path, initrd);
   appendFileSync(initrd, readFileSync(ka.path));
-  return {
-    ...k, release, packages: packages.join(' '), kernel: join(kd, 'vmlinuz'), initrd, dir,
-    unpinned: existsSync(join(kd, 'unpinned-instead-of')) ? readFileSync(join(kd, 'unpinned-instead-of'), 'utf8').trim() : null,
-  };
+  return { ...k, release, packages: f.packages, kernel: f.kernel, initrd, dir, unpinned: f.unpinned };
 });
 log(`archives ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 

@@ -67,7 +67,8 @@ const JS = String.raw`
   // "ok, guarded": a pass whose failed relocations all sit in dead code
   function shown(v) { return v.status === 'pass' && v.guarded && v.guarded.length ? 'guarded' : v.status; }
   function verifierText(c) {
-    var t = c.status === 'accepted' ? 'accepts' : c.status === 'rejected' ? 'rejects' + (c.insn !== undefined ? ' at insn ' + c.insn : '') + (c.message ? ': ' + c.message : '') + (c.source ? ' (' + c.source + ')' : '') : 'not loaded' + (c.note ? ': ' + c.note : '');
+    var t = c.status === 'accepted' ? 'accepts' : c.status === 'rejected' ? 'rejects' + (c.errno ? ' (' + c.errno + ')' : '') + (c.insn !== undefined ? ' at insn ' + c.insn : '') + (c.message ? ': ' + c.message : '') + (c.source ? ' (' + c.source + ')' : '')
+      : c.status === 'not-verified' ? (c.note || 'not verified') : 'not loaded' + (c.note ? ': ' + c.note : '');
     return c.agrees ? t : t + ' — DISAGREES with the offline verdict';
   }
   function badge(status) { return el('span', { 'class': 'badge', style: 'background:' + COLOR[status] + (status === 'not-applicable' ? ';color:#333' : ''), text: LABEL[status] }); }

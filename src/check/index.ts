@@ -1,6 +1,7 @@
 // `corebpf check` / `corebpf merge` as a library (re-exported by src/index.ts): run the
 // program × kernel matrix, merge shard reports, render them.
 export { runCheck, type CheckOptions, type CheckProgress, type CheckRun } from './run.js';
+export { runCheckVerify, type VerifyOptions, type VerifyProgress, type VerifyRun, type VerifiedKernel } from './verify.js';
 export { mergeReports, MergeError, type MergeOptions } from './merge.js';
 export {
   REPORT_FORMAT as CHECK_REPORT_FORMAT, REPORT_VERSION as CHECK_REPORT_VERSION,

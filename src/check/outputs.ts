@@ -28,10 +28,12 @@ export function writeOutputs(report: CheckReport, out: ReportOutputs): string[] 
   return written;
 }
 
-/** exit status of a report: 1 on unexpected failures; with strict, also on unexpected passes / unused expectations */
+/** exit status of a report: 1 on unexpected failures and verifier disagreements; with strict, also on unexpected passes / unused expectations */
 export function reportStatus(report: CheckReport, strict: boolean, sharded = false): number {
   const s = report.summary;
   if (s.unexpectedFail) return 1;
+  // check --verify: the kernel's verifier and the offline verdict disagree
+  if (s.verifierDisagree) return 1;
   if (strict && (s.unexpectedPass || (!sharded && s.unusedExpectations))) return 1;
   return 0;
 }

@@ -1,6 +1,7 @@
 // Progress of `corebpf check` on stderr: a bar redrawn in place on a terminal; in CI (stderr
 // not a terminal, or CI set) a plain line at every tenth of the kernels, and nothing else.
 import type { CheckProgress } from './run.js';
+import type { VerifyProgress } from './verify.js';
 
 export type ProgressMode = 'bar' | 'lines' | 'off';
 
@@ -56,6 +57,41 @@ export function progressReporter(stream: NodeJS.WritableStream & { columns?: num
       if (now - last < 80 && p.done !== p.total) return;
       last = now;
       draw(p);
+    },
+    end() {
+      if (drawn) stream.write('\r\x1b[K');
+    },
+  };
+}
+
+/** check --verify: the VMs' progress (booting, programs loaded) on stderr, one line redrawn
+ *  on a terminal; otherwise a line per boot, retry and finished kernel. */
+export function verifyProgress(stream: NodeJS.WritableStream & { columns?: number }, mode: ProgressMode): { update(p: VerifyProgress): void; end(): void } {
+  if (mode === 'off') return { update() {}, end() {} };
+  if (mode === 'lines') {
+    return {
+      update(p) {
+        if (p.phase === 'load' || p.phase === 'archive') return;
+        const what = p.phase === 'boot' ? `booting, ${p.total} programs to load`
+          : p.phase === 'done' ? `${p.total} programs loaded` : `${p.phase}: ${p.why ?? ''}`;
+        stream.write(`corebpf check --verify: ${p.kernel}: ${what} (${secs(p.elapsedMs)})\n`);
+      },
+      end() {},
+    };
+  }
+  const state = new Map<string, string>();
+  let drawn = false;
+  let last = 0;
+  return {
+    update(p) {
+      state.set(p.kernel, p.phase === 'load' ? `${p.done}/${p.total}` : p.phase === 'done' ? `done ${secs(p.elapsedMs)}` : p.phase);
+      const now = Date.now();
+      if (now - last < 80 && p.phase === 'load' && p.done !== p.total) return;
+      last = now;
+      const cols = Math.max(40, stream.columns || 100);
+      const line = `verifying  ${[...state].map(([k, s]) => `${k} ${s}`).join('  ')}`;
+      stream.write(`\r\x1b[K${line.slice(0, cols - 1)}`);
+      drawn = true;
     },
     end() {
       if (drawn) stream.write('\r\x1b[K');

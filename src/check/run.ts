@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { disablePrograms, type Adjustments } from '../adjust.js';
 import { CorebpfError, LibbpfError, ObjectFormatError, RelocationError } from '../errors.js';
 import { objectNameOf, readInput, sha256 } from '../inputs.js';
-import type { RelocationRecord } from '../plan.js';
+import type { LoadPlan, RelocationRecord } from '../plan.js';
 import { WorkerPool } from '../worker/pool.js';
 import { btfEndianness, elfArch, readElf } from './elf.js';
 import { adjustmentsFor, type Expectation, type ObjectAdjustment } from './expect.js';
@@ -37,6 +37,9 @@ export interface CheckOptions {
   jobs?: number;
   /** check only this slice of the sorted kernel list */
   shard?: { index: number; count: number };
+  /** given the load plan of every relocated object × kernel (check --verify loads them);
+   *  without it only the relocation reports are made */
+  onPlan?: (object: string, kernel: string, plan: LoadPlan) => void;
   /** called after every object × kernel */
   onProgress?: (p: CheckProgress) => void;
   wasmDir?: string;
@@ -181,7 +184,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckRun> {
         const loaded = await load(i).catch((e: unknown) => e as Error);
         loads.delete(i);
         const [bytes, texts] = loaded instanceof Error ? [loaded, {}] : loaded;
-        results[i] = await checkKernel(pool, w, k, bytes, texts, objects, stats, () => { done++; progress(); });
+        results[i] = await checkKernel(pool, w, k, bytes, texts, objects, stats, () => { done++; progress(); }, opts.onPlan);
         current.delete(k.id);
         kernelsDone++;
         unexpected += countUnexpected(objects, k, results[i]!, expectations);
@@ -236,7 +239,7 @@ function errorResult(o: ObjectInput, k: KernelInput, e: unknown, ms: number): Ob
 }
 
 async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: Uint8Array | Error, texts: KernelTexts, objects: ObjectInput[],
-  stats: CheckRun['stats'], tick: () => void): Promise<ObjectResult[]> {
+  stats: CheckRun['stats'], tick: () => void, onPlan?: CheckOptions['onPlan']): Promise<ObjectResult[]> {
   const out: ObjectResult[] = new Array(objects.length);
   if (bytes instanceof Error) {
     objects.forEach((o, i) => { out[i] = errorResult(o, k, bytes, 0); tick(); });
@@ -275,7 +278,7 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
             object: o.bytes, objectName: o.name, btf: bytes, btfKey: k.btfSha256!,
             kernelRelease: k.kernelRelease ?? undefined, kernelVersion: k.kernelVersion ?? undefined, machine: k.machine ?? undefined,
             ...textsFor(o.bytes, texts),
-            reportOnly: true, // the matrix needs the relocations, not the plans
+            reportOnly: !onPlan, // the matrix needs the relocations; --verify the plans too
             adjustments: disabled.length ? disablePrograms(o.adjustments, disabled.map((d) => d.program)) : o.adjustments,
           }, [], w);
           break;
@@ -287,6 +290,7 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
         }
       }
       if (!r.stats.targetCached) stats.btfParses++;
+      if (onPlan && r.plan) onPlan(o.id, k.id, r.plan);
       out[i] = withDisabled({
         object: o.id, kernel: k.id, outcome: 'relocated', relocations: r.relocations.length,
         failed: r.relocations.filter((x) => x.status === 'failed').map(failedRelocation),

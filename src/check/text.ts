@@ -118,7 +118,19 @@ export function formatSummary(report: CheckReport, opts: { verbose?: boolean } =
   const verified = report.results.some((r) => r.programs.some((p) => p.verifier));
   if (verified) {
     const dis = report.results.flatMap((r) => r.programs.filter((p) => p.verifier && !p.verifier.agrees).map((p) => `  ${r.object} ${p.program} on ${r.kernel}: offline ${p.status}${p.guarded?.length ? ' (guarded)' : ''}, ${describeVerifier(p.verifier!)}`));
-    out.push('', dis.length ? `VERIFIER DISAGREES (${p2(dis.length)}):` : 'verifier: agrees with every offline verdict it was asked about', ...dis);
+    const count = new Map<string, number>();
+    const notes = new Map<string, number>();
+    for (const r of report.results) {
+      for (const p of r.programs) {
+        if (!p.verifier) continue;
+        count.set(p.verifier.status, (count.get(p.verifier.status) ?? 0) + 1);
+        if (p.verifier.status === 'not-verified' || p.verifier.status === 'not-loaded') notes.set(p.verifier.note ?? p.verifier.status, (notes.get(p.verifier.note ?? p.verifier.status) ?? 0) + 1);
+      }
+    }
+    const runs = [...new Set(report.results.flatMap((r) => (r.verifier?.note && r.verifier.runner !== 'none' && !r.verifier.note.startsWith('not verified') ? [`  ${r.kernel}: ${r.verifier.note}`] : [])))];
+    out.push('', `verifier (check --verify): ${['accepted', 'rejected', 'not-loaded', 'not-verified'].map((k) => `${count.get(k) ?? 0} ${k}`).join(', ')}`,
+      ...runs, ...[...notes].map(([n, c]) => `  ${c} × ${n}`));
+    out.push(dis.length ? `VERIFIER DISAGREES (${p2(dis.length)}):` : 'verifier: agrees with every offline verdict it was asked about', ...dis);
   }
   if (opts.verbose && s.expectedFail) {
     out.push('', 'expected failures:');

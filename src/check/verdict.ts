@@ -20,8 +20,11 @@ export type OfflineVerdict = 'ok' | 'ok-guarded' | 'failed';
 export interface VerifierProgramResult {
   program: string;
   /** accepted: loaded (and closed again); rejected: BPF_PROG_LOAD failed in the verifier;
-   * not-loaded: the plan could not be loaded for another reason (the note says) */
-  status: 'accepted' | 'rejected' | 'not-loaded';
+   * not-loaded: the plan could not be loaded for another reason (the note says);
+   * not-verified: no verifier was asked (no bootable kernel, no plan: the note says) */
+  status: 'accepted' | 'rejected' | 'not-loaded' | 'not-verified';
+  /** rejected: the errno of BPF_PROG_LOAD (EACCES, EINVAL, ...) */
+  errno?: string;
   /** rejected: the verifier log's failing instruction and message, and its C source line */
   insn?: number;
   message?: string;
@@ -36,13 +39,18 @@ export interface VerifierResult {
   /** uname -r the booted kernel reported */
   kernelRelease: string | null;
   programs: VerifierProgramResult[];
+  /** a remark on the whole result (why it was not verified; a booted kernel whose BTF is
+   *  not the fixture's) */
+  note?: string;
 }
 
 /** The verifier's column of a cell (derived by classify()). */
 export interface VerifierCell {
   status: VerifierProgramResult['status'];
-  /** the offline verdict says the same: ok/ok-guarded with accepted, failed with rejected */
+  /** the offline verdict says the same: ok/ok-guarded with accepted, failed with rejected
+   *  or not-loaded (cells no kernel was asked about, not-verified, agree) */
   agrees: boolean;
+  errno?: string;
   insn?: number;
   message?: string;
   source?: string;
@@ -75,11 +83,13 @@ export function verifierCell(r: ObjectResult, p: ProgramVerdict): VerifierCell |
   const v = r.verifier?.programs.find((x) => x.program === p.program);
   if (!v) return undefined;
   const offline = offlineVerdict(p);
-  const agrees = v.status === 'not-loaded' || offline === null
+  // a plan the kernel would not take (its BTF, a map type the kernel lacks) does not load
+  // either: against an offline "ok" that is a disagreement too
+  const agrees = v.status === 'not-verified' || offline === null
     ? true
-    : (offline === 'failed') === (v.status === 'rejected');
+    : (offline === 'failed') === (v.status === 'rejected' || v.status === 'not-loaded');
   const cell: VerifierCell = { status: v.status, agrees };
-  for (const k of ['insn', 'message', 'source', 'note'] as const) if (v[k] !== undefined) (cell as unknown as Record<string, unknown>)[k] = v[k];
+  for (const k of ['errno', 'insn', 'message', 'source', 'note'] as const) if (v[k] !== undefined) (cell as unknown as Record<string, unknown>)[k] = v[k];
   return cell;
 }
 
@@ -98,7 +108,8 @@ export function describePath(f: FailedRelocation): string {
 /** the verifier's cell in a few words */
 export function describeVerifier(v: VerifierCell): string {
   const what = v.status === 'accepted' ? 'verifier accepts' : v.status === 'rejected'
-    ? `verifier rejects${v.insn !== undefined ? ` at insn ${v.insn}` : ''}${v.message ? `: ${v.message}` : ''}${v.source ? ` (${v.source})` : ''}`
-    : `not loaded${v.note ? `: ${v.note}` : ''}`;
+    ? `verifier rejects${v.errno ? ` (${v.errno})` : ''}${v.insn !== undefined ? ` at insn ${v.insn}` : ''}${v.message ? `: ${v.message}` : ''}${v.source ? ` (${v.source})` : ''}`
+    : v.status === 'not-verified' ? v.note ?? 'not verified'
+      : `not loaded${v.note ? `: ${v.note}` : ''}`;
   return v.agrees ? what : `${what} — DISAGREES with the offline verdict`;
 }

@@ -2,10 +2,12 @@
 import { parseArgs } from 'node:util';
 import { readExpectations, readObjectAdjustments } from '../check/expect.js';
 import { parseShard } from '../check/kernels.js';
-import { progressMode, progressReporter } from '../check/progress.js';
-import { runCheck } from '../check/run.js';
+import { progressMode, progressReporter, verifyProgress } from '../check/progress.js';
+import { runCheck, type CheckProgress, type CheckRun } from '../check/run.js';
+import { runCheckVerify, type VerifyRun } from '../check/verify.js';
 import { reportStatus, writeOutputs } from '../check/outputs.js';
 import { formatSummary } from '../check/text.js';
+import { safeLine } from '../text-safe.js';
 import { CliUsageError } from './common.js';
 
 export { MERGE_HELP, mergeCommand } from './merge.js';
@@ -52,13 +54,22 @@ the path of instructions that reaches it.
   --html FILE            one self-contained HTML page: heat map of programs × kernels
   --strict               also fail on unexpected passes and on expectations that matched
                          nothing (not with --shard: merge checks those)
+  --verify               the kernel's verifier has the last word: boot each fixture's kernel
+                         in the lab (scripts/lab/kernels.list: a Debian kernel of the same
+                         arch and version) in qemu, one VM per kernel, load every plan in it
+                         (loaded, verified, closed; nothing attached) and add the verifier's
+                         verdict to each cell, with the failing line of the verifier log and
+                         its C source line. Needs the source tree, qemu and the lab kernels
+                         (make lab-fetch); LAB_ACCEL=kvm uses KVM (default TCG). Cells whose
+                         kernel the lab cannot boot say "not verified"
   -v, --verbose          list every expected failure and guarded relocation in the summary
   -q, --quiet            no progress on stderr (default: a bar on a terminal, a line per
                          tenth of the kernels when stderr is not a terminal or CI is set)
   -h, --help             this text
 
-Exit status: 0 no unexpected failure, 1 unexpected failures (or, with --strict, unexpected
-passes or unused expectations), 2 bad input or usage.`;
+Exit status: 0 no unexpected failure, 1 unexpected failures, or (--verify) a cell where the
+verifier and the offline verdict disagree (or, with --strict, unexpected passes or unused
+expectations), 2 bad input or usage, or --verify without qemu or the lab kernels.`;
 
 export async function checkCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -73,6 +84,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
       junit: { type: 'string' },
       html: { type: 'string' },
       strict: { type: 'boolean' },
+      verify: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
@@ -100,18 +112,29 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const expectations = values['expect-fail'] ? readExpectations(values['expect-fail']) : [];
   const adjustments = values['expect-fail'] ? readObjectAdjustments(values['expect-fail']) : [];
   const reporter = progressReporter(process.stderr, progressMode(process.stderr, process.env, values.quiet === true));
-  let run;
+  const vmProgress = verifyProgress(process.stderr, progressMode(process.stderr, process.env, values.quiet === true));
+  let run: CheckRun | VerifyRun;
   try {
-    run = await runCheck({
+    const opts = {
       objects: positionals, btfDir: values['btf-dir'], expectations, adjustments, expectationsFile: values['expect-fail'] ?? null,
-      jobs, shard, onProgress: (p) => reporter.update(p),
-    });
+      jobs, shard, onProgress: (p: CheckProgress) => reporter.update(p),
+    };
+    run = values.verify
+      ? await runCheckVerify({ ...opts, onProgress: (p) => { reporter.update(p); if (p.done === p.total) reporter.end(); }, onVerifyProgress: (p) => vmProgress.update(p) })
+      : await runCheck(opts);
   } finally {
     reporter.end();
+    vmProgress.end();
   }
   for (const w of run.warnings) if (!/^skipped /.test(w)) console.error(`corebpf check: warning: ${w}`);
   const written = writeOutputs(run.report, { json: values.json, junit: values.junit, html: values.html });
   console.log(formatSummary(run.report, { verbose: values.verbose }));
+  if ('verify' in run) {
+    const verify = (run as VerifyRun).verify;
+    for (const k of verify.kernels) {
+      console.log(safeLine(`verify: ${k.kernel} (${k.fixtures.join(', ')}): ${k.outcome === 'ran' ? `${k.programs} programs through the verifier of ${k.release}` : k.why}; ${k.attempts} boot${k.attempts === 1 ? '' : 's'}, boot ${k.bootSeconds ?? '-'} s, ${k.seconds} s in all (${verify.accel})`));
+    }
+  }
   for (const w of written) console.log(w);
   return reportStatus(run.report, values.strict === true, (shard?.count ?? 1) > 1);
 }
