@@ -19,6 +19,7 @@ import { parseSection, type SectionSpec } from './sections.js';
 import { enumName, getSyscalls } from './syscall.js';
 import { createProbeEvent, pmuRetprobeBit, pmuType, probeEventsAvailable, tracepointId, type ProbeEvent } from './tracefs.js';
 import { resolveBinaryPath, resolveSymbolOffset } from './uprobe.js';
+import { attachUprobeMulti, type UprobeMultiOptions } from './link/uprobe-multi.js';
 
 /** What attachProgram needs of a loaded program. */
 export interface AttachableProgram {
@@ -54,6 +55,8 @@ export interface AttachOptions {
     /** Offset of a USDT-style semaphore (reference counter) in the file. */
     refCtrOffset?: number;
   };
+  /** uprobe.multi link (Linux 6.6+): a pattern, symbols or offsets in one file; `retprobe` defaults to the section's. */
+  uprobeMulti?: UprobeMultiOptions;
   perfEvent?: {
     type: number;
     config: number | bigint;
@@ -514,6 +517,7 @@ export function attachProgram(prog: AttachableProgram, opts: AttachOptions = {})
     const retprobe = opts.uprobe.retprobe ?? (spec?.kind === 'uprobe' && /^uretprobe/.test(prog.section));
     return attachUprobe(prog, { ...opts.uprobe, retprobe }, opts);
   }
+  if (opts.uprobeMulti) return attachUprobeMulti(prog, { ...opts.uprobeMulti, retprobe: opts.uprobeMulti.retprobe ?? prog.section.startsWith('uretprobe.multi') });
   if (opts.perfEvent) return attachPerfEventProgram(prog, opts.perfEvent, opts);
   if (opts.xdp) return attachXdp(prog, opts.xdp);
   if (opts.tcx ?? opts.tc) return attachTcx(prog, (opts.tcx ?? opts.tc)!, spec);
@@ -572,7 +576,8 @@ export function attachProgram(prog: AttachableProgram, opts: AttachOptions = {})
       if (checkKernelSupport('kprobe')) throw checkKernelSupport('kprobe')!;
       return notImplemented(prog, 'kprobe.multi / kprobe.session links');
     case 'uprobe_multi':
-      return notImplemented(prog, 'uprobe.multi links');
+      if (t?.kind !== 'uprobe_multi') needTarget(prog, "{ uprobeMulti: { binary, pattern | symbols | offsets } }");
+      return attachUprobeMulti(prog, { binary: t.binary, pattern: t.pattern, retprobe: t.retprobe });
     case 'usdt':
       return notImplemented(prog, 'USDT probes');
     case 'struct_ops':

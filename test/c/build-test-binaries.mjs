@@ -1,6 +1,6 @@
 // Builds the test helper binaries with gcc (no make needed):
 //   node test/c/build-test-binaries.mjs [--cc CC --out DIR]
-//        → build/test/uprobe_target, build/test/corebpf_getpid (or DIR/..., built with CC:
+//        → build/test/uprobe_target, build/test/corebpf_getpid, build/test/multi_target (or DIR/..., built with CC:
 //          the lab cross-compiles them for its arm64 guest, which has no compiler)
 // The tests import these functions and call them themselves.
 import { execFileSync } from 'node:child_process';
@@ -30,6 +30,11 @@ export function buildUprobeTarget(cc = 'gcc', dir = outDir) {
   return build(resolve(here, 'uprobe_target.c'), resolve(dir, 'uprobe_target'), ['-O1', '-g0', '-no-pie'], cc);
 }
 
+/** multi_target.c → build/test/multi_target (uprobe.multi tests); returns its path. */
+export function buildMultiTarget(cc = 'gcc', dir = outDir) {
+  return build(resolve(here, 'multi_target.c'), resolve(dir, 'multi_target'), ['-O1', '-g0'], cc);
+}
+
 /** getpid_loop.c → build/test/corebpf_getpid (its comm is "corebpf_getpid"); returns its path. */
 export function buildGetpidLoop(cc = 'gcc', dir = outDir) {
   return build(resolve(here, 'getpid_loop.c'), resolve(dir, 'corebpf_getpid'), ['-O1', '-g0'], cc);
@@ -38,5 +43,5 @@ export function buildGetpidLoop(cc = 'gcc', dir = outDir) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const arg = (n, d) => { const i = process.argv.indexOf(n); return i > 0 ? process.argv[i + 1] : d; };
   const cc = arg('--cc', 'gcc'), dir = resolve(arg('--out', outDir));
-  process.stdout.write(`${buildUprobeTarget(cc, dir)}\n${buildGetpidLoop(cc, dir)}\n`);
+  process.stdout.write(`${buildUprobeTarget(cc, dir)}\n${buildGetpidLoop(cc, dir)}\n${buildMultiTarget(cc, dir)}\n`);
 }
