@@ -19,6 +19,7 @@ import { parseSection, type SectionSpec } from './sections.js';
 import { enumName, getSyscalls } from './syscall.js';
 import { createProbeEvent, pmuRetprobeBit, pmuType, probeEventsAvailable, tracepointId, type ProbeEvent } from './tracefs.js';
 import { resolveBinaryPath, resolveSymbolOffset } from './uprobe.js';
+import { attachKprobeMulti, type KprobeMultiOptions } from './link/kprobe-multi.js';
 import { attachUprobeMulti, type UprobeMultiOptions } from './link/uprobe-multi.js';
 
 /** What attachProgram needs of a loaded program. */
@@ -55,6 +56,8 @@ export interface AttachOptions {
     /** Offset of a USDT-style semaphore (reference counter) in the file. */
     refCtrOffset?: number;
   };
+  /** kprobe.multi / kretprobe.multi (5.18+) or kprobe.session (6.10+) link; `retprobe` and `session` default to the section's. */
+  kprobeMulti?: KprobeMultiOptions;
   /** uprobe.multi link (Linux 6.6+): a pattern, symbols or offsets in one file; `retprobe` defaults to the section's. */
   uprobeMulti?: UprobeMultiOptions;
   perfEvent?: {
@@ -517,6 +520,12 @@ export function attachProgram(prog: AttachableProgram, opts: AttachOptions = {})
     const retprobe = opts.uprobe.retprobe ?? (spec?.kind === 'uprobe' && /^uretprobe/.test(prog.section));
     return attachUprobe(prog, { ...opts.uprobe, retprobe }, opts);
   }
+  if (opts.kprobeMulti) {
+    return attachKprobeMulti(prog, {
+      ...opts.kprobeMulti, retprobe: opts.kprobeMulti.retprobe ?? prog.section.startsWith('kretprobe.multi'),
+      session: opts.kprobeMulti.session ?? spec?.kind === 'kprobe_session',
+    });
+  }
   if (opts.uprobeMulti) return attachUprobeMulti(prog, { ...opts.uprobeMulti, retprobe: opts.uprobeMulti.retprobe ?? prog.section.startsWith('uretprobe.multi') });
   if (opts.perfEvent) return attachPerfEventProgram(prog, opts.perfEvent, opts);
   if (opts.xdp) return attachXdp(prog, opts.xdp);
@@ -573,8 +582,8 @@ export function attachProgram(prog: AttachableProgram, opts: AttachOptions = {})
     case 'netfilter':
       return needTarget(prog, '{ netfilter: { pf, hooknum, priority } }');
     case 'kprobe_multi': case 'kprobe_session':
-      if (checkKernelSupport('kprobe')) throw checkKernelSupport('kprobe')!;
-      return notImplemented(prog, 'kprobe.multi / kprobe.session links');
+      if (t?.kind !== 'kprobe_multi') needTarget(prog, "{ kprobeMulti: { pattern | symbols | addrs } }");
+      return attachKprobeMulti(prog, { pattern: t.pattern, retprobe: t.retprobe, session: spec.kind === 'kprobe_session' });
     case 'uprobe_multi':
       if (t?.kind !== 'uprobe_multi') needTarget(prog, "{ uprobeMulti: { binary, pattern | symbols | offsets } }");
       return attachUprobeMulti(prog, { binary: t.binary, pattern: t.pattern, retprobe: t.retprobe });
