@@ -26,6 +26,8 @@ const load = (insns: Uint8Array, name: string, attachType: number): OwnedFd =>
   A.progLoad({ progType: U.BPF_PROG_TYPE_KPROBE, insns, license: 'GPL', name, expectedAttachType: attachType });
 const ref = (fd: OwnedFd, name: string, section: string, attachType: number): AttachableProgram =>
   ({ fd: fd.fd, name, section, type: U.BPF_PROG_TYPE_KPROBE, expectedAttachType: attachType, attachBtfId: 0 });
+// r0 = 0; exit: loads on every kernel (the refusal tests must not need bpf_get_attach_cookie, 5.15+)
+const RET0 = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
 const errorOf = (f: () => unknown): unknown => { try { f(); } catch (e) { return e; } return undefined; };
 
 function prefixOrSkip(ctx: Parameters<typeof skipWith>[0]): string {
@@ -35,21 +37,18 @@ function prefixOrSkip(ctx: Parameters<typeof skipWith>[0]): string {
 }
 
 describe('kprobe.multi patterns resolve like libbpf', () => {
-  it('the pattern\'s addresses are those of the matching functions ftrace can hook', (ctx) => {
-    needs(ctx, 'bpf', 'test_binaries');
-    const prefix = prefixOrSkip(ctx);
+  it('the pattern\'s addresses are those of the matching functions ftrace can hook (from kallsyms)', (ctx) => {
+    needs(ctx, 'bpf');
     let root: string;
     try { root = tracefsRoot({ mount: false }); } catch (e) { skipWith(ctx, (e as Error).message); }
-    try { readFileSync(`${root}/available_filter_functions`, 'latin1'); } catch (e) { skipWith(ctx, `${root}/available_filter_functions is not readable here: ${(e as Error).message}`); }
-    const pattern = `${prefix}getp?id`;
-    const got = resolveKprobePattern(pattern);
-    // independently: kallsyms addresses of the names ftrace lists (getpid, getppid, getpgid)
-    const names = new Set(readFileSync(`${root}/available_filter_functions`, 'latin1').split('\n').map((l) => l.split(/\s+/)[0])
-      .filter((n) => /^__\w+_sys_getp.id$/.test(n) && n.startsWith(prefix)));
-    expect([...names].sort()).toEqual([`${prefix}getpgid`, `${prefix}getpid`, `${prefix}getppid`].filter((n) => names.has(n)));
-    expect(names.has(`${prefix}getpid`)).toBe(true);
+    let listed: string[];
+    try { listed = readFileSync(`${root}/available_filter_functions`, 'latin1').split('\n').map((l) => l.split(/\s+/)[0]); } catch (e) { skipWith(ctx, `${root}/available_filter_functions is not readable here: ${(e as Error).message}`); }
+    // independently of globMatch: a regex for the glob, over the names ftrace lists
+    const names = new Set(listed.filter((n) => /^vfs_rea.$/.test(n)));
+    if (!names.size) skipWith(ctx, `available_filter_functions lists no vfs_rea? function (${listed.length} lines)`);
     const want = readFileSync('/proc/kallsyms', 'latin1').split('\n').map((l) => l.split(/\s+/)).filter((w) => names.has(w[2])).map((w) => BigInt(`0x${w[0]}`));
-    expect(got.slice().sort()).toEqual(want.sort());
+    expect(want.length).toBeGreaterThan(0);
+    expect(resolveKprobePattern('vfs_rea?').slice().sort()).toEqual(want.sort());
     expect(() => resolveKprobePattern('corebpf_no_such_function_*')).toThrow(/no kernel function ftrace can hook matches 'corebpf_no_such_function_\*'/);
   });
 });
@@ -112,8 +111,7 @@ describe('real kernel: kprobe.multi links', () => {
 
   it('a program loaded for another attach type is refused before the kernel is asked', (ctx) => {
     needs(ctx, 'bpf');
-    using counts = countsMap();
-    using prog = load(cookieCountingProg(counts.fd), 'km_wrong', 0);
+    using prog = load(RET0, 'km_wrong', 0);
     const e = errorOf(() => attachProgram(ref(prog, 'km_wrong', 'kprobe', 0), { kprobeMulti: { pattern: 'vfs_read' } })) as Error;
     expect(e).toBeInstanceOf(CorebpfError);
     expect(e.message).toMatch(/BPF_TRACE_KPROBE_MULTI/);
@@ -126,8 +124,7 @@ describe('kernels without the link types', () => {
     if (!missing('kprobe_multi')) skipWith(ctx, 'this kernel has kprobe.multi links');
     const prefix = prefixOrSkip(ctx);
     expect(multiLinkMissing('kprobe_multi')).toBeInstanceOf(NotSupportedError);
-    using counts = countsMap();
-    using prog = load(cookieCountingProg(counts.fd), 'km_missing', U.BPF_TRACE_KPROBE_MULTI);
+    using prog = load(RET0, 'km_missing', U.BPF_TRACE_KPROBE_MULTI);
     for (const opts of [undefined, { kprobeMulti: { symbols: [`${prefix}getpid`] } }]) {
       const e = errorOf(() => attachProgram(ref(prog, 'km_missing', `kprobe.multi/${prefix}getpid`, U.BPF_TRACE_KPROBE_MULTI), opts)) as NotSupportedError;
       expect(e).toBeInstanceOf(NotSupportedError);
@@ -141,8 +138,7 @@ describe('kernels without the link types', () => {
     needs(ctx, 'bpf');
     if (!missing('kprobe_session')) skipWith(ctx, 'this kernel has kprobe.session links');
     const prefix = prefixOrSkip(ctx);
-    using counts = countsMap();
-    using prog = load(cookieCountingProg(counts.fd), 'ks_missing', U.BPF_TRACE_KPROBE_SESSION);
+    using prog = load(RET0, 'ks_missing', U.BPF_TRACE_KPROBE_SESSION);
     const e = errorOf(() => attachProgram(ref(prog, 'ks_missing', `kprobe.session/${prefix}getpid`, U.BPF_TRACE_KPROBE_SESSION))) as NotSupportedError;
     expect(e).toBeInstanceOf(NotSupportedError);
     expect(e.message).toMatch(/kprobe\.session links \(BPF_TRACE_KPROBE_SESSION\)/);

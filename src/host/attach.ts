@@ -21,6 +21,7 @@ import { createProbeEvent, pmuRetprobeBit, pmuType, probeEventsAvailable, tracep
 import { resolveBinaryPath, resolveSymbolOffset } from './uprobe.js';
 import { attachKprobeMulti, type KprobeMultiOptions } from './link/kprobe-multi.js';
 import { attachUprobeMulti, type UprobeMultiOptions } from './link/uprobe-multi.js';
+import { attachUsdt, type UsdtOptions } from './usdt/attach.js';
 
 /** What attachProgram needs of a loaded program. */
 export interface AttachableProgram {
@@ -58,6 +59,8 @@ export interface AttachOptions {
   };
   /** kprobe.multi / kretprobe.multi (5.18+) or kprobe.session (6.10+) link; `retprobe` and `session` default to the section's. */
   kprobeMulti?: KprobeMultiOptions;
+  /** USDT probe (programs using libbpf's usdt.bpf.h); binary/provider/name default to the section's usdt/PATH:PROVIDER:NAME. */
+  usdt?: Partial<UsdtOptions>;
   /** uprobe.multi link (Linux 6.6+): a pattern, symbols or offsets in one file; `retprobe` defaults to the section's. */
   uprobeMulti?: UprobeMultiOptions;
   perfEvent?: {
@@ -526,6 +529,12 @@ export function attachProgram(prog: AttachableProgram, opts: AttachOptions = {})
       session: opts.kprobeMulti.session ?? spec?.kind === 'kprobe_session',
     });
   }
+  if (opts.usdt) {
+    const t = spec?.target?.kind === 'usdt' ? spec.target : undefined;
+    const binary = opts.usdt.binary ?? t?.binary, provider = opts.usdt.provider ?? t?.provider, name = opts.usdt.name ?? t?.name;
+    if (!binary || !provider || !name) needTarget(prog, '{ usdt: { binary, provider, name } }');
+    return attachUsdt(prog, { ...opts.usdt, binary, provider, name });
+  }
   if (opts.uprobeMulti) return attachUprobeMulti(prog, { ...opts.uprobeMulti, retprobe: opts.uprobeMulti.retprobe ?? prog.section.startsWith('uretprobe.multi') });
   if (opts.perfEvent) return attachPerfEventProgram(prog, opts.perfEvent, opts);
   if (opts.xdp) return attachXdp(prog, opts.xdp);
@@ -588,7 +597,8 @@ export function attachProgram(prog: AttachableProgram, opts: AttachOptions = {})
       if (t?.kind !== 'uprobe_multi') needTarget(prog, "{ uprobeMulti: { binary, pattern | symbols | offsets } }");
       return attachUprobeMulti(prog, { binary: t.binary, pattern: t.pattern, retprobe: t.retprobe });
     case 'usdt':
-      return notImplemented(prog, 'USDT probes');
+      if (t?.kind !== 'usdt') needTarget(prog, '{ usdt: { binary, provider, name } }');
+      return attachUsdt(prog, { binary: t.binary, provider: t.provider, name: t.name });
     case 'struct_ops':
       return notImplemented(prog, 'struct_ops programs on their own (they attach through their struct_ops map)');
     case 'xdp_devmap': case 'xdp_cpumap':

@@ -8,6 +8,7 @@
 import { CorebpfError, ObjectFormatError } from '../../errors.js';
 import * as A from '../attr.js';
 import type { AttachableProgram } from '../attach.js';
+import type { OwnedFd } from '../fd.js';
 import * as U from '../generated/uapi.js';
 import { Link } from '../link.js';
 import { openElf, resolveBinaryPath, resolveSymbolOffset } from '../uprobe.js';
@@ -97,22 +98,29 @@ export function attachUprobeMulti(prog: AttachableProgram, o: UprobeMultiOptions
   sameLength('cookies', o.cookies, cnt);
   sameLength('refCtrOffsets', o.refCtrOffsets, cnt);
   const pid = o.pid === undefined || o.pid < 0 ? 0 : o.pid === 0 ? process.pid : o.pid;
-  let link;
-  try {
-    link = A.linkCreate({
-      progFd: prog.fd, targetFd: 0, attachType: U.BPF_TRACE_UPROBE_MULTI,
-      uprobeMulti: {
-        path, offsets: u64Array(offsets), cnt, pid, flags: o.retprobe ? U.BPF_F_UPROBE_MULTI_RETURN : 0,
-        cookies: o.cookies ? u64Array(o.cookies) : undefined,
-        refCtrOffsets: o.refCtrOffsets ? u64Array(o.refCtrOffsets) : undefined,
-      },
-    });
-  } catch (e) {
-    throw explainMultiLinkFailure('uprobe_multi', e);
-  }
+  const link = createUprobeMultiLink(prog.fd, { path, offsets, cookies: o.cookies, refCtrOffsets: o.refCtrOffsets, pid, retprobe: o.retprobe });
   const what = o.pattern ?? (names ? names.join(',') : `${cnt} offsets`);
   return new Link({
     kind: 'link', program: prog.name, attachType: U.BPF_TRACE_UPROBE_MULTI, link,
     target: `${o.retprobe ? 'uretprobe' : 'uprobe'}.multi ${path}:${what} (${cnt} probe${cnt === 1 ? '' : 's'}${pid ? `, pid ${pid}` : ''})`,
   });
+}
+
+/** BPF_LINK_CREATE(BPF_TRACE_UPROBE_MULTI) with resolved offsets; a missing link type becomes NotSupportedError. */
+export function createUprobeMultiLink(progFd: number, u: {
+  path: string; offsets: readonly (number | bigint)[]; cookies?: readonly (number | bigint)[];
+  refCtrOffsets?: readonly (number | bigint)[]; pid?: number; retprobe?: boolean;
+}): OwnedFd {
+  try {
+    return A.linkCreate({
+      progFd, targetFd: 0, attachType: U.BPF_TRACE_UPROBE_MULTI,
+      uprobeMulti: {
+        path: u.path, offsets: u64Array(u.offsets), cnt: u.offsets.length, pid: u.pid ?? 0, flags: u.retprobe ? U.BPF_F_UPROBE_MULTI_RETURN : 0,
+        cookies: u.cookies ? u64Array(u.cookies) : undefined,
+        refCtrOffsets: u.refCtrOffsets ? u64Array(u.refCtrOffsets) : undefined,
+      },
+    });
+  } catch (e) {
+    throw explainMultiLinkFailure('uprobe_multi', e);
+  }
 }
