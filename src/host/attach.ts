@@ -4,9 +4,10 @@
 // BPF_PROG_ATTACH, tracefs probe events) are the fallback when LINK_CREATE answers
 // EINVAL / ENOTSUPP / EOPNOTSUPP, or when `legacy: true` asks for them.
 //
+// kprobe.multi / kprobe.session and uprobe.multi live in link/, USDT in usdt/.
 // Not implemented (NotSupportedError naming it): XDP and tc through netlink (only XDP links,
-// Linux 5.9+, and tcx links, Linux 6.6+, are used), kprobe.multi / uprobe.multi / usdt,
-// struct_ops (attached through their map), lirc_mode2, lwt_* and tc actions.
+// Linux 5.9+, and tcx links, Linux 6.6+, are used), struct_ops (attached through their
+// map), lirc_mode2, lwt_* and tc actions.
 import { openSync, constants as fsc } from 'node:fs';
 import { release } from 'node:os';
 import { CorebpfError, NotSupportedError, SyscallError } from '../errors.js';
