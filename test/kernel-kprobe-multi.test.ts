@@ -21,6 +21,9 @@ import { missing, needs, skipWith, syscallPrefix } from './kernel.js';
 import { cookieCountingProg, countsMap, linksOfProgram, readCounts } from './link-helpers.js';
 
 const COMM = 'corebpf_getpid';
+// ftrace lists each address under one name: on x86-64 the getpid wrapper may appear as its
+// alias __ia32_sys_getpid, so patterns match any wrapper prefix (only the native one runs)
+const GETPID_GLOB = '__*_sys_getpid';
 const getpids = (n: number) => { execFileSync(buildGetpidLoop(), [String(n)]); };
 const load = (insns: Uint8Array, name: string, attachType: number): OwnedFd =>
   A.progLoad({ progType: U.BPF_PROG_TYPE_KPROBE, insns, license: 'GPL', name, expectedAttachType: attachType });
@@ -37,31 +40,35 @@ function prefixOrSkip(ctx: Parameters<typeof skipWith>[0]): string {
 }
 
 describe('kprobe.multi patterns resolve like libbpf', () => {
-  it('the pattern\'s addresses are those of the matching functions ftrace can hook (from kallsyms)', (ctx) => {
+  it('the pattern\'s addresses are those of the matching functions ftrace can hook', (ctx) => {
     needs(ctx, 'bpf');
     let root: string;
     try { root = tracefsRoot({ mount: false }); } catch (e) { skipWith(ctx, (e as Error).message); }
-    let listed: string[];
-    try { listed = readFileSync(`${root}/available_filter_functions`, 'latin1').split('\n').map((l) => l.split(/\s+/)[0]); } catch (e) { skipWith(ctx, `${root}/available_filter_functions is not readable here: ${(e as Error).message}`); }
-    // independently of globMatch: a regex for the glob, over the names ftrace lists
-    const names = new Set(listed.filter((n) => /^vfs_rea.$/.test(n)));
-    if (!names.size) skipWith(ctx, `available_filter_functions lists no vfs_rea? function (${listed.length} lines)`);
-    const want = readFileSync('/proc/kallsyms', 'latin1').split('\n').map((l) => l.split(/\s+/)).filter((w) => names.has(w[2])).map((w) => BigInt(`0x${w[0]}`));
-    expect(want.length).toBeGreaterThan(0);
+    const lines = (f: string) => readFileSync(f, 'latin1').split('\n').map((l) => l.split(/\s+/));
+    let want: bigint[];
+    // independently of globMatch (a regex for the glob): 6.5+ lists ftrace's own addresses (past
+    // an ENDBR, not the symbol's), older kernels only names, whose kallsyms addresses libbpf takes
+    try {
+      want = lines(`${root}/available_filter_functions_addrs`).filter((w) => /^vfs_rea.$/.test(w[1] ?? '')).map((w) => BigInt(`0x${w[0]}`));
+    } catch {
+      let names: Set<string>;
+      try { names = new Set(lines(`${root}/available_filter_functions`).map((w) => w[0]).filter((n) => /^vfs_rea.$/.test(n))); } catch (e) { skipWith(ctx, `${root}/available_filter_functions is not readable here: ${(e as Error).message}`); }
+      want = lines('/proc/kallsyms').filter((w) => names.has(w[2])).map((w) => BigInt(`0x${w[0]}`));
+    }
+    if (!want.length) skipWith(ctx, 'ftrace lists no vfs_rea? function here');
     expect(resolveKprobePattern('vfs_rea?').slice().sort()).toEqual(want.sort());
     expect(() => resolveKprobePattern('corebpf_no_such_function_*')).toThrow(/no kernel function ftrace can hook matches 'corebpf_no_such_function_\*'/);
   });
 });
 
 describe('real kernel: kprobe.multi links', () => {
-  it('SEC("kprobe.multi/__<arch>_sys_getpi?") counts every getpid(2) of the trigger; detached, nothing is left', (ctx) => {
+  it('SEC("kprobe.multi/__*_sys_getpid") counts every getpid(2) of the trigger; detached, nothing is left', (ctx) => {
     needs(ctx, 'bpf', 'kprobe_multi', 'test_binaries');
-    const prefix = prefixOrSkip(ctx);
     using counts = countsMap();
     using prog = load(cookieCountingProg(counts.fd, { comm: COMM }), 'km_pattern', U.BPF_TRACE_KPROBE_MULTI);
-    const link = attachProgram(ref(prog, 'km_pattern', `kprobe.multi/${prefix}getpi?`, U.BPF_TRACE_KPROBE_MULTI));
+    const link = attachProgram(ref(prog, 'km_pattern', `kprobe.multi/${GETPID_GLOB}`, U.BPF_TRACE_KPROBE_MULTI));
     try {
-      expect(link.target).toBe(`kprobe.multi ${prefix}getpi? (1 function)`);
+      expect(link.target).toMatch(new RegExp(`^kprobe\\.multi ${GETPID_GLOB.replace(/\*/g, '\\*')} \\(\\d+ functions?\\)$`));
       expect(linksOfProgram(prog.fd)).toHaveLength(1);
       getpids(7);
       expect(readCounts(counts)[0]).toBe(7n);
@@ -89,10 +96,9 @@ describe('real kernel: kprobe.multi links', () => {
 
   it('SEC("kretprobe.multi/...") runs on return: one count per call', (ctx) => {
     needs(ctx, 'bpf', 'kprobe_multi', 'test_binaries');
-    const prefix = prefixOrSkip(ctx);
     using counts = countsMap();
     using prog = load(cookieCountingProg(counts.fd, { comm: COMM }), 'krm_count', U.BPF_TRACE_KPROBE_MULTI);
-    using link = attachProgram(ref(prog, 'krm_count', `kretprobe.multi/${prefix}getpid`, U.BPF_TRACE_KPROBE_MULTI));
+    using link = attachProgram(ref(prog, 'krm_count', `kretprobe.multi/${GETPID_GLOB}`, U.BPF_TRACE_KPROBE_MULTI));
     expect(link.target).toMatch(/^kretprobe\.multi /);
     getpids(4);
     expect(readCounts(counts)[0]).toBe(4n);
@@ -100,10 +106,9 @@ describe('real kernel: kprobe.multi links', () => {
 
   it('SEC("kprobe.session/...") runs at entry and, when the entry returns 0, at return: two counts per call', (ctx) => {
     needs(ctx, 'bpf', 'kprobe_session', 'test_binaries');
-    const prefix = prefixOrSkip(ctx);
     using counts = countsMap();
     using prog = load(cookieCountingProg(counts.fd, { comm: COMM }), 'ks_count', U.BPF_TRACE_KPROBE_SESSION);
-    using link = attachProgram(ref(prog, 'ks_count', `kprobe.session/${prefix}getpid`, U.BPF_TRACE_KPROBE_SESSION));
+    using link = attachProgram(ref(prog, 'ks_count', `kprobe.session/${GETPID_GLOB}`, U.BPF_TRACE_KPROBE_SESSION));
     expect(link.target).toMatch(/^kprobe\.session /);
     getpids(6);
     expect(readCounts(counts)[0]).toBe(12n);
