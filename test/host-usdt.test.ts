@@ -3,7 +3,7 @@
 // the real kernel the sums testdata/progs/usdt.bpf.c adds up equal what the binary fired,
 // for int, long and pointer arguments, with and without a semaphore.
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BpfObject, CorebpfError, Relocator } from '../dist/index.js';
 import { ObjectFormatError } from '../src/errors.js';
 import * as U from '../src/host/generated/uapi.js';
@@ -12,7 +12,7 @@ import { encodeUsdtSpec, parseUsdtSpec, USDT_ARG_CONST, USDT_ARG_REG, USDT_ARG_R
 import { usdtNotes, usdtTargets } from '../src/host/usdt/notes.js';
 // @ts-expect-error -- a plain .mjs build script without type declarations
 import { buildUsdtTarget } from './c/build-test-binaries.mjs';
-import { needsEach, skipWith, unmet } from './kernel.js';
+import { helperMissing, needs, needsEach, skipWith, unmet } from './kernel.js';
 import { linksOfProgram } from './link-helpers.js';
 
 const PROGS = new URL('../testdata/progs/', import.meta.url).pathname;
@@ -92,8 +92,11 @@ describe('USDT notes of a sys/sdt.h binary', () => {
   });
 });
 
+const COOKIE_MISSING = () => helperMissing(U.BPF_FUNC_get_attach_cookie, 'bpf_get_attach_cookie', '5.15');
+
 describe('real kernel: USDT through libbpf\'s usdt.bpf.h', () => {
   needsEach('bpf', 'uprobe', 'btf');
+  beforeEach((ctx) => { const why = COOKIE_MISSING(); if (why) skipWith(ctx, why); });
   const relocator = new Relocator({ size: 1 });
   afterAll(() => relocator.close());
   type Out = { pa: bigint; pb: bigint; pp: bigint; fired: bigint; sa: bigint; sb: bigint };
@@ -169,6 +172,28 @@ describe('real kernel: USDT through libbpf\'s usdt.bpf.h', () => {
       await expect(obj.program('usdt_plain').attach()).rejects.toThrow(/usdt: \{ binary, provider, name \}/);
     } finally {
       obj.close();
+    }
+  });
+});
+
+describe('USDT on a kernel without BPF cookies', () => {
+  it('NotSupportedError naming bpf cookies and Linux 5.15', async (ctx) => {
+    needs(ctx, 'bpf', 'uprobe', 'btf');
+    if (!COOKIE_MISSING()) skipWith(ctx, 'this kernel has BPF cookies (the refusal is tested on kernels before 5.15)');
+    if (!usdtTarget()) skipWith(ctx, whyNoTarget);
+    const relocator = new Relocator({ size: 1 });
+    try {
+      const obj = await (await BpfObject.open(`${PROGS}usdt.bpf.o`, { relocator })).load();
+      try {
+        const e = await obj.program('usdt_plain').attach({ usdt: { binary: target!, provider: 'corebpf', name: 'plain' } }).catch((x: unknown) => x) as Error;
+        expect(e.constructor.name).toBe('NotSupportedError');
+        expect(e.message).toMatch(/BPF cookies .*Linux 5\.15\+/);
+        expect(linksOfProgram(obj.program('usdt_plain').fd)).toEqual([]);
+      } finally {
+        obj.close();
+      }
+    } finally {
+      relocator.close();
     }
   });
 });

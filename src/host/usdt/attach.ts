@@ -6,9 +6,10 @@
 // with a semaphore gets its reference counter offset, so the kernel raises the semaphore
 // while the probe is attached. A program libbpf loaded for uprobe.multi (expected attach
 // type BPF_TRACE_UPROBE_MULTI, which libbpf sets for SEC("usdt") on 6.6+) gets one
-// uprobe.multi link, else one uprobe per site.
+// uprobe.multi link, else one uprobe per site. Kernels without BPF cookies (before 5.15) are
+// refused with NotSupportedError (libbpf's IP-to-spec-id map fallback is not implemented).
 import { existsSync } from 'node:fs';
-import { CorebpfError, SyscallError } from '../../errors.js';
+import { CorebpfError, NotSupportedError, SyscallError } from '../../errors.js';
 import * as A from '../attr.js';
 import { attachUprobe, type AttachableProgram } from '../attach.js';
 import { OwnedFd } from '../fd.js';
@@ -63,6 +64,28 @@ function findSpecsMap(progFd: number, progName: string): OwnedFd {
     { program: progName });
 }
 
+// libbpf's FEAT_BPF_COOKIE probe: a kprobe program calling bpf_get_attach_cookie() loads
+const cookieCache = new WeakMap<object, boolean>();
+function kernelHasBpfCookie(): boolean {
+  const sys = getSyscalls();
+  let v = cookieCache.get(sys);
+  if (v === undefined) {
+    const insns = A.bytes(16);
+    insns[0] = U.BPF_JMP | U.BPF_CALL;
+    new DataView(insns.buffer).setInt32(4, U.BPF_FUNC_get_attach_cookie, true);
+    insns[8] = U.BPF_JMP | U.BPF_EXIT;
+    try {
+      A.progLoad({ progType: U.BPF_PROG_TYPE_KPROBE, insns, license: 'GPL', name: 'cookie_probe' }).close();
+      v = true;
+    } catch (e) {
+      if (!(e instanceof SyscallError) || e.errnoName === 'EPERM') throw e;
+      v = false;
+    }
+    cookieCache.set(sys, v);
+  }
+  return v;
+}
+
 // spec ids in use per specs map (by kernel map id), like libbpf's per-object usdt_manager
 const idsInUse = new Map<number, Set<number>>();
 
@@ -89,6 +112,12 @@ export function attachUsdt(prog: AttachableProgram, o: UsdtOptions): Link {
   const targets = usdtTargets(elf, o.provider, o.name, existsSync(REF_CTR_FORMAT));
   if (!targets.length) {
     throw new CorebpfError(`no USDT probe '${o.provider}:${o.name}' in ${path}`, { path, provider: o.provider, name: o.name });
+  }
+  if (!kernelHasBpfCookie()) {
+    // libbpf then maps probe addresses to spec ids (__bpf_usdt_ip_to_spec_id), which needs
+    // each site's absolute address: known in an executable, in a library only through a pid
+    throw new NotSupportedError(`attaching USDT '${o.provider}:${o.name}' needs BPF cookies (bpf_get_attach_cookie, Linux 5.15+); the IP-to-spec map fallback libbpf uses on older kernels is not implemented by corebpf`,
+      { feature: 'bpf_cookie', since: '5.15' });
   }
   const specsMap = o.specsMapFd !== undefined ? null : findSpecsMap(prog.fd, prog.name);
   const specsFd = specsMap?.fd ?? o.specsMapFd!;
