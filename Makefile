@@ -40,6 +40,11 @@ test: deps
 	$(MAKE) -s all native stock-oracle
 	npx vitest run
 
+.PHONY: pack-check
+# the npm package as installed: file list, then --version, relocate and demo from an empty project
+pack-check: all
+	scripts/pack-check.sh
+
 # the same sources built a second time elsewhere give the same wasm bytes
 wasm-repro: wasm
 	rm -rf $(BUILD)/repro && mkdir -p $(BUILD)/repro
@@ -48,7 +53,7 @@ wasm-repro: wasm
 	cd $(BUILD)/repro/dist/wasm && sha256sum -c --quiet $(BUILD)/repro/sums
 	@echo "wasm-repro: two builds give identical corebpf.wasm and corebpf.cjs ($$(cut -c1-16 $(BUILD)/repro/sums | tr '\n' ' '))"
 
-check: uapi-check testdata-check wasm-repro
+check: uapi-check sections-check testdata-check wasm-repro
 
 fetch: $(SRC)/.fetched
 $(SRC)/.fetched: emsdk.lock scripts/fetch-sources.sh
@@ -78,9 +83,15 @@ include mk/feature-oracle.mk
 include mk/bench.mk
 include mk/lab.mk
 
-ts: $(DIST)/index.js
+ts: $(DIST)/index.js $(DIST)/THIRD_PARTY_NOTICES
+
+# the licenses of what the wasm bundles, from the pinned sources' own files
+$(DIST)/THIRD_PARTY_NOTICES: scripts/third-party-notices.sh emsdk.lock | $(SRC)/.fetched
+	@mkdir -p $(@D)
+	scripts/third-party-notices.sh $(SRC) $@
 TS_SRC := $(shell find src -name '*.ts' 2>/dev/null)
 $(DIST)/index.js: $(TS_SRC) tsconfig.json rollup.config.mjs package.json
+	@test -x node_modules/.bin/tsc || { echo "make: the npm dependencies are not installed: run 'npm ci' (or 'make deps', which installs everything) first" >&2; exit 1; }
 	npx tsc -p tsconfig.json
 	npx rollup -c rollup.config.mjs --silent
 

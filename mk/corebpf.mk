@@ -1,12 +1,12 @@
 # Our glue (virtual kernel, CO-RE report, plan writer) linked with libbpf, libelf, zlib:
 #   $(DIST)/wasm/corebpf.cjs + corebpf.wasm   (emcc, MODULARIZE CommonJS for Node)
 #   $(BUILD)/native/corebpf-native            (gcc: the oracle and benchmark baseline)
-GLUE_NAMES := vk core_report corebpf json cand_index modbtf adjust target_prog
+GLUE_NAMES := vk core_report corebpf json cand_index modbtf adjust target_prog btf_dump btfgen
 GLUE_SRCS := $(patsubst %,$(TOP)/wasm/%.c,$(GLUE_NAMES))
 GLUE_CPPFLAGS = -std=gnu11 -D_GNU_SOURCE $(LIBBPF_INCLUDES) -Wall -Wno-unused-parameter
 # glue that includes libbpf's internal headers sees the same redirections as libbpf
 # (vk.c itself implements them and must reach the real functions)
-$(foreach f,corebpf core_report cand_index adjust,$(BUILD)/wasm/obj/glue/$(f).o $(BUILD)/native/obj/glue/$(f).o): GLUE_EXTRA = -include $(TOP)/wasm/vk_redirect.h
+$(foreach f,corebpf core_report cand_index adjust btfgen,$(BUILD)/wasm/obj/glue/$(f).o $(BUILD)/native/obj/glue/$(f).o): GLUE_EXTRA = -include $(TOP)/wasm/vk_redirect.h
 GLUE_WASM_OBJS := $(patsubst %,$(BUILD)/wasm/obj/glue/%.o,$(GLUE_NAMES))
 GLUE_NATIVE_OBJS := $(patsubst %,$(BUILD)/native/obj/glue/%.o,$(GLUE_NAMES) main)
 
@@ -14,7 +14,7 @@ WASM_OUT := $(DIST)/wasm/corebpf.cjs
 NATIVE_OUT := $(BUILD)/native/corebpf-native
 CB_EXPORTS := cb_run cb_free cb_malloc cb_set_object cb_set_target cb_set_log_level cb_set_kconfig \
   cb_set_kallsyms cb_set_kernel cb_set_features cb_target_register cb_target_release \
-  cb_target_error cb_selftest_trap cb_clear_module_btfs cb_add_module_btf cb_clear_target_progs cb_add_target_prog cb_feature_count cb_feature_name cb_feature_desc cb_libbpf_version \
+  cb_target_error cb_selftest_trap cb_clear_module_btfs cb_add_module_btf cb_clear_target_progs cb_add_target_prog cb_btf_dump_c cb_btfgen cb_feature_count cb_feature_name cb_feature_desc cb_libbpf_version \
   cb_set_adjustments cb_open cb_errno_name \
   malloc free
 comma := ,

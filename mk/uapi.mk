@@ -11,3 +11,14 @@ uapi: | $(SRC)/.fetched
 
 uapi-check: | $(SRC)/.fetched
 	node $(UAPI_GEN) --libbpf $(SRC)/libbpf --out-dir $(UAPI_DIR) --cc $(CC_NATIVE) --check
+
+# libbpf's section table (section_defs[] and enum sec_def_flags), as cilium/ebpf generates
+# its elf_sections.go:
+#   make sections         regenerate src/host/generated/sections.ts
+#   make sections-check   fail if the committed file differs from a fresh generation
+.PHONY: sections sections-check
+sections: | $(SRC)/.fetched
+	node scripts/gen-sections.mjs --libbpf $(SRC)/libbpf --out $(UAPI_DIR)/sections.ts
+
+sections-check: | $(SRC)/.fetched
+	node scripts/gen-sections.mjs --libbpf $(SRC)/libbpf --out $(UAPI_DIR)/sections.ts --check

@@ -1,4 +1,6 @@
 export { relocate, Relocator, type RelocateOptions, type RelocateResult } from './relocate.js';
+export { btfDumpC, readBtf, type BtfDumpOptions } from './btf-dump.js';
+export { btfMin, type BtfMinOptions } from './btf-min.js';
 export {
   adjustmentsFromFlags, mergeAdjustments, type Adjustments, type ProgramAdjustment, type MapAdjustment, type InnerMapAdjustment,
 } from './adjust.js';

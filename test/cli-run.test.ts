@@ -1,8 +1,9 @@
 // `corebpf run` and the live part of `corebpf demo` on the real kernel (root only).
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CLI, obj } from './helpers.js';
-import { needsEach } from './kernel.js';
+import { CLI, ROOT, obj, runNode } from './helpers.js';
+import { needs, needsEach, skipWith } from './kernel.js';
 
 
 describe('corebpf run', () => {
@@ -35,22 +36,37 @@ describe('corebpf run', () => {
   });
 
   it('--set changes a const volatile global before load (target_uid filters every exec out)', async () => {
-    const r = spawnSync(process.execPath, [CLI, 'run', obj('execsnoop'), '--duration', '1500ms', '--json', '--set', 'target_uid=4242'], { encoding: 'utf8' });
+    const r = await runNode([CLI, 'run', obj('execsnoop'), '--duration', '1500ms', '--json', '--set', 'target_uid=4242']);
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.filter((l) => l.type === 'event')).toEqual([]);
   });
 
-  it('exit 2 on usage errors', () => {
-    expect(spawnSync(process.execPath, [CLI, 'run']).status).toBe(2);
-    expect(spawnSync(process.execPath, [CLI, 'run', obj('execsnoop'), '--duration', 'soon']).status).toBe(2);
+  it('a program that fails to attach: named with the reason, nothing runs, exit 1; --disable leaves it out', async () => {
+    const r = await runNode([CLI, 'run', obj('attach_fail'), '--duration', '1s', '--json']);
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.type === 'attach').map((l) => [l.program, l.attached])).toEqual([['on_getpid', true], ['on_nothing', false]]);
+    const bad = lines.find((l) => l.program === 'on_nothing')!;
+    expect(bad.error).toMatch(/corebpf_none:no_such_event' not found/);
+    expect(lines.at(-1)).toMatchObject({ type: 'attach-failed', failed: ['on_nothing'] });
+    expect(lines.some((l) => l.type === 'map')).toBe(false); // it stopped before running
+    const ok = await runNode([CLI, 'run', obj('attach_fail'), '--duration', '1s', '--disable', 'on_nothing']);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/on_getpid: attached/);
+    expect(ok.stdout).not.toMatch(/on_nothing/);
+  });
+
+  it('exit 2 on usage errors', async () => {
+    expect((await runNode([CLI, 'run'])).status).toBe(2);
+    expect((await runNode([CLI, 'run', obj('execsnoop'), '--duration', 'soon'])).status).toBe(2);
   });
 });
 
 describe('corebpf demo', () => {
   needsEach('bpf', 'ringbuf', 'btf');
-  it('relocates against the bundled and this kernel, then loads, attaches and prints real events', () => {
-    const r = spawnSync(process.execPath, [CLI, 'demo'], { encoding: 'utf8', timeout: 60_000 });
+  it('relocates against the bundled and this kernel, then loads, attaches and prints real events', async () => {
+    const r = await runNode([CLI, 'demo'], { timeoutMs: 300_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/== bundled Debian kernel 6\.1\./);
@@ -58,5 +74,20 @@ describe('corebpf demo', () => {
     expect(r.stdout).toMatch(/attached tracepoint__syscalls__sys_enter_execve/);
     expect(r.stdout).toMatch(/event: \{"pid":\d+,"ppid":\d+,"uid":0,"comm":"\w+","filename":"\/bin\/true"\}/);
     expect(r.stdout).toMatch(/event: .*"filename":"\/bin\/uname"/);
+  });
+});
+
+describe('tracefs closed to the caller', () => {
+  it('an unprivileged process reading a root-only tracefs gets PermissionError naming what to grant, not "not mounted"', async (ctx) => {
+    needs(ctx, 'bpf'); // root, to spawn the child as another user
+    const dir = '/sys/kernel/tracing';
+    if (!existsSync(`${dir}/events`)) skipWith(ctx, `tracefs is not mounted at ${dir}`);
+    if (statSync(dir).mode & 0o005) skipWith(ctx, `${dir} is readable by everyone here (mode ${(statSync(dir).mode & 0o777).toString(8)})`);
+    const mod = `${ROOT}build/tsc/host/tracefs.js`;
+    if (!existsSync(mod)) skipWith(ctx, `${mod} is not built (make all)`);
+    const script = `import(${JSON.stringify(mod)}).then((m) => { try { m.tracefsRoot({ mount: false }); console.log('no error'); } catch (e) { console.log(e.name + ': ' + e.message); } })`;
+    const r = await runNode(['-e', script], { uid: 65534, gid: 65534 });
+    expect(r.stdout).toMatch(/^PermissionError: tracefs at \/sys\/kernel\/tracing is mounted but this process may not read it \(EACCES/);
+    expect(r.stdout).toMatch(/CAP_DAC_READ_SEARCH/);
   });
 });

@@ -108,3 +108,16 @@ describe('corebpf relocate --verbose', () => {
     expect(quiet.err).toBe('');
   });
 });
+
+describe('corebpf --version and help', () => {
+  it('--version, -V and version print the package\'s version; help lists every command', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V', 'version']) {
+      const r = spawnSync(process.execPath, [CLI, flag], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^corebpf ${pkg.version.replace(/\./g, '\\.')} \\(libbpf 1\\.5 `));
+    }
+    const help = spawnSync(process.execPath, [CLI, 'help'], { encoding: 'utf8' }).stdout;
+    for (const cmd of ['relocate', 'check', 'run', 'btf dump', 'demo', 'help', 'version']) expect(help).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'));
+  });
+});

@@ -1,5 +1,5 @@
 // Shared test helpers: paths, the native oracle, the raw wasm module, fixtures.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -115,4 +115,24 @@ export async function rawWasm(): Promise<RawWasm> {
 
 export function isRoot(): boolean {
   return process.geteuid?.() === 0;
+}
+
+/**
+ * Run node with `args` without blocking this process's event loop (spawnSync would: under a
+ * slow emulated guest, a call of a minute starves vitest's worker RPC, which then times out).
+ */
+export function runNode(args: string[], opts: { uid?: number; gid?: number; timeoutMs?: number } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : null;
+    child.on('error', reject);
+    child.on('close', (status) => {
+      if (timer) clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
 }

@@ -2,7 +2,7 @@
 // stream ring buffer / perf buffer events and show map contents until the duration ends
 // or Ctrl-C; everything is closed on the way out.
 import { parseArgs } from 'node:util';
-import { NotSupportedError } from '../errors.js';
+import { CorebpfError } from '../errors.js';
 import { BpfObject } from '../host/object.js';
 import type { BpfMap } from '../host/map.js';
 import { parseSection } from '../host/sections.js';
@@ -21,7 +21,9 @@ CAP_BPF + CAP_PERFMON). Ctrl-C stops; everything is detached and closed.
   --btf PATH             kernel BTF to relocate against (default /sys/kernel/btf/vmlinux)
   --set NAME=VALUE       set a global variable before load (const volatile ones too);
                          numbers, true/false, or a string (repeatable)
-  --attach auto|none     attach programs by section (default auto)
+  --attach auto|none     attach programs by section (default auto); when any program
+                         that names an attach point fails to attach, run says which and
+                         why and exits 1 (--disable PROG leaves a program out)
   --duration TIME        stop after TIME (e.g. 10s, 500ms, 2m; default: until Ctrl-C)
   --interval TIME        print map contents every TIME as well
   --event-type TYPE      decode ring/perf buffer records as this BTF type of the object
@@ -148,6 +150,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
 
     if (values.attach === 'auto') {
+      const failed: string[] = [];
       for (const p of obj.programs) {
         const spec = parseSection(p.section);
         if (!spec?.autoAttach) {
@@ -158,9 +161,16 @@ export async function runCommand(argv: string[]): Promise<number> {
           await p.attach();
           say('attach', `  ${p.name}: attached (${p.section})`, { program: p.name, attached: true });
         } catch (e) {
-          if (!(e instanceof NotSupportedError)) throw e;
-          say('attach', `  ${p.name}: not attached: ${e.message}`, { program: p.name, attached: false, error: e.message });
+          // every program is tried, so the report names each failure; then none run
+          if (!(e instanceof CorebpfError)) throw e;
+          failed.push(p.name);
+          say('attach', `  ${p.name}: FAILED to attach: ${e.message}`, { program: p.name, attached: false, error: e.message, errorType: e.name });
         }
+      }
+      if (failed.length) {
+        say('attach-failed', `${failed.length} of ${obj.programs.length} programs failed to attach (${failed.join(', ')}): nothing was run; ` +
+          'turn them off with --disable PROG, or run with --attach none', { failed });
+        return 1;
       }
     }
 

@@ -1,29 +1,22 @@
-// libbpf section names → program type, expected attach type and attach target.
+// libbpf section names -> program type, expected attach type and attach target.
 //
-// SECTION_DEFS mirrors `section_defs[]` of the pinned libbpf (1.5.0, src/libbpf.c) entry for
-// entry and in the same order, and findSectionDef() matches names exactly as libbpf's
-// sec_def_matches() does:
+// SECTION_DEFS is libbpf's `section_defs[]` as generated from the pinned source
+// (./generated/sections.ts, scripts/gen-sections.mjs), entry for entry and in the same
+// order, and findSectionDef() matches names exactly as libbpf's sec_def_matches() does:
 //   - "name"   matches only SEC("name");
 //   - "name+"  matches SEC("name") or SEC("name/anything");
 //   - "name/"  matches any SEC("name/...") (libbpf has no such entry at present).
 // The first matching entry wins, which is why "sk_reuseport/migrate" precedes "sk_reuseport"
 // and "kprobe.multi+" is not shadowed by "kprobe+" ("kprobe.multi" is not "kprobe" + '/').
 //
-// `attach` names the kind of attachment. libbpf auto-attaches (bpf_program__attach) only
-// the kinds that have an attach_fn in its table (AUTO_ATTACH_KINDS below), and only when
-// the section names a target (SEC("kprobe/do_sys_open"), not SEC("kprobe")); every other
-// kind needs a target from the caller (an interface, a cgroup, a socket...).
+// `attach` is ours: the kind of attachment, from libbpf's attach_fn where it has one, else
+// from the program and attach types. libbpf auto-attaches (bpf_program__attach) only the
+// entries with an attach_fn, and only when the section names a target (SEC("kprobe/
+// do_sys_open"), not SEC("kprobe")); every other kind needs a target from the caller.
 import * as U from './generated/uapi.js';
+import { LIBBPF_SECTION_DEFS, SEC_ATTACH_BTF, SEC_SLEEPABLE, SEC_XDP_FRAGS, type LibbpfSectionDef } from './generated/sections.js';
 
-/** libbpf's enum sec_def_flags. */
-export const SEC_NONE = 0;
-export const SEC_EXP_ATTACH_OPT = 1;
-export const SEC_ATTACHABLE = 2;
-export const SEC_ATTACHABLE_OPT = SEC_ATTACHABLE | SEC_EXP_ATTACH_OPT;
-export const SEC_ATTACH_BTF = 4;
-export const SEC_SLEEPABLE = 8;
-export const SEC_XDP_FRAGS = 16;
-export const SEC_USDT = 32;
+export { SEC_NONE, SEC_EXP_ATTACH_OPT, SEC_ATTACHABLE, SEC_ATTACHABLE_OPT, SEC_ATTACH_BTF, SEC_SLEEPABLE, SEC_XDP_FRAGS, SEC_USDT } from './generated/sections.js';
 
 export type AttachKind =
   | 'socket' | 'sk_reuseport' | 'kprobe' | 'uprobe' | 'kprobe_multi' | 'kprobe_session' | 'uprobe_multi'
@@ -32,129 +25,52 @@ export type AttachKind =
   | 'xdp' | 'xdp_devmap' | 'xdp_cpumap' | 'perf_event' | 'lwt' | 'sockops' | 'sk_skb' | 'sk_msg' | 'lirc'
   | 'flow_dissector' | 'cgroup' | 'struct_ops' | 'sk_lookup' | 'netfilter';
 
-/** Kinds libbpf's bpf_program__attach() can attach from the section name alone. */
-export const AUTO_ATTACH_KINDS: ReadonlySet<AttachKind> = new Set<AttachKind>([
-  'kprobe', 'uprobe', 'kprobe_multi', 'kprobe_session', 'uprobe_multi', 'ksyscall', 'usdt',
-  'tracepoint', 'raw_tracepoint', 'tp_btf', 'fentry', 'fmod_ret', 'fexit', 'freplace', 'lsm', 'iter',
-]);
-
-export interface SectionDef {
-  /** libbpf's spelling, with its trailing '+' or '/' when it has one. */
-  readonly sec: string;
-  readonly progType: number;
-  readonly expectedAttachType: number;
-  /** SEC_* flags. */
-  readonly flags: number;
+export interface SectionDef extends LibbpfSectionDef {
   readonly attach: AttachKind;
 }
 
-const def = (sec: string, progType: number, expectedAttachType: number, flags: number, attach: AttachKind): SectionDef =>
-  ({ sec, progType, expectedAttachType, flags, attach });
+const BY_ATTACH_FN: Record<string, AttachKind> = {
+  attach_kprobe: 'kprobe', attach_uprobe: 'uprobe', attach_kprobe_multi: 'kprobe_multi',
+  attach_kprobe_session: 'kprobe_session', attach_uprobe_multi: 'uprobe_multi', attach_ksyscall: 'ksyscall',
+  attach_usdt: 'usdt', attach_tp: 'tracepoint', attach_raw_tp: 'raw_tracepoint', attach_lsm: 'lsm', attach_iter: 'iter',
+};
 
-/** libbpf 1.5.0 section_defs[], same order. */
-export const SECTION_DEFS: readonly SectionDef[] = [
-  def('socket', U.BPF_PROG_TYPE_SOCKET_FILTER, 0, SEC_NONE, 'socket'),
-  def('sk_reuseport/migrate', U.BPF_PROG_TYPE_SK_REUSEPORT, U.BPF_SK_REUSEPORT_SELECT_OR_MIGRATE, SEC_ATTACHABLE, 'sk_reuseport'),
-  def('sk_reuseport', U.BPF_PROG_TYPE_SK_REUSEPORT, U.BPF_SK_REUSEPORT_SELECT, SEC_ATTACHABLE, 'sk_reuseport'),
-  def('kprobe+', U.BPF_PROG_TYPE_KPROBE, 0, SEC_NONE, 'kprobe'),
-  def('uprobe+', U.BPF_PROG_TYPE_KPROBE, 0, SEC_NONE, 'uprobe'),
-  def('uprobe.s+', U.BPF_PROG_TYPE_KPROBE, 0, SEC_SLEEPABLE, 'uprobe'),
-  def('kretprobe+', U.BPF_PROG_TYPE_KPROBE, 0, SEC_NONE, 'kprobe'),
-  def('uretprobe+', U.BPF_PROG_TYPE_KPROBE, 0, SEC_NONE, 'uprobe'),
-  def('uretprobe.s+', U.BPF_PROG_TYPE_KPROBE, 0, SEC_SLEEPABLE, 'uprobe'),
-  def('kprobe.multi+', U.BPF_PROG_TYPE_KPROBE, U.BPF_TRACE_KPROBE_MULTI, SEC_NONE, 'kprobe_multi'),
-  def('kretprobe.multi+', U.BPF_PROG_TYPE_KPROBE, U.BPF_TRACE_KPROBE_MULTI, SEC_NONE, 'kprobe_multi'),
-  def('kprobe.session+', U.BPF_PROG_TYPE_KPROBE, U.BPF_TRACE_KPROBE_SESSION, SEC_NONE, 'kprobe_session'),
-  def('uprobe.multi+', U.BPF_PROG_TYPE_KPROBE, U.BPF_TRACE_UPROBE_MULTI, SEC_NONE, 'uprobe_multi'),
-  def('uretprobe.multi+', U.BPF_PROG_TYPE_KPROBE, U.BPF_TRACE_UPROBE_MULTI, SEC_NONE, 'uprobe_multi'),
-  def('uprobe.multi.s+', U.BPF_PROG_TYPE_KPROBE, U.BPF_TRACE_UPROBE_MULTI, SEC_SLEEPABLE, 'uprobe_multi'),
-  def('uretprobe.multi.s+', U.BPF_PROG_TYPE_KPROBE, U.BPF_TRACE_UPROBE_MULTI, SEC_SLEEPABLE, 'uprobe_multi'),
-  def('ksyscall+', U.BPF_PROG_TYPE_KPROBE, 0, SEC_NONE, 'ksyscall'),
-  def('kretsyscall+', U.BPF_PROG_TYPE_KPROBE, 0, SEC_NONE, 'ksyscall'),
-  def('usdt+', U.BPF_PROG_TYPE_KPROBE, 0, SEC_USDT, 'usdt'),
-  def('usdt.s+', U.BPF_PROG_TYPE_KPROBE, 0, SEC_USDT | SEC_SLEEPABLE, 'usdt'),
-  def('tc/ingress', U.BPF_PROG_TYPE_SCHED_CLS, U.BPF_TCX_INGRESS, SEC_NONE, 'tcx'), // alias for tcx
-  def('tc/egress', U.BPF_PROG_TYPE_SCHED_CLS, U.BPF_TCX_EGRESS, SEC_NONE, 'tcx'), // alias for tcx
-  def('tcx/ingress', U.BPF_PROG_TYPE_SCHED_CLS, U.BPF_TCX_INGRESS, SEC_NONE, 'tcx'),
-  def('tcx/egress', U.BPF_PROG_TYPE_SCHED_CLS, U.BPF_TCX_EGRESS, SEC_NONE, 'tcx'),
-  def('tc', U.BPF_PROG_TYPE_SCHED_CLS, 0, SEC_NONE, 'tc'), // legacy
-  def('classifier', U.BPF_PROG_TYPE_SCHED_CLS, 0, SEC_NONE, 'tc'), // legacy
-  def('action', U.BPF_PROG_TYPE_SCHED_ACT, 0, SEC_NONE, 'action'), // legacy
-  def('netkit/primary', U.BPF_PROG_TYPE_SCHED_CLS, U.BPF_NETKIT_PRIMARY, SEC_NONE, 'netkit'),
-  def('netkit/peer', U.BPF_PROG_TYPE_SCHED_CLS, U.BPF_NETKIT_PEER, SEC_NONE, 'netkit'),
-  def('tracepoint+', U.BPF_PROG_TYPE_TRACEPOINT, 0, SEC_NONE, 'tracepoint'),
-  def('tp+', U.BPF_PROG_TYPE_TRACEPOINT, 0, SEC_NONE, 'tracepoint'),
-  def('raw_tracepoint+', U.BPF_PROG_TYPE_RAW_TRACEPOINT, 0, SEC_NONE, 'raw_tracepoint'),
-  def('raw_tp+', U.BPF_PROG_TYPE_RAW_TRACEPOINT, 0, SEC_NONE, 'raw_tracepoint'),
-  def('raw_tracepoint.w+', U.BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE, 0, SEC_NONE, 'raw_tracepoint'),
-  def('raw_tp.w+', U.BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE, 0, SEC_NONE, 'raw_tracepoint'),
-  def('tp_btf+', U.BPF_PROG_TYPE_TRACING, U.BPF_TRACE_RAW_TP, SEC_ATTACH_BTF, 'tp_btf'),
-  def('fentry+', U.BPF_PROG_TYPE_TRACING, U.BPF_TRACE_FENTRY, SEC_ATTACH_BTF, 'fentry'),
-  def('fmod_ret+', U.BPF_PROG_TYPE_TRACING, U.BPF_MODIFY_RETURN, SEC_ATTACH_BTF, 'fmod_ret'),
-  def('fexit+', U.BPF_PROG_TYPE_TRACING, U.BPF_TRACE_FEXIT, SEC_ATTACH_BTF, 'fexit'),
-  def('fentry.s+', U.BPF_PROG_TYPE_TRACING, U.BPF_TRACE_FENTRY, SEC_ATTACH_BTF | SEC_SLEEPABLE, 'fentry'),
-  def('fmod_ret.s+', U.BPF_PROG_TYPE_TRACING, U.BPF_MODIFY_RETURN, SEC_ATTACH_BTF | SEC_SLEEPABLE, 'fmod_ret'),
-  def('fexit.s+', U.BPF_PROG_TYPE_TRACING, U.BPF_TRACE_FEXIT, SEC_ATTACH_BTF | SEC_SLEEPABLE, 'fexit'),
-  def('freplace+', U.BPF_PROG_TYPE_EXT, 0, SEC_ATTACH_BTF, 'freplace'),
-  def('lsm+', U.BPF_PROG_TYPE_LSM, U.BPF_LSM_MAC, SEC_ATTACH_BTF, 'lsm'),
-  def('lsm.s+', U.BPF_PROG_TYPE_LSM, U.BPF_LSM_MAC, SEC_ATTACH_BTF | SEC_SLEEPABLE, 'lsm'),
-  def('lsm_cgroup+', U.BPF_PROG_TYPE_LSM, U.BPF_LSM_CGROUP, SEC_ATTACH_BTF, 'lsm_cgroup'),
-  def('iter+', U.BPF_PROG_TYPE_TRACING, U.BPF_TRACE_ITER, SEC_ATTACH_BTF, 'iter'),
-  def('iter.s+', U.BPF_PROG_TYPE_TRACING, U.BPF_TRACE_ITER, SEC_ATTACH_BTF | SEC_SLEEPABLE, 'iter'),
-  def('syscall', U.BPF_PROG_TYPE_SYSCALL, 0, SEC_SLEEPABLE, 'syscall'),
-  def('xdp.frags/devmap', U.BPF_PROG_TYPE_XDP, U.BPF_XDP_DEVMAP, SEC_XDP_FRAGS, 'xdp_devmap'),
-  def('xdp/devmap', U.BPF_PROG_TYPE_XDP, U.BPF_XDP_DEVMAP, SEC_ATTACHABLE, 'xdp_devmap'),
-  def('xdp.frags/cpumap', U.BPF_PROG_TYPE_XDP, U.BPF_XDP_CPUMAP, SEC_XDP_FRAGS, 'xdp_cpumap'),
-  def('xdp/cpumap', U.BPF_PROG_TYPE_XDP, U.BPF_XDP_CPUMAP, SEC_ATTACHABLE, 'xdp_cpumap'),
-  def('xdp.frags', U.BPF_PROG_TYPE_XDP, U.BPF_XDP, SEC_XDP_FRAGS, 'xdp'),
-  def('xdp', U.BPF_PROG_TYPE_XDP, U.BPF_XDP, SEC_ATTACHABLE_OPT, 'xdp'),
-  def('perf_event', U.BPF_PROG_TYPE_PERF_EVENT, 0, SEC_NONE, 'perf_event'),
-  def('lwt_in', U.BPF_PROG_TYPE_LWT_IN, 0, SEC_NONE, 'lwt'),
-  def('lwt_out', U.BPF_PROG_TYPE_LWT_OUT, 0, SEC_NONE, 'lwt'),
-  def('lwt_xmit', U.BPF_PROG_TYPE_LWT_XMIT, 0, SEC_NONE, 'lwt'),
-  def('lwt_seg6local', U.BPF_PROG_TYPE_LWT_SEG6LOCAL, 0, SEC_NONE, 'lwt'),
-  def('sockops', U.BPF_PROG_TYPE_SOCK_OPS, U.BPF_CGROUP_SOCK_OPS, SEC_ATTACHABLE_OPT, 'sockops'),
-  def('sk_skb/stream_parser', U.BPF_PROG_TYPE_SK_SKB, U.BPF_SK_SKB_STREAM_PARSER, SEC_ATTACHABLE_OPT, 'sk_skb'),
-  def('sk_skb/stream_verdict', U.BPF_PROG_TYPE_SK_SKB, U.BPF_SK_SKB_STREAM_VERDICT, SEC_ATTACHABLE_OPT, 'sk_skb'),
-  def('sk_skb/verdict', U.BPF_PROG_TYPE_SK_SKB, U.BPF_SK_SKB_VERDICT, SEC_ATTACHABLE_OPT, 'sk_skb'),
-  def('sk_skb', U.BPF_PROG_TYPE_SK_SKB, 0, SEC_NONE, 'sk_skb'),
-  def('sk_msg', U.BPF_PROG_TYPE_SK_MSG, U.BPF_SK_MSG_VERDICT, SEC_ATTACHABLE_OPT, 'sk_msg'),
-  def('lirc_mode2', U.BPF_PROG_TYPE_LIRC_MODE2, U.BPF_LIRC_MODE2, SEC_ATTACHABLE_OPT, 'lirc'),
-  def('flow_dissector', U.BPF_PROG_TYPE_FLOW_DISSECTOR, U.BPF_FLOW_DISSECTOR, SEC_ATTACHABLE_OPT, 'flow_dissector'),
-  def('cgroup_skb/ingress', U.BPF_PROG_TYPE_CGROUP_SKB, U.BPF_CGROUP_INET_INGRESS, SEC_ATTACHABLE_OPT, 'cgroup'),
-  def('cgroup_skb/egress', U.BPF_PROG_TYPE_CGROUP_SKB, U.BPF_CGROUP_INET_EGRESS, SEC_ATTACHABLE_OPT, 'cgroup'),
-  def('cgroup/skb', U.BPF_PROG_TYPE_CGROUP_SKB, 0, SEC_NONE, 'cgroup'),
-  def('cgroup/sock_create', U.BPF_PROG_TYPE_CGROUP_SOCK, U.BPF_CGROUP_INET_SOCK_CREATE, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/sock_release', U.BPF_PROG_TYPE_CGROUP_SOCK, U.BPF_CGROUP_INET_SOCK_RELEASE, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/sock', U.BPF_PROG_TYPE_CGROUP_SOCK, U.BPF_CGROUP_INET_SOCK_CREATE, SEC_ATTACHABLE_OPT, 'cgroup'),
-  def('cgroup/post_bind4', U.BPF_PROG_TYPE_CGROUP_SOCK, U.BPF_CGROUP_INET4_POST_BIND, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/post_bind6', U.BPF_PROG_TYPE_CGROUP_SOCK, U.BPF_CGROUP_INET6_POST_BIND, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/bind4', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_INET4_BIND, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/bind6', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_INET6_BIND, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/connect4', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_INET4_CONNECT, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/connect6', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_INET6_CONNECT, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/connect_unix', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_UNIX_CONNECT, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/sendmsg4', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_UDP4_SENDMSG, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/sendmsg6', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_UDP6_SENDMSG, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/sendmsg_unix', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_UNIX_SENDMSG, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/recvmsg4', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_UDP4_RECVMSG, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/recvmsg6', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_UDP6_RECVMSG, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/recvmsg_unix', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_UNIX_RECVMSG, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/getpeername4', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_INET4_GETPEERNAME, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/getpeername6', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_INET6_GETPEERNAME, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/getpeername_unix', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_UNIX_GETPEERNAME, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/getsockname4', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_INET4_GETSOCKNAME, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/getsockname6', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_INET6_GETSOCKNAME, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/getsockname_unix', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_UNIX_GETSOCKNAME, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/sysctl', U.BPF_PROG_TYPE_CGROUP_SYSCTL, U.BPF_CGROUP_SYSCTL, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/getsockopt', U.BPF_PROG_TYPE_CGROUP_SOCKOPT, U.BPF_CGROUP_GETSOCKOPT, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/setsockopt', U.BPF_PROG_TYPE_CGROUP_SOCKOPT, U.BPF_CGROUP_SETSOCKOPT, SEC_ATTACHABLE, 'cgroup'),
-  def('cgroup/dev', U.BPF_PROG_TYPE_CGROUP_DEVICE, U.BPF_CGROUP_DEVICE, SEC_ATTACHABLE_OPT, 'cgroup'),
-  def('struct_ops+', U.BPF_PROG_TYPE_STRUCT_OPS, 0, SEC_NONE, 'struct_ops'),
-  def('struct_ops.s+', U.BPF_PROG_TYPE_STRUCT_OPS, 0, SEC_SLEEPABLE, 'struct_ops'),
-  def('sk_lookup', U.BPF_PROG_TYPE_SK_LOOKUP, U.BPF_SK_LOOKUP, SEC_ATTACHABLE, 'sk_lookup'),
-  def('netfilter', U.BPF_PROG_TYPE_NETFILTER, U.BPF_NETFILTER, SEC_NONE, 'netfilter'),
-];
+const BY_TRACE_ATTACH_TYPE: Record<number, AttachKind> = {
+  [U.BPF_TRACE_RAW_TP]: 'tp_btf', [U.BPF_TRACE_FENTRY]: 'fentry', [U.BPF_MODIFY_RETURN]: 'fmod_ret', [U.BPF_TRACE_FEXIT]: 'fexit',
+};
+
+const BY_PROG_TYPE: Record<number, AttachKind> = {
+  [U.BPF_PROG_TYPE_SOCKET_FILTER]: 'socket', [U.BPF_PROG_TYPE_SK_REUSEPORT]: 'sk_reuseport',
+  [U.BPF_PROG_TYPE_SCHED_CLS]: 'tc', [U.BPF_PROG_TYPE_SCHED_ACT]: 'action', [U.BPF_PROG_TYPE_LSM]: 'lsm_cgroup',
+  [U.BPF_PROG_TYPE_SYSCALL]: 'syscall', [U.BPF_PROG_TYPE_XDP]: 'xdp', [U.BPF_PROG_TYPE_PERF_EVENT]: 'perf_event',
+  [U.BPF_PROG_TYPE_LWT_IN]: 'lwt', [U.BPF_PROG_TYPE_LWT_OUT]: 'lwt', [U.BPF_PROG_TYPE_LWT_XMIT]: 'lwt',
+  [U.BPF_PROG_TYPE_LWT_SEG6LOCAL]: 'lwt', [U.BPF_PROG_TYPE_SOCK_OPS]: 'sockops', [U.BPF_PROG_TYPE_SK_SKB]: 'sk_skb',
+  [U.BPF_PROG_TYPE_SK_MSG]: 'sk_msg', [U.BPF_PROG_TYPE_LIRC_MODE2]: 'lirc', [U.BPF_PROG_TYPE_FLOW_DISSECTOR]: 'flow_dissector',
+  [U.BPF_PROG_TYPE_CGROUP_SKB]: 'cgroup', [U.BPF_PROG_TYPE_CGROUP_SOCK]: 'cgroup', [U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR]: 'cgroup',
+  [U.BPF_PROG_TYPE_CGROUP_SYSCTL]: 'cgroup', [U.BPF_PROG_TYPE_CGROUP_SOCKOPT]: 'cgroup', [U.BPF_PROG_TYPE_CGROUP_DEVICE]: 'cgroup',
+  [U.BPF_PROG_TYPE_STRUCT_OPS]: 'struct_ops', [U.BPF_PROG_TYPE_SK_LOOKUP]: 'sk_lookup', [U.BPF_PROG_TYPE_NETFILTER]: 'netfilter',
+};
+
+/** Our attach kind of one of libbpf's section definitions. */
+export function attachKindOf(d: LibbpfSectionDef): AttachKind | undefined {
+  if (d.attachFn === 'attach_trace') return d.progType === U.BPF_PROG_TYPE_EXT ? 'freplace' : BY_TRACE_ATTACH_TYPE[d.expectedAttachType];
+  if (d.attachFn !== null) return BY_ATTACH_FN[d.attachFn];
+  switch (d.expectedAttachType) {
+    case U.BPF_TCX_INGRESS: case U.BPF_TCX_EGRESS: return 'tcx';
+    case U.BPF_NETKIT_PRIMARY: case U.BPF_NETKIT_PEER: return 'netkit';
+    case U.BPF_XDP_DEVMAP: return 'xdp_devmap';
+    case U.BPF_XDP_CPUMAP: return 'xdp_cpumap';
+    default: return BY_PROG_TYPE[d.progType];
+  }
+}
+
+/** libbpf's section_defs[] (generated), each with its attach kind; same order. */
+export const SECTION_DEFS: readonly SectionDef[] = LIBBPF_SECTION_DEFS.map((d) => {
+  const attach = attachKindOf(d);
+  // a new libbpf entry whose kind we cannot name: `make sections` after a libbpf update
+  if (!attach) throw new Error(`corebpf: no attach kind for libbpf section '${d.sec}' (attach_fn ${d.attachFn}); extend attachKindOf in src/host/sections.ts`);
+  return { ...d, attach };
+});
 
 /** libbpf's sec_def_matches(). */
 export function sectionDefMatches(d: SectionDef, section: string): boolean {
@@ -298,7 +214,7 @@ export function parseSection(section: string): SectionSpec | undefined {
   // name after the prefix, or by bpf_program__set_attach_target), so libbpf attaches them
   // whatever the section says; the others need the target in the name.
   const btfTarget = (d.flags & SEC_ATTACH_BTF) !== 0;
-  const autoAttach = AUTO_ATTACH_KINDS.has(d.attach) && error === undefined && (btfTarget || target !== undefined);
+  const autoAttach = d.attachFn !== null && error === undefined && (btfTarget || target !== undefined);
   return {
     section, def: d, kind: d.attach, progType: d.progType, expectedAttachType: d.expectedAttachType,
     sleepable: (d.flags & SEC_SLEEPABLE) !== 0, xdpFrags: (d.flags & SEC_XDP_FRAGS) !== 0,

@@ -2,7 +2,7 @@
 // writing to kprobe_events / uprobe_events. Also the perf PMUs of kprobes and uprobes in
 // /sys/bus/event_source/devices, which newer kernels use instead of tracefs events.
 import { accessSync, appendFileSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { NotSupportedError, SyscallError } from '../errors.js';
+import { NotSupportedError, PermissionError, SyscallError } from '../errors.js';
 import * as U from './generated/uapi.js';
 import { getSyscalls } from './syscall.js';
 
@@ -13,8 +13,24 @@ let cachedRoot: string | null = null;
 function isTracefs(dir: string): boolean {
   try {
     return statSync(`${dir}/events`).isDirectory();
-  } catch {
+  } catch (e) {
+    // Debian's tracefs is drwx------: mounted, and closed to anyone but root
+    if ((e as NodeJS.ErrnoException).code === 'EACCES') {
+      throw new PermissionError(
+        `tracefs at ${dir} is mounted but this process may not read it (EACCES; its mode is ${modeOf(dir)}): tracepoint ids and ` +
+        'probe events live there; run as root, or grant CAP_DAC_READ_SEARCH (reading tracefs) besides CAP_BPF and CAP_PERFMON',
+        { cmd: 'tracefs', errno: U.ERRNO.EACCES, errnoName: 'EACCES', path: dir });
+    }
     return false;
+  }
+}
+
+function modeOf(dir: string): string {
+  try {
+    const m = statSync(dir).mode;
+    return `${(m & 0o777).toString(8).padStart(4, '0')}, uid ${statSync(dir).uid}`;
+  } catch {
+    return 'unknown';
   }
 }
 

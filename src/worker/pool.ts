@@ -138,6 +138,16 @@ export class WorkerPool {
     return this.run((r) => r.open(req));
   }
 
+  /** libbpf's btf_dump of `btf` (split on `base`) as a C header. */
+  async btfDumpC(req: { btf: Uint8Array; base?: Uint8Array; name: string }): Promise<Uint8Array> {
+    return this.run((r) => r.btfDumpC(req));
+  }
+
+  /** BTFGen of `target` for the objects' CO-RE relocations (wasm/btfgen.c). */
+  async btfMin(req: { target: Uint8Array; objects: { name: string; btf: Uint8Array; ext: Uint8Array }[]; name: string }): Promise<Uint8Array> {
+    return this.run((r) => r.btfMin(req));
+  }
+
   /** Run the same call on every worker (e.g. to warm each one's BTF cache). */
   async each<T>(fn: (remote: Comlink.Remote<RelocationService>) => Promise<T>): Promise<T[]> {
     return Promise.all(this.slots.map((_, i) => {

@@ -265,6 +265,32 @@ export class RelocationService {
     });
   }
 
+  /** libbpf's btf_dump: the BTF as a C header (vmlinux.h), moved back as UTF-8 bytes. */
+  async btfDumpC(req: { btf: Uint8Array; base?: Uint8Array; name: string }): Promise<Uint8Array> {
+    const out = await this.guarded(`writing ${req.name} as C`, (m) => {
+      const r = m.btfDumpC(req.btf, req.base);
+      if (r[0] !== 0x4f /* 'O' */) {
+        throw new ObjectFormatError(`${req.name}: ${new TextDecoder().decode(r.subarray(1))}`, { input: 'btf' });
+      }
+      return r.subarray(1);
+    });
+    return Comlink.transfer(out, [out.buffer]);
+  }
+
+  /** BTFGen: the minimal BTF of `target` that relocates the objects as the full one does. */
+  async btfMin(req: { target: Uint8Array; objects: { name: string; btf: Uint8Array; ext: Uint8Array }[]; name: string }): Promise<Uint8Array> {
+    const out = await this.guarded(`minimizing ${req.name}`, (m) => {
+      const r = m.btfgen(req.target, req.objects);
+      if (!r.ok) {
+        // the glue numbers objects: name them
+        const msg = r.error.replace(/object #(\d+)/g, (_x, i: string) => `'${req.objects[Number(i)]?.name ?? `#${i}`}'`);
+        throw new ObjectFormatError(`BTFGen for ${req.name}: ${msg}`, { input: 'btf' });
+      }
+      return r.btf;
+    });
+    return Comlink.transfer(out, [out.buffer]);
+  }
+
   /** Trap inside the wasm module on purpose: the test of trap handling and worker replacement. */
   async selftestTrap(): Promise<void> {
     return this.guarded('running the trap self-test', (m) => m.selftestTrap());

@@ -32,6 +32,8 @@ interface CorebpfModule {
   _cb_clear_module_btfs(): void;
   _cb_add_module_btf(name: number, data: number, len: number): number;
   _cb_clear_target_progs(): void;
+  _cb_btf_dump_c(data: number, len: number, base: number, baseLen: number): number;
+  _cb_btfgen(targ: number, targLen: number, objs: number, n: number): number;
   _cb_add_target_prog(data: number, len: number): number;
   _cb_set_adjustments(text: number): void;
   _cb_open(): number;
@@ -155,6 +157,48 @@ export class CorebpfWasm {
     } finally {
       for (const p of ptrs) if (p) this.m._free(p);
       this.m._cb_set_object(0, 0, 0);
+    }
+  }
+
+  /** libbpf's btf_dump of every type as C (a vmlinux.h): 'O' + the text, or 'E' + the reason */
+  btfDumpC(btf: Uint8Array, base: Uint8Array | undefined): Uint8Array {
+    const ptrs: number[] = [];
+    const keep = (p: number) => (ptrs.push(p), p);
+    try {
+      const b = keep(this.bytes(btf));
+      const bb = base ? keep(this.bytes(base)) : 0;
+      return this.take(this.m._cb_btf_dump_c(b, btf.byteLength, bb, base?.byteLength ?? 0), 'writing the BTF as C');
+    } finally {
+      for (const p of ptrs) if (p) this.m._free(p);
+    }
+  }
+
+  /** BTFGen (wasm/btfgen.c): the minimal BTF of `target` for the objects' CO-RE records */
+  btfgen(target: Uint8Array, objects: readonly { btf: Uint8Array; ext: Uint8Array }[]): { ok: true; btf: Uint8Array } | { ok: false; error: string } {
+    const ptrs: number[] = [];
+    const keep = (p: number) => (ptrs.push(p), p);
+    try {
+      const t = keep(this.bytes(target));
+      const table = keep(this.m._malloc(16 * Math.max(objects.length, 1)));
+      if (!table) throw heapExhausted('reading the objects for BTFGen');
+      objects.forEach((o, i) => {
+        const quad = [keep(this.bytes(o.btf)), o.btf.byteLength, keep(this.bytes(o.ext)), o.ext.byteLength];
+        // the heap's buffer is read after every allocation: growing memory replaces it
+        const dv = new DataView(this.m.HEAPU8.buffer);
+        quad.forEach((v, k) => dv.setUint32(table + 16 * i + 4 * k, v, true));
+      });
+      const out = this.m._cb_btfgen(t, target.byteLength, table, objects.length);
+      if (!out) throw heapExhausted('building the minimal BTF');
+      try {
+        const status = this.m.HEAPU8[out];
+        const len = new DataView(this.m.HEAPU8.buffer).getUint32(out + 1, true);
+        const body = this.m.HEAPU8.slice(out + 5, out + 5 + len);
+        return status === 0x4f ? { ok: true, btf: body } : { ok: false, error: new TextDecoder().decode(body) };
+      } finally {
+        this.m._cb_free(out);
+      }
+    } finally {
+      for (const p of ptrs) if (p) this.m._free(p);
     }
   }
 

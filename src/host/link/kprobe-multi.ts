@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { CorebpfError, NotSupportedError, PermissionError, SyscallError } from '../../errors.js';
 import * as A from '../attr.js';
-import type { AttachableProgram } from '../attach.js';
+import type { AttachableProgram } from './options.js';
 import * as U from '../generated/uapi.js';
 import { Link } from '../link.js';
 import { getSyscalls } from '../syscall.js';

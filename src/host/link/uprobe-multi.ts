@@ -7,7 +7,7 @@
 // library directories for "*.so*").
 import { CorebpfError, ObjectFormatError } from '../../errors.js';
 import * as A from '../attr.js';
-import type { AttachableProgram } from '../attach.js';
+import type { AttachableProgram } from './options.js';
 import type { OwnedFd } from '../fd.js';
 import * as U from '../generated/uapi.js';
 import { Link } from '../link.js';

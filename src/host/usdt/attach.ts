@@ -11,7 +11,8 @@
 import { existsSync } from 'node:fs';
 import { CorebpfError, NotSupportedError, SyscallError } from '../../errors.js';
 import * as A from '../attr.js';
-import { attachUprobe, type AttachableProgram } from '../attach.js';
+import type { AttachableProgram } from '../link/options.js';
+import { attachUprobe } from '../link/perf-event.js';
 import { OwnedFd } from '../fd.js';
 import * as U from '../generated/uapi.js';
 import { Link } from '../link.js';
