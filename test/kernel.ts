@@ -27,6 +27,8 @@ export type Need =
   | 'bpf' // root, and bpf() works
   | 'btf' // /sys/kernel/btf/vmlinux
   | 'kprobe' | 'kretprobe' | 'ksyscall' | 'kprobe_multi' | 'uprobe'
+  | 'kprobe_session' // kprobe.session links (Linux 6.10+, CONFIG_FPROBE)
+  | 'uprobe_multi' // uprobe.multi links (Linux 6.6+, CONFIG_UPROBES)
   | 'fentry' | 'fexit' | 'lsm' | 'tp_btf' | 'raw_tp'
   | 'ringbuf'
   | 'perf_link' // BPF links over perf events (BPF_LINK_CREATE with BPF_PERF_EVENT, Linux 5.15+)
@@ -259,7 +261,7 @@ const ELF_MACHINE: Record<string, number> = { x64: 62, arm64: 183, riscv64: 243,
  */
 function testBinariesMissing(): string | null {
   if (spawnSync('gcc', ['--version']).status === 0) return null;
-  const bins: [string, string][] = [['uprobe_target', 'uprobe_target.c'], ['corebpf_getpid', 'getpid_loop.c']];
+  const bins: [string, string][] = [['uprobe_target', 'uprobe_target.c'], ['corebpf_getpid', 'getpid_loop.c'], ['multi_target', 'multi_target.c']];
   const bad: string[] = [];
   for (const [bin, src] of bins) {
     const path = `${ROOT}build/test/${bin}`;
@@ -337,6 +339,21 @@ const DETECT: Record<Need, () => string | null> = {
     const has = kallsymsHas('bpf_kprobe_multi_link_release');
     if (has === null) return '/proc/kallsyms is not readable';
     return has ? null : 'bpf_kprobe_multi_link_release is not in /proc/kallsyms: the kernel has no multi-kprobe links (Linux 5.18+ with CONFIG_FPROBE)';
+  },
+  kprobe_session() {
+    const multi = missing('kprobe_multi');
+    if (multi) return multi;
+    // the session kfuncs came with the link type
+    const has = kallsymsHas('bpf_session_cookie');
+    if (has === null) return '/proc/kallsyms is not readable';
+    return has ? null : 'bpf_session_cookie is not in /proc/kallsyms: the kernel has no kprobe.session links (Linux 6.10+)';
+  },
+  uprobe_multi() {
+    const up = missing('uprobe');
+    if (up) return up;
+    const has = kallsymsHas('bpf_uprobe_multi_link_attach');
+    if (has === null) return '/proc/kallsyms is not readable';
+    return has ? null : 'bpf_uprobe_multi_link_attach is not in /proc/kallsyms: the kernel has no uprobe.multi links (Linux 6.6+ with CONFIG_UPROBES)';
   },
   uprobe() {
     if (existsSync('/sys/bus/event_source/devices/uprobe') || tracefsFile('uprobe_events')) return null;

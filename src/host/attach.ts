@@ -5,24 +5,26 @@
 // EINVAL / ENOTSUPP / EOPNOTSUPP, or when `legacy: true` asks for them.
 //
 // Not implemented (NotSupportedError naming it): XDP and tc through netlink (only XDP links,
-// Linux 5.9+, and tcx links, Linux 6.6+, are used), kprobe.multi / uprobe.multi / usdt,
-// struct_ops (attached through their map), lirc_mode2, lwt_* and tc actions.
+// Linux 5.9+, and tcx links, Linux 6.6+, are used), struct_ops (attached through their
+// map), lirc_mode2, lwt_* and tc actions.
 //
 // This module only routes: each link family lives in ./link/ (one module each, as
-// cilium/ebpf's link package), what the kernel can attach in ./kernel-support.ts.
+// cilium/ebpf's link package; USDT in ./usdt/), what the kernel can attach in ./kernel-support.ts.
 import { CorebpfError } from '../errors.js';
 import * as U from './generated/uapi.js';
-import { checkKernelSupport } from './kernel-support.js';
 import type { Link } from './link.js';
 import { attachCgroup, attachNetns } from './link/cgroup.js';
 import { needTarget, notImplemented } from './link/common.js';
 import { attachNetfilter } from './link/netfilter.js';
+import { attachKprobeMulti } from './link/kprobe-multi.js';
 import { attachNetkit, attachTcx, attachXdp } from './link/netdev.js';
 import type { AttachableProgram, AttachOptions } from './link/options.js';
 import { attachKprobe, attachPerfEventProgram, attachTracepoint, attachUprobe, splitTracepoint, SYSCALL_PREFIX } from './link/perf-event.js';
 import { attachSocket, attachSockmap } from './link/socket.js';
 import { attachBtf, attachIter, attachRawTracepoint } from './link/tracing.js';
+import { attachUprobeMulti } from './link/uprobe-multi.js';
 import { parseSection } from './sections.js';
+import { attachUsdt } from './usdt/attach.js';
 
 export type { AttachableProgram, AttachOptions, NetDevice } from './link/options.js';
 export { ownMapFd } from './link/common.js';
@@ -48,6 +50,19 @@ export function attachProgram(prog: AttachableProgram, opts: AttachOptions = {})
     const retprobe = opts.uprobe.retprobe ?? (spec?.kind === 'uprobe' && /^uretprobe/.test(prog.section));
     return attachUprobe(prog, { ...opts.uprobe, retprobe }, opts);
   }
+  if (opts.kprobeMulti) {
+    return attachKprobeMulti(prog, {
+      ...opts.kprobeMulti, retprobe: opts.kprobeMulti.retprobe ?? prog.section.startsWith('kretprobe.multi'),
+      session: opts.kprobeMulti.session ?? spec?.kind === 'kprobe_session',
+    });
+  }
+  if (opts.usdt) {
+    const t = spec?.target?.kind === 'usdt' ? spec.target : undefined;
+    const binary = opts.usdt.binary ?? t?.binary, provider = opts.usdt.provider ?? t?.provider, name = opts.usdt.name ?? t?.name;
+    if (!binary || !provider || !name) needTarget(prog, '{ usdt: { binary, provider, name } }');
+    return attachUsdt(prog, { ...opts.usdt, binary, provider, name });
+  }
+  if (opts.uprobeMulti) return attachUprobeMulti(prog, { ...opts.uprobeMulti, retprobe: opts.uprobeMulti.retprobe ?? prog.section.startsWith('uretprobe.multi') });
   if (opts.perfEvent) return attachPerfEventProgram(prog, opts.perfEvent, opts);
   if (opts.xdp) return attachXdp(prog, opts.xdp);
   if (opts.tcx ?? opts.tc) return attachTcx(prog, (opts.tcx ?? opts.tc)!, spec);
@@ -103,12 +118,14 @@ export function attachProgram(prog: AttachableProgram, opts: AttachOptions = {})
     case 'netfilter':
       return needTarget(prog, '{ netfilter: { pf, hooknum, priority } }');
     case 'kprobe_multi': case 'kprobe_session':
-      if (checkKernelSupport('kprobe')) throw checkKernelSupport('kprobe')!;
-      return notImplemented(prog, 'kprobe.multi / kprobe.session links');
+      if (t?.kind !== 'kprobe_multi') needTarget(prog, '{ kprobeMulti: { pattern | symbols | addrs } }');
+      return attachKprobeMulti(prog, { pattern: t.pattern, retprobe: t.retprobe, session: spec.kind === 'kprobe_session' });
     case 'uprobe_multi':
-      return notImplemented(prog, 'uprobe.multi links');
+      if (t?.kind !== 'uprobe_multi') needTarget(prog, '{ uprobeMulti: { binary, pattern | symbols | offsets } }');
+      return attachUprobeMulti(prog, { binary: t.binary, pattern: t.pattern, retprobe: t.retprobe });
     case 'usdt':
-      return notImplemented(prog, 'USDT probes');
+      if (t?.kind !== 'usdt') needTarget(prog, '{ usdt: { binary, provider, name } }');
+      return attachUsdt(prog, { binary: t.binary, provider: t.provider, name: t.name });
     case 'struct_ops':
       return notImplemented(prog, 'struct_ops programs on their own (they attach through their struct_ops map)');
     case 'xdp_devmap': case 'xdp_cpumap':

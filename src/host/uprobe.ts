@@ -36,6 +36,8 @@ export interface ElfSection {
 
 export interface ElfSegment {
   type: number;
+  /** p_flags (PF_X 1, PF_W 2, PF_R 4). */
+  flags: number;
   offset: bigint;
   vaddr: bigint;
   filesz: bigint;
@@ -95,8 +97,8 @@ export class ElfFile {
       const o = Number(phoff) + i * phentsize;
       this.check(o, phentsize);
       this.segments.push(this.is64
-        ? { type: this.u32(o), offset: this.u64(o + 8), vaddr: this.u64(o + 16), filesz: this.u64(o + 32), memsz: this.u64(o + 40) }
-        : { type: this.u32(o), offset: BigInt(this.u32(o + 4)), vaddr: BigInt(this.u32(o + 8)), filesz: BigInt(this.u32(o + 16)), memsz: BigInt(this.u32(o + 20)) });
+        ? { type: this.u32(o), flags: this.u32(o + 4), offset: this.u64(o + 8), vaddr: this.u64(o + 16), filesz: this.u64(o + 32), memsz: this.u64(o + 40) }
+        : { type: this.u32(o), flags: this.u32(o + 24), offset: BigInt(this.u32(o + 4)), vaddr: BigInt(this.u32(o + 8)), filesz: BigInt(this.u32(o + 16)), memsz: BigInt(this.u32(o + 20)) });
     }
     const raw: (ElfSection & { nameOff: number })[] = [];
     for (let i = 0; i < shnum && shoff !== 0n; i++) raw.push(this.rawSection(Number(shoff) + i * shentsize));
@@ -138,6 +140,13 @@ export class ElfFile {
     const end = this.#bytes.indexOf(0, start);
     if (end < 0 || end > tabOff + tabSize) throw new ObjectFormatError(`${this.path}: unterminated string at ${start}`, { path: this.path });
     return Buffer.from(this.#bytes.buffer, this.#bytes.byteOffset + start, end - start).toString('latin1');
+  }
+
+  /** The file bytes of section `sec` (empty for SHT_NOBITS). */
+  sectionBytes(sec: ElfSection): Uint8Array {
+    if (sec.type === SHT_NOBITS) return new Uint8Array(0);
+    this.check(Number(sec.offset), Number(sec.size));
+    return this.#bytes.subarray(Number(sec.offset), Number(sec.offset + sec.size));
   }
 
   /** Symbols of the given table ('.symtab' then '.dynsym' by default). */

@@ -1,9 +1,10 @@
 // Builds the test helper binaries with gcc (no make needed):
 //   node test/c/build-test-binaries.mjs [--cc CC --out DIR]
-//        → build/test/uprobe_target, build/test/corebpf_getpid (or DIR/..., built with CC:
+//        → build/test/uprobe_target, build/test/corebpf_getpid, build/test/multi_target,
+//          build/test/usdt_target (or DIR/..., built with CC:
 //          the lab cross-compiles them for its arm64 guest, which has no compiler)
 // The tests import these functions and call them themselves.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,13 +13,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const outDir = resolve(here, '../../build/test');
 
 function build(source, out, flags, cc = 'gcc') {
+  const sources = Array.isArray(source) ? source : [source];
   let fresh = false;
   try {
-    fresh = statSync(out).mtimeMs >= statSync(source).mtimeMs;
+    fresh = sources.every((s) => statSync(out).mtimeMs >= statSync(s).mtimeMs);
   } catch { /* not built yet */ }
   if (!fresh) {
     mkdirSync(dirname(out), { recursive: true });
-    execFileSync(cc, [...flags, '-o', out, source], { stdio: 'inherit' });
+    execFileSync(cc, [...flags, '-o', out, ...sources], { stdio: 'inherit' });
   }
   return out;
 }
@@ -30,6 +32,26 @@ export function buildUprobeTarget(cc = 'gcc', dir = outDir) {
   return build(resolve(here, 'uprobe_target.c'), resolve(dir, 'uprobe_target'), ['-O1', '-g0', '-no-pie'], cc);
 }
 
+/** multi_target.c → build/test/multi_target (uprobe.multi tests); returns its path. */
+export function buildMultiTarget(cc = 'gcc', dir = outDir) {
+  return build(resolve(here, 'multi_target.c'), resolve(dir, 'multi_target'), ['-O1', '-g0'], cc);
+}
+
+/**
+ * usdt_target.c + usdt_sema.c → build/test/usdt_target (USDT tests; needs sys/sdt.h from
+ * systemtap-sdt-dev for the compiler's target); returns its path, or null without sys/sdt.h.
+ */
+export function buildUsdtTarget(cc = 'gcc', dir = outDir) {
+  const sources = [resolve(here, 'usdt_target.c'), resolve(here, 'usdt_sema.c')];
+  const out = resolve(dir, 'usdt_target');
+  try {
+    if (sources.every((s) => statSync(out).mtimeMs >= statSync(s).mtimeMs)) return out; // prebuilt (the lab's guests have no compiler)
+  } catch { /* not built yet */ }
+  const probe = spawnSync(cc, ['-E', '-x', 'c', '-'], { input: '#include <sys/sdt.h>\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  if (probe.status !== 0) return null;
+  return build(sources, out, ['-O1', '-g0'], cc);
+}
+
 /** getpid_loop.c → build/test/corebpf_getpid (its comm is "corebpf_getpid"); returns its path. */
 export function buildGetpidLoop(cc = 'gcc', dir = outDir) {
   return build(resolve(here, 'getpid_loop.c'), resolve(dir, 'corebpf_getpid'), ['-O1', '-g0'], cc);
@@ -38,5 +60,5 @@ export function buildGetpidLoop(cc = 'gcc', dir = outDir) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const arg = (n, d) => { const i = process.argv.indexOf(n); return i > 0 ? process.argv[i + 1] : d; };
   const cc = arg('--cc', 'gcc'), dir = resolve(arg('--out', outDir));
-  process.stdout.write(`${buildUprobeTarget(cc, dir)}\n${buildGetpidLoop(cc, dir)}\n`);
+  process.stdout.write(`${buildUprobeTarget(cc, dir)}\n${buildGetpidLoop(cc, dir)}\n${buildMultiTarget(cc, dir)}\n${buildUsdtTarget(cc, dir) ?? 'usdt_target: no sys/sdt.h for this compiler (systemtap-sdt-dev)'}\n`);
 }

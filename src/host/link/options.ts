@@ -1,6 +1,9 @@
 // What attaching takes: the loaded program's identity and the explicit targets of each
 // link family (every field optional: the section name supplies what it names).
 import type * as A from '../attr.js';
+import type { UsdtOptions } from '../usdt/attach.js';
+import type { KprobeMultiOptions } from './kprobe-multi.js';
+import type { UprobeMultiOptions } from './uprobe-multi.js';
 
 /** What attachProgram needs of a loaded program. */
 export interface AttachableProgram {
@@ -36,6 +39,12 @@ export interface AttachOptions {
     /** Offset of a USDT-style semaphore (reference counter) in the file. */
     refCtrOffset?: number;
   };
+  /** kprobe.multi / kretprobe.multi (5.18+) or kprobe.session (6.10+) link; `retprobe` and `session` default to the section's. */
+  kprobeMulti?: KprobeMultiOptions;
+  /** uprobe.multi link (Linux 6.6+): a pattern, symbols or offsets in one file; `retprobe` defaults to the section's. */
+  uprobeMulti?: UprobeMultiOptions;
+  /** USDT probe (programs using libbpf's usdt.bpf.h); binary/provider/name default to the section's usdt/PATH:PROVIDER:NAME. */
+  usdt?: Partial<UsdtOptions>;
   perfEvent?: {
     type: number;
     config: number | bigint;

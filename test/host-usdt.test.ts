@@ -1,0 +1,199 @@
+// USDT (src/host/usdt/*.ts) with libbpf's own BPF side (usdt.bpf.h, BPF_USDT): the
+// notes and argument specs of a binary built with sys/sdt.h (test/c/usdt_target.c), and on
+// the real kernel the sums testdata/progs/usdt.bpf.c adds up equal what the binary fired,
+// for int, long and pointer arguments, with and without a semaphore.
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BpfObject, CorebpfError, Relocator } from '../dist/index.js';
+import { ObjectFormatError } from '../src/errors.js';
+import * as U from '../src/host/generated/uapi.js';
+import { openElf } from '../src/host/uprobe.js';
+import { encodeUsdtSpec, parseUsdtSpec, USDT_ARG_CONST, USDT_ARG_REG, USDT_ARG_REG_DEREF } from '../src/host/usdt/args.js';
+import { usdtNotes, usdtTargets } from '../src/host/usdt/notes.js';
+// @ts-expect-error -- a plain .mjs build script without type declarations
+import { buildUsdtTarget } from './c/build-test-binaries.mjs';
+import { helperMissing, needs, needsEach, skipWith, unmet } from './kernel.js';
+import { linksOfProgram } from './link-helpers.js';
+
+const PROGS = new URL('../testdata/progs/', import.meta.url).pathname;
+const EM_X86_64 = 62, EM_AARCH64 = 183;
+let target: string | null = null;
+let whyNoTarget = '';
+function usdtTarget(): string | null {
+  if (target || whyNoTarget) return target;
+  const un = unmet('test_binaries');
+  if (un) { whyNoTarget = un; return null; }
+  target = buildUsdtTarget();
+  if (!target) whyNoTarget = 'sys/sdt.h is not installed for the compiler (apt-get install systemtap-sdt-dev) and build/test/usdt_target is not prebuilt';
+  return target;
+}
+
+describe('USDT argument specs (libbpf usdt.c parse_usdt_arg)', () => {
+  it('x86-64: registers of every width, memory with and without offset, constants; sizes and signs', () => {
+    const s = parseUsdtSpec('-4@%ebx -8@%rcx 8@%rax 1@%sil 2@-20(%rbp) -8@(%rsp) 4@$-9 8@$42 -2@%r10w', EM_X86_64, 7n);
+    expect(s.cookie).toBe(7n);
+    expect(s.args.map((a) => [a.type, a.regOff, a.signed, a.bitshift, a.valOff])).toEqual([
+      [USDT_ARG_REG, 40, true, 32, 0n], [USDT_ARG_REG, 88, true, 0, 0n], [USDT_ARG_REG, 80, false, 0, 0n],
+      [USDT_ARG_REG, 104, false, 56, 0n], [USDT_ARG_REG_DEREF, 32, false, 48, BigInt.asUintN(64, -20n)],
+      [USDT_ARG_REG_DEREF, 152, true, 0, 0n], [USDT_ARG_CONST, 0, false, 32, BigInt.asUintN(64, -9n)],
+      [USDT_ARG_CONST, 0, false, 0, 42n], [USDT_ARG_REG, 56, true, 48, 0n],
+    ]);
+    expect(parseUsdtSpec('', EM_X86_64).args).toEqual([]);
+  });
+
+  it('arm64: xN, sp, [reg, off], [reg], constants', () => {
+    const s = parseUsdtSpec('-4@x0 8@[sp, 96] -8@[x29] 4@5 8@sp', EM_AARCH64);
+    expect(s.args.map((a) => [a.type, a.regOff, a.signed, a.bitshift, a.valOff])).toEqual([
+      [USDT_ARG_REG, 0, true, 32, 0n], [USDT_ARG_REG_DEREF, 248, false, 0, 96n], [USDT_ARG_REG_DEREF, 29 * 8, true, 0, 0n],
+      [USDT_ARG_CONST, 0, false, 32, 5n], [USDT_ARG_REG, 248, false, 0, 0n],
+    ]);
+  });
+
+  it('bad specs are ObjectFormatErrors naming the argument', () => {
+    expect(() => parseUsdtSpec('4@%xmm0', EM_X86_64)).toThrow(/unrecognized x86-64 register 'xmm0'/);
+    expect(() => parseUsdtSpec('3@%eax', EM_X86_64)).toThrow(/unsupported size 3/);
+    expect(() => parseUsdtSpec('-4@%eax nonsense', EM_X86_64)).toThrow(ObjectFormatError);
+    expect(() => parseUsdtSpec(Array(13).fill('8@%rax').join(' '), EM_X86_64)).toThrow(/too many USDT arguments/);
+  });
+
+  it('struct __bpf_usdt_spec bytes: args at 16-byte strides, the cookie at 192, arg_cnt at 200', () => {
+    const b = encodeUsdtSpec(parseUsdtSpec('-4@%ebx 2@-20(%rbp)', EM_X86_64, 0x1122334455n));
+    const dv = new DataView(b.buffer);
+    expect(b.byteLength).toBe(208);
+    expect([dv.getBigUint64(0, true), dv.getUint32(8, true), dv.getInt16(12, true), b[14], b[15]]).toEqual([0n, USDT_ARG_REG, 40, 1, 32]);
+    expect([dv.getBigInt64(16, true), dv.getUint32(24, true), dv.getInt16(28, true), b[30], b[31]]).toEqual([-20n, USDT_ARG_REG_DEREF, 32, 0, 48]);
+    expect(dv.getBigUint64(192, true)).toBe(0x1122334455n);
+    expect(dv.getInt16(200, true)).toBe(2);
+  });
+});
+
+describe('USDT notes of a sys/sdt.h binary', () => {
+  it('both probes, their argument specs, the semaphore as a file offset in a writable segment', (ctx) => {
+    const t = usdtTarget();
+    if (!t) skipWith(ctx, whyNoTarget);
+    const elf = openElf(t);
+    const notes = usdtNotes(elf);
+    expect(notes.map((n) => `${n.provider}:${n.name}`).sort()).toEqual(['corebpf:plain', 'corebpf:sema']);
+    // independently, from binutils' view of the notes where readelf exists
+    let readelf = '';
+    try { readelf = execFileSync('readelf', ['-n', t], { encoding: 'utf8' }); } catch { /* no binutils */ }
+    for (const n of notes) {
+      expect(n.args.split(' ')).toHaveLength(n.name === 'plain' ? 3 : 2);
+      if (readelf) expect(readelf).toContain(`Arguments: ${n.args}`);
+      if (readelf) expect(readelf).toMatch(new RegExp(`Location: 0x0*${n.locAddr.toString(16)}, Base: 0x0*${n.baseAddr.toString(16)}, Semaphore: 0x0*${n.semaAddr.toString(16)}`));
+    }
+    const [plain] = usdtTargets(elf, 'corebpf', 'plain', true);
+    const [sema] = usdtTargets(elf, 'corebpf', 'sema', true);
+    expect(plain.semaOff).toBe(0n);
+    expect(sema.semaOff).toBeGreaterThan(0n);
+    expect(sema.note.semaAddr).toBeGreaterThan(0n);
+    expect(usdtTargets(elf, 'corebpf', 'nope', true)).toEqual([]);
+    expect(() => usdtTargets(elf, 'corebpf', 'sema', false)).toThrow(/semaphore/);
+  });
+});
+
+const COOKIE_MISSING = () => helperMissing(U.BPF_FUNC_get_attach_cookie, 'bpf_get_attach_cookie', '5.15');
+
+describe('real kernel: USDT through libbpf\'s usdt.bpf.h', () => {
+  needsEach('bpf', 'uprobe', 'btf');
+  beforeEach((ctx) => { const why = COOKIE_MISSING(); if (why) skipWith(ctx, why); });
+  const relocator = new Relocator({ size: 1 });
+  afterAll(() => relocator.close());
+  type Out = { pa: bigint; pb: bigint; pp: bigint; fired: bigint; sa: bigint; sb: bigint };
+  const run = (n: number): Out => {
+    const [pa, pb, pp, fired, sa, sb] = execFileSync(target!, [String(n)], { encoding: 'utf8' }).trim().split(' ').map((x) => BigInt(x));
+    return { pa, pb, pp, fired, sa, sb };
+  };
+  beforeAll(() => { if (!unmet('bpf', 'uprobe', 'btf')) usdtTarget(); });
+
+  it('corebpf:plain (no semaphore): the int, long and pointer sums, the hit count, the USDT cookie and argument count', async (ctx) => {
+    if (!usdtTarget()) skipWith(ctx, whyNoTarget);
+    const obj = await (await BpfObject.open(`${PROGS}usdt.bpf.o`, { relocator })).load();
+    try {
+      const prog = obj.program('usdt_plain');
+      expect(linksOfProgram(prog.fd)).toEqual([]);
+      const link = await prog.attach({ usdt: { binary: target!, provider: 'corebpf', name: 'plain', cookie: 0xc0ffeen } });
+      expect(link.target).toBe(`usdt ${target}:corebpf:plain (1 site)`);
+      // libbpf loads SEC("usdt") programs for uprobe.multi where the kernel has it (6.6+): one link; else one uprobe per site
+      expect(link.kind).toBe(prog.expectedAttachType === U.BPF_TRACE_UPROBE_MULTI ? 'link' : 'perf_event');
+      expect(linksOfProgram(prog.fd).length).toBeGreaterThan(0);
+      const out = run(9);
+      expect(out.pa).toBe(-45n);
+      expect(obj.getGlobal('plain_hits')).toBe(9n);
+      expect(obj.getGlobal('plain_a')).toBe(out.pa); // signed 4-byte: sign-extended
+      expect(obj.getGlobal('plain_b')).toBe(out.pb);
+      expect(obj.getGlobal('plain_p')).toBe(out.pp);
+      expect(obj.getGlobal('plain_cookie')).toBe(0xc0ffeen);
+      expect(obj.getGlobal('plain_argc')).toBe(3n);
+      link.close();
+      expect(linksOfProgram(prog.fd)).toEqual([]);
+      run(4);
+      expect(obj.getGlobal('plain_hits')).toBe(9n);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it('corebpf:sema: the semaphore is raised only while attached, and the sums match what fired', async (ctx) => {
+    if (!usdtTarget()) skipWith(ctx, whyNoTarget);
+    const obj = await (await BpfObject.open(`${PROGS}usdt.bpf.o`, { relocator })).load();
+    try {
+      expect(run(5).fired).toBe(0n); // nobody attached: the probe's guard stays off
+      const prog = obj.program('usdt_sema');
+      const link = await prog.attach({ usdt: { binary: target!, provider: 'corebpf', name: 'sema' } });
+      const out = run(6);
+      expect(out.fired).toBe(6n);
+      expect(out.sa).toBe(63n);
+      expect(obj.getGlobal('sema_hits')).toBe(6n);
+      expect(obj.getGlobal('sema_a')).toBe(out.sa);
+      expect(obj.getGlobal('sema_b')).toBe(out.sb); // negative 8-byte values
+      expect(out.sb).toBe(-21n * 4294967296n);
+      link.close();
+      expect(run(3).fired).toBe(0n); // detached: the kernel dropped its reference
+      expect(linksOfProgram(prog.fd)).toEqual([]);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it('both programs at once share the specs map (distinct spec ids); wrong targets are typed errors', async (ctx) => {
+    if (!usdtTarget()) skipWith(ctx, whyNoTarget);
+    const obj = await (await BpfObject.open(`${PROGS}usdt.bpf.o`, { relocator })).load();
+    try {
+      const a = await obj.program('usdt_plain').attach({ usdt: { binary: target!, provider: 'corebpf', name: 'plain', cookie: 5 } });
+      const b = await obj.program('usdt_sema').attach({ usdt: { binary: target!, provider: 'corebpf', name: 'sema' } });
+      const out = run(4);
+      expect([obj.getGlobal('plain_hits'), obj.getGlobal('sema_hits')]).toEqual([4n, 4n]);
+      expect([obj.getGlobal('plain_b'), obj.getGlobal('sema_b'), obj.getGlobal('plain_cookie')]).toEqual([out.pb, out.sb, 5n]);
+      a.close();
+      b.close();
+      await expect(obj.program('usdt_plain').attach({ usdt: { binary: target!, provider: 'corebpf', name: 'nope' } })).rejects.toThrow(CorebpfError);
+      await expect(obj.program('usdt_plain').attach({ usdt: { binary: '/bin/true', provider: 'corebpf', name: 'plain' } })).rejects.toThrow(/no USDT notes section|no USDT probe/);
+      await expect(obj.program('usdt_plain').attach()).rejects.toThrow(/usdt: \{ binary, provider, name \}/);
+    } finally {
+      obj.close();
+    }
+  });
+});
+
+describe('USDT on a kernel without BPF cookies', () => {
+  it('NotSupportedError naming bpf cookies and Linux 5.15', async (ctx) => {
+    needs(ctx, 'bpf', 'uprobe', 'btf');
+    if (!COOKIE_MISSING()) skipWith(ctx, 'this kernel has BPF cookies (the refusal is tested on kernels before 5.15)');
+    if (!usdtTarget()) skipWith(ctx, whyNoTarget);
+    const relocator = new Relocator({ size: 1 });
+    try {
+      const obj = await (await BpfObject.open(`${PROGS}usdt.bpf.o`, { relocator })).load();
+      try {
+        const e = await obj.program('usdt_plain').attach({ usdt: { binary: target!, provider: 'corebpf', name: 'plain' } }).catch((x: unknown) => x) as Error;
+        expect(e.constructor.name).toBe('NotSupportedError');
+        expect(e.message).toMatch(/BPF cookies .*Linux 5\.15\+/);
+        expect(linksOfProgram(obj.program('usdt_plain').fd)).toEqual([]);
+      } finally {
+        obj.close();
+      }
+    } finally {
+      relocator.close();
+    }
+  });
+});
