@@ -51,6 +51,9 @@ else
 fi
 echo "COREBPF-LAB-EXIT $(cat /tmp/rc)"
 if [ -f /tmp/results.json ]; then
+  # kernel messages (a WARN of a probe, an audit line) printed into the middle of a base64
+  # line corrupt the results: only emergencies reach the console from here on
+  echo 1 > /proc/sys/kernel/printk 2>/dev/null || true
   echo COREBPF-LAB-RESULTS-BEGIN
   gzip -c /tmp/results.json | base64
   echo COREBPF-LAB-RESULTS-END
