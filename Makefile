@@ -77,6 +77,7 @@ include mk/stock.mk
 include mk/feature-oracle.mk
 include mk/bench.mk
 include mk/lab.mk
+include mk/fuzz.mk
 
 ts: $(DIST)/index.js
 TS_SRC := $(shell find src -name '*.ts' 2>/dev/null)
