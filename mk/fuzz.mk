@@ -79,7 +79,7 @@ fuzz: fuzz-build fuzz-corpus fuzz-regressions
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
 	  echo "fuzz: $$t ($(FUZZ_LIMIT))"; \
-	  $(FUZZ_BUILD)/fuzz_$$t $(FUZZ_LIMIT) -print_final_stats=1 \
+	  $(FUZZ_BUILD)/fuzz_$$t $(FUZZ_LIMIT) -timeout=60 -print_final_stats=1 \
 	    -dict=$(TOP)/fuzz/corebpf.dict -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- $(FUZZ_FLAGS) \
 	    $(FUZZ_BUILD)/corpus/$$t $(TOP)/fuzz/corpus/$$t $(FUZZ_SEEDS)/$$t \
 	    > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1 || { tail -60 $(FUZZ_BUILD)/fuzz_$$t.log >&2; \
