@@ -10,6 +10,7 @@
 #   make fuzz FUZZ_TARGETS=kconfig   one target
 #   make fuzz-build               only build build/fuzz/fuzz_<target>
 #   make fuzz-regressions         replay fuzz/regressions/<target>/* once (part of make fuzz)
+#   make fuzz-merge               minimize build/fuzz/corpus/<target> into fuzz/corpus/<target>
 FUZZ_CC      ?= clang-16
 FUZZ_BUILD   := $(BUILD)/fuzz
 FUZZ_ALL     := reloc open target_btf kconfig kallsyms
@@ -42,7 +43,7 @@ FUZZ_LIBS := $(FUZZ_BUILD)/native/lib/libbpf.a $(FUZZ_BUILD)/native/lib/libelf.a
 FUZZ_GLUE := $(patsubst %,$(FUZZ_BUILD)/native/obj/glue/%.o,$(GLUE_NAMES))
 FUZZ_BINS := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_ALL))
 
-.PHONY: fuzz fuzz-build fuzz-corpus fuzz-regressions fuzz-libs
+.PHONY: fuzz fuzz-build fuzz-corpus fuzz-regressions fuzz-libs fuzz-merge
 fuzz-build: $(FUZZ_BINS) $(FUZZ_TARGET_BTF)
 
 # the glue and the libraries through the native rules (mk/corebpf.mk, libbpf.mk,
@@ -72,8 +73,8 @@ fuzz-corpus: $(FUZZ_BUILD)/inputs/amd64-6.1.176.mod-ext4.btf
 	@xz -dc $(TOP)/testdata/btf/amd64-6.12.107.config.xz | grep -E '^(CONFIG_(BPF|HZ|NR_CPUS|DEFAULT_HOSTNAME)|# CONFIG_BPF)' > $(FUZZ_SEEDS)/kconfig/amd64-6.12.107.config.bpf
 	@xz -dc $(TOP)/testdata/btf/amd64-6.12.107.kallsyms.xz | grep -wE 'bpf_prog_active|vfs_read|bpf_task_from_pid|bpf_task_release' > $(FUZZ_SEEDS)/kallsyms/amd64-6.12.107.kallsyms.used
 
-# one target: the committed corpus dir collects what libFuzzer finds only when asked
-# (FUZZ_MERGE=1 would be a separate step); new inputs go to the build dir's corpus
+# New inputs go to the build dir's corpus; `make fuzz-merge` folds those of at most 2 KiB
+# that add coverage into the committed fuzz/corpus/<target>/ (how it was made)
 FUZZ_LIMIT = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
 fuzz: fuzz-build fuzz-corpus fuzz-regressions
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -96,4 +97,10 @@ fuzz-regressions: fuzz-build
 	  $(FUZZ_BUILD)/fuzz_$$t $$files > $(FUZZ_BUILD)/regressions_$$t.log 2>&1 || { tail -60 $(FUZZ_BUILD)/regressions_$$t.log >&2; \
 	    echo "fuzz: a regression input of $$t crashes again" >&2; exit 1; }; \
 	  echo "fuzz: $$t: $$(echo $$files | wc -w) regression inputs pass"; \
+	done
+
+fuzz-merge: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_BUILD)/fuzz_$$t -merge=1 -max_len=2048 $(TOP)/fuzz/corpus/$$t $(FUZZ_BUILD)/corpus/$$t > $(FUZZ_BUILD)/merge_$$t.log 2>&1; \
+	  echo "fuzz-merge: $$t: $$(ls $(TOP)/fuzz/corpus/$$t | wc -l) inputs"; \
 	done
