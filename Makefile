@@ -8,6 +8,7 @@
 #   make native     build/native/corebpf-native, build/native/feature-oracle
 #   make testdata   rebuild testdata objects with the pinned clang
 #   make check      generated files and test objects up to date, wasm build reproducible
+#   make fuzz       libFuzzer + ASan + UBSan on the glue's entry points (docs/fuzzing.md)
 #   make check-toolchain   fail unless emcc is exactly the pinned version
 SHELL := /bin/bash
 # no built-in rules: with them, the included .d files would chain into our %.o rules
@@ -82,6 +83,7 @@ include mk/stock.mk
 include mk/feature-oracle.mk
 include mk/bench.mk
 include mk/lab.mk
+include mk/fuzz.mk
 
 ts: $(DIST)/index.js $(DIST)/THIRD_PARTY_NOTICES
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what building and testing corebpf needs on Debian 12: the pinned emscripten
-# (emsdk.lock), the pinned clang for test objects, LLVM tools, xz, the Linux UAPI headers,
+# (emsdk.lock), the pinned clang for test objects and its libFuzzer/sanitizer runtimes (make fuzz), LLVM tools, xz, the Linux UAPI headers,
 # the cross compilers and qemu-user that measure the per-architecture C library values
 # (scripts/gen-uapi.mjs: aarch64, riscv64) and run the arm64 lab userland, sys/sdt.h for the
 # USDT test binary (systemtap-sdt-dev), and npm dependencies. Installs only what is missing; needs root for apt.
@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 lock="$top/emsdk.lock"
 pkg() { sed -n "s/^$1[[:space:]]*//p" "$lock"; }
 
-want=("$(pkg emscripten.package)" "$(pkg clang.package)" llvm-16 xz-utils linux-libc-dev iproute2 make gcc chromium libbpf-dev
+want=("$(pkg emscripten.package)" "$(pkg clang.package)" llvm-16 libclang-rt-16-dev xz-utils linux-libc-dev iproute2 make gcc chromium libbpf-dev
       qemu-system-x86 qemu-system-arm busybox-static cpio zstd systemtap-sdt-dev
   gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu libc6-dev-arm64-cross libc6-dev-riscv64-cross
   linux-libc-dev-arm64-cross linux-libc-dev-riscv64-cross qemu-user-static bpftool)

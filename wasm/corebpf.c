@@ -36,6 +36,7 @@
 #define MAX_TARGETS 64
 
 int vk_object_byteorder(const struct bpf_object *obj);
+int vk_core_relos_check(const struct bpf_object *obj);
 void vk_object_claim_native(struct bpf_object *obj);
 int vk_feature_count(void);
 const char *vk_feature_name(int id);
@@ -723,6 +724,25 @@ static void write_error(struct json *j, const char *code, int err, const char *w
 	json_obj_end(j);
 }
 
+/* libbpf 1.5 can return ERR_PTR() of a negative number that is no errno: a .kconfig extern
+ * whose BTF size is 2^31 or more has it truncated to a negative int, which
+ * bpf_object__collect_externs() returns as its error. libbpf_ptr() takes only the last
+ * 4095 addresses for errors, so the caller got a wild "object" (a wasm trap, a SEGV
+ * natively; found by fuzz/fuzz_open.c, fuzz/regressions/open/kcfg-size-2gib). An
+ * ERR_PTR() of any negative int lies in the top 2 GiB of the address space, where no
+ * object can be: the wasm heap ends at 1 GiB, native user space far below. */
+static struct bpf_object *open_object(const struct bpf_object_open_opts *opts)
+{
+	struct bpf_object *obj = bpf_object__open_mem(in.obj, in.obj_len, opts);
+
+	if ((uintptr_t)obj >= (uintptr_t)0 - ((uintptr_t)1 << 31)) {
+		libbpf_print(LIBBPF_WARN, "libbpf: failed to open the object: error %ld\n", (long)obj);
+		errno = EINVAL;
+		return NULL;
+	}
+	return obj;
+}
+
 /* Returns a malloc'd JSON text: {"error":..., "stats":..., "relocations":[...], "plan":...,
  * "log":"..."}, in this order; the caller frees it with cb_free(). */
 CB_EXPORT char *cb_run(void)
@@ -752,7 +772,7 @@ CB_EXPORT char *cb_run(void)
 
 	opts.object_name = in.obj_name;
 	opts.kconfig = in.kconfig;
-	obj = bpf_object__open_mem(in.obj, in.obj_len, &opts);
+	obj = open_object(&opts);
 	if (!obj) {
 		err = -errno;
 	} else if (!bpf_object__btf(obj)) {
@@ -785,7 +805,10 @@ CB_EXPORT char *cb_run(void)
 			nr_pins++;
 			bpf_map__set_pin_path(map, NULL);
 		}
-		err = bpf_object__load(obj);
+		/* libbpf would leak on these records (libbpf_unit.c) */
+		err = vk_core_relos_check(obj);
+		if (!err)
+			err = bpf_object__load(obj);
 	}
 
 	json_init(&j);
@@ -847,7 +870,7 @@ CB_EXPORT char *cb_open(void)
 	log_reset();
 	libbpf_set_print(print_fn);
 	opts.object_name = in.obj_name;
-	obj = bpf_object__open_mem(in.obj, in.obj_len, &opts);
+	obj = open_object(&opts);
 	if (!obj)
 		err = -errno;
 	json_init(&j);

@@ -26,10 +26,20 @@ char *json_take(struct json *j)
 	return s;
 }
 
+/* No result text grows past this: the wasm heap is 1 GiB (WASM_MAX_MEMORY) and holds the
+ * object, libbpf's state and the text while it doubles, so a longer text could not be
+ * built there anyway. A 2 GiB .bss, say, ends as "out of memory" (NULL from json_take,
+ * the worker's typed error) without first encoding gigabytes of zeros. */
+#define JSON_MAX_LEN ((size_t)256 << 20)
+
 static void put(struct json *j, const char *s, size_t n)
 {
 	if (j->oom)
 		return;
+	if (j->len + n + 1 > JSON_MAX_LEN) {
+		j->oom = true;
+		return;
+	}
 	if (j->len + n + 1 > j->cap) {
 		size_t cap = j->cap ? j->cap : 4096;
 		char *nb;
@@ -212,7 +222,7 @@ void json_base64(struct json *j, const void *data, size_t len)
 
 	sep(j);
 	put(j, "\"", 1);
-	for (i = 0; i + 2 < len;) {
+	for (i = 0; i + 2 < len && !j->oom;) {
 		char chunk[256];
 		size_t k = 0;
 

@@ -222,6 +222,8 @@ static long bpf_map_update(union bpf_attr *a)
 			return fail(EBADF);
 		}
 	} else if (copy_buf(&u->value, a->value, m->value_size)) {
+		/* the update is not counted: vk_reset() would not free its key */
+		buf_free(&u->key);
 		return fail(ENOMEM);
 	}
 	m->nr_updates++;

@@ -23,3 +23,44 @@ void vk_object_claim_native(struct bpf_object *obj)
 	obj->byteorder = ELFDATA2MSB;
 #endif
 }
+
+/* libbpf 1.5's bpf_object__relocate_core() returns -EINVAL on a CO-RE record whose
+ * instruction offset is not a multiple of 8 or lies past its program without freeing its
+ * candidate cache (two bare `return -EINVAL;` skip the `out:` label): a hostile object
+ * leaked the cache on every load, in a worker that lives on (found by fuzz/fuzz_reloc.c,
+ * regression input fuzz/regressions/reloc/). Check the same two conditions, in libbpf's
+ * order and with its skips, before the load; the load then fails the same way, with
+ * libbpf's message, and nothing leaks. */
+int vk_core_relos_check(const struct bpf_object *obj)
+{
+	const struct btf_ext_info_sec *sec;
+	const struct bpf_core_relo *rec;
+	const struct btf_ext_info *seg;
+	struct bpf_program *prog;
+	int i, insn_idx, sec_idx, sec_num = 0;
+
+	if (!obj->btf_ext || obj->btf_ext->core_relo_info.len == 0)
+		return 0;
+	seg = &obj->btf_ext->core_relo_info;
+	for_each_btf_ext_sec(seg, sec) {
+		sec_idx = seg->sec_idxs[sec_num];
+		sec_num++;
+		if (str_is_empty(btf__name_by_offset(obj->btf, sec->sec_name_off)))
+			return 0; /* libbpf fails this one itself, without leaking */
+		for_each_btf_ext_rec(seg, sec, i, rec) {
+			if (rec->insn_off % BPF_INSN_SZ)
+				goto bad;
+			insn_idx = rec->insn_off / BPF_INSN_SZ;
+			prog = find_prog_by_sec_insn(obj, sec_idx, insn_idx);
+			if (!prog || !prog->autoload)
+				continue;
+			if (insn_idx - prog->sec_insn_off >= prog->insns_cnt)
+				goto bad;
+		}
+	}
+	return 0;
+bad:
+	pr_warn("sec '%s': CO-RE relocation #%d points outside its program (insn_off %u)\n",
+		btf__name_by_offset(obj->btf, sec->sec_name_off), i, rec->insn_off);
+	return -EINVAL;
+}
