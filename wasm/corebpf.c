@@ -22,6 +22,7 @@
 #include "cand_index.h"
 #include "core_report.h"
 #include "json.h"
+#include "btf_guard.h"
 #include "vk.h"
 
 #ifdef __EMSCRIPTEN__
@@ -186,6 +187,16 @@ CB_EXPORT int cb_target_register(const void *data, size_t len)
 	}
 	if (!btf)
 		return -EINVAL;
+	{
+		long cyc = vk_btf_mods_cycle(btf);
+
+		if (cyc) {
+			btf__free(btf);
+			snprintf(target_err, sizeof(target_err), cyc < 0 ? "out of memory checking the target BTF"
+				 : "target BTF is not valid: a cycle of modifiers/typedefs at type [%ld]", cyc);
+			return cyc < 0 ? -ENOMEM : -EINVAL;
+		}
+	}
 	indexes[h] = cand_index_build(btf);
 	if (!indexes[h]) {
 		btf__free(btf);
@@ -807,6 +818,15 @@ CB_EXPORT char *cb_run(void)
 		}
 		/* libbpf would leak on these records (libbpf_unit.c) */
 		err = vk_core_relos_check(obj);
+		/* and spin forever on a typedef/modifier cycle (btf_guard.c) */
+		if (!err && bpf_object__btf(obj)) {
+			long cyc = vk_btf_mods_cycle(bpf_object__btf(obj));
+
+			if (cyc) {
+				libbpf_print(LIBBPF_WARN, "libbpf: the object's BTF has a cycle of modifiers/typedefs at type [%ld]\n", cyc);
+				err = cyc < 0 ? -ENOMEM : -ELOOP;
+			}
+		}
 		if (!err)
 			err = bpf_object__load(obj);
 	}

@@ -1,0 +1,45 @@
+/* libbpf follows chains of modifiers and typedefs (skip_mods_and_typedefs, in CO-RE spec
+ * parsing and candidate matching) with no bound: a BTF whose chain loops back on itself
+ * (typedef A -> const B -> typedef A) spins forever — in a worker that then never answers
+ * (found by fuzz/fuzz_reloc.c, input fuzz/regressions/reloc/core-spec-typedef-loop). btf__new
+ * does not look for such cycles and a kernel refuses them at BTF_BTF_LOAD, so an object's or
+ * a target's BTF with one is refused here, before libbpf walks it. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "btf.h"
+#include "libbpf_internal.h"
+
+#include "btf_guard.h"
+
+/* the first type id on a modifier/typedef cycle, 0 when there is none, -1 out of memory */
+long vk_btf_mods_cycle(const struct btf *btf)
+{
+	uint32_t n = btf__type_cnt(btf), id, cur, steps;
+	uint8_t *state = calloc(n, 1); /* 0 unseen, 1 on the walk in progress, 2 ends well */
+	long found = 0;
+
+	if (!state)
+		return -1;
+	for (id = 1; id < n && !found; id++) {
+		/* walk the chain from id, marking it; it ends at a non-modifier, at a type already
+		 * known to end well, or back on itself */
+		for (cur = id, steps = 0; cur && cur < n && state[cur] == 0; steps++) {
+			const struct btf_type *t = btf__type_by_id(btf, cur);
+
+			if (!btf_is_mod(t) && !btf_is_typedef(t))
+				break;
+			state[cur] = 1;
+			cur = t->type;
+		}
+		if (cur && cur < n && state[cur] == 1) {
+			found = cur;
+			break;
+		}
+		/* everything marked on this walk ends well */
+		for (cur = id; cur && cur < n && state[cur] == 1; cur = btf__type_by_id(btf, cur)->type)
+			state[cur] = 2;
+	}
+	free(state);
+	return found;
+}

@@ -1,0 +1,9 @@
+#ifndef COREBPF_BTF_GUARD_H
+#define COREBPF_BTF_GUARD_H
+
+struct btf;
+
+/* the first type id on a cycle of modifiers/typedefs, 0 when there is none, -1 out of memory */
+long vk_btf_mods_cycle(const struct btf *btf);
+
+#endif
