@@ -38,6 +38,7 @@
 
 int vk_object_byteorder(const struct bpf_object *obj);
 int vk_core_relos_check(const struct bpf_object *obj);
+int vk_prog_relos_check(const struct bpf_object *obj);
 void vk_object_claim_native(struct bpf_object *obj);
 int vk_feature_count(void);
 const char *vk_feature_name(int id);
@@ -818,6 +819,9 @@ CB_EXPORT char *cb_run(void)
 		}
 		/* libbpf would leak on these records (libbpf_unit.c) */
 		err = vk_core_relos_check(obj);
+		/* and write past a program's end (libbpf_unit.c) */
+		if (!err)
+			err = vk_prog_relos_check(obj);
 		/* and spin forever on a typedef/modifier cycle (btf_guard.c) */
 		if (!err && bpf_object__btf(obj)) {
 			long cyc = vk_btf_mods_cycle(bpf_object__btf(obj));

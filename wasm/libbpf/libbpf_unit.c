@@ -64,3 +64,33 @@ bad:
 		btf__name_by_offset(obj->btf, sec->sec_name_off), i, rec->insn_off);
 	return -EINVAL;
 }
+
+/* libbpf 1.5 checks that a relocated instruction lies inside its program, but not that an
+ * ld_imm64 (two instruction slots) named by a relocation has its second slot:
+ * bpf_object__relocate_data() then writes insn[1].imm past the end of the program's
+ * instructions (a heap overflow; found by fuzz/fuzz_reloc.c, regression input
+ * fuzz/regressions/reloc/ldimm64-last-insn-overflow). Refuse such an object before the load,
+ * with a libbpf-style message. */
+int vk_prog_relos_check(const struct bpf_object *obj)
+{
+	int i, j;
+
+	for (i = 0; i < obj->nr_programs; i++) {
+		const struct bpf_program *prog = &obj->programs[i];
+
+		for (j = 0; j < prog->nr_reloc; j++) {
+			const struct reloc_desc *r = &prog->reloc_desc[j];
+
+			if (r->insn_idx < 0 || (size_t)r->insn_idx >= prog->insns_cnt)
+				goto bad;
+			if (is_ldimm64_insn((struct bpf_insn *)&prog->insns[r->insn_idx]) && (size_t)r->insn_idx + 1 >= prog->insns_cnt)
+				goto bad;
+			continue;
+bad:
+			pr_warn("prog '%s': relocation #%d names instruction %d, whose ld_imm64 runs past the program's %zu instructions\n",
+				prog->name, j, r->insn_idx, prog->insns_cnt);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
