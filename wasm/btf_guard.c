@@ -1,4 +1,6 @@
-/* libbpf follows chains of modifiers and typedefs (skip_mods_and_typedefs, in CO-RE spec
+/* Checks of BTF (an object's, a target's) for shapes that break libbpf before it reads them.
+ *
+ * libbpf follows chains of modifiers and typedefs (skip_mods_and_typedefs, in CO-RE spec
  * parsing and candidate matching) with no bound: a BTF whose chain loops back on itself
  * (typedef A -> const B -> typedef A) spins forever — in a worker that then never answers
  * (found by fuzz/fuzz_reloc.c, input fuzz/regressions/reloc/core-spec-typedef-loop). btf__new
@@ -42,4 +44,36 @@ long vk_btf_mods_cycle(const struct btf *btf)
 	}
 	free(state);
 	return found;
+}
+
+/* libbpf's CO-RE field relocation divides a bitfield's bit offset by the size of the
+ * member's type (relo_core.c bpf_core_calc_field_relo): a bitfield member of a type of size
+ * 0 is a division by zero, a trap in the wasm (found by fuzz/fuzz_reloc.c, regression input
+ * fuzz/regressions/reloc/bitfield-zero-size-type). The kernel accepts bitfields only of
+ * integer and enum types; any other, or one of size 0, is refused here. Run after
+ * vk_btf_mods_cycle() found no cycle. Returns the struct/union's type id, or 0. */
+long vk_btf_bad_bitfield(const struct btf *btf)
+{
+	uint32_t n = btf__type_cnt(btf), id;
+	int i;
+
+	for (id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const struct btf_member *m;
+
+		if (!btf_is_composite(t) || !btf_kflag(t))
+			continue;
+		for (i = 0, m = btf_members(t); i < btf_vlen(t); i++, m++) {
+			const struct btf_type *mt;
+
+			if (!btf_member_bitfield_size(t, i))
+				continue;
+			mt = btf__type_by_id(btf, m->type);
+			while (mt && (btf_is_mod(mt) || btf_is_typedef(mt)))
+				mt = btf__type_by_id(btf, mt->type);
+			if (!mt || !(btf_is_int(mt) || btf_is_any_enum(mt)) || mt->size == 0)
+				return id;
+		}
+	}
+	return 0;
 }

@@ -6,4 +6,7 @@ struct btf;
 /* the first type id on a cycle of modifiers/typedefs, 0 when there is none, -1 out of memory */
 long vk_btf_mods_cycle(const struct btf *btf);
 
+/* a struct/union with a bitfield member of a non-integer or zero-size type, or 0 */
+long vk_btf_bad_bitfield(const struct btf *btf);
+
 #endif

@@ -191,6 +191,12 @@ CB_EXPORT int cb_target_register(const void *data, size_t len)
 	{
 		long cyc = vk_btf_mods_cycle(btf);
 
+		if (!cyc && vk_btf_bad_bitfield(btf)) {
+			snprintf(target_err, sizeof(target_err), "target BTF is not valid: type [%ld] has a bitfield of a non-integer or zero-size type",
+				 vk_btf_bad_bitfield(btf));
+			btf__free(btf);
+			return -EINVAL;
+		}
 		if (cyc) {
 			btf__free(btf);
 			snprintf(target_err, sizeof(target_err), cyc < 0 ? "out of memory checking the target BTF"
@@ -829,6 +835,9 @@ CB_EXPORT char *cb_run(void)
 			if (cyc) {
 				libbpf_print(LIBBPF_WARN, "libbpf: the object's BTF has a cycle of modifiers/typedefs at type [%ld]\n", cyc);
 				err = cyc < 0 ? -ENOMEM : -ELOOP;
+			} else if ((cyc = vk_btf_bad_bitfield(bpf_object__btf(obj)))) {
+				libbpf_print(LIBBPF_WARN, "libbpf: the object's BTF type [%ld] has a bitfield of a non-integer or zero-size type\n", cyc);
+				err = -EINVAL;
 			}
 		}
 		if (!err)
