@@ -24,6 +24,10 @@ $(STOCK_OBJ)/stock_oracle.o: $(TOP)/test/c/stock_oracle.c $(TOP)/wasm/vk.h $(TOP
 	@mkdir -p $(@D)
 	@test -f /usr/include/bpf/libbpf.h || { echo "stock-oracle: needs Debian's libbpf-dev (apt-get install libbpf-dev)" >&2; exit 1; }
 	$(CC_NATIVE) $(STOCK_CFLAGS) -c $< -o $@
+# the virtual kernel's table of freplace target programs (empty here: nothing adds one)
+$(STOCK_OBJ)/target_prog.o: $(TOP)/wasm/target_prog.c $(TOP)/wasm/vk.h $(TOP)/mk/stock.mk
+	@mkdir -p $(@D)
+	$(CC_NATIVE) $(STOCK_CFLAGS) -c $< -o $@
 # -rdynamic: the interposed libc functions must be in the dynamic symbol table
-$(STOCK_OUT): $(STOCK_OBJ)/stock_oracle.o $(STOCK_OBJ)/vk.o
+$(STOCK_OUT): $(STOCK_OBJ)/stock_oracle.o $(STOCK_OBJ)/vk.o $(STOCK_OBJ)/target_prog.o
 	$(CC_NATIVE) -rdynamic $^ -lbpf -lz -o $@
