@@ -52,6 +52,9 @@ const ALL_FINDINGS: Record<string, RegExp> = {
   'core_target.bpf.o types amd64-5.10.223': /BPF_BTF_LOAD\) failed: EINVAL/,
   // BPF_MAP_TYPE_BLOOM_FILTER is 5.16+
   'maps.bpf.o use_maps amd64-5.10.223': /creating map 'bloom'.*EINVAL/,
+  // libbpf's usdt.bpf.h reads its spec id with bpf_get_attach_cookie(), helper 174, 5.15+
+  'usdt.bpf.o usdt_plain amd64-5.10.223': /invalid func unknown#174|bpf_get_attach_cookie/,
+  'usdt.bpf.o usdt_sema amd64-5.10.223': /invalid func unknown#174|bpf_get_attach_cookie/,
   // 7.2's verifier refuses a stack slot the compiler's dead-code elimination left unwritten
   'maps.bpf.o use_maps amd64-7.2.13': /slot poisoned by dead code elimination/,
 };
