@@ -85,6 +85,9 @@ describe('tracefs closed to the caller', () => {
     if (statSync(dir).mode & 0o005) skipWith(ctx, `${dir} is readable by everyone here (mode ${(statSync(dir).mode & 0o777).toString(8)})`);
     const mod = `${ROOT}build/tsc/host/tracefs.js`;
     if (!existsSync(mod)) skipWith(ctx, `${mod} is not built (make all)`);
+    // npx's node (CI's Node 24 pass) lives under root's private ~/.npm: uid 65534 cannot run it
+    const canRun = spawnSync(process.execPath, ['-e', '0'], { uid: 65534, gid: 65534 });
+    if (canRun.error || canRun.status !== 0) skipWith(ctx, `uid 65534 cannot run this node (${process.execPath}): ${canRun.error?.message ?? `exit ${canRun.status}`}`);
     const script = `import(${JSON.stringify(mod)}).then((m) => { try { m.tracefsRoot({ mount: false }); console.log('no error'); } catch (e) { console.log(e.name + ': ' + e.message); } })`;
     const r = await runNode(['-e', script], { uid: 65534, gid: 65534 });
     expect(r.stdout).toMatch(/^PermissionError: tracefs at \/sys\/kernel\/tracing is mounted but this process may not read it \(EACCES/);
