@@ -24,6 +24,8 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 # tracefs is also reached through debugfs on old kernels
 [ -e /sys/kernel/tracing/events ] || mount --bind /sys/kernel/debug/tracing /sys/kernel/tracing 2>/dev/null
 hostname lab
+# a process killed by a signal is logged with its pc, for a run that ends without results
+echo 1 > /proc/sys/debug/exception-trace 2>/dev/null
 ip link set lo up
 printf '127.0.0.1 localhost lab\n::1 localhost\n' > /etc/hosts
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > /etc/passwd
@@ -50,6 +52,8 @@ else
     --testTimeout="$LAB_TEST_TIMEOUT" --hookTimeout="$LAB_TEST_TIMEOUT" </dev/null; echo $? > /tmp/rc; } 2>&1 | cat
 fi
 echo "COREBPF-LAB-EXIT $(cat /tmp/rc)"
+# no results: a process died (node under TCG, now and then); the kernel logged how
+[ -f /tmp/results.json ] || { echo 'lab: no results; the kernel log ends with:'; dmesg | tail -n 15; }
 if [ -f /tmp/results.json ]; then
   # kernel messages (a WARN of a probe, an audit line) printed into the middle of a base64
   # line corrupt the results: only emergencies reach the console from here on

@@ -9,6 +9,7 @@ const EXIT = 'COREBPF-LAB-EXIT';
 const BEGIN = 'COREBPF-LAB-RESULTS-BEGIN';
 const END = 'COREBPF-LAB-RESULTS-END';
 const DONE = 'COREBPF-LAB-DONE';
+const TAIL_LINES = 40;
 /** console lines that mean the kernel died (seen under TCG: oopses in scheduler balancing,
  *  init killed by SIGSEGV) */
 const DEATH = /Kernel panic - not syncing|---\[ end Kernel panic|BUG: kernel NULL pointer|Oops: |general protection fault|Attempted to kill init/;
@@ -50,6 +51,8 @@ export function bootOnce({ arch, accel, kernel, initrd, memMb, cpus, cmdline, bo
     let buf = '';
     let readyAt = 0, exitCode = null, inResults = false, b64 = [], death = null, done = false, settled = false;
     let why = null;
+    // the console's last lines, for a report that has to say why a run gave no results
+    const tail = [];
     const finish = (outcome, extra = {}) => {
       if (settled) return;
       settled = true;
@@ -59,7 +62,7 @@ export function bootOnce({ arch, accel, kernel, initrd, memMb, cpus, cmdline, bo
       log.end();
       resolve({
         outcome, accel, bootMs: readyAt ? readyAt - started : null, totalMs: Date.now() - started,
-        exitCode, resultsB64: b64.length ? b64.join('') : null, death, ...extra,
+        exitCode, resultsB64: b64.length ? b64.join('') : null, death, tail, ...extra,
       });
     };
     const line = (l) => {
@@ -69,6 +72,8 @@ export function bootOnce({ arch, accel, kernel, initrd, memMb, cpus, cmdline, bo
         return;
       }
       log.write(l + '\n');
+      tail.push(l);
+      if (tail.length > TAIL_LINES) tail.shift();
       onLine?.(l);
       if (!readyAt && l.includes(READY)) { readyAt = Date.now(); clearTimeout(bootTimer); }
       // markers may follow a terminal escape that vitest left on the line

@@ -30,6 +30,8 @@ export function summarize(kernel, run) {
     passed: by('passed').length, failed: by('failed').length, skipped: skipped.length,
     skipReasons: [...reasons].map(([reason, count]) => ({ reason, count })),
     failures: by('failed').map((t) => ({ file: t.file, name: t.name, error: t.error })),
+    // a run without results has nothing else to say why: what the guest printed last
+    consoleTail: run.results ? null : run.tail ?? null,
   };
 }
 
@@ -54,6 +56,7 @@ export function details(summaries) {
   for (const s of summaries) {
     if (s.unpinned) out.push(`${s.kernel}: NOTE the pinned packages are gone from the archive; booted ${s.packages} instead`);
     if (s.outcome !== 'ran') out.push(`${s.kernel}: ${s.outcome}: ${s.why}`);
+    if (s.consoleTail?.length) out.push(`${s.kernel}: the console's last ${s.consoleTail.length} lines:\n    ${s.consoleTail.join('\n    ')}`);
     for (const f of s.failures) out.push(`${s.kernel}: FAIL ${f.file} > ${f.name}\n    ${(f.error ?? '').split('\n').slice(0, 6).join('\n    ')}`);
     for (const r of s.skipReasons) out.push(`${s.kernel}: skipped ${r.count}: ${r.reason}`);
   }
