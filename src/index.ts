@@ -26,6 +26,11 @@ export { BtfCodec, BtfCodecError, type BtfValue, type DatasecVar } from './host/
 export { replayPlan, type ReplayOptions, type ReplayResult, type PinRecord } from './host/replay.js';
 export { type SourceLocation } from './host/verifier.js';
 export { kernelFeatures, type FeatureProfile } from './host/features/index.js';
+export {
+  kernelFeaturesFromBtf, kernelOffersFromBtf, KERNEL_FEATURE_RULES, type KernelFeatureProfile, type KernelOffers, type FeatureBasis,
+} from './btf/kernel-features.js';
+export { parseBtf, Btf } from './btf/reader.js';
+export { unmetNeeds, type UnmetNeed } from './analysis/needs.js';
 export { setMemlockLimit, type MemlockDecision } from './host/memlock.js';
 export * from './check/index.js';
 // the reachability analysis of poisoned instructions (pure; relocate and check use it)

@@ -35,6 +35,11 @@ export const CORPUS_EXPECTATIONS: { version: 1; expectations: Expectation[] } = 
     { object: 'module_btf', error: '*corebpf_mod_counter*not found in kernel BTF*', reason: 'needs module BTF (ext4 and a synthetic module), and check offers none' },
     { object: 'kernel_hooks.x86.bpf*.o', access: 'pt_regs.*', arch: ['arm64', 'ppc64el', 'riscv64', 's390x'], reason: 'x86 register names in pt_regs (the x86 build of kernel_hooks)' },
     { object: 'kernel_hooks.arm64.bpf*.o', access: ['user_pt_regs.*', 'pt_regs___arm64.*'], arch: ['amd64', 'ppc64el', 'riscv64', 's390x'], reason: 'arm64 user_pt_regs / orig_x0 (the arm64 build of kernel_hooks)' },
+    // what the kernel's BTF says it lacks (its UAPI enums): the kernel refuses these at load
+    { object: 'btf_tracing', program: 'on_switch', kernel: '*-5.10.*', error: '*map type BPF_MAP_TYPE_TASK_STORAGE*', reason: 'task storage maps (and bpf_task_storage_get) are 5.11+' },
+    { object: 'maps', kernel: '*-5.10.*', error: '*map type BPF_MAP_TYPE_BLOOM_FILTER*', reason: 'bloom filter maps are 5.16+' },
+    { object: 'subprogs', kernel: '*-5.10.*', error: ['*helper bpf_loop*', '*helper bpf_for_each_map_elem*'], reason: 'bpf_for_each_map_elem is 5.13+, bpf_loop 5.17+' },
+    { object: 'usdt', access: 'pt_regs.ip', arch: ['arm64', 'ppc64el', 'riscv64', 's390x'], reason: 'built for x86: without BPF cookies (before 5.15) usdt.bpf.h finds its spec by pt_regs.ip' },
     { object: 'kernel_hooks.*.bpf*.o', program: 'lsm_file_ioctl', arch: 's390x', error: '*file_ioctl*', reason: 'Debian\'s s390x kernels have no BPF LSM (no bpf_lsm_file_ioctl in their BTF)' },
   ],
 };

@@ -12,6 +12,9 @@ import * as U from '../src/host/generated/uapi.js';
 import { resetMemlock } from '../src/host/memlock.js';
 import { bpfCmdName, getSyscalls, setSyscalls, syscallError } from '../src/host/syscall.js';
 import { CorebpfWasm } from '../src/worker/wasm.js';
+import { KERNEL_FEATURE_RULES, kernelFeaturesFromBtf, parseBtf } from '../src/btf/index.js';
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { bpfUsable } from './kernel.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -46,6 +49,23 @@ describe('feature probes', () => {
     // a kernel this suite runs on has BTF and global data at least: the probes did reach it
     expect(got.features.btf).toBe(true);
     expect(got.features.global_data).toBe(true);
+  });
+
+  it('read from BTF (check, offline relocation): a rule for every feature of the pinned libbpf', async () => {
+    const wasm = await CorebpfWasm.load(join(root, 'dist/wasm'));
+    const names = wasm.features().map((f) => f.name.replace(/^FEAT_/, '').toLowerCase());
+    expect(Object.keys(KERNEL_FEATURE_RULES).sort()).toEqual([...names].sort());
+  });
+
+  it.skipIf(skipReason !== null || noOracle !== null)('read from this kernel\'s BTF and release: the answers libbpf\'s probes give here', (ctx) => {
+    if (!existsSync('/sys/kernel/btf/vmlinux')) ctx.skip('this kernel has no /sys/kernel/btf/vmlinux');
+    const want = JSON.parse(execFileSync(oracle, { encoding: 'utf8' })) as { features: Record<string, boolean> };
+    const got = kernelFeaturesFromBtf(parseBtf(readFileSync('/sys/kernel/btf/vmlinux')), release());
+    expect(got.features).toEqual(want.features);
+    // the BTF itself decided the features that changed in the lab's range of kernels
+    for (const f of ['btf_float', 'btf_decl_tag', 'btf_enum64', 'bpf_cookie', 'module_btf', 'memcg_account', 'uprobe_multi_link']) {
+      expect([f, got.basis[f]]).toEqual([f, 'btf']);
+    }
   });
 
   it.skipIf(skipReason !== null || noOracle !== null)('ask the kernel exactly what libbpf\'s probes ask: same commands, BTF blobs, instructions, attributes', () => {

@@ -261,7 +261,9 @@ const JS = String.raw`
     if (v.expected) details.appendChild(kv('expected because', v.expected));
     if (v.note) details.appendChild(kv('note', v.note));
     var pe = (r.disabled || []).find(function (d) { return d.program === v.program; });
-    var perr = pe ? pe.error : r.error;
+    var un = (r.unmet || []).filter(function (u) { return u.program === v.program; });
+    var perr = un.length ? { name: 'NotSupportedError', message: 'this kernel lacks ' + un.map(function (u) { return (u.need === 'helper' ? 'helper ' : u.need === 'map-type' ? 'map type ' : 'program type ') + u.name + (u.map ? " (map '" + u.map + "')" : ''); }).join('; ') }
+      : pe ? pe.error : r.error;
     if (v.error && perr) details.appendChild(el('pre', { text: perr.name + ': ' + perr.message }));
     var failed = v.failures.map(function (i) { return r.failed[i]; });
     if (failed.length) {

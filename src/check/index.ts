@@ -5,7 +5,7 @@ export { runCheckVerify, type VerifyOptions, type VerifyProgress, type VerifyRun
 export { mergeReports, MergeError, type MergeOptions } from './merge.js';
 export {
   REPORT_FORMAT as CHECK_REPORT_FORMAT, REPORT_VERSION as CHECK_REPORT_VERSION,
-  parseReport as parseCheckReport, serializeReport as serializeCheckReport, withoutTiming,
+  parseReport as parseCheckReport, serializeReport as serializeCheckReport, withoutTiming, programError as checkProgramError,
   type CheckReport, type CheckedObject, type CheckedKernel, type CheckedProgram, type ObjectResult, type ProgramVerdict,
   type FailedRelocation, type FailureCause, type Verdict, type Outcome, type Summary as CheckSummary, type ShardInfo, type SkippedKernel,
 } from './report.js';

@@ -4,6 +4,7 @@
 // reads it. Verdicts are always re-derived from the raw results (classify()), so a merged
 // report classifies exactly as one unsharded run would.
 import type { RelocationKind, RelocationRecord } from '../plan.js';
+import { describeNeeds, type UnmetNeed } from '../analysis/needs.js';
 import { ObjectFormatError } from '../errors.js';
 import { type Expectation, matchError, matchRelocation, ERR_CONVENTION, isErrProgram } from './expect.js';
 import { isGuarded, splitFailures, verifierCell, type VerifierCell, type VerifierResult } from './verdict.js';
@@ -57,6 +58,9 @@ export interface CheckedKernel {
   kallsyms?: string;
   package?: string;
   version?: string;
+  /** libbpf features this kernel lacks (read from its BTF, else its release): the plans are
+   *  made as libbpf makes them there (BTF sanitized, calls rewritten) */
+  missingFeatures?: string[];
 }
 
 export interface SkippedKernel {
@@ -122,6 +126,9 @@ export interface ObjectResult {
   /** programs turned off (bpf_program__set_autoload) after libbpf stopped at them, so that
    *  the others could be relocated; each with the error it stopped with */
   disabled?: DisabledProgram[];
+  /** relocated, but needing what the kernel's BTF says it lacks (a helper, a map or program
+   *  type): the kernel refuses these programs at load */
+  unmet?: UnmetNeed[];
   /** derived per-program verdicts, in the object's program order */
   programs: ProgramVerdict[];
   /** check --verify: what the kernel's verifier said (raw; merged like the rest) */
@@ -307,6 +314,8 @@ export function classify(report: Omit<CheckReport, 'summary'> & { summary?: Summ
       const { failures, guarded } = splitFailures(r, p.name);
       const err = isErrProgram(p.name);
       if (r.outcome === 'not-applicable') return { program: p.name, status: 'not-applicable', failures, note: r.note ?? 'not applicable' };
+      const lacks = unmetError(r, p.name);
+      if (lacks) return objectError(p, lacks.message, failures, 'the kernel lacks what it needs (from its BTF)');
       const off = r.disabled?.find((d) => d.program === p.name);
       if (off) {
         return objectError(p, off.error.message, failures,
@@ -343,7 +352,14 @@ export function classify(report: Omit<CheckReport, 'summary'> & { summary?: Summ
 
 /** the libbpf error behind a program's cell: the one it was turned off for, else the object's */
 export function programError(r: ObjectResult, program: string): { name: string; message: string } | null {
-  return r.disabled?.find((d) => d.program === program)?.error ?? r.error;
+  return unmetError(r, program) ?? r.disabled?.find((d) => d.program === program)?.error ?? r.error;
+}
+
+/** the program's unmet needs as the error the kernel's refusal amounts to */
+function unmetError(r: ObjectResult, program: string): { name: string; message: string } | null {
+  const mine = r.unmet?.filter((u) => u.program === program);
+  if (!mine?.length) return null;
+  return { name: 'NotSupportedError', message: `this kernel lacks ${describeNeeds(mine)}` };
 }
 
 /** the verdict with the verifier's column beside it, when the result has one */

@@ -13,6 +13,9 @@ import { CorebpfError, LibbpfError, ObjectFormatError, RelocationError } from '.
 import { objectNameOf, readInput, sha256 } from '../inputs.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
 import { WorkerPool } from '../worker/pool.js';
+import { parseBtf } from '../btf/reader.js';
+import { kernelFeaturesFromBtf, kernelOffersFromBtf, type KernelOffers } from '../btf/kernel-features.js';
+import { readBtf } from '../btf-dump.js';
 import { btfEndianness, elfArch, readElf } from './elf.js';
 import { adjustmentsFor, type Expectation, type ObjectAdjustment } from './expect.js';
 import { readKernelTexts, textsFor, type KernelTexts } from './kernel-files.js';
@@ -238,6 +241,20 @@ function errorResult(o: ObjectInput, k: KernelInput, e: unknown, ms: number): Ob
   };
 }
 
+/** what libbpf would find this kernel to lack, and what it offers programs; a BTF the reader
+ *  refuses is left to the relocator, which says why in every cell */
+function kernelProfile(bytes: Uint8Array, k: KernelInput): { features?: Record<string, boolean>; offers?: KernelOffers } {
+  let btf;
+  try {
+    btf = parseBtf(readBtf(bytes, k.id));
+  } catch {
+    return {};
+  }
+  const { features } = kernelFeaturesFromBtf(btf, k.kernelRelease);
+  k.missingFeatures = Object.keys(features).filter((f) => !features[f]);
+  return { features, offers: kernelOffersFromBtf(btf) };
+}
+
 async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: Uint8Array | Error, texts: KernelTexts, objects: ObjectInput[],
   stats: CheckRun['stats'], tick: () => void, onPlan?: CheckOptions['onPlan']): Promise<ObjectResult[]> {
   const out: ObjectResult[] = new Array(objects.length);
@@ -249,6 +266,7 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
   k.endianness ??= btfEndianness(bytes);
   k.arch ??= elfArch(bytes);
   k.machine ??= machineOf(k.arch);
+  const { features, offers } = kernelProfile(bytes, k);
   let targetError: Error | undefined;
   const one = async (i: number) => {
     const o = objects[i]!;
@@ -277,6 +295,7 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
           r = await pool.relocate({
             object: o.bytes, objectName: o.name, btf: bytes, btfKey: k.btfSha256!,
             kernelRelease: k.kernelRelease ?? undefined, kernelVersion: k.kernelVersion ?? undefined, machine: k.machine ?? undefined,
+            features, kernelOffers: offers,
             ...textsFor(o.bytes, texts),
             reportOnly: !onPlan, // the matrix needs the relocations; --verify the plans too
             adjustments: disabled.length ? disablePrograms(o.adjustments, disabled.map((d) => d.program)) : o.adjustments,
@@ -295,6 +314,7 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
         object: o.id, kernel: k.id, outcome: 'relocated', relocations: r.relocations.length,
         failed: r.relocations.filter((x) => x.status === 'failed').map(failedRelocation),
         programsRelocated: programsOf(r.relocations), error: null, programs: [], ms: Math.round(performance.now() - t),
+        ...(r.unmet?.length ? { unmet: r.unmet } : {}),
       });
     } catch (e) {
       const ms = Math.round(performance.now() - t);

@@ -93,7 +93,7 @@ export function formatSummary(report: CheckReport, opts: { verbose?: boolean } =
   for (const r of report.results) {
     for (const p of r.programs) {
       if (p.status !== 'unexpected-fail') continue;
-      if (p.error) add(r.object, p.program, `libbpf error: ${errorSummary(programError(r, p.program))}`, r.kernel);
+      if (p.error) add(r.object, p.program, `${r.unmet?.some((u) => u.program === p.program) ? 'kernel' : 'libbpf error'}: ${errorSummary(programError(r, p.program))}`, r.kernel);
       else for (const i of p.failures) if (r.failed[i]!.expected === null) add(r.object, p.program, `${p.program}: ${describeFailure(r.failed[i]!)}`, r.kernel);
     }
   }

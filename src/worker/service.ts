@@ -9,6 +9,8 @@ import { adjustmentsText, type Adjustments } from '../adjust.js';
 import { ERRNO } from '../host/generated/uapi.js';
 import type { ObjectSpec } from '../object-spec.js';
 import { annotateGuards } from '../analysis/guards.js';
+import { unmetNeeds, type UnmetNeed } from '../analysis/needs.js';
+import type { KernelOffers } from '../btf/kernel-features.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
 import { CorebpfWasm, TargetBtfError, WASM_MAX_MEMORY, type ModuleBtf } from './wasm.js';
 
@@ -39,6 +41,9 @@ export interface RelocateRequest {
   reportOnly?: boolean;
   /** the open phase: libbpf's setters applied between open and load (src/adjust.ts) */
   adjustments?: Adjustments;
+  /** what the target kernel offers (check: read from its BTF): the result lists the plan's
+   *  helpers, map types and program types it lacks (`unmet`) */
+  kernelOffers?: KernelOffers;
 }
 
 export interface OpenRequest {
@@ -70,7 +75,10 @@ const SUCCESS_PREFIX = new TextEncoder().encode('{"error":null,');
 export function decodeOutcome(w: RelocateWire): RelocateOutcome {
   const r = JSON.parse(new TextDecoder().decode(w.json)) as GlueResult;
   const plan = r.plan ? { ...r.plan, relocations: r.relocations } as LoadPlan : null;
-  return { plan: plan!, relocations: r.relocations, stats: { ...r.stats, targetCached: w.targetCached }, log: r.log ?? '' };
+  return {
+    plan: plan!, relocations: r.relocations, stats: { ...r.stats, targetCached: w.targetCached }, log: r.log ?? '',
+    ...(r.unmet ? { unmet: r.unmet } : {}),
+  };
 }
 
 const PLAN_KEY = new TextEncoder().encode(',"plan":');
@@ -129,12 +137,31 @@ function withGuards(json: Uint8Array): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(r));
 }
 
+/** The glue's JSON with `"unmet":[...]` before its plan: what the plan needs that the kernel
+ * does not offer (src/analysis/needs.ts). Spliced in, so a reportOnly cut still keeps it. */
+function withNeeds(json: Uint8Array, offers: KernelOffers): Uint8Array {
+  const buf = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
+  const at = buf.indexOf(PLAN_KEY);
+  if (at < 0) return json;
+  const r = JSON.parse(buf.toString('utf8')) as GlueResult;
+  if (!r.plan) return json;
+  const unmet = unmetNeeds({ ...r.plan, relocations: r.relocations } as LoadPlan, offers);
+  const key = new TextEncoder().encode(`,"unmet":${JSON.stringify(unmet)}`);
+  const out = new Uint8Array(json.byteLength + key.byteLength);
+  out.set(json.subarray(0, at));
+  out.set(key, at);
+  out.set(json.subarray(at), at + key.byteLength);
+  return out;
+}
+
 export interface RelocateOutcome {
   /** the load plan (null when the request was reportOnly) */
   plan: LoadPlan;
   relocations: RelocationRecord[];
   stats: RelocateStats;
   log: string;
+  /** with kernelOffers: what the plan needs that the kernel lacks (empty: nothing) */
+  unmet?: UnmetNeed[];
 }
 
 interface GlueResult {
@@ -143,6 +170,7 @@ interface GlueResult {
   plan: Omit<LoadPlan, 'relocations'> | null;
   stats: { syscalls: number; relocations: number; failedRelocations: number };
   log: string;
+  unmet?: UnmetNeed[];
 }
 
 const MAX_CACHED_TARGETS = 8;
@@ -335,7 +363,8 @@ export class RelocationService {
     if (!SUCCESS_PREFIX.every((b, i) => json[i] === b)) {
       throw this.toError(m, req, JSON.parse(new TextDecoder().decode(json)) as GlueResult);
     }
-    const out = withGuards(json);
+    const guarded = withGuards(json);
+    const out = req.kernelOffers ? withNeeds(guarded, req.kernelOffers) : guarded;
     return { json: req.reportOnly ? reportOnly(out) : withLinuxErrnos(out, (n) => m.errnoName(n)), targetCached: cached };
   }
 
