@@ -12,11 +12,9 @@ GLUE_NATIVE_OBJS := $(patsubst %,$(BUILD)/native/obj/glue/%.o,$(GLUE_NAMES) main
 
 WASM_OUT := $(DIST)/wasm/corebpf.cjs
 NATIVE_OUT := $(BUILD)/native/corebpf-native
-CB_EXPORTS := cb_run cb_free cb_malloc cb_set_object cb_set_target cb_set_log_level cb_set_kconfig \
-  cb_set_kallsyms cb_set_kernel cb_set_features cb_target_register cb_target_release \
-  cb_target_error cb_selftest_trap cb_clear_module_btfs cb_add_module_btf cb_clear_target_progs cb_add_target_prog cb_btf_dump_c cb_btfgen cb_feature_count cb_feature_name cb_feature_desc cb_libbpf_version \
-  cb_set_adjustments cb_open cb_errno_name \
-  malloc free
+# the glue's entry points: the CB_EXPORT functions of wasm/*.c (one source; the worker's
+# TypeScript declarations are generated from them too: make exports)
+CB_EXPORTS := $(shell node scripts/gen-exports.mjs --list) malloc free
 comma := ,
 empty :=
 space := $(empty) $(empty)

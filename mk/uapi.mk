@@ -22,3 +22,13 @@ sections: | $(SRC)/.fetched
 
 sections-check: | $(SRC)/.fetched
 	node scripts/gen-sections.mjs --libbpf $(SRC)/libbpf --out $(UAPI_DIR)/sections.ts --check
+
+# the wasm glue's entry points for TypeScript, from the CB_EXPORT functions of wasm/*.c:
+#   make exports         regenerate src/worker/generated/exports.ts
+#   make exports-check   fail if the committed file differs from a fresh generation
+.PHONY: exports exports-check
+exports:
+	node scripts/gen-exports.mjs
+
+exports-check:
+	node scripts/gen-exports.mjs --check

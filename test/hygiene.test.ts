@@ -12,6 +12,7 @@ import { CorebpfError as SrcCorebpfError } from '../src/errors.js';
 import { readKernel } from '../src/check/kernels.js';
 import { maxInputSize, readInput, setMaxInputSize } from '../src/inputs.js';
 import { workerExecArgv } from '../src/worker/exec-argv.js';
+import { CB_EXPORT_NAMES } from '../src/worker/generated/exports.js';
 import { BTF_DIR, CLI, PROGS, ROOT } from './helpers.js';
 
 const BTF = `${BTF_DIR}/amd64-6.12.107.btf.xz`;
@@ -78,6 +79,18 @@ describe('bounded wasm memory', () => {
     expect(p).not.toBe(0);
     m._free(p);
     expect(m.HEAPU8.buffer.byteLength).toBeLessThanOrEqual(2 ** 30);
+  });
+});
+
+describe('the glue\'s entry points', () => {
+  it('the built module exports exactly the CB_EXPORT functions of wasm/*.c that the worker declares', async () => {
+    const require = createRequire(import.meta.url);
+    const factory = require(`${ROOT}dist/wasm/corebpf.cjs`) as (o: object) => Promise<Record<string, unknown>>;
+    const m = await factory({ wasmBinary: readFileSync(`${ROOT}dist/wasm/corebpf.wasm`) });
+    const exported = Object.keys(m).filter((k) => /^_cb_/.test(k) && typeof m[k] === 'function').map((k) => k.slice(1)).sort();
+    expect(exported).toEqual([...CB_EXPORT_NAMES]);
+    const fromC = execFileSync(process.execPath, [`${ROOT}scripts/gen-exports.mjs`, '--list'], { encoding: 'utf8' }).trim().split('\n');
+    expect(fromC).toEqual([...CB_EXPORT_NAMES]);
   });
 });
 

@@ -10,12 +10,7 @@
 
 #include "btf.h"
 
-#ifdef __EMSCRIPTEN__
-#include <emscripten.h>
-#define CB_EXPORT EMSCRIPTEN_KEEPALIVE
-#else
-#define CB_EXPORT
-#endif
+#include "cb_export.h"
 
 struct sbuf {
 	char *p;

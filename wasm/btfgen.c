@@ -27,12 +27,7 @@ int vk_core_add_cands(struct bpf_core_cand *local_cand, size_t local_essent_len,
 		      const struct btf *targ_btf, const char *targ_btf_name, int targ_start_id,
 		      struct bpf_core_cand_list *cands);
 
-#ifdef __EMSCRIPTEN__
-#include <emscripten.h>
-#define CB_EXPORT EMSCRIPTEN_KEEPALIVE
-#else
-#define CB_EXPORT
-#endif
+#include "cb_export.h"
 
 struct btfgen {
 	const struct btf *src;

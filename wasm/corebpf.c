@@ -25,12 +25,7 @@
 #include "btf_guard.h"
 #include "vk.h"
 
-#ifdef __EMSCRIPTEN__
-#include <emscripten/emscripten.h>
-#define CB_EXPORT EMSCRIPTEN_KEEPALIVE
-#else
-#define CB_EXPORT
-#endif
+#include "cb_export.h"
 
 #define PLAN_FORMAT "corebpf-load-plan"
 #define PLAN_VERSION 1

@@ -11,12 +11,7 @@
 #include "json.h"
 #include "vk.h"
 
-#ifdef __EMSCRIPTEN__
-#include <emscripten.h>
-#define CB_EXPORT EMSCRIPTEN_KEEPALIVE
-#else
-#define CB_EXPORT
-#endif
+#include "cb_export.h"
 
 CB_EXPORT void cb_clear_module_btfs(void)
 {

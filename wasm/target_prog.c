@@ -11,12 +11,7 @@
 
 #include "vk.h"
 
-#ifdef __EMSCRIPTEN__
-#include <emscripten.h>
-#define CB_EXPORT EMSCRIPTEN_KEEPALIVE
-#else
-#define CB_EXPORT
-#endif
+#include "cb_export.h"
 
 static struct vk_buf *tprogs;
 static int nr_tprogs;

@@ -4,40 +4,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { CorebpfError } from '../errors.js';
+import type { CbExports } from './generated/exports.js';
 
-interface CorebpfModule {
+/** the module: emscripten's runtime helpers and the glue's entry points (generated from the
+ *  CB_EXPORT functions of wasm/*.c, which the Makefile links by the same list) */
+interface CorebpfModule extends CbExports {
   HEAPU8: Uint8Array;
   UTF8ToString(ptr: number, maxBytes?: number): string;
   stringToUTF8(s: string, ptr: number, max: number): void;
   lengthBytesUTF8(s: string): number;
   _malloc(n: number): number;
   _free(p: number): void;
-  _cb_run(): number;
-  _cb_free(p: number): void;
-  _cb_set_object(data: number, len: number, name: number): void;
-  _cb_set_target(handle: number): void;
-  _cb_set_log_level(level: number): void;
-  _cb_set_kconfig(text: number): void;
-  _cb_set_kallsyms(text: number, len: number): void;
-  _cb_set_kernel(release: number, version: number, machine: number, pageSize: number): void;
-  _cb_set_features(profile: number, len: number): void;
-  _cb_target_register(data: number, len: number): number;
-  _cb_target_release(handle: number): void;
-  _cb_target_error(): number;
-  _cb_feature_count(): number;
-  _cb_feature_name(id: number): number;
-  _cb_feature_desc(id: number): number;
-  _cb_libbpf_version(): number;
-  _cb_selftest_trap(): void;
-  _cb_clear_module_btfs(): void;
-  _cb_add_module_btf(name: number, data: number, len: number): number;
-  _cb_clear_target_progs(): void;
-  _cb_btf_dump_c(data: number, len: number, base: number, baseLen: number): number;
-  _cb_btfgen(targ: number, targLen: number, objs: number, n: number): number;
-  _cb_add_target_prog(data: number, len: number): number;
-  _cb_set_adjustments(text: number): void;
-  _cb_open(): number;
-  _cb_errno_name(e: number): number;
 }
 
 type Factory = (opts: Record<string, unknown>) => Promise<CorebpfModule>;
