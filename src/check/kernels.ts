@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, readSync, readdirSync, readFileSync, s
 import { join, relative, sep } from 'node:path';
 import { CorebpfError } from '../errors.js';
 import { inputTooLarge, maxInputSize, readInput } from '../inputs.js';
+import { readThroughCache } from './btf-cache.js';
 import { kernelFile } from './kernel-files.js';
 import type { CheckedKernel, Endianness, SkippedKernel } from './report.js';
 
@@ -179,9 +180,18 @@ export function shardOf<T>(sorted: T[], index: number, count: number): T[] {
   return sorted.filter((_, i) => i % count === index - 1);
 }
 
-/** A kernel's bytes, decompressed by xz(1) in a child process (so the event loop keeps running). */
-export function readKernel(path: string): Promise<Uint8Array> {
-  if (!path.endsWith('.xz')) return Promise.resolve().then(() => readInput(path, 'kernel BTF'));
+/** A kernel's bytes; .xz files decompressed by xz(1) in a child process (so the event loop
+ *  keeps running), once: then from the cache of decompressed BTF (./btf-cache.ts). */
+export async function readKernel(path: string, stats?: { cacheHits: number }): Promise<Uint8Array> {
+  if (!path.endsWith('.xz')) return readInput(path, 'kernel BTF');
+  const r = await readThroughCache(path, () => unxz(path));
+  // the limit holds for what a cache kept under a larger one too
+  if (r.bytes.byteLength > maxInputSize()) throw inputTooLarge(path, 'kernel BTF', maxInputSize());
+  if (r.hit && stats) stats.cacheHits++;
+  return r.bytes;
+}
+
+function unxz(path: string): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const child = spawn('xz', ['-dc', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];

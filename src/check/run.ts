@@ -73,6 +73,8 @@ export interface CheckRun {
     /** successful relocations for which a worker parsed the kernel's BTF (not from its cache):
      * one per kernel when scheduling by kernel works */
     btfParses: number;
+    /** compressed kernel files read from the cache of decompressed BTF (./btf-cache.ts) */
+    cacheHits: number;
   };
 }
 
@@ -161,7 +163,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckRun> {
   });
 
   const pool = new WorkerPool({ size: jobs, wasmDir: opts.wasmDir });
-  const stats = { relocations: 0, btfParses: 0 };
+  const stats = { relocations: 0, btfParses: 0, cacheHits: 0 };
   let libbpf: string | null = null;
   try {
     if (kernels.length) libbpf = (await pool.run((r) => r.info(), 0)).libbpf;
@@ -170,7 +172,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckRun> {
       let p = loads.get(i);
       if (!p) {
         // the BTF, and the kernel's config and symbols when it brings them
-        p = Promise.all([readKernel(kernels[i]!.path), readKernelTexts(opts.btfDir, kernels[i]!)]);
+        p = Promise.all([readKernel(kernels[i]!.path, stats), readKernelTexts(opts.btfDir, kernels[i]!)]);
         p.catch(() => {}); // handled when awaited
         loads.set(i, p);
       }
