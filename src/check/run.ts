@@ -13,9 +13,6 @@ import { CorebpfError, LibbpfError, ObjectFormatError, RelocationError } from '.
 import { objectNameOf, readInput, sha256 } from '../inputs.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
 import { WorkerPool } from '../worker/pool.js';
-import { parseBtf } from '../btf/reader.js';
-import { kernelFeaturesFromBtf, kernelOffersFromBtf, type KernelOffers } from '../btf/kernel-features.js';
-import { readBtf } from '../btf-dump.js';
 import { btfEndianness, elfArch, readElf } from './elf.js';
 import { adjustmentsFor, type Expectation, type ObjectAdjustment } from './expect.js';
 import { readKernelTexts, textsFor, type KernelTexts } from './kernel-files.js';
@@ -243,20 +240,6 @@ function errorResult(o: ObjectInput, k: KernelInput, e: unknown, ms: number): Ob
   };
 }
 
-/** what libbpf would find this kernel to lack, and what it offers programs; a BTF the reader
- *  refuses is left to the relocator, which says why in every cell */
-function kernelProfile(bytes: Uint8Array, k: KernelInput): { features?: Record<string, boolean>; offers?: KernelOffers } {
-  let btf;
-  try {
-    btf = parseBtf(readBtf(bytes, k.id));
-  } catch {
-    return {};
-  }
-  const { features } = kernelFeaturesFromBtf(btf, k.kernelRelease);
-  k.missingFeatures = Object.keys(features).filter((f) => !features[f]);
-  return { features, offers: kernelOffersFromBtf(btf) };
-}
-
 async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: Uint8Array | Error, texts: KernelTexts, objects: ObjectInput[],
   stats: CheckRun['stats'], tick: () => void, onPlan?: CheckOptions['onPlan']): Promise<ObjectResult[]> {
   const out: ObjectResult[] = new Array(objects.length);
@@ -268,7 +251,6 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
   k.endianness ??= btfEndianness(bytes);
   k.arch ??= elfArch(bytes);
   k.machine ??= machineOf(k.arch);
-  const { features, offers } = kernelProfile(bytes, k);
   let targetError: Error | undefined;
   const one = async (i: number) => {
     const o = objects[i]!;
@@ -297,7 +279,9 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
           r = await pool.relocate({
             object: o.bytes, objectName: o.name, btf: bytes, btfKey: k.btfSha256!,
             kernelRelease: k.kernelRelease ?? undefined, kernelVersion: k.kernelVersion ?? undefined, machine: k.machine ?? undefined,
-            features, kernelOffers: offers,
+            // the kernel judged by its own BTF: libbpf's features, the helpers and map types
+            // it offers (read once per kernel in the worker)
+            profileTarget: true,
             ...textsFor(o.bytes, texts),
             reportOnly: !onPlan, // the matrix needs the relocations; --verify the plans too
             adjustments: disabled.length ? disablePrograms(o.adjustments, disabled.map((d) => d.program)) : o.adjustments,
@@ -311,6 +295,7 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
         }
       }
       if (!r.stats.targetCached) stats.btfParses++;
+      if (r.missingFeatures) k.missingFeatures = r.missingFeatures;
       if (onPlan && r.plan) onPlan(o.id, k.id, r.plan);
       out[i] = withDisabled({
         object: o.id, kernel: k.id, outcome: 'relocated', relocations: r.relocations.length,

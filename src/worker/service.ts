@@ -10,7 +10,9 @@ import { ERRNO } from '../host/generated/uapi.js';
 import type { ObjectSpec } from '../object-spec.js';
 import { annotateGuards } from '../analysis/guards.js';
 import { unmetNeeds, type UnmetNeed } from '../analysis/needs.js';
-import type { KernelOffers } from '../btf/kernel-features.js';
+import { kernelFeaturesFromBtf, kernelOffersFromBtf, type KernelOffers } from '../btf/kernel-features.js';
+import { parseBtf } from '../btf/reader.js';
+import { readBtf } from '../btf/raw.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
 import { CorebpfWasm, TargetBtfError, WASM_MAX_MEMORY, type ModuleBtf } from './wasm.js';
 
@@ -44,6 +46,10 @@ export interface RelocateRequest {
   /** what the target kernel offers (check: read from its BTF): the result lists the plan's
    *  helpers, map types and program types it lacks (`unmet`) */
   kernelOffers?: KernelOffers;
+  /** judge the target kernel by its own BTF (and kernelRelease), read in this worker once per
+   *  target: libbpf's features where `features` does not say, and `kernelOffers` where not
+   *  given; the result names the features it lacks (`missingFeatures`) */
+  profileTarget?: boolean;
 }
 
 export interface OpenRequest {
@@ -78,6 +84,7 @@ export function decodeOutcome(w: RelocateWire): RelocateOutcome {
   return {
     plan: plan!, relocations: r.relocations, stats: { ...r.stats, targetCached: w.targetCached }, log: r.log ?? '',
     ...(r.unmet ? { unmet: r.unmet } : {}),
+    ...(r.missingFeatures ? { missingFeatures: r.missingFeatures } : {}),
   };
 }
 
@@ -138,15 +145,19 @@ function withGuards(json: Uint8Array): Uint8Array {
 }
 
 /** The glue's JSON with `"unmet":[...]` before its plan: what the plan needs that the kernel
- * does not offer (src/analysis/needs.ts). Spliced in, so a reportOnly cut still keeps it. */
-function withNeeds(json: Uint8Array, offers: KernelOffers): Uint8Array {
+ * does not offer (src/analysis/needs.ts), and the kernel's missing features. Spliced in, so a
+ * reportOnly cut still keeps them. */
+function withNeeds(json: Uint8Array, offers: KernelOffers | undefined, missingFeatures: string[] | undefined): Uint8Array {
   const buf = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
   const at = buf.indexOf(PLAN_KEY);
   if (at < 0) return json;
-  const r = JSON.parse(buf.toString('utf8')) as GlueResult;
-  if (!r.plan) return json;
-  const unmet = unmetNeeds({ ...r.plan, relocations: r.relocations } as LoadPlan, offers);
-  const key = new TextEncoder().encode(`,"unmet":${JSON.stringify(unmet)}`);
+  let extra = missingFeatures ? `,"missingFeatures":${JSON.stringify(missingFeatures)}` : '';
+  if (offers) {
+    const r = JSON.parse(buf.toString('utf8')) as GlueResult;
+    if (r.plan) extra += `,"unmet":${JSON.stringify(unmetNeeds({ ...r.plan, relocations: r.relocations } as LoadPlan, offers))}`;
+  }
+  if (!extra) return json;
+  const key = new TextEncoder().encode(extra);
   const out = new Uint8Array(json.byteLength + key.byteLength);
   out.set(json.subarray(0, at));
   out.set(key, at);
@@ -162,6 +173,8 @@ export interface RelocateOutcome {
   log: string;
   /** with kernelOffers: what the plan needs that the kernel lacks (empty: nothing) */
   unmet?: UnmetNeed[];
+  /** with profileTarget: libbpf's features the target kernel lacks */
+  missingFeatures?: string[];
 }
 
 interface GlueResult {
@@ -171,9 +184,18 @@ interface GlueResult {
   stats: { syscalls: number; relocations: number; failedRelocations: number };
   log: string;
   unmet?: UnmetNeed[];
+  missingFeatures?: string[];
 }
 
 const MAX_CACHED_TARGETS = 8;
+
+interface TargetProfile {
+  /** the release it was read with (libbpf's features fall back to it) */
+  release: string | undefined;
+  features: Record<string, boolean> | undefined;
+  offers: KernelOffers | undefined;
+  missing: string[] | undefined;
+}
 /** details.code of the error a worker throws when asked for a target BTF it no longer has */
 export const TARGET_NOT_CACHED = 'target_not_cached';
 
@@ -212,6 +234,8 @@ export class RelocationService {
   private wasm: CorebpfWasm | undefined;
   private loading: Promise<CorebpfWasm> | undefined;
   private targets = new Map<string, number>(); // key -> handle, in LRU order
+  /** what each cached target kernel has, read from its BTF (profileTarget), by target key */
+  private profiles = new Map<string, TargetProfile>();
   private featureIds: Map<string, number> | undefined;
   /** set once the module trapped: its memory can no longer be trusted */
   broken = false;
@@ -245,14 +269,14 @@ export class RelocationService {
     return profile;
   }
 
-  private target(m: CorebpfWasm, btf: Uint8Array | undefined, key: string | undefined): { handle: number; cached: boolean } {
+  private target(m: CorebpfWasm, btf: Uint8Array | undefined, key: string | undefined): { handle: number; cached: boolean; key: string } {
     if (!btf && !key) throw new ObjectFormatError('no target BTF given', { input: 'target' });
     const k = key ?? createHash('sha256').update(btf!).digest('hex');
     const h = this.targets.get(k);
     if (h !== undefined) {
       this.targets.delete(k);
       this.targets.set(k, h);
-      return { handle: h, cached: true };
+      return { handle: h, cached: true, key: k };
     }
     if (!btf) throw new CorebpfError(`target BTF ${k} is not cached in this worker`, { code: TARGET_NOT_CACHED });
     let handle: number;
@@ -268,9 +292,31 @@ export class RelocationService {
     while (this.targets.size > MAX_CACHED_TARGETS) {
       const [oldKey, oldHandle] = this.targets.entries().next().value as [string, number];
       this.targets.delete(oldKey);
+      this.profiles.delete(oldKey);
       m.releaseTarget(oldHandle);
     }
-    return { handle, cached: false };
+    return { handle, cached: false, key: k };
+  }
+
+  /** the target kernel's profile, read from its BTF once per target (off the caller's thread) */
+  private profile(key: string, btf: Uint8Array | undefined, release: string | undefined): TargetProfile {
+    const have = this.profiles.get(key);
+    if (have && have.release === release) return have;
+    if (!btf) throw new CorebpfError(`target BTF ${key} is not cached in this worker`, { code: TARGET_NOT_CACHED });
+    let parsed;
+    try {
+      parsed = parseBtf(readBtf(btf, 'target BTF'));
+    } catch {
+      // libbpf parsed it (the target is registered); the TypeScript reader's refusal leaves
+      // the kernel unjudged, as without a profile
+      const none: TargetProfile = { release, features: undefined, offers: undefined, missing: undefined };
+      this.profiles.set(key, none);
+      return none;
+    }
+    const { features } = kernelFeaturesFromBtf(parsed, release);
+    const p: TargetProfile = { release, features, offers: kernelOffersFromBtf(parsed), missing: Object.keys(features).filter((f) => !features[f]) };
+    this.profiles.set(key, p);
+    return p;
   }
 
   async relocate(req: RelocateRequest): Promise<RelocateWire> {
@@ -342,8 +388,9 @@ export class RelocationService {
     if (!(req.object instanceof Uint8Array) || req.object.byteLength === 0) {
       throw new ObjectFormatError(`'${req.objectName}' is empty: expected a BPF ELF object`, { input: 'object' });
     }
-    const features = this.featureProfile(m, req.features);
-    const { handle, cached } = this.target(m, req.btf, req.btfKey);
+    const { handle, cached, key } = this.target(m, req.btf, req.btfKey);
+    const prof = req.profileTarget ? this.profile(key, req.btf, req.kernelRelease) : undefined;
+    const features = this.featureProfile(m, prof?.features ? { ...prof.features, ...req.features } : req.features);
     const json = m.run({
       object: req.object,
       objectName: req.objectName,
@@ -364,7 +411,8 @@ export class RelocationService {
       throw this.toError(m, req, JSON.parse(new TextDecoder().decode(json)) as GlueResult);
     }
     const guarded = withGuards(json);
-    const out = req.kernelOffers ? withNeeds(guarded, req.kernelOffers) : guarded;
+    const offers = req.kernelOffers ?? prof?.offers;
+    const out = offers || prof?.missing ? withNeeds(guarded, offers, prof?.missing) : guarded;
     return { json: req.reportOnly ? reportOnly(out) : withLinuxErrnos(out, (n) => m.errnoName(n)), targetCached: cached };
   }
 
