@@ -3,10 +3,13 @@
 // the real kernel the sums testdata/progs/usdt.bpf.c adds up equal what the binary fired,
 // for int, long and pointer arguments, with and without a semaphore.
 import { release } from 'node:os';
-import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BpfObject, CorebpfError, Relocator } from '../dist/index.js';
-import { ObjectFormatError } from '../src/errors.js';
+import { NotSupportedError as SrcNotSupportedError, ObjectFormatError } from '../src/errors.js';
+import { BpfObject as SrcBpfObject } from '../src/host/object.js';
+import { getSyscalls, setSyscalls, syscallError } from '../src/host/syscall.js';
 import * as U from '../src/host/generated/uapi.js';
 import { openElf } from '../src/host/uprobe.js';
 import { encodeUsdtSpec, parseUsdtSpec, USDT_ARG_CONST, USDT_ARG_REG, USDT_ARG_REG_DEREF } from '../src/host/usdt/args.js';
@@ -183,24 +186,87 @@ describe('real kernel: USDT through libbpf\'s usdt.bpf.h', () => {
   });
 });
 
-describe('USDT on a kernel without BPF cookies', () => {
-  it('NotSupportedError naming bpf cookies and Linux 5.15', async (ctx) => {
-    needs(ctx, 'bpf', 'uprobe', 'btf');
-    if (!COOKIE_MISSING()) skipWith(ctx, 'this kernel has BPF cookies (the refusal is tested on kernels before 5.15)');
-    if (!usdtTarget()) skipWith(ctx, whyNoTarget);
-    const relocator = new Relocator({ size: 1 });
+describe('USDT without BPF cookies: libbpf\'s IP-to-spec-id map', () => {
+  needsEach('bpf', 'uprobe', 'btf');
+  const relocator = new Relocator({ size: 1 });
+  afterAll(() => relocator.close());
+  afterEach(() => setSyscalls(null));
+  let exec: string | null = null;
+  beforeAll(() => { if (!unmet('bpf', 'uprobe', 'btf') && usdtTarget()) exec = buildUsdtTarget('gcc', undefined, { pie: false }); });
+  /** this kernel as one before 5.15 looks to the attach code: libbpf's cookie probe (a
+   *  two-instruction kprobe program calling bpf_get_attach_cookie) fails; everything else is
+   *  the real kernel. A kernel before 5.15 answers so itself. */
+  const withoutCookies = (): void => {
+    if (COOKIE_MISSING()) return;
+    const real = getSyscalls();
+    setSyscalls({
+      ...real,
+      bpf(cmd, attr) {
+        const b = attr as Uint8Array;
+        const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+        if (cmd === U.BPF_PROG_LOAD && dv.getUint32(0, true) === U.BPF_PROG_TYPE_KPROBE && dv.getUint32(4, true) === 2) throw syscallError('BPF_PROG_LOAD', U.ERRNO.EINVAL);
+        return real.bpf(cmd, attr);
+      },
+    });
+  };
+  // loaded as libbpf loads it there: LINUX_HAS_BPF_COOKIE is 0 (usdt.bpf.h looks spec ids up by
+  // IP), and no uprobe.multi (6.6+): a uprobe per site
+  const open = async () => (await SrcBpfObject.open(`${PROGS}usdt.bpf.o`, { relocator, features: { bpf_cookie: false, uprobe_multi_link: false } })).load();
+  const ipEntries = (obj: SrcBpfObject): bigint[] => [...obj.map('__bpf_usdt_ip_to_spec_id').keys()].map((k) => BigInt(k as number | bigint));
+
+  it('an executable (ET_EXEC): its sites\' own addresses, no pid needed; sums, hits and the USDT cookie as with cookies', async (ctx) => {
+    if (!exec) skipWith(ctx, whyNoTarget || 'the -no-pie USDT target could not be built');
+    const obj = await open();
     try {
-      const obj = await (await BpfObject.open(`${PROGS}usdt.bpf.o`, { relocator })).load();
-      try {
-        const e = await obj.program('usdt_plain').attach({ usdt: { binary: target!, provider: 'corebpf', name: 'plain' } }).catch((x: unknown) => x) as Error;
-        expect(e.constructor.name).toBe('NotSupportedError');
-        expect(e.message).toMatch(/BPF cookies .*Linux 5\.15\+/);
-        expect(linksOfProgram(obj.program('usdt_plain').fd)).toEqual([]);
-      } finally {
-        obj.close();
-      }
+      withoutCookies();
+      const link = await obj.program('usdt_plain').attach({ usdt: { binary: exec!, provider: 'corebpf', name: 'plain', cookie: 0xc0ffeen } });
+      expect(link.kind).toBe('perf_event');
+      const site = usdtTargets(openElf(exec!), 'corebpf', 'plain', true)[0]!;
+      expect(ipEntries(obj)).toEqual([site.absIp]);
+      const [pa, pb, pp] = execFileSync(exec!, ['9'], { encoding: 'utf8' }).trim().split(' ').map((x) => BigInt(x));
+      expect(obj.getGlobal('plain_hits')).toBe(9n);
+      expect([obj.getGlobal('plain_a'), obj.getGlobal('plain_b'), obj.getGlobal('plain_p')]).toEqual([pa, pb, pp]);
+      expect(obj.getGlobal('plain_cookie')).toBe(0xc0ffeen);
+      expect(obj.getGlobal('plain_argc')).toBe(3n);
+      link.close();
+      expect(ipEntries(obj)).toEqual([]);
+      execFileSync(exec!, ['4']);
+      expect(obj.getGlobal('plain_hits')).toBe(9n);
     } finally {
-      relocator.close();
+      obj.close();
+    }
+  });
+
+  it('a position-independent executable: refused without a pid (NotSupportedError naming cookies and 5.15), placed through /proc/PID/maps with one', async (ctx) => {
+    if (!usdtTarget()) skipWith(ctx, whyNoTarget);
+    const obj = await open();
+    try {
+      withoutCookies();
+      const e = await obj.program('usdt_plain').attach({ usdt: { binary: target!, provider: 'corebpf', name: 'plain' } }).catch((x: unknown) => x) as Error;
+      expect(e).toBeInstanceOf(SrcNotSupportedError);
+      expect(e.message).toMatch(/needs a pid .*BPF cookies \(before 5\.15\)/);
+      expect(ipEntries(obj)).toEqual([]);
+      // the target waits for a line before firing: attach to its pid first
+      const child = spawn(target!, ['5', 'wait'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      for (let i = 0; i < 200 && !readFileSync(`/proc/${child.pid}/maps`, 'utf8').includes(target!); i++) await new Promise((r) => setTimeout(r, 10));
+      const link = await obj.program('usdt_plain').attach({ usdt: { binary: target!, provider: 'corebpf', name: 'plain', pid: child.pid } });
+      const site = usdtTargets(openElf(target!), 'corebpf', 'plain', true)[0]!;
+      const [ip] = ipEntries(obj);
+      // the site's file offset, where the process mapped the file
+      expect(ip! % 4096n).toBe(site.relIp % 4096n);
+      expect(ip).not.toBe(site.absIp);
+      child.stdin.end('go\n');
+      expect(await exited).toBe(0);
+      const [pa, pb] = out.trim().split(' ').map((x) => BigInt(x));
+      expect(obj.getGlobal('plain_hits')).toBe(5n);
+      expect([obj.getGlobal('plain_a'), obj.getGlobal('plain_b')]).toEqual([pa, pb]);
+      link.close();
+      expect(ipEntries(obj)).toEqual([]);
+    } finally {
+      obj.close();
     }
   });
 });

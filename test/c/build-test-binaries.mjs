@@ -41,15 +41,17 @@ export function buildMultiTarget(cc = 'gcc', dir = outDir) {
  * usdt_target.c + usdt_sema.c → build/test/usdt_target (USDT tests; needs sys/sdt.h from
  * systemtap-sdt-dev for the compiler's target); returns its path, or null without sys/sdt.h.
  */
-export function buildUsdtTarget(cc = 'gcc', dir = outDir) {
+export function buildUsdtTarget(cc = 'gcc', dir = outDir, { pie = true } = {}) {
   const sources = [resolve(here, 'usdt_target.c'), resolve(here, 'usdt_sema.c')];
-  const out = resolve(dir, 'usdt_target');
+  // the -no-pie build: an ET_EXEC whose probe addresses are its own (the IP-to-spec-id map
+  // of kernels without BPF cookies needs no pid for it)
+  const out = resolve(dir, pie ? 'usdt_target' : 'usdt_target_exec');
   try {
     if (sources.every((s) => statSync(out).mtimeMs >= statSync(s).mtimeMs)) return out; // prebuilt (the lab's guests have no compiler)
   } catch { /* not built yet */ }
   const probe = spawnSync(cc, ['-E', '-x', 'c', '-'], { input: '#include <sys/sdt.h>\n', stdio: ['pipe', 'ignore', 'ignore'] });
   if (probe.status !== 0) return null;
-  return build(sources, out, ['-O1', '-g0'], cc);
+  return build(sources, out, ['-O1', '-g0', ...(pie ? [] : ['-no-pie'])], cc);
 }
 
 /** getpid_loop.c → build/test/corebpf_getpid (its comm is "corebpf_getpid"); returns its path. */
@@ -60,5 +62,5 @@ export function buildGetpidLoop(cc = 'gcc', dir = outDir) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const arg = (n, d) => { const i = process.argv.indexOf(n); return i > 0 ? process.argv[i + 1] : d; };
   const cc = arg('--cc', 'gcc'), dir = resolve(arg('--out', outDir));
-  process.stdout.write(`${buildUprobeTarget(cc, dir)}\n${buildGetpidLoop(cc, dir)}\n${buildMultiTarget(cc, dir)}\n${buildUsdtTarget(cc, dir) ?? 'usdt_target: no sys/sdt.h for this compiler (systemtap-sdt-dev)'}\n`);
+  process.stdout.write(`${buildUprobeTarget(cc, dir)}\n${buildGetpidLoop(cc, dir)}\n${buildMultiTarget(cc, dir)}\n${buildUsdtTarget(cc, dir) ?? 'usdt_target: no sys/sdt.h for this compiler (systemtap-sdt-dev)'}\n${buildUsdtTarget(cc, dir, { pie: false }) ?? ''}\n`);
 }

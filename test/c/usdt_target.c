@@ -5,6 +5,7 @@
 //     the semaphore (raised by the kernel while a uprobe with its ref_ctr_offset is attached)
 //     is non-zero (usdt_sema.c)
 // then prints "plain_a plain_b plain_p sema_fired sema_a sema_b": the sums of what it fired.
+// `usdt_target N wait` first waits for a line on stdin (a tracer attaches to its pid then).
 // Build (no make): node test/c/build-test-binaries.mjs  → build/test/usdt_target
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,11 @@ static long cells[4];
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 1;
+	if (argc > 2) {
+		char line[16];
+		if (!fgets(line, sizeof(line), stdin))
+			return 2;
+	}
 	long pa = 0, pb = 0, fired = 0, sa = 0, sb = 0;
 	uintptr_t pp = 0;
 

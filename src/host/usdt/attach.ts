@@ -6,10 +6,10 @@
 // with a semaphore gets its reference counter offset, so the kernel raises the semaphore
 // while the probe is attached. A program libbpf loaded for uprobe.multi (expected attach
 // type BPF_TRACE_UPROBE_MULTI, which libbpf sets for SEC("usdt") on 6.6+) gets one
-// uprobe.multi link, else one uprobe per site. Kernels without BPF cookies (before 5.15) are
-// refused with NotSupportedError (libbpf's IP-to-spec-id map fallback is not implemented).
+// uprobe.multi link, else one uprobe per site. On kernels without BPF cookies (before 5.15)
+// the sites' addresses map to their spec ids instead (./ip-map.ts), as libbpf's fallback.
 import { existsSync } from 'node:fs';
-import { CorebpfError, NotSupportedError, SyscallError } from '../../errors.js';
+import { CorebpfError, SyscallError } from '../../errors.js';
 import * as A from '../attr.js';
 import type { AttachableProgram } from '../link/options.js';
 import { attachUprobe } from '../link/perf-event.js';
@@ -20,6 +20,7 @@ import { createUprobeMultiLink } from '../link/uprobe-multi.js';
 import { getSyscalls } from '../syscall.js';
 import { openElf, resolveBinaryPath } from '../uprobe.js';
 import { encodeUsdtSpec, parseUsdtSpec, USDT_SPEC_SIZE } from './args.js';
+import { usdtSiteIps } from './ip-map.js';
 import { usdtTargets } from './notes.js';
 
 export interface UsdtOptions {
@@ -38,9 +39,10 @@ export interface UsdtOptions {
 // libbpf: ref_ctr_offset support is announced by the uprobe PMU's format
 const REF_CTR_FORMAT = '/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset';
 const SPECS_MAP_NAME = '__bpf_usdt_spec'; // "__bpf_usdt_specs" within BPF_OBJ_NAME_LEN
+const IP_MAP_NAME = '__bpf_usdt_ip_t'; // "__bpf_usdt_ip_to_spec_id" within BPF_OBJ_NAME_LEN
 
-/** The `__bpf_usdt_specs` map among those `progFd` uses (an fd the caller closes). */
-function findSpecsMap(progFd: number, progName: string): OwnedFd {
+/** one of usdt.bpf.h's maps among those `progFd` uses (an fd the caller closes), or null */
+function findUsdtMap(progFd: number, name: string, type: number, keySize: number, valueSize: number): OwnedFd | null {
   const first = A.objGetInfo(progFd, 'bpf_prog_info');
   const n = first.get('nr_map_ids');
   const ids = new Uint32Array(Math.max(1, n));
@@ -58,9 +60,16 @@ function findSpecsMap(progFd: number, progName: string): OwnedFd {
       throw e;
     }
     const info = A.mapInfo(fd.fd);
-    if (info.name === SPECS_MAP_NAME && info.type === U.BPF_MAP_TYPE_ARRAY && info.valueSize === USDT_SPEC_SIZE) return fd;
+    if (info.name === name && info.type === type && info.keySize === keySize && info.valueSize === valueSize) return fd;
     fd.close();
   }
+  return null;
+}
+
+/** The `__bpf_usdt_specs` map among those `progFd` uses (an fd the caller closes). */
+function findSpecsMap(progFd: number, progName: string): OwnedFd {
+  const fd = findUsdtMap(progFd, SPECS_MAP_NAME, U.BPF_MAP_TYPE_ARRAY, 4, USDT_SPEC_SIZE);
+  if (fd) return fd;
   throw new CorebpfError(`program '${progName}' uses no __bpf_usdt_specs map (an array of struct __bpf_usdt_spec): USDT programs are written with libbpf's usdt.bpf.h (BPF_USDT(), bpf_usdt_arg()); or pass specsMapFd`,
     { program: progName });
 }
@@ -107,6 +116,14 @@ function freeIds(mapId: number, ids: number[]): void {
   for (const i of ids) used?.delete(i);
 }
 
+/** the sites' entries of __bpf_usdt_ip_to_spec_id, removed when the attachment ends */
+function dropKeys(ipMap: OwnedFd | null, keys: Uint8Array[]): void {
+  if (!ipMap) return;
+  for (const k of keys) {
+    try { A.mapDeleteElem(ipMap.fd, k); } catch { /* gone already */ }
+  }
+}
+
 export function attachUsdt(prog: AttachableProgram, o: UsdtOptions): Link {
   const path = resolveBinaryPath(o.binary);
   const elf = openElf(path);
@@ -114,18 +131,17 @@ export function attachUsdt(prog: AttachableProgram, o: UsdtOptions): Link {
   if (!targets.length) {
     throw new CorebpfError(`no USDT probe '${o.provider}:${o.name}' in ${path}`, { path, provider: o.provider, name: o.name });
   }
-  if (!kernelHasBpfCookie()) {
-    // libbpf then maps probe addresses to spec ids (__bpf_usdt_ip_to_spec_id), which needs
-    // each site's absolute address: known in an executable, in a library only through a pid
-    throw new NotSupportedError(`attaching USDT '${o.provider}:${o.name}' needs BPF cookies (bpf_get_attach_cookie, Linux 5.15+); the IP-to-spec map fallback libbpf uses on older kernels is not implemented by corebpf`,
-      { feature: 'bpf_cookie', since: '5.15' });
-  }
+  const pid = o.pid === undefined || o.pid < 0 ? undefined : o.pid || process.pid;
+  // without BPF cookies, usdt.bpf.h looks spec ids up by the address the uprobe hit
+  const siteIps = kernelHasBpfCookie() ? null : usdtSiteIps(path, elf.type, targets, pid, `'${o.provider}:${o.name}'`);
   const specsMap = o.specsMapFd !== undefined ? null : findSpecsMap(prog.fd, prog.name);
   const specsFd = specsMap?.fd ?? o.specsMapFd!;
   const mapInfo = A.mapInfo(specsFd);
   const ids: number[] = [];
   const subLinks: Link[] = [];
   let multi: OwnedFd | null = null;
+  let ipMap: OwnedFd | null = null;
+  const ipKeys: Uint8Array[] = [];
   const label = `usdt ${path}:${o.provider}:${o.name} (${targets.length} site${targets.length === 1 ? '' : 's'}${o.pid !== undefined && o.pid >= 0 ? `, pid ${o.pid || process.pid}` : ''})`;
   try {
     // one id per distinct argument spec string (libbpf's allocate_spec_id)
@@ -142,8 +158,22 @@ export function attachUsdt(prog: AttachableProgram, o: UsdtOptions): Link {
       }
       return id;
     });
-    const pid = o.pid === undefined || o.pid < 0 ? undefined : o.pid || process.pid;
-    if (prog.expectedAttachType === U.BPF_TRACE_UPROBE_MULTI) {
+    if (siteIps) {
+      ipMap = findUsdtMap(prog.fd, IP_MAP_NAME, U.BPF_MAP_TYPE_HASH, 8, 4);
+      if (!ipMap) throw new CorebpfError(`program '${prog.name}' uses no __bpf_usdt_ip_to_spec_id map, which usdt.bpf.h reads on a kernel without BPF cookies (before 5.15)`, { program: prog.name });
+      siteIps.forEach((ip, i) => {
+        const key = new Uint8Array(8);
+        const value = new Uint8Array(4);
+        new DataView(key.buffer).setBigUint64(0, ip, true);
+        new DataView(value.buffer).setUint32(0, cookies[i]!, true);
+        // BPF_NOEXIST: a site another attachment already maps keeps its spec, as libbpf's
+        A.mapUpdateElem(ipMap!.fd, key, value, U.BPF_NOEXIST);
+        ipKeys.push(key);
+      });
+      targets.forEach((t) => {
+        subLinks.push(attachUprobe(prog, { binary: path, offset: Number(t.relIp), pid, refCtrOffset: Number(t.semaOff) }));
+      });
+    } else if (prog.expectedAttachType === U.BPF_TRACE_UPROBE_MULTI) {
       multi = createUprobeMultiLink(prog.fd, { path, offsets: targets.map((t) => t.relIp), cookies, refCtrOffsets: targets.map((t) => t.semaOff), pid });
     } else {
       targets.forEach((t, i) => {
@@ -152,12 +182,18 @@ export function attachUsdt(prog: AttachableProgram, o: UsdtOptions): Link {
     }
   } catch (e) {
     for (const l of subLinks) try { l.close(); } catch { /* first error wins */ }
+    dropKeys(ipMap, ipKeys);
+    ipMap?.close();
     freeIds(mapInfo.id, ids);
     specsMap?.close();
     throw e;
   }
   specsMap?.close();
-  const release = () => freeIds(mapInfo.id, ids);
+  const release = () => {
+    freeIds(mapInfo.id, ids);
+    dropKeys(ipMap, ipKeys);
+    ipMap?.close();
+  };
   if (multi) return new Link({ kind: 'link', program: prog.name, target: label, attachType: U.BPF_TRACE_UPROBE_MULTI, link: multi, cleanup: release });
   // one uprobe per site: closing the USDT link closes them all (it has no single fd)
   return new Link({
