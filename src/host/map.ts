@@ -77,6 +77,11 @@ export function isPerCpuMapType(type: number): boolean {
   return PERCPU_TYPES.has(type);
 }
 
+/** Whether values of this map type are fds on update, decoded as 32-bit ids without BTF. */
+export function isFdValueMapType(type: number): boolean {
+  return FD_VALUE_TYPES.has(type);
+}
+
 export function mapTypeName(type: number): string {
   return (enumName(U.bpf_map_type, type) ?? `BPF_MAP_TYPE_${type}`).replace(/^BPF_MAP_TYPE_/, '').toLowerCase();
 }
