@@ -40,7 +40,7 @@ async function modelOf(r: Relocator, bytes: Uint8Array, objectName: string, base
 
 /** What a model says about the module, for comparing the two byte orders' builds. */
 function shape(m: GenModel): string {
-  return JSON.stringify([m.programs, m.maps, m.sections, m.records, m.types.declarations]);
+  return JSON.stringify([m.programs, m.maps, m.sections, m.records, m.types.declarations.map((d) => [d.name, d.cType, d.size, d.body])]);
 }
 
 /** The TypeScript module for `object` (a path or its bytes): same input, same text. */

@@ -28,6 +28,8 @@ export interface GenMap {
   typeName: string;
   key: string;
   value: string;
+  /** values decoded through BTF once loaded (else raw bytes, or ids for fd maps) */
+  btf: boolean;
 }
 
 export interface GenGlobal {
@@ -108,7 +110,7 @@ export function buildModel(spec: ObjectSpec, btf: Btf | null, base: string, reco
     let value = withBtf && m.btfValueTypeId ? types.typeOf(m.btfValueTypeId)
       : isFdValueMapType(m.type) && m.valueSize === 4 ? 'number' : 'Buffer';
     if (isPerCpuMapType(m.type)) value = /^[A-Za-z0-9_]+$/.test(value) ? `${value}[]` : `Array<${value}>`;
-    maps.push({ name: m.name, type: m.type, typeName: mapTypeName(m.type), key, value });
+    maps.push({ name: m.name, type: m.type, typeName: mapTypeName(m.type), key, value, btf: withBtf && m.btfValueTypeId !== 0 });
   }
 
   const sections: GenSection[] = [];

@@ -45,6 +45,8 @@ export interface Declaration {
   /** the C type it was made from ("struct event", "typedef foo_t") */
   cType: string;
   size: number;
+  /** member name -> TS type */
+  fields: ReadonlyMap<string, string>;
   body: string;
 }
 
@@ -142,9 +144,10 @@ export class TsTypes {
     if (known) return known;
     const name = this.claim(pascalCase(t.name || this.btf.typeById(typeId).name));
     this.#names.set(key, name);
-    const decl: Declaration = { name, cType: cName, size: t.size, body: '' };
-    this.#decls.push(decl);
-    decl.body = blockObject(this.#fields(t.members, depth));
+    const decl = { name, cType: cName, size: t.size, fields: new Map<string, string>(), body: '' };
+    this.#decls.push(decl); // before its members: interfaces come in the order they are first reached
+    decl.fields = this.#fields(t.members, depth);
+    decl.body = blockObject(decl.fields);
     return name;
   }
 
