@@ -124,6 +124,8 @@ export async function main(): Promise<void> {
   s.rodata.target_uid = 1000;
   await s.load();
   const n: bigint | undefined = s.maps.counts.get(1000);
+  s.maps.counts.set(1000, 5n).set(new Uint8Array(4), new Uint8Array(8));
+  s.object.map('counts').set('untyped maps take anything', { checked: 'when encoded' }); // today's API unchanged
   for (const [uid, c] of s.maps.counts.entries()) { const u: number = uid; const cc: bigint = c; console.log(u, cc); }
   const ev: Event | undefined = s.maps.execs.get(1);
   const perCpu: Event[] | undefined = s.maps.scratch.get(0);
@@ -141,6 +143,8 @@ export async function main(): Promise<void> {
   const m = await M.load();
   const k: M.LpmKey | undefined = [...m.maps.lpm_trie.keys()][0];
   const v: M.Value | undefined = m.maps.hash_map.get(3);
+  m.maps.hash_map.set(3, { count: 1n, bytes: 2n, comm: 'x' });
+  m.maps.percpu_array.set(0, [1n, 2n]);
   const q: Buffer | undefined = m.maps.queue_map.pop();
   for await (const pe of await m.perfbuf('perf_events', 'struct value')) { const b: bigint = pe.data.bytes; console.log(b); }
   console.log(k, v, q);
@@ -160,6 +164,9 @@ export async function wrong(): Promise<void> {
   const m = await M.open();
   const big: number | undefined = m.maps.percpu_array.get(0)?.[0]; // WRONG: u64 is bigint
   await m.perfbuf('perf_events', 'event'); // WRONG: not a --type of maps
+  s.maps.counts.set('1000', 5n); // WRONG: the key is a u32
+  s.maps.counts.set(1000, 5); // WRONG: the value is a u64 (bigint)
+  m.maps.hash_map.set(3, { count: 1n, bytes: 2n }); // WRONG: comm missing
   console.log(c, big);
 }
 `;
