@@ -8,8 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BpfObject, Relocator } from '../dist/index.js';
-import { parseBtf } from '../src/btf/reader.js';
+import { parseBtf, type Btf } from '../src/btf/reader.js';
+import { BTF_KIND_ENUM64, BTF_KIND_FLOAT, BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_UNION } from '../src/btf/kinds.js';
 import { buildModel, type GenModel } from '../src/gen/model.js';
+import { TsTypes } from '../src/gen/ts-types.js';
+import { BtfCodec } from '../src/host/btf-codec.js';
 import { planBytes } from '../src/plan.js';
 import { needs } from './kernel.js';
 
@@ -33,31 +36,86 @@ async function modelOf(name: string, types: string[] = []): Promise<GenModel> {
   return buildModel(spec, parseBtf(planBytes(spec.btf!)), 'X', types);
 }
 
+/** A generated TS type, parsed back: names, T[], Array<T>, { a: T; b: U }, Record<string, never>. */
+type TsNode = { name: string } | { array: TsNode } | { object: Map<string, TsNode> };
+function parseTs(text: string): TsNode {
+  let i = 0;
+  const ws = () => { while (/\s/.test(text[i] ?? '')) i++; };
+  const eat = (s: string) => {
+    ws();
+    if (!text.startsWith(s, i)) throw new Error(`'${s}' expected at ${i} of ${text}`);
+    i += s.length;
+  };
+  const type = (): TsNode => {
+    ws();
+    let node: TsNode;
+    if (text.startsWith('Record<string, never>', i)) {
+      i += 'Record<string, never>'.length;
+      node = { object: new Map() };
+    } else if (text.startsWith('Array<', i)) {
+      i += 6;
+      node = { array: type() };
+      eat('>');
+    } else if (text[i] === '{') {
+      i++;
+      const fields = new Map<string, TsNode>();
+      for (ws(); text[i] !== '}'; ws()) {
+        const name = /^"(?:[^"\\]|\\.)*"|^[A-Za-z_$][\w$]*/.exec(text.slice(i))![0];
+        i += name.length;
+        eat(':');
+        fields.set(name.startsWith('"') ? JSON.parse(name) as string : name, type());
+        ws();
+        if (text[i] === ';') i++;
+      }
+      i++;
+      node = { object: fields };
+    } else {
+      const name = /^[A-Za-z_$][\w$]*/.exec(text.slice(i))![0];
+      i += name.length;
+      node = { name };
+    }
+    while (text.startsWith('[]', i)) { i += 2; node = { array: node }; }
+    return node;
+  };
+  const n = type();
+  ws();
+  if (i !== text.length) throw new Error(`trailing text at ${i} of ${text}`);
+  return n;
+}
+
 /** Does a decoded value have the generated TS type? null when it does, else where not. */
-function mismatch(v: unknown, t: string, m: GenModel, path = 'value'): string | null {
-  const arr = /^(.*)\[\]$/.exec(t) ?? /^Array<(.*)>$/.exec(t);
-  if (arr) {
-    if (!Array.isArray(v)) return `${path}: not an array (${t})`;
+function mismatch(v: unknown, t: string, m: Pick<GenModel, 'types'>, path = 'value'): string | null {
+  return mismatchNode(v, parseTs(t), m, path);
+}
+function mismatchNode(v: unknown, t: TsNode, m: Pick<GenModel, 'types'>, path: string): string | null {
+  if ('array' in t) {
+    if (!Array.isArray(v)) return `${path}: not an array`;
     for (let i = 0; i < v.length; i++) {
-      const bad = mismatch(v[i], arr[1]!, m, `${path}[${i}]`);
+      const bad = mismatchNode(v[i], t.array, m, `${path}[${i}]`);
       if (bad) return bad;
     }
     return null;
   }
-  switch (t) {
-    case 'number': case 'bigint': case 'boolean': case 'string':
-      return typeof v === t ? null : `${path}: ${typeof v}, generated ${t}`;
-    case 'Buffer':
-      return Buffer.isBuffer(v) ? null : `${path}: not a Buffer`;
+  let fields: Map<string, TsNode>;
+  if ('name' in t) {
+    switch (t.name) {
+      case 'number': case 'bigint': case 'boolean': case 'string':
+        return typeof v === t.name ? null : `${path}: ${typeof v}, generated ${t.name}`;
+      case 'Buffer':
+        return Buffer.isBuffer(v) ? null : `${path}: not a Buffer`;
+    }
+    const d = m.types.declarations.find((x) => x.name === t.name);
+    if (!d) throw new Error(`the checker does not know the type '${t.name}'`);
+    fields = new Map([...d.fields].map(([k, ft]) => [k, parseTs(ft)]));
+  } else {
+    fields = t.object;
   }
-  const d = m.types.declarations.find((x) => x.name === t);
-  if (!d) throw new Error(`the checker does not know the type '${t}'`);
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || Buffer.isBuffer(v)) return `${path}: not an object (${t})`;
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Buffer.isBuffer(v)) return `${path}: not an object`;
   const keys = Object.keys(v).sort();
-  const want = [...d.fields.keys()].sort();
+  const want = [...fields.keys()].sort();
   if (JSON.stringify(keys) !== JSON.stringify(want)) return `${path}: keys ${keys.join(',')}, generated ${want.join(',')}`;
-  for (const [k, ft] of d.fields) {
-    const bad = mismatch((v as Record<string, unknown>)[k], ft, m, `${path}.${k}`);
+  for (const [k, ft] of fields) {
+    const bad = mismatchNode((v as Record<string, unknown>)[k], ft, m, `${path}.${k}`);
     if (bad) return bad;
   }
   return null;
@@ -222,6 +280,60 @@ export async function wrong(): Promise<void> {
     expect(decoded).toMatchObject({ pid: 7, comm: 'sh', filename: '' });
     ex.close();
   }, 60_000);
+});
+
+/** For every struct, union and typedef of `btf` (up to `maxSize` bytes): the generated type
+ *  matches the codec's decoding of zeros / a byte pattern; counts the shapes met. */
+function checkAllTypes(btf: Btf, maxSize: number): Record<string, number> {
+  const types = new TsTypes(btf);
+  const codec = new BtfCodec(btf);
+  const seen: Record<string, number> = { checked: 0, bitfield: 0, anonymous: 0, enum64: 0, pointer: 0, bool: 0, union: 0, float: 0 };
+  for (let id = 1; id <= btf.lastId; id++) {
+    const t = btf.typeById(id);
+    if (t.kind !== BTF_KIND_STRUCT && t.kind !== BTF_KIND_UNION && t.kind !== BTF_KIND_TYPEDEF) continue;
+    let size = 0;
+    try {
+      size = codec.sizeOf(id);
+    } catch {
+      continue; // typedefs of functions: no value
+    }
+    if (size === 0 || size > maxSize) continue;
+    const bytes = new Uint8Array(size).fill(id % 2 ? 0 : 0x81); // zeros, or a pattern (bools are read as bytes)
+    let v: unknown;
+    try {
+      v = codec.decode(id, bytes);
+    } catch {
+      continue; // not decodable (zero-size elements...): nothing to compare
+    }
+    expect(mismatch(v, types.typeOf(id), { types }, `${t.name} [${id}]`)).toBeNull();
+    seen.checked!++;
+    if (!('members' in t)) continue;
+    if (t.members.some((m) => m.bitfieldSize > 0)) seen.bitfield!++;
+    if (t.members.some((m) => !m.name)) seen.anonymous!++;
+    if (t.kind === BTF_KIND_UNION) seen.union!++;
+    for (const m of t.members) {
+      const mt = codec.resolve(m.type);
+      if (mt.kind === BTF_KIND_ENUM64) seen.enum64!++;
+      if (mt.kind === BTF_KIND_PTR) seen.pointer!++;
+      if (mt.kind === BTF_KIND_FLOAT) seen.float!++;
+      if (mt.kind === BTF_KIND_INT && mt.bool) seen.bool!++;
+    }
+  }
+  return seen;
+}
+
+describe('corebpf gen: TS types against the codec, type by type', () => {
+  it('every struct, union and typedef of the 6.1 fixture kernel and of btf_newkinds.bpf.o', async (ctx) => {
+    needs(ctx, 'xz');
+    const kernel = checkAllTypes(parseBtf(new Uint8Array(execFileSync('xz', ['-dc', FIXTURE], { maxBuffer: 1 << 28 }))), 512);
+    // the kernel's types have the shapes the rules distinguish
+    expect(kernel.checked).toBeGreaterThan(3000);
+    for (const k of ['bitfield', 'anonymous', 'pointer', 'bool', 'union']) expect(kernel[k], k).toBeGreaterThan(0);
+    const spec = await relocator.open(readFileSync(`${PROGS}btf_newkinds.bpf.o`), { objectName: 'btf_newkinds' });
+    const nk = checkAllTypes(parseBtf(planBytes(spec.btf!)), 4096);
+    expect(nk.enum64).toBeGreaterThan(0);
+    expect(nk.float).toBeGreaterThan(0);
+  }, 120_000);
 });
 
 describe('corebpf gen on this kernel', () => {
