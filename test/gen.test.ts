@@ -163,10 +163,14 @@ describe('corebpf gen: the module', () => {
     gen([`${PROGS}execsnoop.bpf.o`, '--type', 'event', '-o', join(dir, 'execsnoop.gen.ts')]);
     gen([`${PROGS}global_data.bpf.o`, '-o', join(dir, 'global_data.gen.ts')]);
     gen([`${PROGS}maps.bpf.o`, '--object-eb', `${PROGS}maps.bpfeb.o`, '--type', 'struct value', '-o', join(dir, 'maps.gen.ts')]);
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
       compilerOptions: {
         target: 'ES2022', lib: ['ES2022'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true,
         noUnusedLocals: true, noUnusedParameters: true, skipLibCheck: true,
+        // the strictest options a user may have on: the generated modules pass them too
+        exactOptionalPropertyTypes: true, noPropertyAccessFromIndexSignature: true, noImplicitOverride: true,
+        noImplicitReturns: true, noUncheckedIndexedAccess: true, verbatimModuleSyntax: true, isolatedModules: true,
         types: ['node'], typeRoots: [`${ROOT}node_modules/@types`],
         paths: { corebpf: [`${ROOT}dist/types/index.d.ts`] },
       },
