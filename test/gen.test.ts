@@ -193,6 +193,8 @@ export async function main(): Promise<void> {
   const perCpu: Event[] | undefined = s.maps.scratch.get(0);
   await s.programs.tracepoint__syscalls__sys_enter_execve.attach();
   for await (const e of await s.ringbuf('events', 'event')) { const c: string = e.comm; const p: number = e.pid; console.log(c, p); }
+  const only: Event[] = (await s.ringbuf('events')).drain(); // the one --type is the default
+  console.log(only);
   console.log(n, ev, perCpu);
   s.close();
   const g = await GlobalData.open({ rodata: { ro_limit: 5n, cfg_name: 'x' }, bss: { bss_counter: 1n } });

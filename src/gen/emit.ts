@@ -130,12 +130,16 @@ export function emitModule(m: GenModel, o: EmitOptions): string {
   L.push(`  /** relocate for the kernel and load (all or nothing) */`);
   L.push(`  async load(opts: corebpf.LoadOptions = {}): Promise<this> {`);
   L.push(`    await this.object.load(opts);`, `    return this;`, '  }', '');
-  L.push(`  /** read a ring buffer map, records decoded as a --type */`);
-  L.push(`  ringbuf<N extends keyof ${B}Records>(map: ${B}RingbufName, type: N, opts: Omit<corebpf.RecordBufferOptions, 'type' | 'decode'> = {}): Promise<corebpf.RingBufferReader<${B}Records[N]>> {`);
-  L.push(`    return this.object.ringbuf<${B}Records[N]>(map, { ...opts, type });`, '  }', '');
-  L.push(`  /** read a perf event array map, records decoded as a --type */`);
-  L.push(`  perfbuf<N extends keyof ${B}Records>(map: ${B}PerfbufName, type: N, opts: Omit<corebpf.RecordBufferOptions, 'type' | 'decode'> = {}): Promise<corebpf.PerfBufferReader<${B}Records[N]>> {`);
-  L.push(`    return this.object.perfbuf<${B}Records[N]>(map, { ...opts, type });`, '  }', '');
+  // with one --type, it is the default record type
+  const only = m.records.length === 1 ? str(m.records[0]!.given) : null;
+  const tp = only ? `N extends keyof ${B}Records = ${only}` : `N extends keyof ${B}Records`;
+  const arg = only ? 'type?: N' : 'type: N';
+  const val = only ? `type ?? ${only}` : 'type';
+  for (const [fn, what, names, reader] of [['ringbuf', 'a ring buffer', 'RingbufName', 'RingBufferReader'], ['perfbuf', 'a perf event array', 'PerfbufName', 'PerfBufferReader']] as const) {
+    L.push(`  /** read ${what} map, records decoded as a --type${only ? ` (default ${doc(only)})` : ''} */`);
+    L.push(`  ${fn}<${tp}>(map: ${B}${names}, ${arg}, opts: Omit<corebpf.RecordBufferOptions, 'type' | 'decode'> = {}): Promise<corebpf.${reader}<${B}Records[N]>> {`);
+    L.push(`    return this.object.${fn}<${B}Records[N]>(map, { ...opts, type: ${val} });`, '  }', '');
+  }
   L.push(`  /** close every map, program, link and reader of the object */`);
   L.push(`  close(): void {`, `    this.object.close();`, '  }');
   L.push('}', '');
