@@ -8,6 +8,7 @@ import { demoCommand } from './cli/demo.js';
 import { RUN_HELP, runCommand } from './cli/run.js';
 import { checkCommand, mergeCommand } from './cli/check.js';
 import { BTF_HELP, btfCommand } from './cli/btf.js';
+import { GEN_HELP, genCommand } from './cli/gen.js';
 
 const HELP = `usage: corebpf COMMAND [options]
 
@@ -18,6 +19,8 @@ Commands:
                                      events and map contents (root)
   btf dump FILE [-o vmlinux.h]       a kernel's BTF as a C header, by libbpf's btf_dump
   btf min OBJECT... --btf FILE -o OUT  the minimal BTF that relocates the objects (BTFGen)
+  gen OBJECT -o prog.gen.ts          a typed TypeScript module for the object (embedded,
+                                     maps, globals and records typed by its BTF)
   demo                               relocate the bundled example against bundled kernel
                                      BTF and this machine's kernel
   help [COMMAND]                     this text, or a command's
@@ -45,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(rest);
     case 'btf':
       return btfCommand(rest);
+    case 'gen':
+      return genCommand(rest);
     case 'version': case '--version': case '-V':
       console.log(`corebpf ${packageVersion()} (libbpf 1.5 in WebAssembly; node ${process.version}, ${process.platform}-${process.arch})`);
       return 0;
@@ -53,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
-      console.log(rest[0] === 'relocate' ? RELOCATE_HELP : rest[0] === 'run' ? RUN_HELP : rest[0] === 'btf' ? BTF_HELP : HELP);
+      console.log(rest[0] === 'relocate' ? RELOCATE_HELP : rest[0] === 'run' ? RUN_HELP : rest[0] === 'btf' ? BTF_HELP : rest[0] === 'gen' ? GEN_HELP : HELP);
       return 0;
     default:
       throw new CliUsageError(`unknown command '${cmd}'\n\n${HELP}`);

@@ -20,8 +20,10 @@ export { WorkerPool, type PoolOptions } from './worker/pool.js';
 export {
   BpfObject, type ObjectOptions, type OpenOptions, type LoadOptions, type GlobalVariable, type RecordBufferOptions,
 } from './host/object.js';
-export { BpfMap, BpfMap as Map, possibleCpus, isPerCpuMapType, type MapSpec, type UpdateFlags } from './host/map.js';
+export { BpfMap, BpfMap as Map, possibleCpus, isPerCpuMapType, type MapSpec, type UpdateFlags, type MapInput } from './host/map.js';
 export { Program, type ProgramSpec, type TestRunOptions, type TestRunResult } from './host/program.js';
+export { RingBufferReader } from './host/ringbuf.js';
+export { PerfBufferReader, type PerfEvent, type PerfBufferOptions } from './host/perfbuf.js';
 export { BtfCodec, BtfCodecError, type BtfValue, type DatasecVar } from './host/btf-codec.js';
 export { replayPlan, type ReplayOptions, type ReplayResult, type PinRecord } from './host/replay.js';
 export { type SourceLocation } from './host/verifier.js';

@@ -55,6 +55,13 @@ export const OPENED_MAP = Symbol('corebpf.openedMap');
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/**
+ * What get/set/delete/push/... take for keys or values of type T: anything (checked when
+ * encoded) while T is the untyped default (BtfValue, unknown); T or raw bytes once the map
+ * is typed (`obj.map<number, Event>(...)`, `corebpf gen`).
+ */
+export type MapInput<T> = unknown extends T ? unknown : [BtfValue] extends [T] ? unknown : T | Uint8Array;
+
 export type UpdateFlags = number | 'any' | 'noexist' | 'exist' | 'lock';
 
 const PERCPU_TYPES = new Set<number>([
@@ -75,6 +82,11 @@ const FD_VALUE_TYPES = new Set<number>([
 
 export function isPerCpuMapType(type: number): boolean {
   return PERCPU_TYPES.has(type);
+}
+
+/** Whether values of this map type are fds on update, decoded as 32-bit ids without BTF. */
+export function isFdValueMapType(type: number): boolean {
+  return FD_VALUE_TYPES.has(type);
 }
 
 export function mapTypeName(type: number): string {
@@ -424,7 +436,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     return A.mapLookupElem(this.fd, key ?? NO_KEY, v, flags) ? buf(v) : undefined;
   }
 
-  get(key?: K | unknown, flags = 0): V | undefined {
+  get(key?: MapInput<K>, flags = 0): V | undefined {
     // scratch buffers: decodeValue() copies out of the value bytes, and the key is only
     // read by the kernel during the call
     const v = (this.#valueScratch ??= A.bytes(this.valueBufferSize));
@@ -442,7 +454,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     return encodeRaw(key, this.keySize, 'key');
   }
 
-  has(key: K | unknown): boolean {
+  has(key: MapInput<K>): boolean {
     return this.getRaw(this.encodeKey(key)) !== undefined;
   }
 
@@ -454,7 +466,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   }
 
   /** BPF_MAP_UPDATE_ELEM. `flags`: 'any' (default), 'noexist', 'exist', 'lock' or a number. */
-  set(key: K | unknown, value: V | unknown, flags: UpdateFlags = 'any'): this {
+  set(key: MapInput<K>, value: MapInput<V>, flags: UpdateFlags = 'any'): this {
     this.setRaw(this.#keyFor(key), this.encodeValue(value), flags);
     return this;
   }
@@ -464,19 +476,19 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   }
 
   /** Delete a key; false when it was absent. */
-  delete(key: K | unknown): boolean {
+  delete(key: MapInput<K>): boolean {
     return this.deleteRaw(this.encodeKey(key));
   }
 
   /** BPF_MAP_LOOKUP_AND_DELETE_ELEM (hash maps, queues, stacks). */
-  take(key?: K | unknown): V | undefined {
+  take(key?: MapInput<K>): V | undefined {
     const v = A.bytes(this.valueBufferSize);
     const k = this.keySize === 0 ? null : this.encodeKey(key);
     return A.mapLookupAndDeleteElem(this.fd, k, v) ? this.decodeValue(v) : undefined;
   }
 
   /** Queue/stack: push a value (flags 'exist' overwrites the oldest when full). */
-  push(value: V | unknown, flags: UpdateFlags = 'any'): void {
+  push(value: MapInput<V>, flags: UpdateFlags = 'any'): void {
     A.mapUpdateElem(this.fd, NO_KEY, this.encodeValue(value), updateFlags(flags));
   }
 
@@ -601,12 +613,12 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   }
 
   /** Look up several keys (one lookup each: the kernel has no batch lookup by key). */
-  getBatch(keys: Iterable<K | unknown>): (V | undefined)[] {
+  getBatch(keys: Iterable<MapInput<K>>): (V | undefined)[] {
     return [...keys].map((k) => this.get(k));
   }
 
   /** BPF_MAP_UPDATE_BATCH (falls back to one update per element). Returns the count written. */
-  setBatch(entries: Iterable<readonly [K | unknown, V | unknown]>, flags: UpdateFlags = 'any'): number {
+  setBatch(entries: Iterable<readonly [MapInput<K>, MapInput<V>]>, flags: UpdateFlags = 'any'): number {
     const list = [...entries];
     if (list.length === 0) return 0;
     const ks = this.keySize, vs = this.valueBufferSize;
@@ -629,7 +641,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   }
 
   /** Delete several keys; returns how many existed. */
-  deleteBatch(keys: Iterable<K | unknown>): number {
+  deleteBatch(keys: Iterable<MapInput<K>>): number {
     let n = 0;
     for (const k of keys) if (this.delete(k)) n++;
     return n;

@@ -280,10 +280,11 @@ export class BpfObject implements Disposable, AsyncDisposable {
     return this;
   }
 
-  /** A global variable's value: the pending one before load(), the map's after. */
-  getGlobal(name: string, section?: string): BtfValue {
+  /** A global variable's value: the pending one before load(), the map's after. `T`: the
+   *  type the codec decodes it to (`corebpf gen` writes it; default the untyped BtfValue). */
+  getGlobal<T = BtfValue>(name: string, section?: string): T {
     this.#assertOpen();
-    return this.#globals.get(name, section);
+    return this.#globals.get(name, section) as T;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -428,8 +429,9 @@ export class BpfObject implements Disposable, AsyncDisposable {
   }
 
   /** A map by name (internal maps also by section: '.rodata', '.bss', ...); before load a
-   *  handle whose attributes can be read and set (setMaxEntries, ...). */
-  map(name: string): BpfMap {
+   *  handle whose attributes can be read and set (setMaxEntries, ...). `K`, `V`: the types
+   *  its BTF key and value decode to (`corebpf gen` writes them; default BtfValue). */
+  map<K = BtfValue, V = BtfValue>(name: string): BpfMap<K, V> {
     this.#assertOpen();
     const list = this.#maps ?? this.#allMaps;
     const m = list.find((x) => x.name === name) ?? list.find((x) => x.sectionName === name);
@@ -439,7 +441,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
         ? `map '${name}' of object '${this.name}' was not created (no program loaded uses it, or autocreate is off)`
         : `object '${this.name}' has no map '${name}' (maps: ${list.map((x) => x.sectionName ?? x.name).join(', ')})`, { map: name });
     }
-    return m;
+    return m as BpfMap<unknown, unknown> as BpfMap<K, V>;
   }
 
   /** A program by name; before load a handle whose attributes can be read and set
@@ -464,7 +466,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
   }
 
   /** A decoder for records of a BTF type of this object ('event', 'struct event', a typedef). */
-  decoderFor(typeName: string): (b: Buffer) => BtfValue {
+  decoderFor<T = BtfValue>(typeName: string): (b: Buffer) => T {
     if (!this.btf) throw new CorebpfError(`object '${this.name}' has no BTF: cannot decode records as '${typeName}'`);
     const codec = this.codec ?? new BtfCodec(this.btf);
     const m = /^(struct|union)\s+(.+)$/.exec(typeName.trim());
@@ -487,7 +489,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
         data = new Uint8Array(size);
         data.set(b);
       }
-      return codec.decode(id, data);
+      return codec.decode(id, data) as T;
     };
   }
 
@@ -497,22 +499,23 @@ export class BpfObject implements Disposable, AsyncDisposable {
     return undefined;
   }
 
-  /** Read a BPF_MAP_TYPE_RINGBUF map: an async iterable of records (Buffers, or decoded). */
-  async ringbuf(name: string, opts: RecordBufferOptions = {}): Promise<RingBufferReader<unknown>> {
+  /** Read a BPF_MAP_TYPE_RINGBUF map: an async iterable of records (Buffers, or decoded).
+   *  `T`: what `opts.type` / `opts.decode` yields (e.g. a `corebpf gen` interface). */
+  async ringbuf<T = unknown>(name: string, opts: RecordBufferOptions = {}): Promise<RingBufferReader<T>> {
     const m = this.map(name);
     if (m.type !== U.BPF_MAP_TYPE_RINGBUF) throw new CorebpfError(`map '${name}' is a ${mapTypeName(m.type)} map, not a ringbuf`);
     const decode = this.#recordDecoder(opts);
     this.#assertOpen();
-    return this.#res.adopt(openRingBuffer({ fd: m.fd, name: m.name, maxEntries: m.maxEntries }, decode, opts));
+    return this.#res.adopt(openRingBuffer({ fd: m.fd, name: m.name, maxEntries: m.maxEntries }, decode as ((b: Buffer) => T) | undefined, opts));
   }
 
-  /** Read a BPF_MAP_TYPE_PERF_EVENT_ARRAY map: an async iterable of records. */
-  async perfbuf(name: string, opts: RecordBufferOptions = {}): Promise<PerfBufferReader<unknown>> {
+  /** Read a BPF_MAP_TYPE_PERF_EVENT_ARRAY map: an async iterable of records (`T` as for ringbuf). */
+  async perfbuf<T = unknown>(name: string, opts: RecordBufferOptions = {}): Promise<PerfBufferReader<T>> {
     const m = this.map(name);
     if (m.type !== U.BPF_MAP_TYPE_PERF_EVENT_ARRAY) throw new CorebpfError(`map '${name}' is a ${mapTypeName(m.type)} map, not a perf_event_array`);
     const decode = this.#recordDecoder(opts);
     this.#assertOpen();
-    return this.#res.adopt(openPerfBuffer({ fd: m.fd, name: m.name, maxEntries: m.maxEntries }, decode, opts));
+    return this.#res.adopt(openPerfBuffer({ fd: m.fd, name: m.name, maxEntries: m.maxEntries }, decode as ((b: Buffer) => T) | undefined, opts));
   }
 
   /** Adopt a resource (a link, a reader) so that close() closes it with the object. */
