@@ -9,12 +9,12 @@
 // Context offsets are those of the UAPI structs (include/uapi/linux/bpf.h: bpf_sock,
 // bpf_sock_addr, bpf_sysctl, bpf_sockopt, bpf_cgroup_dev_ctx, bpf_sock_ops), ABI since they
 // appeared.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants as fsc, mkdirSync, openSync, readFileSync, rmdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { endianness } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SyscallError } from '../src/errors.js';
+import { PermissionError, SyscallError } from '../src/errors.js';
 import { Program } from '../src/index.js';
 import * as A from '../src/host/attr.js';
 import type { OwnedFd } from '../src/host/fd.js';
@@ -87,31 +87,76 @@ const progId = (p: Program) => A.progInfo(p.fd).id;
 
 // --- the child -------------------------------------------------------------------------------
 /**
- * Run `body` (the text of an async function body; `fs`, `net`, `dgram` in scope) in a new
- * node process that first moves itself into cgroup `dir`; resolves with what the body returns
- * (JSON), or `{ error: code }` when it throws. Asynchronous: the test's own servers must keep
- * answering while the child runs. The result goes out with fs.writeSync: node's
- * process.stdout on a pipe opens /dev/null, which the cgroup/dev test would count.
+ * One node process in the test cgroup for the whole file (a node start costs seconds in the
+ * lab's emulated guests): it sets up its stdin first, moves itself into the cgroup, then runs
+ * each request, the text of an async function body with `fs`, `net`, `dgram` in scope, and
+ * answers with what it returns (JSON), or `{ error: code }` when it throws. Asynchronous: the
+ * test's own servers must keep answering while the child works. Answers go out with
+ * fs.writeSync: node's process.stdout on a pipe opens /dev/null, which cgroup/dev would see.
  */
-function inCgroup(dir: string, body: string): Promise<unknown> {
-  const script = `const fs = require('fs'), net = require('net'), dgram = require('dgram');
-    fs.writeFileSync(process.argv[1] + '/cgroup.procs', String(process.pid));
-    (async () => { ${body} })().then(
-      (r) => fs.writeSync(1, JSON.stringify(r === undefined ? null : r)),
-      (e) => fs.writeSync(1, JSON.stringify({ error: e.code || e.message })));`;
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['-e', script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    c.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    c.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    c.on('error', reject);
-    c.on('close', (status) => {
-      if (status !== 0) reject(new Error(`child exited ${status}: ${err}`));
-      else {
-        try { resolve(JSON.parse(out)); } catch { reject(new Error(`child printed ${JSON.stringify(out)} (stderr: ${err})`)); }
+class CgroupChild {
+  readonly #c: ChildProcess;
+  #buf = '';
+  #waiting: ((line: string) => void)[] = [];
+  #err = '';
+  readonly exited: Promise<void>;
+
+  private constructor(dir: string) {
+    const script = `const fs = require('fs'), net = require('net'), dgram = require('dgram');
+      const AsyncFunction = (async () => {}).constructor;
+      let buf = '';
+      process.stdin.setEncoding('utf8').on('data', (d) => {
+        buf += d;
+        for (let i; (i = buf.indexOf('\\n')) >= 0;) {
+          const body = JSON.parse(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+          new AsyncFunction('fs', 'net', 'dgram', body)(fs, net, dgram).then(
+            (r) => fs.writeSync(1, JSON.stringify(r === undefined ? null : r) + '\\n'),
+            (e) => fs.writeSync(1, JSON.stringify({ error: e.code || e.message }) + '\\n'));
+        }
+      }).on('end', () => process.exit(0));
+      fs.writeFileSync(process.argv[1] + '/cgroup.procs', String(process.pid));
+      fs.writeSync(1, '"ready"\\n');`;
+    this.#c = spawn(process.execPath, ['-e', script, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#c.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      this.#buf += d;
+      for (let i; (i = this.#buf.indexOf('\n')) >= 0;) {
+        const line = this.#buf.slice(0, i);
+        this.#buf = this.#buf.slice(i + 1);
+        this.#waiting.shift()?.(line);
       }
     });
-  });
+    this.#c.stderr!.setEncoding('utf8').on('data', (d: string) => { this.#err += d; });
+    this.exited = new Promise((r) => this.#c.on('close', () => {
+      for (const w of this.#waiting.splice(0)) w(JSON.stringify({ childExited: this.#c.exitCode, stderr: this.#err }));
+      r();
+    }));
+  }
+
+  #next(): Promise<unknown> {
+    return new Promise((resolve) => this.#waiting.push((line) => resolve(JSON.parse(line))));
+  }
+
+  static async start(dir: string): Promise<CgroupChild> {
+    const c = new CgroupChild(dir);
+    const first = await c.#next();
+    if (first !== 'ready') throw new Error(`the child did not start: ${JSON.stringify(first)}`);
+    // it is in the cgroup now
+    expect(readFileSync(`${dir}/cgroup.procs`, 'utf8').trim()).toBe(String(c.#c.pid));
+    return c;
+  }
+
+  /** Run `body` in the child and resolve with what it returned. Requests are answered in order. */
+  run(body: string): Promise<unknown> {
+    const answer = this.#next();
+    this.#c.stdin!.write(`${JSON.stringify(body)}\n`);
+    return answer;
+  }
+
+  async stop(): Promise<void> {
+    this.#c.stdin!.end();
+    await this.exited;
+  }
 }
 
 function cgroup2Root(): string | null {
@@ -149,12 +194,15 @@ function expectDetached(dir: string, attachType: number): void {
 describe('real kernel: cgroup attach types, triggered by a process in the cgroup', () => {
   needsEach('bpf', 'cgroup2');
   let dir = '';
-  beforeAll(() => {
+  let child: CgroupChild;
+  beforeAll(async () => {
     if (unmet('bpf', 'cgroup2')) return;
     dir = `${cgroup2Root()}/corebpf-cgattach-${process.pid}`;
     mkdirSync(dir);
+    child = await CgroupChild.start(dir);
   });
-  afterAll(() => {
+  afterAll(async () => {
+    await child?.stop();
     if (dir) rmdirSync(dir);
   });
 
@@ -177,12 +225,12 @@ describe('real kernel: cgroup attach types, triggered by a process in the cgroup
     const allow = loadProgram('sock_count', 'cgroup/sock_create', U.BPF_PROG_TYPE_CGROUP_SOCK, U.BPF_CGROUP_INET_SOCK_CREATE, prog(1));
     const deny = loadProgram('sock_deny', 'cgroup/sock_create', U.BPF_PROG_TYPE_CGROUP_SOCK, U.BPF_CGROUP_INET_SOCK_CREATE, prog(0));
     try {
-      expect(await inCgroup(dir, sockets)).toEqual(['ok', 'ok', 'ok']);
+      expect(await child.run(sockets)).toEqual(['ok', 'ok', 'ok']);
       for (const { legacy } of PATHS) {
         resetCounters(counter);
         const link = await attach(allow.prog, dir, legacy, U.BPF_CGROUP_INET_SOCK_CREATE);
         try {
-          expect(await inCgroup(dir, sockets)).toEqual(['ok', 'ok', 'ok']);
+          expect(await child.run(sockets)).toEqual(['ok', 'ok', 'ok']);
           expect(readCounter(counter)).toBe(3);
         } finally {
           link.close();
@@ -190,13 +238,13 @@ describe('real kernel: cgroup attach types, triggered by a process in the cgroup
         expectDetached(dir, U.BPF_CGROUP_INET_SOCK_CREATE);
         const d = await attach(deny.prog, dir, legacy, U.BPF_CGROUP_INET_SOCK_CREATE);
         try {
-          expect(await inCgroup(dir, sockets)).toEqual(['EPERM', 'EPERM', 'EPERM']);
+          expect(await child.run(sockets)).toEqual(['EPERM', 'EPERM', 'EPERM']);
           expect(readCounter(counter)).toBe(6);
         } finally {
           d.close();
         }
         expectDetached(dir, U.BPF_CGROUP_INET_SOCK_CREATE);
-        expect(await inCgroup(dir, sockets)).toEqual(['ok', 'ok', 'ok']);
+        expect(await child.run(sockets)).toEqual(['ok', 'ok', 'ok']);
         expect(readCounter(counter)).toBe(6);
       }
     } finally {
@@ -239,26 +287,26 @@ describe('real kernel: cgroup attach types, triggered by a process in the cgroup
       const redirect = loadProgram('connect_redir', 'cgroup/connect4', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_INET4_CONNECT, prog(1, true));
       const deny = loadProgram('connect_deny', 'cgroup/connect4', U.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, U.BPF_CGROUP_INET4_CONNECT, prog(0, false));
       try {
-        expect(await inCgroup(dir, greet())).toBe('A');
+        expect(await child.run(greet())).toBe('A');
         for (const { legacy } of PATHS) {
           resetCounters(counter);
           const link = await attach(redirect.prog, dir, legacy, U.BPF_CGROUP_INET4_CONNECT);
           try {
-            expect(await inCgroup(dir, greet())).toBe('B');
+            expect(await child.run(greet())).toBe('B');
             expect(readCounter(counter)).toBe(1);
           } finally {
             link.close();
           }
           expectDetached(dir, U.BPF_CGROUP_INET4_CONNECT);
-          expect(await inCgroup(dir, greet())).toBe('A');
+          expect(await child.run(greet())).toBe('A');
           const d = await attach(deny.prog, dir, legacy, U.BPF_CGROUP_INET4_CONNECT);
           try {
-            expect(await inCgroup(dir, greet())).toBe('EPERM');
+            expect(await child.run(greet())).toBe('EPERM');
             expect(readCounter(counter)).toBe(2);
           } finally {
             d.close();
           }
-          expect(await inCgroup(dir, greet())).toBe('A');
+          expect(await child.run(greet())).toBe('A');
           expect(readCounter(counter)).toBe(2);
         }
       } finally {
@@ -297,12 +345,12 @@ describe('real kernel: cgroup attach types, triggered by a process in the cgroup
     const deny = loadProgram('sysctl_deny', 'cgroup/sysctl', U.BPF_PROG_TYPE_CGROUP_SYSCTL, U.BPF_CGROUP_SYSCTL, prog(0));
     const ostype = readFileSync('/proc/sys/kernel/ostype', 'utf8').trim();
     try {
-      expect(await inCgroup(dir, reads)).toEqual(Array(4).fill(ostype));
+      expect(await child.run(reads)).toEqual(Array(4).fill(ostype));
       for (const { legacy } of PATHS) {
         resetCounters(counter);
         const link = await attach(count.prog, dir, legacy, U.BPF_CGROUP_SYSCTL);
         try {
-          expect(await inCgroup(dir, reads)).toEqual(Array(4).fill(ostype));
+          expect(await child.run(reads)).toEqual(Array(4).fill(ostype));
           expect(readCounter(counter)).toBe(4);
         } finally {
           link.close();
@@ -310,12 +358,12 @@ describe('real kernel: cgroup attach types, triggered by a process in the cgroup
         expectDetached(dir, U.BPF_CGROUP_SYSCTL);
         const d = await attach(deny.prog, dir, legacy, U.BPF_CGROUP_SYSCTL);
         try {
-          expect(await inCgroup(dir, reads)).toEqual(Array(4).fill('EPERM'));
+          expect(await child.run(reads)).toEqual(Array(4).fill('EPERM'));
           expect(readCounter(counter)).toBe(8);
         } finally {
           d.close();
         }
-        expect(await inCgroup(dir, reads)).toEqual(Array(4).fill(ostype));
+        expect(await child.run(reads)).toEqual(Array(4).fill(ostype));
         expect(readCounter(counter)).toBe(8);
       }
     } finally {
@@ -343,20 +391,20 @@ describe('real kernel: cgroup attach types, triggered by a process in the cgroup
       });`;
     const p = loadProgram('sockopt_get', 'cgroup/getsockopt', U.BPF_PROG_TYPE_CGROUP_SOCKOPT, U.BPF_CGROUP_GETSOCKOPT, insns);
     try {
-      const real = await inCgroup(dir, rcvbuf) as number[];
+      const real = await child.run(rcvbuf) as number[];
       expect(real[0]).toBeGreaterThan(0);
       expect(real[0]).not.toBe(FAKE);
       for (const { legacy } of PATHS) {
         resetCounters(counter);
         const link = await attach(p.prog, dir, legacy, U.BPF_CGROUP_GETSOCKOPT);
         try {
-          expect(await inCgroup(dir, rcvbuf)).toEqual([FAKE, FAKE]);
+          expect(await child.run(rcvbuf)).toEqual([FAKE, FAKE]);
           expect(readCounter(counter)).toBe(2);
         } finally {
           link.close();
         }
         expectDetached(dir, U.BPF_CGROUP_GETSOCKOPT);
-        expect(await inCgroup(dir, rcvbuf)).toEqual(real);
+        expect(await child.run(rcvbuf)).toEqual(real);
         expect(readCounter(counter)).toBe(2);
       }
     } finally {
@@ -380,18 +428,18 @@ describe('real kernel: cgroup attach types, triggered by a process in the cgroup
       return r;`;
     const p = loadProgram('dev_deny_null', 'cgroup/dev', U.BPF_PROG_TYPE_CGROUP_DEVICE, U.BPF_CGROUP_DEVICE, insns);
     try {
-      expect(await inCgroup(dir, opens)).toEqual(['ok', 'ok', 'ok']);
+      expect(await child.run(opens)).toEqual(['ok', 'ok', 'ok']);
       for (const { legacy } of PATHS) {
         resetCounters(counter);
         const link = await attach(p.prog, dir, legacy, U.BPF_CGROUP_DEVICE);
         try {
-          expect(await inCgroup(dir, opens)).toEqual(['EPERM', 'EPERM', 'EPERM']);
+          expect(await child.run(opens)).toEqual(['EPERM', 'EPERM', 'EPERM']);
           expect(readCounter(counter)).toBe(3);
         } finally {
           link.close();
         }
         expectDetached(dir, U.BPF_CGROUP_DEVICE);
-        expect(await inCgroup(dir, opens)).toEqual(['ok', 'ok', 'ok']);
+        expect(await child.run(opens)).toEqual(['ok', 'ok', 'ok']);
         expect(readCounter(counter)).toBe(3);
       }
     } finally {
@@ -423,7 +471,7 @@ describe('real kernel: cgroup attach types, triggered by a process in the cgroup
         resetCounters(counts, SLOTS);
         const link = await attach(p.prog, dir, legacy, U.BPF_CGROUP_SOCK_OPS);
         try {
-          expect(await inCgroup(dir, connects)).toEqual(['x', 'x']);
+          expect(await child.run(connects)).toEqual(['x', 'x']);
           expect({
             connect: readCounter(counts, U.BPF_SOCK_OPS_TCP_CONNECT_CB),
             active: readCounter(counts, U.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB),
@@ -434,12 +482,85 @@ describe('real kernel: cgroup attach types, triggered by a process in the cgroup
         }
         expectDetached(dir, U.BPF_CGROUP_SOCK_OPS);
         resetCounters(counts, SLOTS);
-        expect(await inCgroup(dir, connects)).toEqual(['x', 'x']);
+        expect(await child.run(connects)).toEqual(['x', 'x']);
         expect(Array.from({ length: SLOTS }, (_, i) => readCounter(counts, i))).toEqual(Array(SLOTS).fill(0));
       }
     } finally {
       p.close();
     }
+  });
+
+  describe('attach modes on one cgroup', () => {
+    /** A sock_create program counting the child's UDP sockets into `counter`, returning `ret`. */
+    const sockProg = (name: string, counter: OwnedFd, ret = 1) => loadProgram(name, 'cgroup/sock_create', U.BPF_PROG_TYPE_CGROUP_SOCK, U.BPF_CGROUP_INET_SOCK_CREATE, [
+      movr(R6, R1), ldxW(R2, R6, 4), jne(R2, 2, 'out'), ldxW(R2, R6, 8), jne(R2, 2, 'out'),
+      ...bump0(counter.fd),
+      label('out'), mov(R0, ret), exit(),
+    ]);
+    const udp = `return await new Promise((res) => {
+        const s = dgram.createSocket('udp4');
+        s.on('error', (e) => res(e.code));
+        s.bind(0, '127.0.0.1', () => { s.close(); res('ok'); });
+      });`;
+
+    it('a BPF link and a BPF_F_ALLOW_MULTI attachment run side by side; closing one leaves the other', async () => {
+      using c1 = counterMap();
+      using c2 = counterMap();
+      const p1 = sockProg('sock_link', c1);
+      const p2 = sockProg('sock_multi', c2);
+      try {
+        const link = await p1.prog.attach({ cgroup: dir });
+        const multi = await p2.prog.attach({ cgroup: dir, legacy: true });
+        try {
+          expect([link.kind, multi.kind]).toEqual(['link', 'prog_attach']);
+          expect(query(dir, U.BPF_CGROUP_INET_SOCK_CREATE).ids.sort()).toEqual([progId(p1.prog), progId(p2.prog)].sort());
+          expect(await child.run(udp)).toBe('ok');
+          expect([readCounter(c1), readCounter(c2)]).toEqual([1, 1]);
+          link.close();
+          expect(query(dir, U.BPF_CGROUP_INET_SOCK_CREATE).ids).toEqual([progId(p2.prog)]);
+          expect(await child.run(udp)).toBe('ok');
+          expect([readCounter(c1), readCounter(c2)]).toEqual([1, 2]);
+        } finally {
+          link.close();
+          multi.close();
+        }
+        expectDetached(dir, U.BPF_CGROUP_INET_SOCK_CREATE);
+        expect(await child.run(udp)).toBe('ok');
+        expect([readCounter(c1), readCounter(c2)]).toEqual([1, 2]);
+      } finally {
+        p1.close();
+        p2.close();
+      }
+    });
+
+    it('BPF_F_ALLOW_OVERRIDE is attached as asked; the kernel then refuses a multi-mode link, with a typed error', async () => {
+      using counter = counterMap();
+      const deny = sockProg('sock_override', counter, 0);
+      const other = sockProg('sock_other', counter);
+      try {
+        const link = await deny.prog.attach({ cgroup: { path: dir, flags: U.BPF_F_ALLOW_OVERRIDE } });
+        try {
+          expect(link.kind).toBe('prog_attach'); // only BPF_PROG_ATTACH has this mode
+          expect(query(dir, U.BPF_CGROUP_INET_SOCK_CREATE)).toEqual({ ids: [progId(deny.prog)], flags: U.BPF_F_ALLOW_OVERRIDE });
+          expect(await child.run(udp)).toBe('EPERM');
+          expect(readCounter(counter)).toBe(1);
+          const err = await other.prog.attach({ cgroup: dir }).then(() => null, (e: unknown) => e);
+          expect(err).toBeInstanceOf(SyscallError);
+          expect(err).not.toBeInstanceOf(PermissionError); // we are root: the mode is the reason
+          expect((err as SyscallError).errnoName).toBe('EPERM');
+          expect((err as Error).message).toMatch(/BPF_F_ALLOW_OVERRIDE/);
+          expect(query(dir, U.BPF_CGROUP_INET_SOCK_CREATE).ids).toEqual([progId(deny.prog)]);
+        } finally {
+          link.close();
+        }
+        expectDetached(dir, U.BPF_CGROUP_INET_SOCK_CREATE);
+        expect(await child.run(udp)).toBe('ok');
+        expect(readCounter(counter)).toBe(1);
+      } finally {
+        deny.close();
+        other.close();
+      }
+    });
   });
 
   it('lsm_cgroup/socket_bind: a denying program makes the child\'s bind() fail with EPERM', async (ctx) => {
@@ -456,18 +577,18 @@ describe('real kernel: cgroup attach types, triggered by a process in the cgroup
       return r;`;
     const p = loadProgram('lsm_cg_bind', 'lsm_cgroup/socket_bind', U.BPF_PROG_TYPE_LSM, U.BPF_LSM_CGROUP, insns, kernelBtfId('bpf_lsm_socket_bind', 'func')!);
     try {
-      expect(await inCgroup(dir, binds)).toEqual(['ok', 'ok']);
+      expect(await child.run(binds)).toEqual(['ok', 'ok']);
       for (const { legacy } of PATHS) {
         resetCounters(counter);
         const link = await attach(p.prog, dir, legacy, U.BPF_LSM_CGROUP);
         try {
-          expect(await inCgroup(dir, binds)).toEqual(['EPERM', 'EPERM']);
+          expect(await child.run(binds)).toEqual(['EPERM', 'EPERM']);
           expect(readCounter(counter)).toBe(2);
         } finally {
           link.close();
         }
         expectDetached(dir, U.BPF_LSM_CGROUP);
-        expect(await inCgroup(dir, binds)).toEqual(['ok', 'ok']);
+        expect(await child.run(binds)).toEqual(['ok', 'ok']);
         expect(readCounter(counter)).toBe(2);
       }
     } finally {
