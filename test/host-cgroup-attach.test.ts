@@ -1,10 +1,11 @@
 // Every cgroup attach type on the real kernel (src/host/link/cgroup.ts, reached through the
 // public Program.attach({ cgroup })): each program is hand-assembled (test/asm.ts), attached to
-// a cgroup of its own, TRIGGERED by a short-lived child node process that moves itself into
-// that cgroup (the lab's guests have node and busybox only), and judged by what the program
-// counted and by what the child saw; close() must take the effect away again. Both paths
-// where the kernel has both: BPF links (BPF_LINK_CREATE) and BPF_PROG_ATTACH with
-// BPF_F_ALLOW_MULTI (`legacy: true`), the latter checked with BPF_PROG_QUERY.
+// a cgroup made for this file, TRIGGERED by a child node process living in that cgroup (the
+// lab's guests have node and busybox only), and judged by what the program counted and by what
+// the child saw; close() must take the effect away again. Both paths where the kernel has both:
+// BPF links (BPF_LINK_CREATE) and BPF_PROG_ATTACH with BPF_F_ALLOW_MULTI (`legacy: true`), each
+// checked with BPF_PROG_QUERY; then the attach modes side by side (a link beside a multi
+// attachment, BPF_F_ALLOW_OVERRIDE and the kernel's refusal to mix modes).
 //
 // Context offsets are those of the UAPI structs (include/uapi/linux/bpf.h: bpf_sock,
 // bpf_sock_addr, bpf_sysctl, bpf_sockopt, bpf_cgroup_dev_ctx, bpf_sock_ops), ABI since they
@@ -54,11 +55,11 @@ function readCounter(m: OwnedFd, i = 0): number {
 function resetCounters(m: OwnedFd, n = 1): void {
   for (let i = 0; i < n; i++) A.mapUpdateElem(m.fd, u32(i), A.bytes(8));
 }
-/** A 16-bit port as the kernel's __u32 fields hold it: network byte order in the low 16 bits of memory. */
+/** A port as bpf_sock_addr.user_port holds it: the u16 of the network-order bytes, read in host order. */
 function nport(port: number): number {
-  const b = Buffer.alloc(4);
+  const b = Buffer.alloc(2);
   b.writeUInt16BE(port, 0);
-  return endianness() === 'LE' ? b.readUInt32LE(0) : b.readUInt32BE(0);
+  return endianness() === 'LE' ? b.readUInt16LE(0) : b.readUInt16BE(0);
 }
 
 interface Loaded { prog: Program; close(): void }
