@@ -11,7 +11,7 @@
 // bpf_sock_addr, bpf_sysctl, bpf_sockopt, bpf_cgroup_dev_ctx, bpf_sock_ops), ABI since they
 // appeared.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants as fsc, mkdirSync, openSync, readFileSync, rmdirSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { endianness } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -409,6 +409,52 @@ describe('real kernel: cgroup attach types, triggered by a process in the cgroup
         expect(readCounter(counter)).toBe(2);
       }
     } finally {
+      p.close();
+    }
+  });
+
+  it('cgroup/setsockopt: the program rewrites the SO_RCVBUF the child sets; a caller\'s cgroup fd stays the caller\'s', async () => {
+    using counter = counterMap();
+    const ASKED = 8192, REWRITTEN = 12000;
+    // bpf_sockopt as for getsockopt; the kernel then sets what the program left in optval
+    const insns: Insn[] = [
+      movr(R6, R1),
+      ldxW(R2, R6, 24), jne(R2, 1 /* SOL_SOCKET */, 'out'),
+      ldxW(R2, R6, 28), jne(R2, 8 /* SO_RCVBUF */, 'out'),
+      ldxDW(R2, R6, 8), ldxDW(R3, R6, 16), movr(R1, R2), add(R1, 4), jgtR(R1, R3, 'out'),
+      ldxW(R1, R2, 0), jne(R1, ASKED, 'out'),
+      mov(R1, REWRITTEN), stxW(R2, 0, R1),
+      ...bump0(counter.fd),
+      label('out'), mov(R0, 1), exit(),
+    ];
+    const setget = `return await new Promise((res) => {
+        const s = dgram.createSocket('udp4');
+        s.bind(0, '127.0.0.1', () => { s.setRecvBufferSize(${ASKED}); const r = s.getRecvBufferSize(); s.close(); res(r); });
+      });`;
+    const p = loadProgram('sockopt_set', 'cgroup/setsockopt', U.BPF_PROG_TYPE_CGROUP_SOCKOPT, U.BPF_CGROUP_SETSOCKOPT, insns);
+    const cg = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
+    try {
+      // Linux doubles what is set (sock_setsockopt), which is what getsockopt then reads
+      expect(await child.run(setget)).toBe(2 * ASKED);
+      for (const { legacy } of PATHS) {
+        resetCounters(counter);
+        const link = await p.prog.attach({ cgroup: cg, legacy });
+        try {
+          expect(link.kind).toBe(legacy ? 'prog_attach' : 'link');
+          expect(query(dir, U.BPF_CGROUP_SETSOCKOPT).ids).toEqual([progId(p.prog)]);
+          expect(await child.run(setget)).toBe(2 * REWRITTEN);
+          expect(readCounter(counter)).toBe(1);
+        } finally {
+          link.close();
+        }
+        expectDetached(dir, U.BPF_CGROUP_SETSOCKOPT);
+        expect(await child.run(setget)).toBe(2 * ASKED);
+        expect(readCounter(counter)).toBe(1);
+        // neither the link nor BPF_PROG_DETACH closed the caller's fd
+        expect(fstatSync(cg).ino).toBe(statSync(dir).ino);
+      }
+    } finally {
+      closeSync(cg);
       p.close();
     }
   });
