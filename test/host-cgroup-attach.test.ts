@@ -70,16 +70,25 @@ function loadProgram(name: string, section: string, progType: number, expectedAt
   return { prog, close: () => prog.close() };
 }
 
-/** BPF_PROG_QUERY of a cgroup: the attached program ids and the attach flags (legacy attachments). */
+/**
+ * BPF_PROG_QUERY of a cgroup: the attached program ids and the attach mode (query.attach_flags;
+ * for BPF_LSM_CGROUP, whose programs may sit on different hooks, the kernel gives each
+ * program's flags instead, and before 6.x wants room for them with the ids).
+ */
 function query(dir: string, attachType: number): { ids: number[]; flags: number } {
   const cg = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
   try {
     const ids = A.bytes(4 * 16);
+    const progFlags = A.bytes(4 * 16);
+    const lsm = attachType === U.BPF_LSM_CGROUP;
     const attr = A.progQueryAttr({ targetFd: cg, attachType, progIds: ids });
+    if (lsm) attr.setPtr('query.prog_attach_flags', progFlags);
     getSyscalls().bpf(U.BPF_PROG_QUERY, attr.buf);
     const n = attr.get('query.prog_cnt');
-    const dv = new DataView(ids.buffer, ids.byteOffset);
-    return { ids: Array.from({ length: n }, (_, i) => dv.getUint32(4 * i, true)), flags: attr.get('query.attach_flags') };
+    const u32At = (b: Uint8Array, i: number) => new DataView(b.buffer, b.byteOffset).getUint32(4 * i, true);
+    const each = Array.from({ length: n }, (_, i) => u32At(progFlags, i));
+    if (lsm && new Set(each).size > 1) throw new Error(`programs attached with different flags: ${each.join(', ')}`);
+    return { ids: Array.from({ length: n }, (_, i) => u32At(ids, i)), flags: lsm ? (each[0] ?? 0) : attr.get('query.attach_flags') };
   } finally {
     closeSync(cg);
   }
