@@ -1,5 +1,5 @@
 // Cgroup and network-namespace links (cgroup_skb/sock/sockaddr/sysctl/sockopt/dev, sockops,
-// flow_dissector, sk_lookup).
+// lsm_cgroup, flow_dissector, sk_lookup).
 import { constants as fsc } from 'node:fs';
 import { CorebpfError, SyscallError } from '../../errors.js';
 import * as A from '../attr.js';
@@ -27,7 +27,8 @@ export function attachCgroup(prog: AttachableProgram, cg: NonNullable<AttachOpti
     // a caller's cgroup fd is not ours: with BPF_PROG_ATTACH they keep it open until close()
     return attachToFd(prog, holder, attachType, target, { legacy: opts.legacy || override, flags, multi: !override });
   } catch (e) {
-    throw (isErrno(e, ['EPERM']) && modeConflict(o, attachType, override ? U.BPF_F_ALLOW_OVERRIDE : U.BPF_F_ALLOW_MULTI, target, e)) || e;
+    // (lsm_cgroup programs are multi only, and the kernel reports their mode per program)
+    throw (isErrno(e, ['EPERM']) && attachType !== U.BPF_LSM_CGROUP && modeConflict(o, attachType, override ? U.BPF_F_ALLOW_OVERRIDE : U.BPF_F_ALLOW_MULTI, target, e)) || e;
   }
 }
 
