@@ -15,12 +15,12 @@
  *                    back to the kernel's dissector (BPF_FLOW_DISSECTOR_CONTINUE)
  *   hash_recalc      SEC("tc"), run with BPF_PROG_TEST_RUN: bpf_get_hash_recalc()
  *                    makes the kernel dissect the test packet
- *   nf_count         SEC("netfilter"): counts IPv4/UDP packets to `nf_dport`
- *                    (NF_ACCEPT for all)
+ * (netfilter hooks: netfilter_hook.bpf.c, apart because libbpf before 1.2
+ * cannot open an object with SEC("netfilter").)
  * Every program passes what is not the test's, so attaching them in the host's
  * own network namespace disturbs nobody.
- * Expected: sk_lookup >= 5.9, sk_skb/sk_msg/flow_dissector/tc any with them,
- * netfilter >= 6.4 (loaded one at a time: load({ programs: [...] })).
+ * Expected: sk_lookup >= 5.9, sk_skb/sk_msg/flow_dissector/tc any with them
+ * (the test loads only the programs each case needs).
  */
 #include "vmlinux_min.h"
 #include <bpf_helpers.h>
@@ -32,7 +32,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define IPPROTO_UDP	17
 #define SK_DROP		0
 #define SK_PASS		1
-#define NF_ACCEPT	1
 #define BPF_FLOW_DISSECTOR_CONTINUE	129
 #define MAGIC_SADDR	0xc000024d	/* 192.0.2.77 (TEST-NET-1) */
 
@@ -77,20 +76,9 @@ struct bpf_flow_keys {
 	__u16 thoff;
 };
 
-/* netfilter's context and the two sk_buff fields read through BTF (CO-RE) */
-struct nf_hook_state;
-struct sk_buff {
-	unsigned int len;
-	unsigned char *data;
-} __attribute__((preserve_access_index));
-struct bpf_nf_ctx {
-	const struct nf_hook_state *state;
-	struct sk_buff *skb;
-};
-
 /* counts[] indexes */
 enum {
-	C_LOOKUPS, C_ASSIGNED, C_SKB, C_SKB_BYTES, C_MSG, C_MSG_BYTES, C_DISSECT, C_NF, C_NF_BYTES, C_SKB_EMPTY,
+	C_LOOKUPS, C_ASSIGNED, C_SKB, C_SKB_BYTES, C_MSG, C_MSG_BYTES, C_DISSECT, C_SKB_EMPTY,
 	C_MAX = 16,
 };
 
@@ -124,7 +112,6 @@ struct {
 
 const volatile u32 lookup_port;
 const volatile u16 magic_dport;
-const volatile u16 nf_dport;
 
 static __always_inline void bump(u32 i, u64 n)
 {
@@ -198,22 +185,4 @@ int hash_recalc(struct __sk_buff *skb)
 {
 	bpf_get_hash_recalc(skb);
 	return 0;
-}
-
-SEC("netfilter")
-int nf_count(struct bpf_nf_ctx *ctx)
-{
-	struct sk_buff *skb = ctx->skb;
-	struct {
-		struct iphdr ip;
-		struct udphdr udp;
-	} h;
-
-	if (bpf_probe_read_kernel(&h, sizeof(h), skb->data))
-		return NF_ACCEPT;
-	if (h.ip.version == 4 && h.ip.ihl == 5 && h.ip.protocol == IPPROTO_UDP && h.udp.dest == bpf_htons(nf_dport)) {
-		bump(C_NF, 1);
-		bump(C_NF_BYTES, skb->len);
-	}
-	return NF_ACCEPT;
 }
