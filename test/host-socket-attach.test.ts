@@ -1,8 +1,9 @@
 // The socket-family attach types on the real kernel, through the public API (BpfObject,
 // Program.attach): sk_lookup and flow_dissector on this network namespace, sk_skb / sk_msg
-// on a sockmap / sockhash, netfilter hooks. Each program (testdata/progs/socket_attach.bpf.c)
-// counts only the test's own traffic, so the exact counts are asserted; close() must detach
-// (counts stop growing, behaviour reverts, the kernel's link list is as before).
+// on a sockmap / sockhash, netfilter hooks. Each program (testdata/progs/socket_attach.bpf.c,
+// netfilter_hook.bpf.c) counts only the test's own traffic, so the exact counts are asserted; close() must detach
+// (counts stop growing, behaviour reverts, the kernel's link list is as before). Where the
+// attachment has a link-less form (BPF_PROG_ATTACH), `legacy: true` tests that path too.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { afterAll, afterEach, describe, expect, it, type TestContext } from 'vitest';
@@ -165,12 +166,13 @@ describe('sk_lookup on this network namespace', () => {
 describe('sk_skb and sk_msg on a sockmap / sockhash', () => {
   needsEach('bpf');
 
-  it('counts the skbs a sockmap socket receives and the messages a sockhash socket sends; close() detaches', async () => {
+  it.for([false, true])('counts the skbs a sockmap socket receives and the messages a sockhash socket sends; close() detaches (legacy: %s)', async (legacy: boolean) => {
     const obj = await openObj({}, ['skb_verdict', 'msg_verdict']);
     const skbSocks = obj.map('skb_socks'), msgSocks = obj.map('msg_socks');
     const skbProg = obj.program('skb_verdict'), msgProg = obj.program('msg_verdict');
-    const skbLink = await attached(skbProg.attach({ sockmap: skbSocks.fd }));
-    const msgLink = await attached(msgProg.attach({ sockmap: msgSocks.fd }));
+    const skbLink = await attached(skbProg.attach({ sockmap: skbSocks.fd, legacy }));
+    const msgLink = await attached(msgProg.attach({ sockmap: msgSocks.fd, legacy }));
+    if (legacy) expect([skbLink.kind, msgLink.kind]).toEqual(['prog_attach', 'prog_attach']);
 
     const server = await listen();
     // two pairs: an sk_msg sender's data reaches the wire in as many skbs as its scatterlist
@@ -192,7 +194,7 @@ describe('sk_skb and sk_msg on a sockmap / sockhash', () => {
       .toEqual([3n, total, 3n, total]);
 
     for (const [l, p] of [[skbLink, skbProg], [msgLink, msgProg]] as const) {
-      if (l.kind === 'link') expect(linksOfProgram(p.fd)).toHaveLength(1);
+      expect(linksOfProgram(p.fd)).toHaveLength(l.kind === 'link' ? 1 : 0);
     }
     skbLink.close();
     msgLink.close();
@@ -227,7 +229,7 @@ function udpFrame(dport: number, payload = 'corebpf'): Buffer {
 describe('flow_dissector on this network namespace', () => {
   needsEach('bpf');
 
-  it('dissects the packets the kernel hashes (bpf_get_hash_recalc in a test run); close() detaches', async (ctx: TestContext) => {
+  it.for([false, true])('dissects the packets the kernel hashes (bpf_get_hash_recalc in a test run); close() detaches (legacy: %s)', async (legacy, ctx: TestContext) => {
     const why = progTypeMissing(U.BPF_PROG_TYPE_FLOW_DISSECTOR, U.BPF_FLOW_DISSECTOR, 'flow_dissector', '4.20');
     if (why) skipWith(ctx, why);
     const dport = 4000 + (process.pid % 20000);
@@ -237,8 +239,10 @@ describe('flow_dissector on this network namespace', () => {
     hash.testRun({ data: ours });
     expect(count(obj, C.DISSECT)).toBe(0n);
 
-    const link = await attached(dissect.attach()); // SEC("flow_dissector"): this process's netns
-    if (link.kind === 'link') expect(linksOfProgram(dissect.fd)).toHaveLength(1);
+    // SEC("flow_dissector"): this process's netns
+    const link = await attached(dissect.attach(legacy ? { legacy } : undefined));
+    if (legacy) expect(link.kind).toBe('prog_attach');
+    expect(linksOfProgram(dissect.fd)).toHaveLength(link.kind === 'link' ? 1 : 0);
     for (let i = 0; i < 3; i++) hash.testRun({ data: ours });
     for (let i = 0; i < 2; i++) hash.testRun({ data: other });
     expect(count(obj, C.DISSECT)).toBe(3n);
