@@ -38,6 +38,7 @@ export const CORPUS_EXPECTATIONS: { version: 1; expectations: Expectation[] } = 
     // what the kernel's BTF says it lacks (its UAPI enums): the kernel refuses these at load
     { object: 'btf_tracing', program: 'on_switch', kernel: '*-5.10.*', error: '*map type BPF_MAP_TYPE_TASK_STORAGE*', reason: 'task storage maps (and bpf_task_storage_get) are 5.11+' },
     { object: 'maps', kernel: '*-5.10.*', error: '*map type BPF_MAP_TYPE_BLOOM_FILTER*', reason: 'bloom filter maps are 5.16+' },
+    { object: 'netfilter_hook', kernel: ['*-5.10.*', '*-6.1.*'], error: '*program type BPF_PROG_TYPE_NETFILTER*', reason: 'netfilter programs are 6.4+' },
     { object: 'subprogs', kernel: '*-5.10.*', error: ['*helper bpf_loop*', '*helper bpf_for_each_map_elem*'], reason: 'bpf_for_each_map_elem is 5.13+, bpf_loop 5.17+' },
     { object: 'usdt', access: 'pt_regs.ip', arch: ['arm64', 'ppc64el', 'riscv64', 's390x'], reason: 'built for x86: without BPF cookies (before 5.15) usdt.bpf.h finds its spec by pt_regs.ip' },
     { object: 'kernel_hooks.*.bpf*.o', program: 'lsm_file_ioctl', arch: 's390x', error: '*file_ioctl*', reason: 'Debian\'s s390x kernels have no BPF LSM (no bpf_lsm_file_ioctl in their BTF)' },

@@ -10,7 +10,7 @@ import { BTF_KIND_FUNC } from '../btf/kinds.js';
 import * as A from './attr.js';
 import type { OwnedFd } from './fd.js';
 import * as U from './generated/uapi.js';
-import { getSyscalls } from './syscall.js';
+import { enumName, getSyscalls } from './syscall.js';
 import { pmuType, probeEventsAvailable } from './tracefs.js';
 
 function isErrno(e: unknown, names: ReadonlySet<string> | string[]): e is SyscallError {
@@ -229,6 +229,8 @@ export function explainUnsupported(progType: number, expectedAttachType: number,
   // out of memory, interrupted, a bad fd, too many instructions: the kernel has the feature
   // and said something else; only a refusal is worth probing for what it lacks
   if (TRANSIENT.has(err.errnoName)) return null;
+  const young = youngProgType(progType, expectedAttachType, err);
+  if (young) return young;
   const f = featureOf(progType, expectedAttachType);
   if (!f) return null;
   let ns = checkKernelSupport(f);
@@ -254,3 +256,33 @@ export function explainUnsupported(progType: number, expectedAttachType: number,
   return new NotSupportedError(`${ns.message} [${err.message}]`, { ...ns.details }, { cause: err });
 }
 
+
+// Program types younger than the oldest kernels we run on, with the release that brought them.
+const PROG_TYPE_SINCE: Record<number, string> = {
+  [U.BPF_PROG_TYPE_SK_LOOKUP]: '5.9',
+  [U.BPF_PROG_TYPE_NETFILTER]: '6.4',
+};
+
+/**
+ * A load refused with EINVAL of a program type the kernel may not know: a minimal program of
+ * that type (`r0 = 1; exit`, a valid verdict for all of them) tells; when it fails too, the
+ * NotSupportedError names the release the type needs.
+ */
+function youngProgType(progType: number, expectedAttachType: number, err: SyscallError): NotSupportedError | null {
+  const since = PROG_TYPE_SINCE[progType];
+  if (!since || err.errnoName !== 'EINVAL') return null;
+  const insns = A.bytes(16);
+  insns[0] = U.BPF_ALU64 | U.BPF_MOV | U.BPF_K;
+  new DataView(insns.buffer).setInt32(4, 1, true); // r0 = 1
+  insns[8] = U.BPF_JMP | U.BPF_EXIT;
+  try {
+    A.progLoad({ progType, insns, license: 'GPL', expectedAttachType, name: 'probe' }).close();
+    return null; // the type exists: the program itself was refused
+  } catch (e) {
+    if (!isErrno(e, ['EINVAL'])) return null;
+  }
+  const type = enumName(U.bpf_prog_type, progType) ?? `program type ${progType}`;
+  const name = type.replace(/^BPF_PROG_TYPE_/, '').toLowerCase();
+  return new NotSupportedError(`${name} programs need Linux ${since}+: this kernel does not know ${type} `
+    + `(a minimal ${name} program is refused with EINVAL too)`, { feature: type, since, errno: err.errno, errnoName: err.errnoName }, { cause: err });
+}
