@@ -5,6 +5,7 @@
 // ObjectFormatError naming the field (`details.field`, e.g. "maps[2].keySize").
 import { parseBtf, type Btf } from './btf/reader.js';
 import { ObjectFormatError } from './errors.js';
+import { BPF_MAP_TYPE_STRUCT_OPS, BPF_PROG_TYPE_STRUCT_OPS } from './host/generated/uapi.js';
 import type { LoadPlan, PlanSources } from './plan.js';
 
 /** Limits on what a plan may ask for (all far above what libbpf or the kernel accept). */
@@ -202,6 +203,7 @@ export function validatePlan(v: unknown): LoadPlan {
       initialBytes += keySize + valueSize;
       if (initialBytes > PLAN_LIMITS.initialBytes) bad(`${g}`, `initial map contents exceed ${PLAN_LIMITS.initialBytes} bytes`);
     });
+    if (m.structOps !== undefined) structOps(m.structOps, f, m.type, keySize, valueSize, progs);
   });
 
   progs.forEach((pv, i) => {
@@ -294,4 +296,28 @@ export function checkPlanSources(plan: LoadPlan, expect: PlanExpectation, hash: 
         { field: `sources.${key}`, expected: hex, actual: src[key] });
     }
   }
+}
+
+
+// A struct_ops map's registration value: the host writes program fds into it, so every
+// slot must lie inside the value and name a struct_ops program.
+function structOps(v: unknown, f: string, type: unknown, keySize: number, valueSize: number, progs: unknown[]): void {
+  const g = `${f}.structOps`;
+  if (type !== BPF_MAP_TYPE_STRUCT_OPS) bad(g, `only a struct_ops map (type ${BPF_MAP_TYPE_STRUCT_OPS}) has one`);
+  if (keySize !== 4) bad(`${f}.keySize`, `a struct_ops map's key is 4 bytes, not ${keySize}`);
+  const s = obj(v, g);
+  const n = b64(s.value, `${g}.value`, valueSize);
+  if (n !== valueSize) bad(`${g}.value`, `${n} bytes for a ${valueSize}-byte value`);
+  const seen = new Set<number>();
+  arr(s.programs, `${g}.programs`, Math.floor(valueSize / 8)).forEach((sv, k) => {
+    const h = `${g}.programs[${k}]`;
+    const slot = obj(sv, h);
+    const off = int(slot.offset, `${h}.offset`, 0, valueSize - 8);
+    if (off % 8 !== 0) bad(`${h}.offset`, 'a function pointer slot is 8-byte aligned', off);
+    if (seen.has(off)) bad(`${h}.offset`, 'two programs in one slot', off);
+    seen.add(off);
+    const pi = index(slot.program, `${h}.program`, progs.length, 'programs');
+    const pt = (progs[pi] as { type?: unknown } | null)?.type;
+    if (pt !== BPF_PROG_TYPE_STRUCT_OPS) bad(`${h}.program`, `programs[${pi}] is not a struct_ops program`);
+  });
 }

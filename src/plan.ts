@@ -50,6 +50,20 @@ export interface PlanMap {
   pinPath: string | null;
   /** BPF_MAP_UPDATE_ELEM calls to make after creation, in order */
   initial: PlanMapInit[];
+  /** BPF_MAP_TYPE_STRUCT_OPS only (absent otherwise): the value that registers it */
+  structOps?: PlanStructOps;
+}
+
+/**
+ * A struct_ops map's value as libbpf writes it when it attaches the map
+ * (bpf_map__attach_struct_ops): the kernel's `struct bpf_struct_ops_<name>` with the
+ * object's data, and the 8-byte slots (zero in `value`) that take a program's fd.
+ */
+export interface PlanStructOps {
+  /** valueSize bytes */
+  value: Base64;
+  /** `programs[program]`'s fd goes at byte `offset` of the value, as a u64 */
+  programs: { offset: number; program: number }[];
 }
 
 export interface PlanMapRef {

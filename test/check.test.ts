@@ -42,6 +42,7 @@ export const CORPUS_EXPECTATIONS: { version: 1; expectations: Expectation[] } = 
     { object: 'subprogs', kernel: '*-5.10.*', error: ['*helper bpf_loop*', '*helper bpf_for_each_map_elem*'], reason: 'bpf_for_each_map_elem is 5.13+, bpf_loop 5.17+' },
     { object: 'usdt', access: 'pt_regs.ip', arch: ['arm64', 'ppc64el', 'riscv64', 's390x'], reason: 'built for x86: without BPF cookies (before 5.15) usdt.bpf.h finds its spec by pt_regs.ip' },
     { object: 'kernel_hooks.*.bpf*.o', program: 'lsm_file_ioctl', arch: 's390x', error: '*file_ioctl*', reason: 'Debian\'s s390x kernels have no BPF LSM (no bpf_lsm_file_ioctl in their BTF)' },
+    { object: 'struct_ops', arch: 's390x', error: '*bpf_struct_ops_tcp_congestion_ops is not found*', reason: 'Debian\'s s390x kernels have no BPF TCP congestion controls (no bpf_struct_ops_tcp_congestion_ops in their BTF)' },
   ],
 };
 

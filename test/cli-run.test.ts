@@ -1,6 +1,6 @@
 // `corebpf run` and the live part of `corebpf demo` on the real kernel (root only).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT, obj, runNode } from './helpers.js';
 import { needs, needsEach, skipWith } from './kernel.js';
@@ -55,6 +55,28 @@ describe('corebpf run', () => {
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/on_getpid: attached/);
     expect(ok.stdout).not.toMatch(/on_nothing/);
+  });
+
+  it('struct_ops maps are registered while it runs (both kinds: needs struct_ops links) and unregistered at the end', async (ctx) => {
+    needs(ctx, 'struct_ops_link');
+    const avail = () => readFileSync('/proc/sys/net/ipv4/tcp_available_congestion_control', 'utf8').trim().split(/\s+/);
+    const child = spawn(process.execPath, [CLI, 'run', obj('struct_ops'), '--duration', '2s', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let seen: string[] = [];
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      // registered once both attach lines are out: look while it still runs
+      const registered = out.split('\n').filter((l) => /^\{.*"type":"attach".*"map":"corebpf_ca.*"attached":true/.test(l));
+      if (!seen.length && registered.length === 2) seen = avail();
+    });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.type === 'attach' && l.map).map((l) => [l.map, l.attached])).toEqual([['corebpf_ca', true], ['corebpf_ca_link', true]]);
+    expect(seen).toContain('corebpf_ca');
+    expect(seen).toContain('corebpf_ca_lnk');
+    expect(avail()).not.toContain('corebpf_ca');
+    expect(avail()).not.toContain('corebpf_ca_lnk');
   });
 
   it('exit 2 on usage errors', async () => {

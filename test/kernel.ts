@@ -34,6 +34,8 @@ export type Need =
   | 'perf_link' // BPF links over perf events (BPF_LINK_CREATE with BPF_PERF_EVENT, Linux 5.15+)
   | 'perf_link_info' // bpf_link_info of perf-event links says what the event is (Linux 6.6+)
   | 'tcx' // tcx links (Linux 6.6+)
+  | 'struct_ops' // a BPF tcp_congestion_ops (BPF_PROG_TYPE_STRUCT_OPS through BPF trampolines, Linux 5.6+)
+  | 'struct_ops_link' // struct_ops links (SEC(".struct_ops.link"), BPF_F_LINK, Linux 6.4+)
   | 'bpf_loop' // the bpf_loop() helper and its callbacks (ld_imm64 BPF_PSEUDO_FUNC), Linux 5.17+
   // BTF kinds the kernel accepts (libbpf's features.c probes: a tiny BTF with that kind, loaded)
   | 'btf_float' | 'btf_decl_tag' | 'btf_type_tag' | 'btf_enum64'
@@ -358,6 +360,33 @@ const DETECT: Record<Need, () => string | null> = {
   uprobe() {
     if (existsSync('/sys/bus/event_source/devices/uprobe') || tracefsFile('uprobe_events')) return null;
     return 'no uprobe perf PMU (/sys/bus/event_source/devices/uprobe) and no uprobe_events in tracefs: the kernel was built without CONFIG_UPROBE_EVENTS';
+  },
+  struct_ops() {
+    // a tcp_congestion_ops.ssthresh program that returns 2, loaded for real
+    const btf = kernelBtf();
+    if (!btf) return 'no kernel BTF at /sys/kernel/btf/vmlinux';
+    const ops = btf.findAllByName('tcp_congestion_ops').find((t) => t.kind === U.BTF_KIND_STRUCT);
+    if (!ops || !btf.findAllByName('bpf_struct_ops_tcp_congestion_ops').length) {
+      return 'the kernel BTF has no struct bpf_struct_ops_tcp_congestion_ops: no BPF TCP congestion controls (struct_ops, Linux 5.6+, CONFIG_BPF_JIT)';
+    }
+    const member = (ops as { members: { name: string }[] }).members.findIndex((m) => m.name === 'ssthresh');
+    const insns = new Uint8Array(16);
+    insns[0] = U.BPF_ALU64 | U.BPF_MOV | U.BPF_K;
+    insns[4] = 2; // r0 = 2
+    insns[8] = U.BPF_JMP | U.BPF_EXIT;
+    try {
+      A.progLoad({ progType: U.BPF_PROG_TYPE_STRUCT_OPS, insns, license: 'GPL', expectedAttachType: member, attachBtfId: ops.id, name: 'probe' }).close();
+      return null;
+    } catch (e) {
+      return `a minimal tcp_congestion_ops.ssthresh struct_ops program is refused: ${(e as Error).message}`;
+    }
+  },
+  struct_ops_link() {
+    const so = missing('struct_ops');
+    if (so) return so;
+    const has = kallsymsHas('bpf_struct_ops_link_create');
+    if (has === null) return '/proc/kallsyms is not readable';
+    return has ? null : 'bpf_struct_ops_link_create is not in /proc/kallsyms: the kernel has no struct_ops links (BPF_F_LINK, Linux 6.4+)';
   },
   fentry: () => loadAndAttachBtf(U.BPF_PROG_TYPE_TRACING, U.BPF_TRACE_FENTRY, HOOK_FUNC, 'func'),
   fexit: () => loadAndAttachBtf(U.BPF_PROG_TYPE_TRACING, U.BPF_TRACE_FEXIT, HOOK_FUNC, 'func'),

@@ -210,6 +210,18 @@ const KNOWN: Known[] = [
       return a.length === b.length && a.includes(from) && a.replace(from, to) === b;
     },
   },
+  {
+    section: '*', object: 'struct_ops', program: '*', targets: ['*'], what: 'map',
+    reason: 'SEC(".struct_ops.link") came with libbpf 1.2 (struct_ops links, Linux 6.4): libbpf 1.1 ignores the section, '
+      + 'so the corebpf_ca_link map is libbpf 1.5\'s alone; the SEC(".struct_ops") map and the programs agree.',
+    check: (d) => d.corebpf === 'struct_o.bss,corebpf_ca,corebpf_ca_link' && d.stock === 'struct_o.bss,corebpf_ca',
+  },
+  {
+    section: '*', object: 'struct_ops', program: '*', targets: ['synthetic:*'], what: 'outcome',
+    reason: 'the synthetic targets have no struct tcp_congestion_ops: libbpf 1.5 looks the struct_ops type up with '
+      + 'find_ksym_btf_id() (-ESRCH when missing), libbpf 1.1 with btf__find_by_name_kind() (-ENOENT). Both refuse the object.',
+    check: (d) => d.corebpf === 'failed ESRCH' && d.stock === 'failed ENOENT',
+  },
 ];
 
 const glob = (g: string, s: string) => new RegExp(`^${g.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(s);

@@ -35,6 +35,9 @@ int vk_object_byteorder(const struct bpf_object *obj);
 int vk_core_relos_check(const struct bpf_object *obj);
 int vk_prog_relos_check(const struct bpf_object *obj);
 void vk_object_claim_native(struct bpf_object *obj);
+const void *vk_struct_ops_value(const struct bpf_map *map, uint32_t *size);
+uint32_t vk_struct_ops_nr_slots(const struct bpf_map *map);
+const struct bpf_program *vk_struct_ops_slot(const struct bpf_map *map, uint32_t i, uint32_t *off);
 int vk_feature_count(void);
 const char *vk_feature_name(int id);
 const char *vk_feature_desc(int id);
@@ -435,6 +438,48 @@ static void write_update(struct json *j, const struct vk_update *u, const struct
 	json_obj_end(j);
 }
 
+/* A struct_ops map's value and which 8-byte slots of it take which program's fd: libbpf
+ * writes it at attach (bpf_map__attach_struct_ops), which the plan leaves to the host. The
+ * program slots hold libbpf's fake fds here: zeroed, the host writes the real ones. */
+static void write_struct_ops(struct json *j, const struct bpf_map *map)
+{
+	const struct bpf_program *prog;
+	const void *kv;
+	uint8_t *value;
+	uint32_t i, n, off, size = 0;
+
+	kv = vk_struct_ops_value(map, &size);
+	json_key(j, "structOps");
+	if (!kv) {
+		json_null(j);
+		return;
+	}
+	value = malloc(size ? size : 1);
+	memcpy(value, kv, size);
+	n = vk_struct_ops_nr_slots(map);
+	for (i = 0; i < n; i++)
+		if (vk_struct_ops_slot(map, i, &off) && off + 8 <= size)
+			memset(value + off, 0, 8);
+	json_obj_begin(j);
+	json_kb64(j, "value", value, size);
+	free(value);
+	json_key(j, "programs");
+	json_arr_begin(j);
+	for (i = 0; i < n; i++) {
+		int r;
+
+		prog = vk_struct_ops_slot(map, i, &off);
+		if (!prog || (r = vk_fd_lookup(bpf_program__fd(prog), VK_PROG)) < 0)
+			continue;
+		json_obj_begin(j);
+		json_ku64(j, "offset", off);
+		json_ki64(j, "program", prog_index[r]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
 static void write_map(struct json *j, const struct bpf_map *map, const struct vk_map_rec *m,
 		      const char *name, const char *pin_path, bool template, int btf_rec, const struct btf *btf)
 {
@@ -472,6 +517,8 @@ static void write_map(struct json *j, const struct bpf_map *map, const struct vk
 	for (i = 0; i < m->nr_updates; i++)
 		write_update(j, &m->updates[i], btf, map, m);
 	json_arr_end(j);
+	if (m->map_type == BPF_MAP_TYPE_STRUCT_OPS && map)
+		write_struct_ops(j, map);
 	json_obj_end(j);
 }
 

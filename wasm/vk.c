@@ -164,6 +164,11 @@ static long bpf_map_create(union bpf_attr *a)
 
 	if (map_sizes_invalid(a))
 		return fail(EINVAL);
+	/* a struct_ops type of a kernel module (value_type_btf_obj_fd): the plan has no way
+	 * to name that module's BTF object for the map yet. BPF_F_VTYPE_BTF_OBJ_FD (6.9's
+	 * UAPI) by value: the stock oracle compiles this file with an older system header. */
+	if (a->map_flags & (1U << 15))
+		return fail(EOPNOTSUPP);
 	if (GROW(vk.maps, vk.nr_maps))
 		return fail(ENOMEM);
 	m = &vk.maps[vk.nr_maps];

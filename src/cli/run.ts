@@ -6,7 +6,7 @@ import { CorebpfError } from '../errors.js';
 import { BpfObject } from '../host/object.js';
 import type { BpfMap } from '../host/map.js';
 import { parseSection } from '../host/sections.js';
-import { bpf_map_type } from '../host/generated/uapi.js';
+import { BPF_MAP_TYPE_STRUCT_OPS, bpf_map_type } from '../host/generated/uapi.js';
 import { readInput } from '../inputs.js';
 import { safeLine } from '../text-safe.js';
 import { CliUsageError, adjustmentFlags, parseFeatures } from './common.js';
@@ -167,8 +167,20 @@ export async function runCommand(argv: string[]): Promise<number> {
           say('attach', `  ${p.name}: FAILED to attach: ${e.message}`, { program: p.name, attached: false, error: e.message, errorType: e.name });
         }
       }
+      // struct_ops maps register their programs (as libbpf 1.5's skeletons attach them)
+      for (const m of obj.maps as readonly BpfMap[]) {
+        if (m.type !== BPF_MAP_TYPE_STRUCT_OPS) continue;
+        try {
+          obj.attachStructOps(m.name);
+          say('attach', `  ${m.name}: struct_ops map registered`, { map: m.name, attached: true });
+        } catch (e) {
+          if (!(e instanceof CorebpfError)) throw e;
+          failed.push(m.name);
+          say('attach', `  ${m.name}: FAILED to register the struct_ops map: ${e.message}`, { map: m.name, attached: false, error: e.message, errorType: e.name });
+        }
+      }
       if (failed.length) {
-        say('attach-failed', `${failed.length} of ${obj.programs.length} programs failed to attach (${failed.join(', ')}): nothing was run; ` +
+        say('attach-failed', `${failed.length} failed to attach (programs and struct_ops maps: ${failed.join(', ')}): nothing was run; ` +
           'turn them off with --disable PROG, or run with --attach none', { failed });
         return 1;
       }

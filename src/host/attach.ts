@@ -5,8 +5,8 @@
 // EINVAL / ENOTSUPP / EOPNOTSUPP, or when `legacy: true` asks for them.
 //
 // Not implemented (NotSupportedError naming it): XDP and tc through netlink (only XDP links,
-// Linux 5.9+, and tcx links, Linux 6.6+, are used), struct_ops (attached through their
-// map), lirc_mode2, lwt_* and tc actions.
+// Linux 5.9+, and tcx links, Linux 6.6+, are used), struct_ops programs on their own (their
+// map attaches them: obj.attachStructOps, ./link/struct-ops.ts), lirc_mode2, lwt_* and tc actions.
 //
 // This module only routes: each link family lives in ./link/ (one module each, as
 // cilium/ebpf's link package; USDT in ./usdt/), what the kernel can attach in ./kernel-support.ts.
@@ -127,7 +127,7 @@ export function attachProgram(prog: AttachableProgram, opts: AttachOptions = {})
       if (t?.kind !== 'usdt') needTarget(prog, '{ usdt: { binary, provider, name } }');
       return attachUsdt(prog, { binary: t.binary, provider: t.provider, name: t.name });
     case 'struct_ops':
-      return notImplemented(prog, 'struct_ops programs on their own (they attach through their struct_ops map)');
+      return notImplemented(prog, 'struct_ops programs on their own (they attach through their struct_ops map: obj.attachStructOps(mapName))');
     case 'xdp_devmap': case 'xdp_cpumap':
       return needTarget(prog, 'a devmap/cpumap entry (these programs run from map entries, not from an attachment)');
     case 'lirc': case 'lwt': case 'action': case 'syscall':

@@ -113,7 +113,7 @@ function attachProbeRefused(progType: number, attachType: number, target: string
   }
 }
 
-export type KernelFeature = 'kprobe' | 'uprobe' | 'fentry' | 'lsm' | 'freplace';
+export type KernelFeature = 'kprobe' | 'uprobe' | 'fentry' | 'lsm' | 'freplace' | 'struct_ops';
 
 // per syscall layer: a simulated kernel's answers must never stand for the real one's
 const featureCaches = new WeakMap<object, Map<KernelFeature, NotSupportedError | null>>();
@@ -131,7 +131,8 @@ function featureCacheOf(): Map<KernelFeature, NotSupportedError | null> {
  *   uprobe: the same for uprobes (CONFIG_UPROBE_EVENTS);
  *   fentry: BPF trampolines, probed with a BPF_PROG_TYPE_TRACING/BPF_TRACE_FENTRY load (as libbpf and bpftool do);
  *   lsm:    BPF LSM, probed with a BPF_PROG_TYPE_LSM/BPF_LSM_MAC load, plus 'bpf' in the active LSM list;
- *   freplace: extension programs, probed with a BPF_PROG_TYPE_EXT load.
+ *   freplace: extension programs, probed with a BPF_PROG_TYPE_EXT load;
+ *   struct_ops: BPF_PROG_TYPE_STRUCT_OPS programs (BPF trampolines), probed with a load.
  */
 export function checkKernelSupport(feature: KernelFeature): NotSupportedError | null {
   const featureCache = featureCacheOf();
@@ -182,6 +183,18 @@ export function checkKernelSupport(feature: KernelFeature): NotSupportedError | 
       }
       break;
     }
+    case 'struct_ops': {
+      // a kernel with the type refuses attach_btf_id 1 (not an ops struct) with EINVAL or ENOTSUPP
+      const e = probeProgType(U.BPF_PROG_TYPE_STRUCT_OPS, 0);
+      if (e && e.errnoName !== 'ENOTSUPP' && !(e.errnoName === 'EPERM' && !privileged())) {
+        err = new NotSupportedError(
+          `struct_ops programs (BPF_PROG_TYPE_STRUCT_OPS) are not available on this kernel: a probe BPF_PROG_LOAD fails with ${e.errnoName} ` +
+          'where a kernel with struct_ops answers EINVAL or ENOTSUPP, although this process is privileged; they need Linux 5.6+, ' +
+          'CONFIG_BPF_JIT and BPF trampolines' + configNote(['CONFIG_BPF_JIT', 'CONFIG_BPF_SYSCALL']),
+          { feature: 'BPF_PROG_TYPE_STRUCT_OPS', errno: e.errno, errnoName: e.errnoName });
+      }
+      break;
+    }
     case 'lsm': {
       const lsms = readSecurityFile('lsm');
       const e = probeProgType(U.BPF_PROG_TYPE_LSM, U.BPF_LSM_MAC);
@@ -213,6 +226,7 @@ export function checkKernelSupport(feature: KernelFeature): NotSupportedError | 
 export function featureOf(progType: number, expectedAttachType: number): KernelFeature | null {
   if (progType === U.BPF_PROG_TYPE_LSM) return 'lsm';
   if (progType === U.BPF_PROG_TYPE_EXT) return 'freplace';
+  if (progType === U.BPF_PROG_TYPE_STRUCT_OPS) return 'struct_ops';
   if (progType === U.BPF_PROG_TYPE_TRACING &&
       (expectedAttachType === U.BPF_TRACE_FENTRY || expectedAttachType === U.BPF_TRACE_FEXIT || expectedAttachType === U.BPF_MODIFY_RETURN)) return 'fentry';
   return null;

@@ -14,9 +14,10 @@ import { enumName, getSyscalls } from './syscall.js';
  * - 'link': a BPF link fd (plus a perf event fd for perf-event links);
  * - 'perf_event': a perf event with the program set by PERF_EVENT_IOC_SET_BPF (no link);
  * - 'prog_attach': BPF_PROG_ATTACH to a cgroup / netns / sockmap (no link);
- * - 'socket': SO_ATTACH_BPF on a socket the caller owns (no link).
+ * - 'socket': SO_ATTACH_BPF on a socket the caller owns (no link);
+ * - 'struct_ops': a struct_ops map registered by its value (no link; close() deletes it).
  */
-export type LinkKind = 'link' | 'perf_event' | 'prog_attach' | 'socket';
+export type LinkKind = 'link' | 'perf_event' | 'prog_attach' | 'socket' | 'struct_ops';
 
 export interface LinkParts {
   kind: LinkKind;

@@ -29,6 +29,8 @@ import { openPerfBuffer, type PerfBufferOptions, type PerfBufferReader } from '.
 import { BIND_PROGRAM, Program, type ProgramAdjuster } from './program.js';
 import { openRingBuffer, type RingBufferReader } from './ringbuf.js';
 import { replayPlan, resolvePinPath } from './replay.js';
+import { attachStructOps } from './link/struct-ops.js';
+import type { Link } from './link.js';
 
 export interface ObjectOptions {
   /** values of `const volatile` globals (.rodata*) to set before load */
@@ -516,6 +518,25 @@ export class BpfObject implements Disposable, AsyncDisposable {
     const decode = this.#recordDecoder(opts);
     this.#assertOpen();
     return this.#res.adopt(openPerfBuffer({ fd: m.fd, name: m.name, maxEntries: m.maxEntries }, decode as ((b: Buffer) => T) | undefined, opts));
+  }
+
+  /**
+   * Register a struct_ops map (SEC(".struct_ops") / SEC(".struct_ops.link")) with the
+   * kernel, as libbpf's bpf_map__attach_struct_ops(): its programs' fds written into the
+   * value, the value set (which registers it), and for `.struct_ops.link` maps a struct_ops
+   * link (Linux 6.4+). The Link's close() (or the object's) unregisters it.
+   */
+  attachStructOps(mapName: string): Link {
+    const m = this.map(mapName);
+    if (!this.#programs) throw new CorebpfError(`object '${this.name}' is not loaded: load() it before attaching map '${mapName}'`);
+    const plan = this.#plan!;
+    const spec = plan.maps.find((x) => x.name === m.name && !x.innerTemplate)!;
+    const link = attachStructOps({ name: m.name, fd: m.fd, spec, byteOrder: plan.byteOrder }, (i) => {
+      const name = plan.programs[i]?.name;
+      const p = this.#programs?.find((x) => x.name === name);
+      return p ? { name: p.name, fd: p.fd } : null;
+    });
+    return this.#res.adopt(link);
   }
 
   /** Adopt a resource (a link, a reader) so that close() closes it with the object. */

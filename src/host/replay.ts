@@ -25,6 +25,7 @@ import { bumpMemlockRlimit } from './memlock.js';
 import { applyModuleBtf, ModuleBtfFds } from './module-btf.js';
 import * as U from './generated/uapi.js';
 import { ensurePinDir, resolvePinPath } from './pin-path.js';
+import { explainStructOpsMapCreate } from './link/struct-ops.js';
 import { getSyscalls } from './syscall.js';
 import { explainVerifierError } from './verifier.js';
 
@@ -272,7 +273,11 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
           continue;
         }
       }
-      res.maps[i] = createRaw(i, m.innerMap !== null ? template(m.innerMap) : 0);
+      try {
+        res.maps[i] = createRaw(i, m.innerMap !== null ? template(m.innerMap) : 0);
+      } catch (e) {
+        throw explainStructOpsMapCreate(m, e) ?? e;
+      }
     }
 
     // initial contents (values and map-in-map slots), freezes, pins

@@ -94,3 +94,28 @@ bad:
 	}
 	return 0;
 }
+
+/* A struct_ops map's value as bpf_map__attach_struct_ops() hands it to the kernel
+ * (st_ops->kern_vdata, laid out as the kernel's bpf_struct_ops_<name>, program fds written
+ * by bpf_object_prepare_struct_ops() at load), or NULL for any other map. libbpf keeps it
+ * private and writes it only at attach, which the plan leaves to the host (corebpf.c). */
+const void *vk_struct_ops_value(const struct bpf_map *map, uint32_t *size)
+{
+	if (!bpf_map__is_struct_ops(map) || !map->st_ops->kern_vdata)
+		return NULL;
+	*size = map->def.value_size;
+	return map->st_ops->kern_vdata;
+}
+
+/* the object's struct's member count: the slots vk_struct_ops_slot() takes */
+uint32_t vk_struct_ops_nr_slots(const struct bpf_map *map)
+{
+	return btf_vlen(btf__type_by_id(map->obj->btf, map->st_ops->type_id));
+}
+
+/* slot i's program (NULL: no program there) and its offset in the kernel value */
+const struct bpf_program *vk_struct_ops_slot(const struct bpf_map *map, uint32_t i, uint32_t *off)
+{
+	*off = map->st_ops->kern_func_off[i];
+	return map->st_ops->progs[i];
+}

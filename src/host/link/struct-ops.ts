@@ -1,0 +1,102 @@
+// struct_ops maps: a BPF implementation of a kernel ops table (tcp_congestion_ops, ...),
+// registered the way libbpf's bpf_map__attach_struct_ops() registers it. The plan carries
+// the map's value (libbpf's kern_vdata: the kernel's `struct bpf_struct_ops_<name>` with the
+// object's data) and which 8-byte slots take which program's fd. Attaching writes the fds,
+// updates key 0 -- which registers the ops on any kernel with struct_ops -- and, for a
+// SEC(".struct_ops.link") map (BPF_F_LINK, Linux 6.4+), creates the BPF_LINK_CREATE link
+// that holds the registration. close() unregisters as libbpf's bpf_link__detach_struct_ops
+// does: delete key 0, or close the link.
+import { readFileSync } from 'node:fs';
+import { parseBtf } from '../../btf/reader.js';
+import { BTF_KIND_ENUM, BTF_KIND_ENUM64 } from '../../btf/kinds.js';
+import { CorebpfError, NotSupportedError, SyscallError } from '../../errors.js';
+import { planBytes, type PlanMap } from '../../plan.js';
+import * as A from '../attr.js';
+import * as U from '../generated/uapi.js';
+import { Link } from '../link.js';
+
+export interface StructOpsMap {
+  name: string;
+  fd: number;
+  spec: PlanMap;
+  /** the plan's (and so the kernel's) byte order */
+  byteOrder: 'little' | 'big';
+}
+
+/** Register a struct_ops map with its programs' fds (`progFd(i)`: plan program i's fd, or null when not loaded). */
+export function attachStructOps(map: StructOpsMap, progFd: (program: number) => { name: string; fd: number } | null): Link {
+  const m = map.spec;
+  if (m.type !== U.BPF_MAP_TYPE_STRUCT_OPS) {
+    throw new CorebpfError(`map '${map.name}' is not a struct_ops map (type ${m.type}): only SEC(".struct_ops") / SEC(".struct_ops.link") maps attach this way`,
+      { map: map.name });
+  }
+  if (!m.structOps) {
+    throw new CorebpfError(`map '${map.name}': the load plan has no struct_ops value for it (a plan made before struct_ops support: relocate again)`,
+      { map: map.name });
+  }
+  const value = Buffer.from(planBytes(m.structOps.value));
+  for (const slot of m.structOps.programs) {
+    const p = progFd(slot.program);
+    if (!p) {
+      throw new CorebpfError(`map '${map.name}': the struct_ops program for value offset ${slot.offset} (plan program ${slot.program}) ` +
+        'was not loaded: load it with the map', { map: map.name, program: slot.program });
+    }
+    if (map.byteOrder === 'big') value.writeBigUInt64BE(BigInt(p.fd), slot.offset);
+    else value.writeBigUInt64LE(BigInt(p.fd), slot.offset);
+  }
+  const withLink = (m.flags & U.BPF_F_LINK) !== 0;
+  const key = Buffer.alloc(4);
+  try {
+    A.mapUpdateElem(map.fd, key, value, 0);
+  } catch (e) {
+    // a link map whose value a link has used before keeps it (libbpf skips EBUSY too)
+    if (!(withLink && e instanceof SyscallError && e.errnoName === 'EBUSY')) throw e;
+  }
+  const target = `struct_ops map '${map.name}'`;
+  if (!withLink) {
+    // the registration lives in the map's value: deleting it unregisters
+    return new Link({
+      kind: 'struct_ops', program: map.name, target, attachType: U.BPF_STRUCT_OPS, holder: map.fd,
+      detach: () => { A.mapDeleteElem(map.fd, key); },
+    });
+  }
+  // link_create.map_fd shares prog_fd's place in bpf_attr
+  const link = A.linkCreate({ progFd: map.fd, attachType: U.BPF_STRUCT_OPS });
+  return new Link({ kind: 'link', program: map.name, target, attachType: U.BPF_STRUCT_OPS, link });
+}
+
+let linkFlagKnown: boolean | null | undefined;
+
+/** Whether the running kernel's BTF knows BPF_F_LINK (struct_ops links, Linux 6.4+); null when it cannot be read. */
+function kernelHasStructOpsLinks(): boolean | null {
+  if (linkFlagKnown !== undefined) return linkFlagKnown;
+  try {
+    const btf = parseBtf(new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux')));
+    linkFlagKnown = false;
+    for (let id = 1; id <= btf.lastId && !linkFlagKnown; id++) {
+      const k = btf.kindOf(id);
+      if (k !== BTF_KIND_ENUM && k !== BTF_KIND_ENUM64) continue;
+      const t = btf.typeById(id);
+      linkFlagKnown = 'values' in t && (t.values as readonly { name: string }[]).some((v) => v.name === 'BPF_F_LINK');
+    }
+  } catch {
+    linkFlagKnown = null;
+  }
+  return linkFlagKnown;
+}
+
+/**
+ * For a failed BPF_MAP_CREATE: the NotSupportedError to throw instead when a
+ * SEC(".struct_ops.link") map meets a kernel without struct_ops links (before 6.4 the
+ * kernel refuses the BPF_F_LINK flag with EINVAL), else null.
+ */
+export function explainStructOpsMapCreate(m: PlanMap, err: unknown): NotSupportedError | null {
+  if (m.type !== U.BPF_MAP_TYPE_STRUCT_OPS || !(m.flags & U.BPF_F_LINK)) return null;
+  if (!(err instanceof SyscallError) || err.errnoName !== 'EINVAL') return null;
+  if (kernelHasStructOpsLinks() !== false) return null;
+  return new NotSupportedError(
+    `struct_ops map '${m.name}' is a SEC(".struct_ops.link") map, which needs struct_ops links (BPF_F_LINK, Linux 6.4+): ` +
+    'this kernel refuses the flag (EINVAL) and its BTF has no BPF_F_LINK; declare the map SEC(".struct_ops") (registered ' +
+    `by a map update), or setAutocreate(false) on it [${err.message}]`,
+    { feature: 'struct_ops links (BPF_F_LINK)', map: m.name, errno: err.errno, errnoName: err.errnoName }, { cause: err });
+}
