@@ -3,7 +3,7 @@
 // /boot/config-REL, the modules a test needs, what to run), concatenated at boot — the
 // kernel unpacks concatenated newc archives in order.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** Modules loaded in every guest when the kernel has them as modules (not built in). */
@@ -64,7 +64,11 @@ export function buildBase({ top, arch, out, testBins, extraFiles = [], parts = P
     mkdirSync(dirname(join(pkg, to)), { recursive: true });
     cpSync(from, join(pkg, to));
   }
-  const size = cpio(root, cpioPath);
+  // written whole, then renamed into place: a process that finds base.cpio (check --verify's
+  // shards on one machine) never copies half of one (its guest then lacked /lab/env)
+  const tmp = `${cpioPath}.${process.pid}.tmp`;
+  const size = cpio(root, tmp);
+  renameSync(tmp, cpioPath);
   rmSync(root, { recursive: true, force: true });
   return { path: cpioPath, size };
 }
