@@ -35,6 +35,7 @@ if [ -f /lab/modules.order ]; then
 fi
 . /lab/env
 export LAB_KERNEL   # tests may scale long loops down under emulation (host-object's cycles)
+[ -n "${LAB_NODE_FLAGS:-}" ] && export LAB_NODE_FLAGS   # V8 flags of the test forks (vitest.config.ts)
 echo "COREBPF-LAB-READY $(uname -r) $(uname -m) cpus=$(grep -c ^processor /proc/cpuinfo) lsm=$(cat /sys/kernel/security/lsm 2>/dev/null)"
 if [ "$LAB_TESTS" = none ]; then              # make lab-boots: the boot alone
   echo "COREBPF-LAB-EXIT 0"; echo COREBPF-LAB-DONE; poweroff -f
