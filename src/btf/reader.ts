@@ -473,3 +473,20 @@ export class Btf {
     }
   }
 }
+
+/** Follow typedefs and modifiers (volatile, const, restrict, type tags; not VARs) from a type
+ *  id: the type a value of it is decoded as. null when the chain is longer than `maxDepth`. */
+export function skipModifiers(btf: Btf, typeId: number, maxDepth = 64): BtfType | null {
+  let t = btf.typeById(typeId);
+  for (let depth = 0; depth < maxDepth; depth++) {
+    switch (t.kind) {
+      case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST: case BTF_KIND_RESTRICT:
+      case BTF_KIND_TYPE_TAG:
+        t = btf.typeById(t.type);
+        break;
+      default:
+        return t;
+    }
+  }
+  return null;
+}

@@ -13,11 +13,9 @@
 // Named structs and unions (and anonymous ones behind a typedef) become exported
 // interfaces; the others are written inline. Names are given in the order types are first
 // reached, so the same BTF and the same requests give the same text.
-import type { Btf } from '../btf/reader.js';
+import { skipModifiers, type Btf } from '../btf/reader.js';
 import {
-  BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_DATASEC, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FLOAT,
-  BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_TYPE_TAG,
-  BTF_KIND_UNION, BTF_KIND_VAR, BTF_KIND_VOLATILE,
+  BTF_KIND_ARRAY, BTF_KIND_DATASEC, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FLOAT, BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VAR,
 } from '../btf/kinds.js';
 import type { BtfMember, BtfType } from '../btf/types.js';
 
@@ -67,17 +65,8 @@ export class TsTypes {
 
   /** Follow typedefs and modifiers, as the codec's resolve(). */
   resolve(typeId: number): BtfType {
-    let t = this.btf.typeById(typeId);
-    for (let d = 0; d < MAX_DEPTH; d++) {
-      switch (t.kind) {
-        case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST: case BTF_KIND_RESTRICT:
-        case BTF_KIND_TYPE_TAG:
-          t = this.btf.typeById(t.type);
-          break;
-        default:
-          return t;
-      }
-    }
+    const t = skipModifiers(this.btf, typeId, MAX_DEPTH);
+    if (t) return t;
     throw new Error(`BTF type chain from [${typeId}] is too deep`);
   }
 

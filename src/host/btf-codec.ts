@@ -14,11 +14,9 @@
 // not ("value.comm: ..."). A Uint8Array of exactly the type's size is accepted for any type
 // (raw bytes). Unset struct members and array elements keep the bytes already there (zero
 // for a fresh buffer).
-import type { Btf } from '../btf/reader.js';
+import { skipModifiers, type Btf } from '../btf/reader.js';
 import {
-  BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_DATASEC, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FLOAT,
-  BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_TYPE_TAG,
-  BTF_KIND_UNION, BTF_KIND_VAR, BTF_KIND_VOLATILE,
+  BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_DATASEC, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FLOAT, BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_UNION, BTF_KIND_VAR, BTF_KIND_VOLATILE,
 } from '../btf/kinds.js';
 import type { BtfMember, BtfType } from '../btf/types.js';
 
@@ -80,17 +78,8 @@ export class BtfCodec {
 
   /** Follow typedefs and modifiers (not VARs). */
   resolve(typeId: number): BtfType {
-    let t = this.btf.typeById(typeId);
-    for (let depth = 0; depth < MAX_DEPTH; depth++) {
-      switch (t.kind) {
-        case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST: case BTF_KIND_RESTRICT:
-        case BTF_KIND_TYPE_TAG:
-          t = this.btf.typeById(t.type);
-          break;
-        default:
-          return t;
-      }
-    }
+    const t = skipModifiers(this.btf, typeId, MAX_DEPTH);
+    if (t) return t;
     throw new BtfCodecError(`BTF type chain from [${typeId}] is too deep`, '');
   }
 
