@@ -855,6 +855,11 @@ export function linkDetach(linkFd: number): void {
   run(U.BPF_LINK_DETACH, linkDetachAttr(linkFd));
 }
 
+/** BPF_ITER_CREATE: a new run of an iterator link, as an fd to read (libbpf's bpf_iter_create). */
+export function iterCreate(linkFd: number): OwnedFd {
+  return new OwnedFd(run(U.BPF_ITER_CREATE, iterCreateAttr(linkFd)), 'iter');
+}
+
 export function linkUpdate(linkFd: number, newProgFd: number, flags = 0, oldProgFd = 0): void {
   run(U.BPF_LINK_UPDATE, linkUpdateAttr(linkFd, newProgFd, flags, oldProgFd));
 }
