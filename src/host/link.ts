@@ -223,10 +223,10 @@ export class Link implements Disposable {
    * bpf_seq_printf / bpf_seq_write comes back as bytes.
    */
   readIter(maxBytes = 64 << 20): Buffer {
-    const link = this.#requireLink('read an iterator');
     if (this.attachType !== U.BPF_TRACE_ITER) {
       throw new CorebpfError(`'${this.program}' is attached to ${this.target}, not an iterator: readIter() is for iter/ programs`);
     }
+    const link = this.#requireLink('read an iterator');
     const sys = getSyscalls();
     const it = A.iterCreate(link.fd);
     try {
