@@ -22,7 +22,7 @@ TD_SRCS      := $(sort $(wildcard testdata/progs/*.bpf.c))
 # programs that read PT_REGS (kprobe / ksyscall arguments) depend on the target architecture:
 # they are built once per architecture as NAME.ARCH.bpf.o / NAME.ARCH.bpfeb.o (the tests pick
 # the object of process.arch), the others once with __TARGET_ARCH_x86 as NAME.bpf.o / NAME.bpfeb.o
-TD_ARCH_NAMES := kernel_hooks
+TD_ARCH_NAMES := kernel_hooks usdt
 TD_ARCHES    := x86 arm64
 TD_NAMES     := $(filter-out $(TD_ARCH_NAMES),$(patsubst testdata/progs/%.bpf.c,%,$(TD_SRCS)))
 TD_HDRS      := $(wildcard testdata/include/*.h)
