@@ -144,6 +144,7 @@ export interface AdjustmentFlags {
   valueSize?: string[];
 }
 
+/** The {@link Adjustments} that the CLI's flags (`--disable`, `--attach-target`, `--max-entries`, `--value-size`) describe; throws a {@link CorebpfError} on a malformed flag. */
 export function adjustmentsFromFlags(f: AdjustmentFlags): Adjustments {
   const a: Adjustments = { programs: {}, maps: {} };
   const prog = (n: string) => (a.programs![n] ??= {});

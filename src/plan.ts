@@ -3,7 +3,9 @@
 import { ObjectFormatError } from './errors.js';
 import { validatePlan } from './plan-validate.js';
 
+/** The `format` field of a load plan. */
 export const PLAN_FORMAT = 'corebpf-load-plan';
+/** The `version` field of the load plans this library writes and reads. */
 export const PLAN_VERSION = 1;
 
 /** Binary data in a plan is base64 text, so a plan is JSON as it is. */
@@ -114,6 +116,7 @@ export interface PlanProgram {
   };
 }
 
+/** A CO-RE relocation kind (libbpf's `enum bpf_core_relo_kind`, lower case without the BPF_CORE_ prefix). */
 export type RelocationKind =
   | 'field_byte_offset' | 'field_byte_size' | 'field_exists' | 'field_signed'
   | 'field_lshift_u64' | 'field_rshift_u64' | 'type_id_local' | 'type_id_target'
@@ -183,6 +186,7 @@ export interface LoadPlan {
   sources?: PlanSources;
 }
 
+/** A load plan as JSON text (what {@link parsePlan} reads back). */
 export function serializePlan(plan: LoadPlan): string {
   return JSON.stringify(plan, null, 1) + '\n';
 }

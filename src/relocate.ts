@@ -76,6 +76,7 @@ export class Relocator {
     this.pool = new WorkerPool(opts);
   }
 
+  /** Relocate an object (bytes or a path) as {@link relocate} does, in this relocator's workers. */
   async relocate(object: Uint8Array | string, opts: RelocateOptions = {}): Promise<RelocateResult> {
     const objectBytes = typeof object === 'string' ? readInput(object, 'BPF object') : object;
     const objectName = opts.objectName ?? (typeof object === 'string' ? objectNameOf(object) : 'obj');
@@ -135,10 +136,12 @@ export class Relocator {
     return bytes;
   }
 
+  /** Terminate the workers. */
   close(): Promise<void> {
     return this.pool.close();
   }
 
+  /** Same as close(). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

@@ -139,6 +139,7 @@ function functionStarts(insns: Insn[]): number[] {
   return [...starts].filter((s) => s >= 0 && s < insns.length).sort((a, b) => a - b);
 }
 
+/** Which instructions of a relocated program can run: conditional constant propagation over its final instructions (conservative: what it calls dead is dead). */
 export function analyzeReach(input: ReachInput): ReachResult {
   const insns = decodeInsns(input.insns, input.littleEndian);
   const n = insns.length;

@@ -10,6 +10,7 @@
 import { BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FUNC, BTF_KIND_STRUCT } from './kinds.js';
 import type { Btf } from './reader.js';
 
+/** What a feature's answer rests on: the kernel's BTF, the kernel release, or nothing (assumed present). */
 export type FeatureBasis = 'btf' | 'version' | 'assumed';
 
 export interface KernelFeatureProfile {
@@ -163,6 +164,7 @@ function enumValues(btf: Btf, sibling: string, skip: RegExp): number[] | null {
   return null;
 }
 
+/** The helpers, map types, program types and attach types a kernel offers, from the UAPI enums its BTF carries. */
 export function kernelOffersFromBtf(btf: Btf): KernelOffers {
   return {
     helpers: enumValues(btf, 'BPF_FUNC_map_lookup_elem', /^__/),

@@ -19,6 +19,7 @@ export { BtfFormatError } from './errors.js';
 export * from './kinds.js';
 export type * from './types.js';
 
+/** Byte order of a BTF blob (from its magic). */
 export type BtfEndianness = 'little' | 'big';
 
 export interface BtfParseOptions {
@@ -47,6 +48,7 @@ export function parseBtf(data: Uint8Array, options: BtfParseOptions = {}): Btf {
   return new Btf(data, options);
 }
 
+/** A parsed BTF blob (a kernel's `/sys/kernel/btf/vmlinux`, a module's, or an object's `.BTF`): its types by id and by name. Made by {@link parseBtf}. */
 export class Btf {
   readonly header: BtfHeader;
   readonly endianness: BtfEndianness;

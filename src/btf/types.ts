@@ -95,6 +95,7 @@ export interface BtfTypeTag extends Common<typeof BTF_KIND_TYPE_TAG, 'TYPE_TAG'>
   readonly attribute: boolean;
 }
 
+/** Linkage of a BTF_KIND_FUNC. */
 export type BtfFuncLinkage = 'static' | 'global' | 'extern';
 
 export interface BtfFunc extends Common<typeof BTF_KIND_FUNC, 'FUNC'> {
@@ -112,6 +113,7 @@ export interface BtfFuncProto extends Common<typeof BTF_KIND_FUNC_PROTO, 'FUNC_P
   readonly variadic: boolean;
 }
 
+/** Linkage of a BTF_KIND_VAR. */
 export type BtfVarLinkage = 'static' | 'global' | 'extern';
 
 export interface BtfVar extends Common<typeof BTF_KIND_VAR, 'VAR'> {
@@ -135,6 +137,7 @@ export interface BtfDeclTag extends Common<typeof BTF_KIND_DECL_TAG, 'DECL_TAG'>
   readonly attribute: boolean;
 }
 
+/** A BTF type record, told apart by its `kind` (type id 0 is {@link BtfVoid}). */
 export type BtfType =
   | BtfVoid | BtfInt | BtfPtr | BtfArray | BtfStruct | BtfUnion | BtfEnum | BtfFwd | BtfTypedef
   | BtfVolatile | BtfConst | BtfRestrict | BtfFunc | BtfFuncProto | BtfVar | BtfDatasec

@@ -16,6 +16,7 @@ import { CorebpfError } from '../errors.js';
 import type { CheckedKernel, CheckedObject, FailedRelocation } from './report.js';
 
 export const EXPECT_VERSION = 1;
+/** The reason given to programs expected to fail by name: the kernel selftests' `___err_` convention. */
 export const ERR_CONVENTION = 'program name contains ___err_ (expected to fail, kernel selftests convention)';
 
 type Globs = string | string[];
@@ -172,6 +173,7 @@ export function parseExpectations(text: string, name = 'expectations'): Expectat
   });
 }
 
+/** Read and parse an expected-failures file (`corebpf check --expect-fail FILE`); throws a {@link CorebpfError} that names the file when it is unreadable or malformed. */
 export function readExpectations(path: string): Expectation[] {
   let text: string;
   try {

@@ -9,9 +9,12 @@ import { ObjectFormatError } from '../errors.js';
 import { type Expectation, matchError, matchRelocation, ERR_CONVENTION, isErrProgram } from './expect.js';
 import { isGuarded, splitFailures, verifierCell, type VerifierCell, type VerifierResult } from './verdict.js';
 
+/** The `format` field of a check report. */
 export const REPORT_FORMAT = 'corebpf-check-report';
+/** The `version` field of a check report this library writes and reads. */
 export const REPORT_VERSION = 1;
 
+/** Byte order of an object or a kernel. */
 export type Endianness = 'little' | 'big';
 
 export interface CheckedProgram {
@@ -101,6 +104,7 @@ export interface FailedRelocation {
   expected: string | null;
 }
 
+/** What happened when an object was relocated against a kernel. */
 export type Outcome =
   /** libbpf relocated the object (some relocations may have failed: libbpf poisons them) */
   | 'relocated'
@@ -142,6 +146,7 @@ export interface DisabledProgram {
   error: { name: string; message: string };
 }
 
+/** A program's verdict on a kernel, with expectations applied: `pass`, `expected-fail`, `unexpected-fail`, `unexpected-pass` (expected to fail but did not), `skipped` (not checked: libbpf stopped earlier), `not-applicable` (byte order). */
 export type Verdict = 'pass' | 'expected-fail' | 'unexpected-fail' | 'unexpected-pass' | 'skipped' | 'not-applicable';
 
 export interface ProgramVerdict {
@@ -408,6 +413,7 @@ export function summarize(report: CheckReport): Summary {
   return s;
 }
 
+/** A check report as JSON text (what {@link parseCheckReport} reads back). */
 export function serializeReport(report: CheckReport): string {
   return JSON.stringify(report, null, 1) + '\n';
 }

@@ -133,6 +133,7 @@ function programsOf(rel: RelocationRecord[]): string[] {
 
 const IN_FLIGHT_PER_WORKER = 2;
 
+/** Run `corebpf check`: relocate every object against every kernel's BTF in worker threads and return the program × kernel report. */
 export async function runCheck(opts: CheckOptions): Promise<CheckRun> {
   const started = new Date();
   const t0 = performance.now();

@@ -25,6 +25,7 @@ export interface VerifyOptions extends CheckOptions {
   accel?: 'tcg' | 'kvm';
   /** VMs at once (default 2) */
   vms?: number;
+  /** called as each kernel's verification progresses */
   onVerifyProgress?: (p: VerifyProgress) => void;
 }
 

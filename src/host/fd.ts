@@ -52,6 +52,7 @@ export class OwnedFd implements Disposable {
     return fd;
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

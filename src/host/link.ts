@@ -247,6 +247,7 @@ export class Link implements Disposable {
     if (errors.length) throw errors[0];
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -79,6 +79,7 @@ export interface RecordBufferOptions extends PerfBufferOptions {
 }
 
 
+/** A BPF object: opened with {@link BpfObject.open} (libbpf's open phase, adjustable), loaded into the kernel with `load()`, its programs attached; owns its maps, programs and links, which `close()` releases. */
 export class BpfObject implements Disposable, AsyncDisposable {
   readonly #opts: ObjectOptions;
   readonly #res = new ResourceSet();
@@ -556,10 +557,12 @@ export class BpfObject implements Disposable, AsyncDisposable {
     this.#res.close();
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }
 
+  /** Same as close(). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

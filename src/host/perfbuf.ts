@@ -51,6 +51,7 @@ interface CpuRing {
   inMap: boolean;
 }
 
+/** Reads a BPF_MAP_TYPE_PERF_EVENT_ARRAY: one perf ring per CPU, read as an async iterator of {@link PerfEvent}s (samples with their CPU); lost samples are counted. */
 export class PerfBufferReader<T = Buffer> extends EpollReader<PerfEvent<T>> {
   readonly name: string;
   /** Samples the kernel reported lost (PERF_RECORD_LOST), in total and per CPU. */

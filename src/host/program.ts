@@ -76,6 +76,7 @@ export interface ProgramAdjuster {
 /** BpfObject binds a program handle to its fd at load (not part of the public API). */
 export const BIND_PROGRAM = Symbol('corebpf.bindProgram');
 
+/** A BPF program of an object: its attributes (adjustable until the object is loaded) and, once loaded, its fd, attach, pin and test run. Got from {@link BpfObject.program}. */
 export class Program implements Disposable {
   readonly name: string;
   readonly section: string;
@@ -102,6 +103,7 @@ export class Program implements Disposable {
     this.verifierLog = verifierLog;
   }
 
+  /** @internal */
   [BIND_PROGRAM](fd: OwnedFd, spec: ProgramSpec, verifierLog: string): void {
     this.#fd = fd;
     this.#spec = { ...spec };
@@ -221,6 +223,7 @@ export class Program implements Disposable {
     return (enumName(U.bpf_prog_type, this.type) ?? `BPF_PROG_TYPE_${this.type}`).replace(/^BPF_PROG_TYPE_/, '').toLowerCase();
   }
 
+  /** BPF_OBJ_GET_INFO_BY_FD: the kernel's view of the loaded program. */
   info(): A.ProgInfo {
     return A.progInfo(this.fd);
   }
@@ -268,18 +271,22 @@ export class Program implements Disposable {
     return this.#owner ? this.#owner.adopt(link) : link;
   }
 
+  /** Pin the program in bpffs at `path`. */
   pin(path: string): void {
     this.#pin.pin(this.fd, path);
   }
 
+  /** Remove the pin made by pin(). */
   unpin(): void {
     this.#pin.unpin();
   }
 
+  /** Close the program's fd (links that hold it keep it in the kernel). */
   close(): void {
     this.#fd?.close();
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

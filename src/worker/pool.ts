@@ -26,6 +26,7 @@ interface Slot {
   dead: boolean;
 }
 
+/** Worker threads each running libbpf in wasm; a call goes to the least busy worker, and a worker whose wasm trapped is replaced. */
 export class WorkerPool {
   private slots: (Slot | undefined)[];
   private readonly wasmDir?: string;
@@ -156,12 +157,14 @@ export class WorkerPool {
     }));
   }
 
+  /** Terminate the workers. */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.slots.map((s) => s && !s.dead && s.worker.terminate()));
     this.slots.fill(undefined);
   }
 
+  /** Same as close(). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

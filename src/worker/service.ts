@@ -57,6 +57,7 @@ export interface OpenRequest {
   objectName: string;
 }
 
+/** libbpf's log levels: what its print callback passes on (warn, info, debug). */
 export type LogLevel = 'warn' | 'info' | 'debug';
 const LOG_LEVELS: Record<LogLevel, number> = { warn: 0, info: 1, debug: 2 };
 
