@@ -11,6 +11,7 @@ export const PLAN_VERSION = 1;
 /** Binary data in a plan is base64 text, so a plan is JSON as it is. */
 export type Base64 = string;
 
+/** An initial element of a plan map. */
 export interface PlanMapInit {
   key: Base64;
   /** raw value bytes (absent when the value refers to a program or map) */
@@ -22,6 +23,7 @@ export interface PlanMapInit {
   flags?: number;
 }
 
+/** A map of a load plan. */
 export interface PlanMap {
   name: string;
   /** enum bpf_map_type */
@@ -68,17 +70,20 @@ export interface PlanStructOps {
   programs: { offset: number; program: number }[];
 }
 
+/** An instruction that refers to a plan map (patched with the map's fd at load). */
 export interface PlanMapRef {
   /** index of the ld_imm64 instruction whose imm holds the map index */
   insn: number;
   map: number;
 }
 
+/** func_info or line_info records of a program, as the kernel takes them. */
 export interface PlanInfoBlob {
   recSize: number;
   data: Base64;
 }
 
+/** A program of a load plan, with its final instructions. */
 export interface PlanProgram {
   name: string;
   section: string;
@@ -122,6 +127,7 @@ export type RelocationKind =
   | 'field_lshift_u64' | 'field_rshift_u64' | 'type_id_local' | 'type_id_target'
   | 'type_exists' | 'type_size' | 'enumval_exists' | 'enumval_value' | 'type_matches';
 
+/** One CO-RE relocation: where, what kind, the access path, and the local and target values (or why it failed). */
 export interface RelocationRecord {
   program: string;
   /** index of the relocation in its ELF section's CO-RE records */
@@ -170,6 +176,7 @@ export interface PlanSources {
   btf: string;
 }
 
+/** A load plan: everything the host needs to load a relocated object (docs/load-plan.md). */
 export interface LoadPlan {
   format: typeof PLAN_FORMAT;
   version: typeof PLAN_VERSION;

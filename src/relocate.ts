@@ -11,6 +11,7 @@ import type { LoadPlan, RelocationRecord } from './plan.js';
 import { WorkerPool, type PoolOptions } from './worker/pool.js';
 import type { LogLevel, RelocateStats } from './worker/service.js';
 
+/** Options of {@link relocate}: the target kernel and the open-phase adjustments. */
 export interface RelocateOptions {
   /** target kernel BTF: bytes, or a path (raw BTF, vmlinux ELF, or .xz of either);
    *  default: this machine's /sys/kernel/btf/vmlinux */
@@ -42,6 +43,7 @@ export interface RelocateOptions {
   adjustments?: Adjustments;
 }
 
+/** The result of {@link relocate}: the load plan and the relocation report. */
 export interface RelocateResult {
   plan: LoadPlan;
   relocations: RelocationRecord[];

@@ -13,6 +13,7 @@ import type { Btf } from './reader.js';
 /** What a feature's answer rests on: the kernel's BTF, the kernel release, or nothing (assumed present). */
 export type FeatureBasis = 'btf' | 'version' | 'assumed';
 
+/** libbpf's kernel features as read from a kernel's BTF ({@link kernelFeaturesFromBtf}), each with what its answer rests on. */
 export interface KernelFeatureProfile {
   /** libbpf's feature names without FEAT_, lowercase (btf_enum64), as relocate() takes them */
   features: Record<string, boolean>;

@@ -22,6 +22,7 @@ export type * from './types.js';
 /** Byte order of a BTF blob (from its magic). */
 export type BtfEndianness = 'little' | 'big';
 
+/** Options of {@link parseBtf}. */
 export interface BtfParseOptions {
   /** Base BTF of a split BTF blob (e.g. vmlinux for a module's .BTF). */
   base?: Btf;

@@ -21,6 +21,7 @@ export const ERR_CONVENTION = 'program name contains ___err_ (expected to fail, 
 
 type Globs = string | string[];
 
+/** One entry of an expected-failures file: which failures (objects, programs, kernels, relocations, errors) are expected, and why. */
 export interface Expectation {
   /** object file name (execsnoop.bpf.o), libbpf object name (execsnoop) or path */
   object?: Globs;

@@ -17,6 +17,7 @@ function secs(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
+/** Shows the progress of a check run (see {@link checkProgressReporter}). */
 export interface ProgressReporter {
   /** report progress (called as kernels complete) */
   update(p: CheckProgress): void;

@@ -17,6 +17,7 @@ export const REPORT_VERSION = 1;
 /** Byte order of an object or a kernel. */
 export type Endianness = 'little' | 'big';
 
+/** A program of a checked object. */
 export interface CheckedProgram {
   name: string;
   /** ELF section (SEC("...")) */
@@ -25,6 +26,7 @@ export interface CheckedProgram {
   subprogram?: boolean;
 }
 
+/** An object of a check report. */
 export interface CheckedObject {
   /** unique name in the report: the file name, or the path given when two files share one */
   id: string;
@@ -38,6 +40,7 @@ export interface CheckedObject {
   programs: CheckedProgram[];
 }
 
+/** A kernel of a check report (one BTF file). */
 export interface CheckedKernel {
   /** file path under --btf-dir without .btf / .xz: "amd64-6.1.176" */
   id: string;
@@ -66,6 +69,7 @@ export interface CheckedKernel {
   missingFeatures?: string[];
 }
 
+/** A file of the BTF directory that was not checked, and why. */
 export interface SkippedKernel {
   file: string;
   reason: string;
@@ -75,6 +79,7 @@ export interface SkippedKernel {
 export type FailureCause =
   | 'type-missing' | 'field-missing' | 'enumval-missing' | 'ambiguous' | 'size-changed' | 'incompatible' | 'other';
 
+/** A CO-RE relocation that failed, with why (from libbpf's reason). */
 export interface FailedRelocation {
   program: string;
   relo: number;
@@ -115,6 +120,7 @@ export type Outcome =
   /** not tried: the object's byte order is not the kernel's */
   | 'not-applicable';
 
+/** One object relocated against one kernel. */
 export interface ObjectResult {
   object: string;
   kernel: string;
@@ -141,6 +147,7 @@ export interface ObjectResult {
   ms: number;
 }
 
+/** A program turned off after libbpf stopped at it, with the error it stopped with. */
 export interface DisabledProgram {
   program: string;
   error: { name: string; message: string };
@@ -149,6 +156,7 @@ export interface DisabledProgram {
 /** A program's verdict on a kernel, with expectations applied: `pass`, `expected-fail`, `unexpected-fail`, `unexpected-pass` (expected to fail but did not), `skipped` (not checked: libbpf stopped earlier), `not-applicable` (byte order). */
 export type Verdict = 'pass' | 'expected-fail' | 'unexpected-fail' | 'unexpected-pass' | 'skipped' | 'not-applicable';
 
+/** A program's verdict on one kernel. */
 export interface ProgramVerdict {
   program: string;
   status: Verdict;
@@ -167,6 +175,7 @@ export interface ProgramVerdict {
   note?: string;
 }
 
+/** The expected failures a report was checked with, and how often each matched. */
 export interface ReportExpectations {
   /** the --expect-fail file as given, or null */
   file: string | null;
@@ -175,6 +184,7 @@ export interface ReportExpectations {
   uses: number[];
 }
 
+/** The counts of a check report. */
 export interface Summary {
   objects: number;
   kernels: number;
@@ -194,6 +204,7 @@ export interface Summary {
   unusedExpectations: number;
 }
 
+/** Which shard of the kernel list a report covers (`check --shard I/N`). */
 export interface ShardInfo {
   index: number;
   count: number;
@@ -201,6 +212,7 @@ export interface ShardInfo {
   totalKernels: number;
 }
 
+/** The report of `corebpf check`: every object against every kernel (docs/check-report.md). */
 export interface CheckReport {
   format: typeof REPORT_FORMAT;
   version: typeof REPORT_VERSION;

@@ -19,6 +19,7 @@ import { OwnedFd } from './fd.js';
 import * as U from './generated/uapi.js';
 import { enumName, getSyscalls, type Bytes } from './syscall.js';
 
+/** The attributes of a map. */
 export interface MapSpec {
   name: string;
   /** enum bpf_map_type */
@@ -317,12 +318,14 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     return this.#innerMap;
   }
 
+  /** the map's fd; throws when the object is not loaded */
   get fd(): number {
     const f = this.#fd;
     if (f === null) throw new CorebpfError(`map '${this.name}' is not created: its object is not loaded: call load() first`, { map: this.name });
     return f.fd;
   }
 
+  /** the map's fd was closed */
   get closed(): boolean {
     return this.#fd?.closed ?? false;
   }

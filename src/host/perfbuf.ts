@@ -20,11 +20,13 @@ export interface PerfBufferMap {
   maxEntries: number;
 }
 
+/** A perf buffer sample and the CPU it came from. */
 export interface PerfEvent<T = Buffer> {
   cpu: number;
   data: T;
 }
 
+/** Options of a {@link PerfBufferReader}. */
 export interface PerfBufferOptions extends ReaderOptions {
   /** Data pages per CPU (a power of 2). Default 8. */
   pagesPerCpu?: number;

@@ -10,6 +10,7 @@ import type { ProgramAdjustment } from '../adjust.js';
 import { CorebpfError } from '../errors.js';
 import { enumName } from './syscall.js';
 
+/** The attributes of a program. */
 export interface ProgramSpec {
   name: string;
   /** ELF section, e.g. "tracepoint/syscalls/sys_enter_execve" */
@@ -22,6 +23,7 @@ export interface ProgramSpec {
   attachBtfId: number;
 }
 
+/** Options of BPF_PROG_TEST_RUN (`Program.testRun`). */
 export interface TestRunOptions {
   /** input packet (data_in) */
   data?: Uint8Array;
@@ -39,6 +41,7 @@ export interface TestRunOptions {
   batchSize?: number;
 }
 
+/** The result of BPF_PROG_TEST_RUN. */
 export interface TestRunResult {
   /** the program's return value (u32) */
   retval: number;
@@ -209,11 +212,13 @@ export class Program implements Disposable {
     return this.#adjust('setLogLevel', { logLevel: level });
   }
 
+  /** the program's fd; throws when it is not loaded */
   get fd(): number {
     if (!this.#fd) throw new CorebpfError(`program '${this.name}' is not loaded: call load() on its object first${this.#opened && !this.autoload ? ' (autoload is off)' : ''}`, { program: this.name });
     return this.#fd.fd;
   }
 
+  /** the program's fd was closed */
   get closed(): boolean {
     return this.#fd?.closed ?? false;
   }
@@ -228,6 +233,7 @@ export class Program implements Disposable {
     return A.progInfo(this.fd);
   }
 
+  /** the kernel's id of this program */
   get id(): number {
     return this.info().id;
   }

@@ -71,6 +71,7 @@ export abstract class EpollReader<E> implements AsyncIterableIterator<E>, AsyncD
   protected abstract release(): void;
   protected abstract get label(): string;
 
+  /** close() was called */
   get closed(): boolean {
     return this.#closed;
   }

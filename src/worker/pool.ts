@@ -10,6 +10,7 @@ import { startWorker } from './exec-argv.js';
 import { TARGET_NOT_CACHED, decodeOutcome, type OpenRequest, type RelocateOutcome, type RelocateRequest, type RelocateWire, type RelocationService } from './service.js';
 import type { ObjectSpec } from '../object-spec.js';
 
+/** Options of a {@link WorkerPool} (and of a {@link Relocator}). */
 export interface PoolOptions {
   /** number of workers (default: one per core) */
   size?: number;
@@ -40,6 +41,7 @@ export class WorkerPool {
     this.wasmDir = opts.wasmDir;
   }
 
+  /** the number of workers */
   get size(): number {
     return this.slots.length;
   }
