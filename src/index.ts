@@ -44,7 +44,11 @@ export type { PlanStructOps, PlanInfoBlob, PlanMapRef } from './plan.js';
 export type { ObjectSpecInnerMap } from './object-spec.js';
 export type { AdjustmentFlags } from './adjust.js';
 export type { BtfEndianness, BtfParseOptions } from './btf/reader.js';
-export type * from './btf/types.js';
+export type {
+  BtfType, BtfHeader, BtfVoid, BtfInt, BtfPtr, BtfArray, BtfMember, BtfStruct, BtfUnion, BtfEnumValue, BtfEnum, BtfEnum64,
+  BtfFwd, BtfTypedef, BtfVolatile, BtfConst, BtfRestrict, BtfTypeTag, BtfFuncLinkage, BtfFunc, BtfParam, BtfFuncProto,
+  BtfVarLinkage, BtfVar, BtfVarSecinfo, BtfDatasec, BtfFloat, BtfDeclTag,
+} from './btf/types.js';
 export type { BtfKind, BtfKindName } from './btf/kinds.js';
 export type { MapInfo, ProgInfo, MapCreateOptions, PerfEventFlag } from './host/attr.js';
 export type { Link, LinkKind, LinkDetails } from './host/link.js';
