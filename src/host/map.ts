@@ -171,7 +171,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     this.#pinPath = types.pinnedPath ?? null;
   }
 
-  /** set the opened-state attributes a handle starts with (BpfObject, before load) */
+  /** set the opened-state attributes a handle starts with (BpfObject, before load) @internal */
   [OPENED_MAP](pinPath: string | null, autocreate: boolean, innerMap: InnerMapAdjustment | null): void {
     this.#pinPath = pinPath;
     this.#autocreate = autocreate;
