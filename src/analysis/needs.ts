@@ -13,6 +13,7 @@ import { frozenMaps } from './guards.js';
 import { BPF_CALL, BPF_JMP, decodeInsns, poisonOf } from './insn.js';
 import { analyzeReach } from './reach.js';
 
+/** A helper, map type or program type a relocated program needs and the kernel's BTF says the kernel lacks (see {@link unmetNeeds}). */
 export interface UnmetNeed {
   /** the program that cannot load (a map type: each program that uses the map, or all of
    *  them when none does) */

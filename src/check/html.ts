@@ -397,6 +397,7 @@ function scriptJson(v: unknown): string {
   return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
+/** A check report as one self-contained HTML page (the program × kernel matrix). */
 export function renderHtml(report: CheckReport): string {
   const s = report.summary;
   return `<!DOCTYPE html>

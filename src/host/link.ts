@@ -127,6 +127,7 @@ export function linkDetails(fd: number): LinkDetails {
   return d;
 }
 
+/** An attachment of a program (a BPF link, a perf event, a legacy attach); close() detaches it unless pinned. */
 export class Link implements Disposable {
   readonly kind: LinkKind;
   readonly program: string;
@@ -153,6 +154,7 @@ export class Link implements Disposable {
     if (this.kind === 'link' && !this.#link) throw new TypeError('a BPF link needs its fd');
   }
 
+  /** close() was called */
   get closed(): boolean {
     return this.#closed;
   }
@@ -180,6 +182,7 @@ export class Link implements Disposable {
     return this.#link !== null;
   }
 
+  /** where the link is pinned in bpffs, or null */
   get pinnedPath(): string | null {
     return this.#pinned;
   }
@@ -277,6 +280,7 @@ export class Link implements Disposable {
     if (errors.length) throw errors[0];
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -57,9 +57,11 @@ export interface OpenRequest {
   objectName: string;
 }
 
+/** libbpf's log levels: what its print callback passes on (warn, info, debug). */
 export type LogLevel = 'warn' | 'info' | 'debug';
 const LOG_LEVELS: Record<LogLevel, number> = { warn: 0, info: 1, debug: 2 };
 
+/** Counts of a relocation in the worker. */
 export interface RelocateStats {
   syscalls: number;
   relocations: number;
@@ -165,6 +167,7 @@ function withNeeds(json: Uint8Array, offers: KernelOffers | undefined, missingFe
   return out;
 }
 
+/** What a worker returns from a relocation. */
 export interface RelocateOutcome {
   /** the load plan (null when the request was reportOnly) */
   plan: LoadPlan;
