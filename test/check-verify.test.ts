@@ -63,6 +63,25 @@ const ALL_KERNEL_LACKS: Record<string, RegExp> = {
   // BPF_MAP_TYPE_BLOOM_FILTER is 5.16+
   'maps.bpf.o use_maps amd64-5.10.223': /map type BPF_MAP_TYPE_BLOOM_FILTER \(30\) of map 'bloom'/,
 };
+/**
+ * testdata/verify/ctx_access.bpf.c: one context slot per program, each kernel's
+ * btf_ctx_access verdict on it (what these kernels' verifiers said; offline must say the same
+ * from their BTF and release, src/analysis/ctx-access.ts). A message: refused with it.
+ */
+const CTX_ACCESS: Record<string, Record<string, 'accepted' | string>> = {
+  // int pointers: 5.17+
+  int_ptr: { 'amd64-5.10.223': "func 'bpf_modify_return_test' arg1 type INT is not a struct", 'amd64-6.1.176': 'accepted', 'amd64-6.12.107': 'accepted', 'amd64-7.2.13': 'accepted' },
+  int_ptr_after_call: { 'amd64-5.10.223': "func 'bpf_modify_return_test' arg1 type INT is not a struct", 'amd64-6.1.176': 'accepted', 'amd64-6.12.107': 'accepted', 'amd64-7.2.13': 'accepted' },
+  // const void pointers: 6.16+
+  const_void_ptr: { 'amd64-5.10.223': "func 'kfree' arg0 type UNKNOWN is not a struct", 'amd64-6.1.176': "func 'kfree' arg0 type UNKNOWN is not a struct", 'amd64-6.12.107': "func 'kfree' arg0 type UNKNOWN is not a struct", 'amd64-7.2.13': 'accepted' },
+  char_ptr: { 'amd64-5.10.223': 'accepted', 'amd64-6.1.176': 'accepted', 'amd64-6.12.107': 'accepted', 'amd64-7.2.13': 'accepted' },
+  // vfs_unlink: (dir, dentry, inode **) on 5.10, (userns/idmap, dir, dentry, inode **) on 6.x,
+  // (idmap, dir, dentry, struct delegated_inode *) on 7.2
+  unlink_slot3: { 'amd64-5.10.223': "func 'vfs_unlink' doesn't have 4-th argument", 'amd64-6.1.176': "func 'vfs_unlink' arg3 type PTR is not a struct", 'amd64-6.12.107': "func 'vfs_unlink' arg3 type PTR is not a struct", 'amd64-7.2.13': 'accepted' },
+  unlink_exit_slot3: { 'amd64-5.10.223': 'accepted', 'amd64-6.1.176': "func 'vfs_unlink' arg3 type PTR is not a struct", 'amd64-6.12.107': "func 'vfs_unlink' arg3 type PTR is not a struct", 'amd64-7.2.13': 'accepted' },
+  unlink_exit_slot4: { 'amd64-5.10.223': "func 'vfs_unlink' doesn't have 5-th argument", 'amd64-6.1.176': 'accepted', 'amd64-6.12.107': 'accepted', 'amd64-7.2.13': 'accepted' },
+};
+
 const KERNEL_LACKS = Object.fromEntries(Object.entries(ALL_KERNEL_LACKS).filter(([k]) => FIXTURES.includes(k.split(' ')[2]!)));
 
 const FINDINGS = Object.fromEntries(Object.entries(ALL_FINDINGS).filter(([k]) => FIXTURES.includes(k.split(' ')[2]!)));
@@ -81,7 +100,10 @@ const why = cannotBoot();
 const dir = mkdtempSync(join(tmpdir(), 'corebpf-verify-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const objects = readdirSync(PROGS).filter((f) => f.endsWith('.bpf.o') && !f.includes('.arm64.')).sort().map((f) => join(PROGS, f));
+const objects = [
+  ...readdirSync(PROGS).filter((f) => f.endsWith('.bpf.o') && !f.includes('.arm64.')).sort().map((f) => join(PROGS, f)),
+  join(ROOT, 'testdata/verify/ctx_access.bpf.o'),
+];
 let merged: CheckReport;
 const shards: { status: number | null; stdout: string; stderr: string; seconds: number }[] = [];
 let mergeRun: { status: number | null; stdout: string };
@@ -175,6 +197,26 @@ describe('check --verify on the corpus, each amd64 fixture in its own kernel', (
     const guarded = judged.filter(({ p, key }) => offlineVerdict(p) === 'ok-guarded' && !FINDINGS[key]);
     expect(guarded.length).toBeGreaterThan(8 * FIXTURES.length);
     expect(guarded.every(({ p }) => p.verifier!.status === 'accepted')).toBe(true);
+  });
+
+  it('BTF-typed context access (testdata/verify/ctx_access.bpf.c): offline predicts each kernel\'s verdict on each slot', (ctx: TestContext) => {
+    if (why) skipWith(ctx, why);
+    for (const k of FIXTURES) {
+      const r = merged.results.find((x) => x.object === 'ctx_access.bpf.o' && x.kernel === k)!;
+      expect(r.programs.map((p) => p.program).sort()).toEqual(Object.keys(CTX_ACCESS).sort());
+      for (const p of r.programs) {
+        const want = CTX_ACCESS[p.program]![k]!;
+        if (want === 'accepted') {
+          expect([p.program, k, offlineVerdict(p), p.verifier?.status]).toEqual([p.program, k, 'ok', 'accepted']);
+          continue;
+        }
+        const need = r.unmet!.find((u) => u.program === p.program && u.need === 'ctx-access')!;
+        expect([p.program, k, offlineVerdict(p), need.name]).toEqual([p.program, k, 'failed', want]);
+        expect(checkProgramError(r, p.program)?.message).toBe(`the kernel's verifier refuses ${want} (the context load at insn ${need.insn})`);
+        // the kernel refuses that very load: its log's last line names the slot
+        expect(p.verifier).toMatchObject({ status: 'rejected', agrees: true, errno: 'EACCES', insn: need.insn, message: `invalid bpf_context access off=${need.id * 8} size=8` });
+      }
+    }
   });
 
   it('the unverifiable programs: offline ok, rejected by every kernel with the failing line and its source line', (ctx: TestContext) => {
