@@ -16,7 +16,9 @@
 // fexit's void return), fmod_ret's return value.
 //
 // The rule over time (btf_ctx_access of 5.10, read in its source; the switch points are the
-// upstream commits that relaxed it, by first release):
+// upstream commits that relaxed it, by first release; each kernel's verdict on each kind of
+// slot is asserted against the lab's 5.10, 6.1, 6.12 and 7.2 verifiers by
+// test/check-verify.test.ts with testdata/verify/ctx_access.bpf.c):
 //   - 5.5: a pointer argument must point to a struct or union, except `void *` (exactly) and
 //     `[const] char *` (is_string_ptr): else "func '%s' arg%d type %s is not a struct".
 //     Slot past the last argument: "func '%s' doesn't have %d-th argument", but for fexit
