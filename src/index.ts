@@ -33,6 +33,7 @@ export {
 } from './btf/kernel-features.js';
 export { parseBtf, Btf } from './btf/reader.js';
 export { unmetNeeds, type UnmetNeed } from './analysis/needs.js';
+export { ctxAccessRefusals, ctxRegisters, ctxRulesFor, judgeCtxSlot, type CtxProgram, type CtxRefusal, type CtxRules, type CtxTarget } from './analysis/ctx-access.js';
 export { setMemlockLimit, type MemlockDecision } from './host/memlock.js';
 export * from './check/index.js';
 // the reachability analysis of poisoned instructions (pure; relocate and check use it)

@@ -4,7 +4,7 @@
 // reads it. Verdicts are always re-derived from the raw results (classify()), so a merged
 // report classifies exactly as one unsharded run would.
 import type { RelocationKind, RelocationRecord } from '../plan.js';
-import { describeNeeds, type UnmetNeed } from '../analysis/needs.js';
+import { describeCtxRefusals, describeNeeds, type UnmetNeed } from '../analysis/needs.js';
 import { ObjectFormatError } from '../errors.js';
 import { type Expectation, matchError, matchRelocation, ERR_CONVENTION, isErrProgram } from './expect.js';
 import { isGuarded, splitFailures, verifierCell, type VerifierCell, type VerifierResult } from './verdict.js';
@@ -332,7 +332,7 @@ export function classify(report: Omit<CheckReport, 'summary'> & { summary?: Summ
       const err = isErrProgram(p.name);
       if (r.outcome === 'not-applicable') return { program: p.name, status: 'not-applicable', failures, note: r.note ?? 'not applicable' };
       const lacks = unmetError(r, p.name);
-      if (lacks) return objectError(p, lacks.message, failures, 'the kernel lacks what it needs (from its BTF)');
+      if (lacks) return objectError(p, lacks.message, failures, lacks.name === 'VerifierError' ? 'the kernel\'s verifier refuses its context access (argument types from its BTF)' : 'the kernel lacks what it needs (from its BTF)');
       const off = r.disabled?.find((d) => d.program === p.name);
       if (off) {
         return objectError(p, off.error.message, failures,
@@ -376,7 +376,10 @@ export function programError(r: ObjectResult, program: string): { name: string; 
 function unmetError(r: ObjectResult, program: string): { name: string; message: string } | null {
   const mine = r.unmet?.filter((u) => u.program === program);
   if (!mine?.length) return null;
-  return { name: 'NotSupportedError', message: `this kernel lacks ${describeNeeds(mine)}` };
+  const lacks = describeNeeds(mine);
+  const refused = describeCtxRefusals(mine);
+  if (!lacks) return { name: 'VerifierError', message: `the kernel's verifier refuses ${refused}` };
+  return { name: 'NotSupportedError', message: `this kernel lacks ${lacks}${refused ? `; its verifier refuses ${refused}` : ''}` };
 }
 
 /** the verdict with the verifier's column beside it, when the result has one */
