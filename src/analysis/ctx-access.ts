@@ -48,6 +48,7 @@ const kindStr = (t: BtfType): string => KIND_STR[t.kind] ?? `#${t.kind}`;
 const MAX_BPF_FUNC_ARGS = 12;
 const BPF_MOV = 0xb0;
 
+/** Which of btf_ctx_access()'s later relaxations a kernel has. */
 export interface CtxRules {
   /** 5.17+: pointers to integers read as scalars */
   intPointers: boolean;
@@ -62,6 +63,7 @@ export function ctxRulesFor(version: [number, number] | null): CtxRules {
   return { intPointers: atLeast(5, 17), voidThroughModifiers: atLeast(6, 16) };
 }
 
+/** The kernel a program's context loads are judged for. */
 export interface CtxTarget {
   /** the kernel's vmlinux BTF, where the plan's attachBtfId points */
   btf: Btf;
@@ -69,6 +71,7 @@ export interface CtxTarget {
   version: [number, number] | null;
 }
 
+/** The plan's fields of a program that say what its context is (its attach target). */
 export interface CtxProgram {
   name: string;
   type: number;
@@ -78,6 +81,7 @@ export interface CtxProgram {
   moduleBtf?: { attach?: string };
 }
 
+/** A context load the kernel's verifier would refuse, in the kernel's words. */
 export interface CtxRefusal {
   /** the load from the context */
   insn: number;
