@@ -57,7 +57,7 @@ export const MUTANTS = [
   },
   {
     id: 'prog-load-no-eagain-retry', why: 'BPF_PROG_LOAD is not retried after EAGAIN (libbpf retries 5 times)',
-    file: 'src/host/attr.ts',
+    file: 'src/host/attr/prog.ts',
     edits: [["e.errnoName !== 'EAGAIN' || attempt >= PROG_LOAD_ATTEMPTS", "e.errnoName !== 'EAGAIN' || attempt >= 1"]],
     tests: ['test/fault-injection.test.ts'],
   },
