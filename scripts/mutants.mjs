@@ -81,7 +81,7 @@ export const MUTANTS = [
   },
   {
     id: 'codec-unbounded', why: 'BTF decoding has no budget (zero-size elements)',
-    file: 'src/host/btf-codec.ts',
+    file: 'src/host/btf-codec/decode.ts',
     edits: [['if (--this.#budget < 0) {', 'if (Number.NaN > 0) {'], ['if (t.nelems > this.#budget) {', 'if (Number.NaN > 0) {']],
     tests: ['test/plan-untrusted.test.ts'],
   },
