@@ -57,7 +57,7 @@ export const MUTANTS = [
   },
   {
     id: 'prog-load-no-eagain-retry', why: 'BPF_PROG_LOAD is not retried after EAGAIN (libbpf retries 5 times)',
-    file: 'src/host/attr.ts',
+    file: 'src/host/attr/prog.ts',
     edits: [["e.errnoName !== 'EAGAIN' || attempt >= PROG_LOAD_ATTEMPTS", "e.errnoName !== 'EAGAIN' || attempt >= 1"]],
     tests: ['test/fault-injection.test.ts'],
   },
@@ -81,7 +81,7 @@ export const MUTANTS = [
   },
   {
     id: 'codec-unbounded', why: 'BTF decoding has no budget (zero-size elements)',
-    file: 'src/host/btf-codec.ts',
+    file: 'src/host/btf-codec/decode.ts',
     edits: [['if (--this.#budget < 0) {', 'if (Number.NaN > 0) {'], ['if (t.nelems > this.#budget) {', 'if (Number.NaN > 0) {']],
     tests: ['test/plan-untrusted.test.ts'],
   },

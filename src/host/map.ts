@@ -1,23 +1,22 @@
 // A live BPF map: an owned fd plus the map's attributes, with keys and values encoded and
-// decoded through the map's BTF (src/host/btf-codec.ts) or as raw bytes.
-//
-// Per-CPU maps (PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH, PERCPU_CGROUP_STORAGE) hold one
-// value per possible CPU: the kernel reads and writes round_up(value_size, 8) bytes per CPU,
-// and values decode to an array with one entry per possible CPU.
-//
-// Iteration (keys/values/entries) walks BPF_MAP_GET_NEXT_KEY and fetches the next key BEFORE
-// handing out the current one, so deleting the current key inside the loop is safe; if a key
-// the walk still needs disappears anyway, the kernel restarts hash maps from their first key
-// and keys already handed out are skipped.
+// decoded through the map's BTF (src/host/btf-codec.ts) or as raw bytes. Beside it: the map
+// types (map-type.ts), the value layout of per-CPU and fd maps (map-value.ts), the key walk
+// (map-iter.ts) and the batch commands (map-batch.ts).
 import type { InnerMapAdjustment, MapAdjustment } from '../adjust.js';
-import { CorebpfError, SyscallError } from '../errors.js';
+import { CorebpfError } from '../errors.js';
 import * as A from './attr.js';
 import { bumpMemlockRlimit } from './memlock.js';
 import { PinState } from './pin.js';
 import { BtfCodec, encodeRaw, type BtfValue } from './btf-codec.js';
 import { OwnedFd } from './fd.js';
 import * as U from './generated/uapi.js';
-import { enumName, getSyscalls, type Bytes } from './syscall.js';
+import { lookupBatch, updateBatch } from './map-batch.js';
+import { nextKeys } from './map-iter.js';
+import { isBatchMapType, isPerCpuMapType, mapTypeName, updateFlags, type UpdateFlags } from './map-type.js';
+import { decodeMapValue, encodeMapValue, valueBufferSize } from './map-value.js';
+import type { Bytes } from './syscall.js';
+
+export { isFdValueMapType, isPerCpuMapType, mapTypeName, possibleCpus, type UpdateFlags } from './map-type.js';
 
 /** The attributes of a map. */
 export interface MapSpec {
@@ -63,61 +62,6 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  */
 export type MapInput<T> = unknown extends T ? unknown : [BtfValue] extends [T] ? unknown : T | Uint8Array;
 
-/** BPF_MAP_UPDATE_ELEM flags: a number, or `'any'` (BPF_ANY), `'noexist'` (BPF_NOEXIST), `'exist'` (BPF_EXIST), `'lock'` (BPF_F_LOCK). */
-export type UpdateFlags = number | 'any' | 'noexist' | 'exist' | 'lock';
-
-const PERCPU_TYPES = new Set<number>([
-  U.BPF_MAP_TYPE_PERCPU_HASH, U.BPF_MAP_TYPE_PERCPU_ARRAY, U.BPF_MAP_TYPE_LRU_PERCPU_HASH,
-  U.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
-]);
-/** Map types implementing BPF_MAP_LOOKUP_BATCH (kernel 5.6+). */
-const BATCH_TYPES = new Set<number>([
-  U.BPF_MAP_TYPE_HASH, U.BPF_MAP_TYPE_PERCPU_HASH, U.BPF_MAP_TYPE_LRU_HASH, U.BPF_MAP_TYPE_LRU_PERCPU_HASH,
-  U.BPF_MAP_TYPE_ARRAY, U.BPF_MAP_TYPE_PERCPU_ARRAY,
-]);
-/** Maps whose values are fds on update (and ids on lookup). */
-const FD_VALUE_TYPES = new Set<number>([
-  U.BPF_MAP_TYPE_PROG_ARRAY, U.BPF_MAP_TYPE_PERF_EVENT_ARRAY, U.BPF_MAP_TYPE_CGROUP_ARRAY,
-  U.BPF_MAP_TYPE_ARRAY_OF_MAPS, U.BPF_MAP_TYPE_HASH_OF_MAPS, U.BPF_MAP_TYPE_SOCKMAP, U.BPF_MAP_TYPE_SOCKHASH,
-  U.BPF_MAP_TYPE_XSKMAP, U.BPF_MAP_TYPE_REUSEPORT_SOCKARRAY,
-]);
-
-/** Whether a map type holds one value per possible CPU (per-CPU hash, array, LRU hash and cgroup storage). */
-export function isPerCpuMapType(type: number): boolean {
-  return PERCPU_TYPES.has(type);
-}
-
-/** Whether values of this map type are fds on update, decoded as 32-bit ids without BTF. */
-export function isFdValueMapType(type: number): boolean {
-  return FD_VALUE_TYPES.has(type);
-}
-
-export function mapTypeName(type: number): string {
-  return (enumName(U.bpf_map_type, type) ?? `BPF_MAP_TYPE_${type}`).replace(/^BPF_MAP_TYPE_/, '').toLowerCase();
-}
-
-let cpuCount: number | undefined;
-/** Number of possible CPUs (cached). */
-export function possibleCpus(): number {
-  return (cpuCount ??= getSyscalls().possibleCpus());
-}
-
-function updateFlags(f: UpdateFlags | undefined): number {
-  if (f === undefined) return U.BPF_ANY;
-  if (typeof f === 'number') return f;
-  switch (f) {
-    case 'any': return U.BPF_ANY;
-    case 'noexist': return U.BPF_NOEXIST;
-    case 'exist': return U.BPF_EXIST;
-    case 'lock': return U.BPF_F_LOCK;
-    default: throw new TypeError(`unknown update flag '${String(f)}' (any, noexist, exist, lock)`);
-  }
-}
-
-function errnoIs(e: unknown, ...names: string[]): boolean {
-  return e instanceof SyscallError && names.includes(e.errnoName);
-}
-
 /** An empty key: passed as a NULL pointer (queues, stacks). */
 const NO_KEY = new Uint8Array(0);
 
@@ -162,7 +106,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     this.valueSize = spec.valueSize;
     this.maxEntries = spec.maxEntries;
     this.flags = spec.flags;
-    this.perCpu = PERCPU_TYPES.has(spec.type);
+    this.perCpu = isPerCpuMapType(spec.type);
     this.codec = types.codec ?? null;
     this.btfKeyTypeId = this.codec ? types.btfKeyTypeId ?? 0 : 0;
     this.btfValueTypeId = this.codec ? types.btfValueTypeId ?? 0 : 0;
@@ -210,7 +154,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     self.valueSize = spec.valueSize;
     self.maxEntries = spec.maxEntries;
     self.flags = spec.flags;
-    self.perCpu = PERCPU_TYPES.has(spec.type);
+    self.perCpu = isPerCpuMapType(spec.type);
     self.codec = types.codec ?? null;
     self.btfKeyTypeId = self.codec ? types.btfKeyTypeId ?? 0 : 0;
     self.btfValueTypeId = self.codec ? types.btfValueTypeId ?? 0 : 0;
@@ -234,7 +178,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     self.valueSize = r.valueSize;
     self.maxEntries = r.maxEntries;
     self.flags = r.flags;
-    self.perCpu = PERCPU_TYPES.has(r.type);
+    self.perCpu = isPerCpuMapType(r.type);
     this.#pinPath = r.pinPath;
     this.#autocreate = r.autocreate;
     this.#innerMap = r.innerMap;
@@ -352,7 +296,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Bytes of a value as the kernel reads and writes it (all CPUs for per-CPU maps). */
   get valueBufferSize(): number {
-    return this.perCpu ? Math.ceil(this.valueSize / 8) * 8 * possibleCpus() : this.valueSize;
+    return valueBufferSize(this);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -373,67 +317,17 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     return buf(b) as K;
   }
 
-  #encodeOne(value: unknown, out: Uint8Array, offset: number, path: string): void {
-    if (value instanceof Uint8Array) {
-      if (value.byteLength !== this.valueSize) throw new TypeError(`${path}: ${value.byteLength} bytes given, map '${this.name}' values are ${this.valueSize} bytes`);
-      out.set(value, offset);
-      return;
-    }
-    if (FD_VALUE_TYPES.has(this.type) && typeof value === 'object' && value !== null && typeof (value as { fd?: unknown }).fd === 'number') {
-      out.set(encodeRaw((value as { fd: number }).fd, this.valueSize, path), offset);
-      return;
-    }
-    if (this.codec && this.btfValueTypeId) {
-      this.codec.encode(this.btfValueTypeId, value, out, offset, path);
-      return;
-    }
-    out.set(encodeRaw(value, this.valueSize, path), offset);
-  }
-
   /**
    * Encode a value. Per-CPU maps take an array with one value per possible CPU, or a single
    * value that is written for every CPU.
    */
   encodeValue(value: unknown): Uint8Array {
-    if (!this.perCpu) {
-      const out = new Uint8Array(this.valueSize);
-      this.#encodeOne(value, out, 0, 'value');
-      return out;
-    }
-    const n = possibleCpus();
-    const stride = Math.ceil(this.valueSize / 8) * 8;
-    const out = new Uint8Array(stride * n);
-    if (value instanceof Uint8Array && value.byteLength === out.byteLength) {
-      out.set(value);
-      return out;
-    }
-    const valueIsArrayType = this.codec && this.btfValueTypeId
-      ? this.codec.resolve(this.btfValueTypeId).kindName === 'ARRAY' : false;
-    if (Array.isArray(value) && (!valueIsArrayType || value.length === n && value.every((v) => Array.isArray(v) || typeof v === 'string'))) {
-      if (value.length !== n) {
-        throw new TypeError(`value: per-CPU map '${this.name}' needs ${n} values (one per possible CPU), got ${value.length}`);
-      }
-      value.forEach((v, cpu) => this.#encodeOne(v, out, cpu * stride, `value[${cpu}]`));
-      return out;
-    }
-    for (let cpu = 0; cpu < n; cpu++) this.#encodeOne(value, out, cpu * stride, 'value');
-    return out;
-  }
-
-  #decodeOne(b: Uint8Array): unknown {
-    if (this.codec && this.btfValueTypeId) return this.codec.decode(this.btfValueTypeId, b);
-    if (FD_VALUE_TYPES.has(this.type) && this.valueSize === 4) return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
-    return Buffer.from(b);
+    return encodeMapValue(this, value);
   }
 
   /** Decode a value (per-CPU maps: an array, one entry per possible CPU). */
   decodeValue(b: Uint8Array): V {
-    if (!this.perCpu) return this.#decodeOne(b.subarray(0, this.valueSize)) as V;
-    const stride = Math.ceil(this.valueSize / 8) * 8;
-    const n = Math.floor(b.byteLength / stride);
-    const out: unknown[] = new Array(n);
-    for (let cpu = 0; cpu < n; cpu++) out[cpu] = this.#decodeOne(b.subarray(cpu * stride, cpu * stride + this.valueSize));
-    return out as V;
+    return decodeMapValue(this, b) as V;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -520,25 +414,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Raw keys via BPF_MAP_GET_NEXT_KEY (safe against deleting the current key). */
   *keysRaw(): Generator<Buffer, void, undefined> {
-    const ks = this.keySize;
-    let next = A.bytes(ks);
-    if (!A.mapGetNextKey(this.fd, null, next)) return;
-    const seen = new Set<string>();
-    let steps = 0;
-    const limit = 4 * Math.max(this.maxEntries, 1) + 1024;
-    for (;;) {
-      const cur = next;
-      // fetch the next key before the caller sees (and maybe deletes) the current one
-      const after = A.bytes(ks);
-      const more = A.mapGetNextKey(this.fd, cur, after);
-      const id = buf(cur).toString('latin1');
-      if (!seen.has(id)) {
-        seen.add(id);
-        yield Buffer.from(cur);
-      }
-      if (!more || ++steps > limit) return;
-      next = after;
-    }
+    yield* nextKeys(this);
   }
 
   /** The keys, decoded, by BPF_MAP_GET_NEXT_KEY. */
@@ -581,7 +457,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Whether this map type implements the BPF_MAP_*_BATCH commands. */
   get supportsBatch(): boolean {
-    return BATCH_TYPES.has(this.type);
+    return isBatchMapType(this.type);
   }
 
   /**
@@ -589,40 +465,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
    * falling back to key-by-key iteration where the map type or the kernel lacks batches.
    */
   entriesBatchRaw(batchSize = 256): [Buffer, Buffer][] {
-    if (!this.supportsBatch) return [...this.entriesRaw()];
-    const ks = this.keySize;
-    const vs = this.valueBufferSize;
-    const tokenSize = Math.max(ks, 8);
-    let n = Math.max(1, Math.min(batchSize, Math.max(this.maxEntries, 1)));
-    let keys = A.bytes(ks * n);
-    let vals = A.bytes(vs * n);
-    let inBatch: Uint8Array | null = null;
-    let outBatch = A.bytes(tokenSize);
-    const out: [Buffer, Buffer][] = [];
-    for (;;) {
-      let r: A.BatchResult;
-      try {
-        r = A.mapLookupBatch({ mapFd: this.fd, inBatch, outBatch, keys, values: vals, count: n });
-      } catch (e) {
-        if (errnoIs(e, 'ENOSPC') && n < 1 << 20) {
-          // a hash bucket holds more elements than fit: retry the same position with more room
-          n *= 2;
-          keys = A.bytes(ks * n);
-          vals = A.bytes(vs * n);
-          continue;
-        }
-        if (out.length === 0 && inBatch === null && errnoIs(e, 'EINVAL', 'ENOTSUPP', 'EOPNOTSUPP', 'ENOSYS')) {
-          return [...this.entriesRaw()];
-        }
-        throw e;
-      }
-      for (let i = 0; i < r.count; i++) {
-        out.push([Buffer.from(keys.slice(i * ks, (i + 1) * ks)), Buffer.from(vals.slice(i * vs, (i + 1) * vs))]);
-      }
-      if (r.done) return out;
-      inBatch = outBatch;
-      outBatch = A.bytes(tokenSize);
-    }
+    return lookupBatch(this as BpfMap<unknown, unknown>, batchSize);
   }
 
   /** All [key, value] pairs, decoded, read in batches (see entriesBatchRaw). */
@@ -637,25 +480,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** BPF_MAP_UPDATE_BATCH (falls back to one update per element). Returns the count written. */
   setBatch(entries: Iterable<readonly [MapInput<K>, MapInput<V>]>, flags: UpdateFlags = 'any'): number {
-    const list = [...entries];
-    if (list.length === 0) return 0;
-    const ks = this.keySize, vs = this.valueBufferSize;
-    const keys = A.bytes(ks * list.length), vals = A.bytes(vs * list.length);
-    list.forEach(([k, v], i) => {
-      keys.set(this.encodeKey(k), i * ks);
-      vals.set(this.encodeValue(v), i * vs);
-    });
-    if (this.supportsBatch) {
-      try {
-        return A.mapBatchOp(U.BPF_MAP_UPDATE_BATCH, { mapFd: this.fd, keys, values: vals, count: list.length, elemFlags: updateFlags(flags) });
-      } catch (e) {
-        if (!errnoIs(e, 'EINVAL', 'ENOTSUPP', 'EOPNOTSUPP', 'ENOSYS')) throw e;
-      }
-    }
-    for (let i = 0; i < list.length; i++) {
-      A.mapUpdateElem(this.fd, keys.subarray(i * ks, (i + 1) * ks), vals.subarray(i * vs, (i + 1) * vs), updateFlags(flags));
-    }
-    return list.length;
+    return updateBatch(this as BpfMap<unknown, unknown>, entries, flags);
   }
 
   /** Delete several keys; returns how many existed. */

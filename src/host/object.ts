@@ -1,5 +1,7 @@
 // BpfObject: a BPF object relocated for a kernel (a load plan) and, once loaded, the live
 // maps and programs it created. Everything it creates is owned by it and closed by close().
+// Its load phase is object-load.ts, its global variables globals.ts, its record decoding
+// record-decoder.ts.
 //
 //   const obj = await BpfObject.open('execsnoop.bpf.o', { rodata: { target_uid: 1000 } });
 //   obj.load();
@@ -7,81 +9,34 @@
 //   for await (const ev of await obj.ringbuf('events', { type: 'event' })) ...
 //   obj.close();
 import { parseBtf, type Btf } from '../btf/reader.js';
-import { BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_UNION, type BtfKind } from '../btf/kinds.js';
 import { CorebpfError } from '../errors.js';
-import { checkPlan, parsePlan, planBytes, type LoadPlan, type PlanMap, type RelocationRecord } from '../plan.js';
+import { checkPlan, parsePlan, planBytes, type LoadPlan, type RelocationRecord } from '../plan.js';
 import { madeHere } from '../plan-origin.js';
-import { checkPlanSources, type PlanExpectation } from '../plan-validate.js';
-import { sharedRelocator, type RelocateOptions, type RelocateResult, type Relocator } from '../relocate.js';
+import { checkPlanSources } from '../plan-validate.js';
+import { sharedRelocator, type RelocateResult } from '../relocate.js';
 import { readInput, objectNameOf, sha256 } from '../inputs.js';
 import type { ObjectSpec } from '../object-spec.js';
 import type { Adjustments } from '../adjust.js';
 import { BtfCodec, type BtfValue } from './btf-codec.js';
-import { GlobalVars, sectionOfInternal, type GlobalVariable } from './globals.js';
+import { GlobalVars, type GlobalVariable } from './globals.js';
 
 export type { GlobalVariable } from './globals.js';
+export type { LoadOptions, ObjectOptions, OpenOptions, RecordBufferOptions } from './object-options.js';
 import * as U from './generated/uapi.js';
 import { ResourceSet, trackLeak, untrackLeak } from './leaks.js';
 import { forRunningKernel } from './kernel-env.js';
-import { BIND_MAP, BpfMap, OPENED_MAP, mapTypeName } from './map.js';
-import { OpenedObject, mapsUsedBy } from './opened.js';
-import { openPerfBuffer, type PerfBufferOptions, type PerfBufferReader } from './perfbuf.js';
-import { BIND_PROGRAM, Program, type ProgramAdjuster } from './program.js';
+import { BpfMap, mapTypeName } from './map.js';
+import { mapHandles, programHandles } from './object-handles.js';
+import { replayObject } from './object-load.js';
+import type { LoadOptions, ObjectOptions, OpenOptions, RecordBufferOptions } from './object-options.js';
+import { OpenedObject } from './opened.js';
+import { openPerfBuffer, type PerfBufferReader } from './perfbuf.js';
+import type { Program } from './program.js';
+import { recordDecoder } from './record-decoder.js';
 import { openRingBuffer, type RingBufferReader } from './ringbuf.js';
-import { replayPlan, resolvePinPath } from './replay.js';
+import { resolvePinPath } from './replay.js';
 import { attachStructOps } from './link/struct-ops.js';
 import type { Link } from './link.js';
-
-/** Options of loading an object: initial global values and what the plan is expected to be. */
-export interface ObjectOptions {
-  /** values of `const volatile` globals (.rodata*) to set before load */
-  rodata?: Record<string, unknown>;
-  /** initial values of .data* globals */
-  data?: Record<string, unknown>;
-  /** initial values of .bss* globals */
-  bss?: Record<string, unknown>;
-  /** directory for LIBBPF_PIN_BY_NAME maps (default: the plan's, /sys/fs/bpf) */
-  pinRoot?: string;
-  /** raw Buffers for every key and value (no BTF decoding) */
-  raw?: boolean;
-  /** reuse compatible maps already pinned at the plan's pin paths (default: only for plans
-   * made in this process; a plan from elsewhere could otherwise take over another tool's map) */
-  reusePins?: boolean;
-  /** fromPlan: refuse a plan not made from this object / target BTF (sha256 hex, or the bytes) */
-  expect?: PlanExpectation;
-  /** fromPlan: fds of the loaded programs the plan's freplace programs extend, by their
-   *  attachProgram (open(): setAttachTarget(func, program) instead) */
-  attachPrograms?: readonly number[];
-}
-
-/** larger than any ring buffer (or perf) record the kernel hands out */
-const MAX_RECORD_SIZE = 1 << 28;
-
-/** Options of {@link BpfObject.open}: the relocation options and the object options. */
-export interface OpenOptions extends RelocateOptions, Omit<ObjectOptions, 'expect' | 'attachPrograms'> {
-  /** relocate with this Relocator (default: a shared one) */
-  relocator?: Relocator;
-}
-
-/** Options of `BpfObject.load()`. */
-export interface LoadOptions {
-  /** load only these programs and the maps they use, like cilium/ebpf's LoadAndAssign
-   *  (default: the programs with autoload on, and every map) */
-  programs?: readonly string[];
-  /** verifier log level for every program; the log is kept on Program.verifierLog */
-  logLevel?: number;
-  logSize?: number;
-}
-
-
-/** Options of an object's ring or perf buffer reader: how records are decoded. */
-export interface RecordBufferOptions extends PerfBufferOptions {
-  /** decode records as this BTF type of the object (e.g. 'event' or 'struct event') */
-  type?: string;
-  /** or decode them with this function */
-  decode?: (record: Buffer) => unknown;
-}
-
 
 /** A BPF object: opened with {@link BpfObject.open} (libbpf's open phase, adjustable), loaded into the kernel with `load()`, its programs attached; owns its maps, programs and links, which `close()` releases. */
 export class BpfObject implements Disposable, AsyncDisposable {
@@ -114,8 +69,8 @@ export class BpfObject implements Disposable, AsyncDisposable {
     this.#globals = new GlobalVars(this, {
       currentPlan: () => this.#plan, opened: this.#opened, createdMap: (name) => this.#createdMap(name),
     });
-    this.#allPrograms = this.#programHandles();
-    this.#allMaps = this.#mapHandles();
+    this.#allPrograms = programHandles(this.#opened, this.#plan, this, this.name, this.#autoload);
+    this.#allMaps = mapHandles(this.#opened, this.#plan, this.codec, this.btf);
     const sets: [Record<string, unknown> | undefined, string][] = [[opts.rodata, '.rodata'], [opts.data, '.data'], [opts.bss, '.bss']];
     for (const [vals, prefix] of sets) {
       for (const [k, v] of Object.entries(vals ?? {})) this.#globals.set(k, v, prefix);
@@ -225,54 +180,6 @@ export class BpfObject implements Disposable, AsyncDisposable {
   }
 
   // ---------------------------------------------------------------------------------------
-  // handles
-
-  #programHandles(): Program[] {
-    const o = this.#opened;
-    if (o) {
-      return o.spec.programs.map((p) => new Program(null, { name: p.name, section: p.section, type: p.type, expectedAttachType: p.expectedAttachType, attachBtfId: 0 }, '', this, o));
-    }
-    // a load plan is relocated already: only autoload can still change (host side)
-    const plan = this.#plan!;
-    const planAdjuster: ProgramAdjuster = {
-      state: (name) => {
-        const p = plan.programs.find((x) => x.name === name)!;
-        const i = p.section.indexOf('/');
-        return { type: p.type, expectedAttachType: p.expectedAttachType, autoload: this.#autoload.get(name) ?? true, attachTarget: i >= 0 ? p.section.slice(i + 1) : null, logLevel: 0 };
-      },
-      adjustProgram: (name, a) => {
-        const keys = Object.keys(a).filter((k) => k !== 'autoload');
-        if (keys.length) throw new CorebpfError(`object '${this.name}' comes from a load plan, relocated already: only autoload can change; open the object (BpfObject.open) or relocate it with adjustments`, { program: name });
-        this.#autoload.set(name, a.autoload!);
-      },
-      targetProgram: () => {
-        throw new CorebpfError(`object '${this.name}' comes from a load plan, relocated already: its freplace targets are resolved; give the target programs' fds as fromPlan(plan, { attachPrograms })`);
-      },
-    };
-    return plan.programs.map((p) => new Program(null, p, '', this, planAdjuster));
-  }
-
-  #mapHandles(): BpfMap[] {
-    const o = this.#opened;
-    const codec = this.codec;
-    if (o) {
-      return o.spec.maps.map((m) => {
-        const st = o.mapState(m.name); // with the adjustments open() was given
-        const h = new BpfMap(null, st, {
-          codec: codec && m.btfValueTypeId ? codec : null, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId,
-          sectionName: m.internal ? sectionOfInternal(m, this.btf) : null,
-        }, o);
-        h[OPENED_MAP](st.pinPath, st.autocreate, st.innerMap);
-        return h;
-      });
-    }
-    return this.#plan!.maps.filter((m) => !m.innerTemplate).map((m) => new BpfMap(null, m, {
-      codec: m.btf ? codec : null, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId,
-      sectionName: m.internal ? sectionOfInternal(m, this.btf) : null, pinnedPath: m.pinPath,
-    }));
-  }
-
-  // ---------------------------------------------------------------------------------------
   // global variables
 
   /** The global variables the object's BTF describes (settable with setGlobal). */
@@ -352,56 +259,13 @@ export class BpfObject implements Disposable, AsyncDisposable {
   }
 
   #replay(opts: LoadOptions): void {
-    const plan = this.#plan!;
     const o = this.#opened;
-    const only = opts.programs ? new Set(opts.programs) : null;
-    const loadProgram = (name: string) => (only ? only.has(name) : o ? true : this.#autoload.get(name) ?? true);
-    const selected = plan.programs.flatMap((p, i) => (loadProgram(p.name) ? [i] : []));
-    const usedMaps = only ? mapsUsedBy(plan, selected) : null;
-    const byName = (name: string) => plan.maps.findIndex((m) => m.name === name && !m.innerTemplate);
-    const initialValues = new Map<number, Uint8Array>();
-    for (const [name, v] of this.#globals.pending) {
-      const i = byName(name);
-      if (i >= 0) initialValues.set(i, v);
-    }
-    const reuseFds = new Map<number, number>();
-    for (const [name, fd] of o?.reuse ?? []) {
-      const i = byName(name);
-      if (i >= 0) reuseFds.set(i, fd);
-    }
-    const res = replayPlan(plan, {
-      initialValues, pinRoot: this.#opts.pinRoot, reusePins: this.#reusePins, btf: this.btf,
-      loadProgram: (p) => loadProgram(p.name),
-      loadMap: usedMaps ? (_m, i) => usedMaps.has(i) : undefined,
-      reuseFds,
-      attachPrograms: o ? o.targets : this.#opts.attachPrograms,
-      programLogLevel: o ? (p) => o.state(p.name).logLevel || undefined : undefined,
-      logLevel: opts.logLevel, logSize: opts.logSize,
-    });
-    res.btf?.close(); // maps and programs hold their own references to the BTF
-    const maps: BpfMap[] = [];
-    const programs: Program[] = [];
-    plan.maps.forEach((m, i) => {
-      const fd = res.maps[i];
-      if (!fd) return;
-      const pin = res.pins.find((p) => p.map === i);
-      let h = this.#allMaps.find((x) => x.name === m.name);
-      if (!h) this.#allMaps.push(h = new BpfMap(null, m));
-      h[BIND_MAP](fd, { name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: res.maxEntries[i]!, flags: m.flags }, {
-        codec: m.btf ? this.codec : null, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId,
-        sectionName: m.internal ? sectionOfInternal(m, this.btf) : null,
-        pinnedPath: pin?.path ?? null,
-      });
-      maps.push(this.#res.adopt(h));
-    });
-    plan.programs.forEach((p, i) => {
-      const fd = res.programs[i];
-      if (!fd) return;
-      let h = this.#allPrograms.find((x) => x.name === p.name);
-      if (!h) this.#allPrograms.push(h = new Program(null, p, '', this));
-      h[BIND_PROGRAM](fd, p, res.verifierLogs[i] ?? '');
-      programs.push(this.#res.adopt(h));
-    });
+    const { maps, programs } = replayObject({
+      plan: this.#plan!, opened: o, autoload: this.#autoload, pendingGlobals: this.#globals.pending,
+      pinRoot: this.#opts.pinRoot, reusePins: this.#reusePins, btf: this.btf, codec: () => this.codec,
+      attachPrograms: this.#opts.attachPrograms, allMaps: this.#allMaps, allPrograms: this.#allPrograms,
+      owner: this, adopt: (r) => this.#res.adopt(r),
+    }, opts);
     this.#maps = maps;
     this.#programs = programs;
     this.#globals.reset();
@@ -478,30 +342,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
 
   /** A decoder for records of a BTF type of this object ('event', 'struct event', a typedef). */
   decoderFor<T = BtfValue>(typeName: string): (b: Buffer) => T {
-    if (!this.btf) throw new CorebpfError(`object '${this.name}' has no BTF: cannot decode records as '${typeName}'`);
-    const codec = this.codec ?? new BtfCodec(this.btf);
-    const m = /^(struct|union)\s+(.+)$/.exec(typeName.trim());
-    const kinds: BtfKind[] = m ? [m[1] === 'union' ? BTF_KIND_UNION : BTF_KIND_STRUCT] : [BTF_KIND_STRUCT, BTF_KIND_UNION, BTF_KIND_TYPEDEF];
-    const name = m ? m[2]! : typeName.trim();
-    let t;
-    for (const k of kinds) {
-      t = this.btf.findByName(name, k);
-      if (t) break;
-    }
-    if (!t) throw new CorebpfError(`object '${this.name}' has no BTF type '${typeName}' to decode records with`);
-    const id = t.id;
-    const size = codec.sizeOf(id);
-    if (size > MAX_RECORD_SIZE) {
-      throw new CorebpfError(`BTF type '${typeName}' of object '${this.name}' is ${size} bytes: too large for a record (at most ${MAX_RECORD_SIZE})`, { type: typeName, size });
-    }
-    return (b: Buffer) => {
-      let data: Uint8Array = b;
-      if (b.byteLength < size) {
-        data = new Uint8Array(size);
-        data.set(b);
-      }
-      return codec.decode(id, data) as T;
-    };
+    return recordDecoder<T>(this.name, this.btf, this.codec, typeName);
   }
 
   #recordDecoder(opts: RecordBufferOptions): ((b: Buffer) => unknown) | undefined {

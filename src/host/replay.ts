@@ -25,6 +25,7 @@ import { bumpMemlockRlimit } from './memlock.js';
 import { applyModuleBtf, ModuleBtfFds } from './module-btf.js';
 import * as U from './generated/uapi.js';
 import { ensurePinDir, resolvePinPath } from './pin-path.js';
+import { effectiveMaxEntries, patchMapRefs, pinnedMapMismatches } from './plan-map.js';
 import { explainStructOpsMapCreate } from './link/struct-ops.js';
 import { getSyscalls } from './syscall.js';
 import { explainVerifierError } from './verifier.js';
@@ -84,9 +85,6 @@ export interface ReplayResult {
   maxEntries: number[];
 }
 
-const BPF_LD_IMM64 = U.BPF_LD | U.BPF_IMM | U.BPF_DW;
-const INSN = 8;
-
 /** The byte order of a plan (from its BTF magic; null when it has no BTF). */
 export function planEndianness(plan: LoadPlan): 'LE' | 'BE' | null {
   if (!plan.btf) return null;
@@ -97,14 +95,6 @@ export function planEndianness(plan: LoadPlan): 'LE' | 'BE' | null {
   return null;
 }
 
-/** Round a ring buffer size up to a power-of-2 multiple of the page size (libbpf's adjust_ringbuf_sz). */
-function ringbufSize(sz: number, page: number): number {
-  if (sz > 0 && sz % page === 0 && (sz & (sz - 1)) === 0) return sz;
-  let n = page;
-  while (n < sz && n < 2 ** 31) n *= 2;
-  return n;
-}
-
 function u32(v: number): Uint8Array {
   const b = A.bytes(4);
   new DataView(b.buffer).setUint32(0, v >>> 0, true);
@@ -113,22 +103,6 @@ function u32(v: number): Uint8Array {
 
 function isErrno(e: unknown, ...names: string[]): boolean {
   return e instanceof SyscallError && names.includes(e.errnoName);
-}
-
-interface MapCompat {
-  type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; mapExtra: bigint;
-}
-
-/** libbpf's map_is_reuse_compat: the differences between a pinned map and the plan's, or []. */
-export function pinnedMapMismatches(info: A.MapInfo, want: MapCompat): string[] {
-  const out: string[] = [];
-  if (info.type !== want.type) out.push(`type ${info.type} (pinned) vs ${want.type}`);
-  if (info.keySize !== want.keySize) out.push(`key_size ${info.keySize} vs ${want.keySize}`);
-  if (info.valueSize !== want.valueSize) out.push(`value_size ${info.valueSize} vs ${want.valueSize}`);
-  if (info.maxEntries !== want.maxEntries) out.push(`max_entries ${info.maxEntries} vs ${want.maxEntries}`);
-  if (info.mapFlags !== want.flags) out.push(`map_flags 0x${info.mapFlags.toString(16)} vs 0x${want.flags.toString(16)}`);
-  if (info.mapExtra !== want.mapExtra) out.push(`map_extra ${info.mapExtra} vs ${want.mapExtra}`);
-  return out;
 }
 
 /** Replay a load plan against the running kernel. All or nothing. */
@@ -182,10 +156,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
     // 2. maps
     const pageSize = sys.pageSize();
     const effective = (i: number): number => {
-      const m = plan.maps[i]!;
-      if (m.type === U.BPF_MAP_TYPE_PERF_EVENT_ARRAY && m.maxEntries === 0) return sys.possibleCpus();
-      if (m.type === U.BPF_MAP_TYPE_RINGBUF || m.type === U.BPF_MAP_TYPE_USER_RINGBUF) return ringbufSize(m.maxEntries, pageSize);
-      return m.maxEntries;
+      return effectiveMaxEntries(plan.maps[i]!, () => sys.possibleCpus(), pageSize);
     };
     const createRaw = (i: number, innerFd: number): OwnedFd => {
       const m = plan.maps[i]!;
@@ -339,24 +310,7 @@ export function replayPlan(plan: LoadPlan, opts: ReplayOptions = {}): ReplayResu
       if (opts.loadProgram && !opts.loadProgram(p, pi)) continue;
       step = `loading program '${p.name}'`;
       const insns = Uint8Array.from(planBytes(p.insns));
-      const dv = new DataView(insns.buffer);
-      for (const ref of p.mapRefs) {
-        const o = ref.insn * INSN;
-        if (o + 2 * INSN > insns.byteLength || insns[o] !== BPF_LD_IMM64) {
-          throw new ObjectFormatError(`load plan program '${p.name}': instruction ${ref.insn} is not an ld_imm64 (map reference to '${plan.maps[ref.map]?.name}')`);
-        }
-        const imm = dv.getInt32(o + 4, true);
-        if (imm !== ref.map) {
-          throw new ObjectFormatError(`load plan program '${p.name}': instruction ${ref.insn} holds map index ${imm}, the plan says ${ref.map}`);
-        }
-        const mfd = res.maps[ref.map];
-        if (!mfd) throw new ObjectFormatError(`load plan program '${p.name}' references map '${plan.maps[ref.map]!.name}', which was not created`);
-        // BPF_PSEUDO_MAP_IDX(_VALUE) take fd_array indexes: turn them into plain fds
-        const src = insns[o + 1]! >> 4;
-        if (src === U.BPF_PSEUDO_MAP_IDX) insns[o + 1] = (insns[o + 1]! & 0x0f) | (U.BPF_PSEUDO_MAP_FD << 4);
-        else if (src === U.BPF_PSEUDO_MAP_IDX_VALUE) insns[o + 1] = (insns[o + 1]! & 0x0f) | (U.BPF_PSEUDO_MAP_VALUE << 4);
-        dv.setInt32(o + 4, mfd.fd, true);
-      }
+      patchMapRefs(plan, p, insns, res.maps);
       const modRefs = applyModuleBtf(p, insns, moduleBtfs);
       const useBtf = p.btf && btfFd > 0;
       const info = (b: { recSize: number; data: string } | null): A.InfoRecords | undefined => {
@@ -424,9 +378,4 @@ function withStep(e: SyscallError, step: string, object: string): SyscallError {
   const Ctor = e.constructor as new (message: string, details: Record<string, unknown>, options?: { cause?: unknown }) => SyscallError;
   const err = new Ctor(`load plan '${object}': ${step}: ${e.message}`, { ...e.details, step }, { cause: e.cause });
   return err;
-}
-
-/** A plan map's attributes as created on this machine. */
-export function effectiveMapSpec(m: PlanMap, maxEntries: number): { name: string; type: number; keySize: number; valueSize: number; maxEntries: number; flags: number } {
-  return { name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags };
 }

@@ -1,0 +1,54 @@
+// The handles of an object's programs and maps before load: an opened object's (adjustable
+// through it, libbpf's open phase) or a load plan's (relocated already: only autoload changes).
+import type { Btf } from '../btf/reader.js';
+import { CorebpfError } from '../errors.js';
+import type { LoadPlan } from '../plan.js';
+import type { BtfCodec } from './btf-codec.js';
+import { sectionOfInternal } from './globals.js';
+import { BpfMap, OPENED_MAP } from './map.js';
+import type { OpenedObject } from './opened.js';
+import { Program, type ProgramAdjuster, type ProgramOwner } from './program.js';
+
+/** Handles of the object's programs, in libbpf's order (bound to fds at load). */
+export function programHandles(o: OpenedObject | null, plan: LoadPlan | null, owner: ProgramOwner, objectName: string,
+  autoload: Map<string, boolean>): Program[] {
+  if (o) {
+    return o.spec.programs.map((p) => new Program(null, { name: p.name, section: p.section, type: p.type, expectedAttachType: p.expectedAttachType, attachBtfId: 0 }, '', owner, o));
+  }
+  // a load plan is relocated already: only autoload can still change (host side)
+  const planAdjuster: ProgramAdjuster = {
+    state: (name) => {
+      const p = plan!.programs.find((x) => x.name === name)!;
+      const i = p.section.indexOf('/');
+      return { type: p.type, expectedAttachType: p.expectedAttachType, autoload: autoload.get(name) ?? true, attachTarget: i >= 0 ? p.section.slice(i + 1) : null, logLevel: 0 };
+    },
+    adjustProgram: (name, a) => {
+      const keys = Object.keys(a).filter((k) => k !== 'autoload');
+      if (keys.length) throw new CorebpfError(`object '${objectName}' comes from a load plan, relocated already: only autoload can change; open the object (BpfObject.open) or relocate it with adjustments`, { program: name });
+      autoload.set(name, a.autoload!);
+    },
+    targetProgram: () => {
+      throw new CorebpfError(`object '${objectName}' comes from a load plan, relocated already: its freplace targets are resolved; give the target programs' fds as fromPlan(plan, { attachPrograms })`);
+    },
+  };
+  return plan!.programs.map((p) => new Program(null, p, '', owner, planAdjuster));
+}
+
+/** Handles of the object's maps (not inner-map templates), in libbpf's order. */
+export function mapHandles(o: OpenedObject | null, plan: LoadPlan | null, codec: BtfCodec | null, btf: Btf | null): BpfMap[] {
+  if (o) {
+    return o.spec.maps.map((m) => {
+      const st = o.mapState(m.name); // with the adjustments open() was given
+      const h = new BpfMap(null, st, {
+        codec: codec && m.btfValueTypeId ? codec : null, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId,
+        sectionName: m.internal ? sectionOfInternal(m, btf) : null,
+      }, o);
+      h[OPENED_MAP](st.pinPath, st.autocreate, st.innerMap);
+      return h;
+    });
+  }
+  return plan!.maps.filter((m) => !m.innerTemplate).map((m) => new BpfMap(null, m, {
+    codec: m.btf ? codec : null, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId,
+    sectionName: m.internal ? sectionOfInternal(m, btf) : null, pinnedPath: m.pinPath,
+  }));
+}
