@@ -47,7 +47,7 @@ describe('examples/xdp-counter', () => {
       // every datagram to a closed port gets its ICMP "port unreachable", none rate-limited
       sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0');
     } catch (e) {
-      why = `the veth pair / network namespace could not be set up: ${(e as Error).message}`;
+      why = `the veth pair / network namespace could not be set up: ${e instanceof Error ? e.message : String(e)}`;
     }
   });
   afterAll(() => {
