@@ -86,7 +86,15 @@ include mk/bench.mk
 include mk/lab.mk
 include mk/fuzz.mk
 
-ts: $(DIST)/index.js $(DIST)/THIRD_PARTY_NOTICES
+# libbpf's BPF-side headers, shipped so `corebpf gen prog.bpf.c` (and users' own clang
+# builds) compile with the helpers of the libbpf inside the wasm: #include <bpf/bpf_helpers.h>
+BPF_HEADER_NAMES := bpf_helpers.h bpf_helper_defs.h bpf_tracing.h bpf_core_read.h bpf_endian.h usdt.bpf.h
+BPF_HEADERS := $(addprefix $(DIST)/include/bpf/,$(BPF_HEADER_NAMES))
+$(DIST)/include/bpf/%.h: $(SRC)/.fetched
+	@mkdir -p $(@D)
+	cp $(SRC)/libbpf/src/$*.h $@
+
+ts: $(DIST)/index.js $(DIST)/THIRD_PARTY_NOTICES $(BPF_HEADERS)
 
 # the licenses of what the wasm bundles, from the pinned sources' own files
 $(DIST)/THIRD_PARTY_NOTICES: scripts/third-party-notices.sh emsdk.lock | $(SRC)/.fetched

@@ -7,6 +7,7 @@ import { objectNameOf, readInput } from '../inputs.js';
 import type { ObjectSpec } from '../object-spec.js';
 import { planBytes } from '../plan.js';
 import { sharedRelocator, type Relocator } from '../relocate.js';
+import { compileBpf, type CompileOptions } from './compile.js';
 import { emitModule } from './emit.js';
 import { buildModel, type GenModel } from './model.js';
 import { pascalCase } from './ts-types.js';
@@ -24,6 +25,8 @@ export interface GenerateOptions {
   sourceName?: string;
   /** open the object with this Relocator (default: the shared one) */
   relocator?: Relocator;
+  /** how a C source (a path ending in .c) is compiled (src/gen/compile.ts) */
+  compile?: CompileOptions;
 }
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -43,30 +46,52 @@ function shape(m: GenModel): string {
   return JSON.stringify([m.programs, m.maps, m.sections, m.records, m.types.declarations.map((d) => [d.name, d.cType, d.size, d.body])]);
 }
 
-/** The TypeScript module for `object` (a path or its bytes): same input, same text. */
+/** how a command-line value reads in the module's header */
+const arg = (v: string) => (/^[\w./=+-]+$/.test(v) ? v : JSON.stringify(v));
+
+/** The TypeScript module for `object` (a path or its bytes; a path ending in .c is compiled
+ * first, for both byte orders): same input, same text. */
 export async function generate(object: string | Uint8Array, opts: GenerateOptions = {}): Promise<string> {
-  const r = opts.relocator ?? sharedRelocator();
+  if (typeof object === 'string' && object.endsWith('.c')) {
+    if (opts.objectEb !== undefined) throw new CorebpfError('--object-eb is for objects: from a C source, gen compiles both byte orders itself');
+    const c = opts.compile ?? {};
+    const built = await compileBpf(object, c);
+    const how = [
+      ...(c.btf ? ['--btf', c.btf] : []), ...(c.vmlinux ? ['--vmlinux', c.vmlinux] : []),
+      ...(c.targetArch ? ['--target-arch', c.targetArch] : []), ...(c.cflags ?? []).flatMap((f) => ['--cflags', f]),
+      ...(c.keepDebug ? ['--keep-debug'] : []),
+    ];
+    return fromObjects(built.little, built.objectFile, built.big, 'object.bpfeb.o', opts, [baseName(object), ...how]);
+  }
   const bytes = typeof object === 'string' ? readInput(object, 'BPF object') : object;
   const sourceName = opts.sourceName ?? (typeof object === 'string' ? baseName(object) : 'object.bpf.o');
+  let big: Uint8Array | null = null;
+  let ebName = '';
+  if (opts.objectEb !== undefined) {
+    big = typeof opts.objectEb === 'string' ? readInput(opts.objectEb, 'BPF object') : opts.objectEb;
+    ebName = typeof opts.objectEb === 'string' ? baseName(opts.objectEb) : 'object.bpfeb.o';
+  }
+  return fromObjects(bytes, sourceName, big, ebName, opts, [sourceName, ...(big ? ['--object-eb', ebName] : [])]);
+}
+
+async function fromObjects(bytes: Uint8Array, sourceName: string, big: Uint8Array | null, ebName: string,
+  opts: GenerateOptions, input: readonly string[]): Promise<string> {
+  const r = opts.relocator ?? sharedRelocator();
   const objectName = objectNameOf(sourceName);
   const base = opts.name ?? pascalCase(objectName);
   if (!IDENT.test(base)) throw new CorebpfError(`--name '${base}' is not a TypeScript identifier`);
   const types = opts.types ?? [];
   const { spec, model } = await modelOf(r, bytes, objectName, base, types);
-  let big: Uint8Array | null = null;
-  let ebName = '';
-  if (opts.objectEb !== undefined) {
+  if (big) {
     if (spec.byteOrder !== 'little') throw new CorebpfError(`${sourceName} is big-endian: give the little-endian build as OBJECT and the big-endian one as --object-eb`);
-    big = typeof opts.objectEb === 'string' ? readInput(opts.objectEb, 'BPF object') : opts.objectEb;
-    ebName = typeof opts.objectEb === 'string' ? baseName(opts.objectEb) : 'object.bpfeb.o';
     const eb = await modelOf(r, big, objectName, base, types);
     if (eb.spec.byteOrder !== 'big') throw new CorebpfError(`--object-eb ${ebName} is not big-endian (clang -target bpfeb)`);
     if (shape(eb.model) !== shape(model)) {
       throw new CorebpfError(`--object-eb ${ebName} is not the same program as ${sourceName}: their programs, maps, globals or types differ`);
     }
   }
-  const command = ['corebpf gen', sourceName, ...(big ? ['--object-eb', ebName] : []), ...types.flatMap((t) => ['--type', /^[\w.]+$/.test(t) ? t : JSON.stringify(t)]),
-    ...(opts.name ? ['--name', opts.name] : []), ...(opts.importFrom && opts.importFrom !== 'corebpf' ? ['--import', opts.importFrom] : [])].join(' ');
+  const command = ['corebpf gen', ...input.map(arg), ...types.flatMap((t) => ['--type', /^[\w.]+$/.test(t) ? t : JSON.stringify(t)]),
+    ...(opts.name ? ['--name', opts.name] : []), ...(opts.importFrom && opts.importFrom !== 'corebpf' ? ['--import', arg(opts.importFrom)] : [])].join(' ');
   return emitModule(model, {
     importFrom: opts.importFrom ?? 'corebpf', sourceName, objectName, command, little: bytes, big,
   });
