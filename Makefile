@@ -94,7 +94,16 @@ $(DIST)/include/bpf/%.h: $(SRC)/.fetched
 	@mkdir -p $(@D)
 	cp $(SRC)/libbpf/src/$*.h $@
 
-ts: $(DIST)/index.js $(DIST)/THIRD_PARTY_NOTICES $(BPF_HEADERS)
+# usdt.bpf.h includes <linux/errno.h>, whose system copy includes the per-architecture
+# <asm/errno.h> (/usr/include/<triplet>/asm): not on clang -target bpf's search path, so any
+# program with usdt.bpf.h failed to compile. BPF takes the generic numbers (asm-generic is in
+# /usr/include, linux-libc-dev, which Debian's clang depends on through libc6-dev).
+$(DIST)/include/linux/errno.h: Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' '/* corebpf: <linux/errno.h> for BPF programs (see the Makefile) */' \
+	  '#include <asm-generic/errno.h>' > $@
+
+ts: $(DIST)/index.js $(DIST)/THIRD_PARTY_NOTICES $(BPF_HEADERS) $(DIST)/include/linux/errno.h
 
 # the licenses of what the wasm bundles, from the pinned sources' own files
 $(DIST)/THIRD_PARTY_NOTICES: scripts/third-party-notices.sh emsdk.lock | $(SRC)/.fetched
