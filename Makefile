@@ -7,7 +7,8 @@
 #   make            fetch + wasm + TypeScript
 #   make native     build/native/corebpf-native, build/native/feature-oracle
 #   make testdata   rebuild testdata objects with the pinned clang
-#   make check      generated files and test objects up to date, wasm build reproducible
+#   make check      generated files, test objects and example modules up to date, wasm build reproducible
+#   make examples   regenerate examples/*/*.gen.ts from their .bpf.c (corebpf gen)
 #   make fuzz       libFuzzer + ASan + UBSan on the glue's entry points (docs/fuzzing.md)
 #   make check-toolchain   fail unless emcc is exactly the pinned version
 SHELL := /bin/bash
