@@ -11,6 +11,7 @@
 #   make examples   regenerate examples/*/*.gen.ts from their .bpf.c (corebpf gen)
 #   make fuzz       libFuzzer + ASan + UBSan on the glue's entry points (docs/fuzzing.md)
 #   make check-toolchain   fail unless emcc is exactly the pinned version
+#   make api-docs   the API reference of src/index.ts (typedoc) into build/api/
 SHELL := /bin/bash
 # no built-in rules: with them, the included .d files would chain into our %.o rules
 MAKEFLAGS += --no-builtin-rules
@@ -46,6 +47,16 @@ test: deps
 # the npm package as installed: file list, then --version, relocate and demo from an empty project
 pack-check: all
 	scripts/pack-check.sh
+
+.PHONY: api-docs
+# the API reference of the public entry point (typedoc.json: src/index.ts) into build/api/;
+# typedoc fails on any warning (an undocumented export, a type it cannot link, a broken
+# {@link}), then the check: a page for every export, the main classes' members, no dead link
+# (typedoc skips type-checking, skipErrorChecking: tsc does that in `make ts`, and it halves the time)
+api-docs:
+	@test -x node_modules/.bin/typedoc || { echo "make: the npm dependencies are not installed: run 'npm ci' (or 'make deps', which installs everything) first" >&2; exit 1; }
+	npx typedoc --logLevel Warn --out $(BUILD)/api
+	node scripts/api-docs-check.mjs $(BUILD)/api
 
 # the same sources built a second time elsewhere give the same wasm bytes
 wasm-repro: wasm

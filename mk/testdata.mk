@@ -22,7 +22,7 @@ TD_SRCS      := $(sort $(wildcard testdata/progs/*.bpf.c))
 # programs that read PT_REGS (kprobe / ksyscall arguments) depend on the target architecture:
 # they are built once per architecture as NAME.ARCH.bpf.o / NAME.ARCH.bpfeb.o (the tests pick
 # the object of process.arch), the others once with __TARGET_ARCH_x86 as NAME.bpf.o / NAME.bpfeb.o
-TD_ARCH_NAMES := kernel_hooks
+TD_ARCH_NAMES := kernel_hooks usdt
 TD_ARCHES    := x86 arm64
 TD_NAMES     := $(filter-out $(TD_ARCH_NAMES),$(patsubst testdata/progs/%.bpf.c,%,$(TD_SRCS)))
 TD_HDRS      := $(wildcard testdata/include/*.h)
@@ -31,6 +31,10 @@ TD_TARGETS   := core_target core_ambiguous
 
 TD_OBJS      = $(foreach n,$(TD_NAMES),$(TD_OUT)/progs/$(n).bpf.o $(TD_OUT)/progs/$(n).bpfeb.o) \
                $(foreach n,$(TD_ARCH_NAMES),$(foreach a,$(TD_ARCHES),$(TD_OUT)/progs/$(n).$(a).bpf.o $(TD_OUT)/progs/$(n).$(a).bpfeb.o))
+# objects that only check --verify asks the lab's kernels about (test/check-verify.test.ts),
+# outside the corpus every other test walks: little-endian only
+TD_VERIFY_NAMES := $(patsubst testdata/verify/%.bpf.c,%,$(sort $(wildcard testdata/verify/*.bpf.c)))
+TD_OBJS     += $(foreach n,$(TD_VERIFY_NAMES),$(TD_OUT)/verify/$(n).bpf.o)
 TD_BTFS      = $(foreach n,$(TD_TARGETS),$(TD_OUT)/targets/$(n).target.btf)
 TD_EXPECTED  = $(foreach n,$(TD_TARGETS),$(TD_OUT)/targets/$(n).expected.json)
 
@@ -68,6 +72,10 @@ $(TD_OUT)/progs/%.bpf.o: testdata/progs/%.bpf.c $(TD_HDRS) mk/testdata.mk | test
 $(TD_OUT)/progs/%.bpfeb.o: testdata/progs/%.bpf.c $(TD_HDRS) mk/testdata.mk | testdata-libbpf-headers
 	@mkdir -p $(@D)
 	cd $(TOP) && $(TD_CLANG) -target bpfeb $(TD_CFLAGS) -c $< -o $@
+
+$(TD_OUT)/verify/%.bpf.o: testdata/verify/%.bpf.c $(TD_HDRS) mk/testdata.mk | testdata-libbpf-headers
+	@mkdir -p $(@D)
+	cd $(TOP) && $(TD_CLANG) -target bpfel $(TD_CFLAGS) -c $< -o $@
 
 # per-architecture objects (the shorter stem makes these rules win over the ones above)
 define TD_ARCH_RULES
@@ -108,7 +116,7 @@ testdata-check: testdata-clang
 	  if [ ! -f "testdata/$$f" ]; then echo "missing: testdata/$$f (run make testdata)"; fail=1; \
 	  elif ! cmp -s "$$tmp/$$f" "testdata/$$f"; then echo "differs: testdata/$$f"; fail=1; fi; \
 	done; \
-	for f in testdata/progs/*.o testdata/targets/*.btf testdata/targets/*.json; do \
+	for f in testdata/progs/*.o testdata/verify/*.o testdata/targets/*.btf testdata/targets/*.json; do \
 	  [ -e "$$f" ] || continue; \
 	  [ -e "$$tmp/$${f#testdata/}" ] || { echo "stale (no source): $$f"; fail=1; }; \
 	done; \

@@ -5,6 +5,7 @@
 // hands it to the wasm glue (wasm/adjust.c), where libbpf's own setters apply it.
 import { CorebpfError } from './errors.js';
 
+/** The open-phase changes to one program. */
 export interface ProgramAdjustment {
   /** bpf_program__set_autoload */
   autoload?: boolean;
@@ -42,6 +43,7 @@ export interface MapAdjustment extends InnerMapAdjustment {
   innerMap?: InnerMapAdjustment;
 }
 
+/** What user space changes between open and load (libbpf's `bpf_program__set_*` / `bpf_map__set_*`), by program and map name: taken by relocate(), BpfObject.open() and check, recorded by BpfObject.adjustments. */
 export interface Adjustments {
   programs?: Record<string, ProgramAdjustment>;
   maps?: Record<string, MapAdjustment>;
@@ -144,6 +146,7 @@ export interface AdjustmentFlags {
   valueSize?: string[];
 }
 
+/** The {@link Adjustments} that the CLI's flags (`--disable`, `--attach-target`, `--max-entries`, `--value-size`) describe; throws a {@link CorebpfError} on a malformed flag. */
 export function adjustmentsFromFlags(f: AdjustmentFlags): Adjustments {
   const a: Adjustments = { programs: {}, maps: {} };
   const prog = (n: string) => (a.programs![n] ??= {});

@@ -6,6 +6,7 @@ import { ElfFile } from './host/uprobe.js';
 import { readInput } from './inputs.js';
 import { Relocator } from './relocate.js';
 
+/** Options of {@link btfDumpC}. */
 export interface BtfDumpOptions {
   /** the base BTF of split BTF (a module's BTF is split on vmlinux's): bytes or a path */
   base?: Uint8Array | string;

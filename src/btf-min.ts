@@ -8,6 +8,7 @@ import { objectNameOf, readInput } from './inputs.js';
 import { readBtf } from './btf-dump.js';
 import { Relocator } from './relocate.js';
 
+/** Options of {@link btfMin}. */
 export interface BtfMinOptions {
   /** run in this Relocator's workers (default: a shared one) */
   relocator?: Relocator;

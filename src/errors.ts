@@ -26,8 +26,11 @@ export class CorebpfError extends Error {
 
 /** A bpf() (or other) system call failed. */
 export class SyscallError extends CorebpfError {
+  /** the call that failed, e.g. BPF_MAP_CREATE */
   get cmd(): string { return String(this.details.cmd); }
+  /** the errno it failed with (Linux's number) */
   get errno(): number { return Number(this.details.errno); }
+  /** the errno's name, e.g. "EPERM" */
   get errnoName(): string { return String(this.details.errnoName ?? ''); }
 }
 
@@ -36,12 +39,15 @@ export class PermissionError extends SyscallError {}
 
 /** The kernel (or this build) lacks what the operation needs; `details.feature` says what. */
 export class NotSupportedError extends CorebpfError {
+  /** what the kernel (or this machine) lacks */
   get feature(): string { return String(this.details.feature ?? ''); }
 }
 
 /** The verifier rejected a program; `log` is the full verifier log. */
 export class VerifierError extends SyscallError {
+  /** the program the verifier rejected */
   get program(): string { return String(this.details.program); }
+  /** the full verifier log */
   get log(): string { return String(this.details.log ?? ''); }
 }
 
@@ -60,6 +66,7 @@ export class LibbpfError extends CorebpfError {
   get errno(): number { return Number(this.details.errnoValue ?? this.details.errno ?? 0); }
   /** the errno's name, e.g. "ESRCH" */
   get errnoName(): string { return String(this.details.errnoName ?? this.details.errno ?? ''); }
+  /** libbpf's log of the failed call */
   get log(): string { return String(this.details.log ?? ''); }
 }
 

@@ -33,8 +33,28 @@ export {
 } from './btf/kernel-features.js';
 export { parseBtf, Btf } from './btf/reader.js';
 export { unmetNeeds, type UnmetNeed } from './analysis/needs.js';
+export { ctxAccessRefusals, ctxRegisters, ctxRulesFor, judgeCtxSlot, type CtxProgram, type CtxRefusal, type CtxRules, type CtxTarget } from './analysis/ctx-access.js';
 export { setMemlockLimit, type MemlockDecision } from './host/memlock.js';
 export * from './check/index.js';
 // the reachability analysis of poisoned instructions (pure; relocate and check use it)
 export { analyzeReach, type ReachInput, type ReachResult, type Poison } from './analysis/reach.js';
 export { guardVerdicts, type GuardVerdict, type ReachPath } from './analysis/guards.js';
+// types that the signatures above use, exported so that callers (and the API reference) can name them
+export type { LogLevel, RelocateStats, RelocateOutcome } from './worker/service.js';
+export type { PlanStructOps, PlanInfoBlob, PlanMapRef } from './plan.js';
+export type { ObjectSpecInnerMap } from './object-spec.js';
+export type { AdjustmentFlags } from './adjust.js';
+export type { BtfEndianness, BtfParseOptions } from './btf/reader.js';
+export type {
+  BtfType, BtfHeader, BtfVoid, BtfInt, BtfPtr, BtfArray, BtfMember, BtfStruct, BtfUnion, BtfEnumValue, BtfEnum, BtfEnum64,
+  BtfFwd, BtfTypedef, BtfVolatile, BtfConst, BtfRestrict, BtfTypeTag, BtfFuncLinkage, BtfFunc, BtfParam, BtfFuncProto,
+  BtfVarLinkage, BtfVar, BtfVarSecinfo, BtfDatasec, BtfFloat, BtfDeclTag,
+} from './btf/types.js';
+export type { BtfKind, BtfKindName } from './btf/kinds.js';
+export type { MapInfo, ProgInfo, MapCreateOptions, PerfEventFlag } from './host/attr.js';
+export type { Link, LinkKind, LinkDetails } from './host/link.js';
+export type { AttachOptions, NetDevice } from './host/link/options.js';
+export type { KprobeMultiOptions } from './host/link/kprobe-multi.js';
+export type { UprobeMultiOptions } from './host/link/uprobe-multi.js';
+export type { UsdtOptions } from './host/usdt/attach.js';
+export type { OwnedFd } from './host/fd.js';

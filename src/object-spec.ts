@@ -3,6 +3,7 @@
 // the initial images of its global-variable maps. Plain data, written by wasm/adjust.c.
 import type { Adjustments, InnerMapAdjustment } from './adjust.js';
 
+/** A program of an opened object. */
 export interface ObjectSpecProgram {
   name: string;
   /** ELF section, e.g. "tp_btf/sched_switch" */
@@ -15,6 +16,7 @@ export interface ObjectSpecProgram {
   insnCount: number;
 }
 
+/** The attributes of a map-in-map's inner map template. */
 export interface ObjectSpecInnerMap {
   type: number;
   keySize: number;
@@ -23,6 +25,7 @@ export interface ObjectSpecInnerMap {
   flags: number;
 }
 
+/** A map of an opened object. */
 export interface ObjectSpecMap extends ObjectSpecInnerMap {
   name: string;
   numaNode: number;
@@ -41,6 +44,7 @@ export interface ObjectSpecMap extends ObjectSpecInnerMap {
   initial: string | null;
 }
 
+/** An opened object as plain data: its programs and maps as libbpf's open phase sees them. */
 export interface ObjectSpec {
   object: string;
   byteOrder: 'little' | 'big';

@@ -3,12 +3,15 @@
 import { ObjectFormatError } from './errors.js';
 import { validatePlan } from './plan-validate.js';
 
+/** The `format` field of a load plan. */
 export const PLAN_FORMAT = 'corebpf-load-plan';
+/** The `version` field of the load plans this library writes and reads. */
 export const PLAN_VERSION = 1;
 
 /** Binary data in a plan is base64 text, so a plan is JSON as it is. */
 export type Base64 = string;
 
+/** An initial element of a plan map. */
 export interface PlanMapInit {
   key: Base64;
   /** raw value bytes (absent when the value refers to a program or map) */
@@ -20,6 +23,7 @@ export interface PlanMapInit {
   flags?: number;
 }
 
+/** A map of a load plan. */
 export interface PlanMap {
   name: string;
   /** enum bpf_map_type */
@@ -66,17 +70,20 @@ export interface PlanStructOps {
   programs: { offset: number; program: number }[];
 }
 
+/** An instruction that refers to a plan map (patched with the map's fd at load). */
 export interface PlanMapRef {
   /** index of the ld_imm64 instruction whose imm holds the map index */
   insn: number;
   map: number;
 }
 
+/** func_info or line_info records of a program, as the kernel takes them. */
 export interface PlanInfoBlob {
   recSize: number;
   data: Base64;
 }
 
+/** A program of a load plan, with its final instructions. */
 export interface PlanProgram {
   name: string;
   section: string;
@@ -114,11 +121,13 @@ export interface PlanProgram {
   };
 }
 
+/** A CO-RE relocation kind (libbpf's `enum bpf_core_relo_kind`, lower case without the BPF_CORE_ prefix). */
 export type RelocationKind =
   | 'field_byte_offset' | 'field_byte_size' | 'field_exists' | 'field_signed'
   | 'field_lshift_u64' | 'field_rshift_u64' | 'type_id_local' | 'type_id_target'
   | 'type_exists' | 'type_size' | 'enumval_exists' | 'enumval_value' | 'type_matches';
 
+/** One CO-RE relocation: where, what kind, the access path, and the local and target values (or why it failed). */
 export interface RelocationRecord {
   program: string;
   /** index of the relocation in its ELF section's CO-RE records */
@@ -167,6 +176,7 @@ export interface PlanSources {
   btf: string;
 }
 
+/** A load plan: everything the host needs to load a relocated object (docs/load-plan.md). */
 export interface LoadPlan {
   format: typeof PLAN_FORMAT;
   version: typeof PLAN_VERSION;
@@ -183,6 +193,7 @@ export interface LoadPlan {
   sources?: PlanSources;
 }
 
+/** A load plan as JSON text (what {@link parsePlan} reads back). */
 export function serializePlan(plan: LoadPlan): string {
   return JSON.stringify(plan, null, 1) + '\n';
 }

@@ -11,6 +11,7 @@ import type { LoadPlan, RelocationRecord } from './plan.js';
 import { WorkerPool, type PoolOptions } from './worker/pool.js';
 import type { LogLevel, RelocateStats } from './worker/service.js';
 
+/** Options of {@link relocate}: the target kernel and the open-phase adjustments. */
 export interface RelocateOptions {
   /** target kernel BTF: bytes, or a path (raw BTF, vmlinux ELF, or .xz of either);
    *  default: this machine's /sys/kernel/btf/vmlinux */
@@ -42,6 +43,7 @@ export interface RelocateOptions {
   adjustments?: Adjustments;
 }
 
+/** The result of {@link relocate}: the load plan and the relocation report. */
 export interface RelocateResult {
   plan: LoadPlan;
   relocations: RelocationRecord[];
@@ -76,6 +78,7 @@ export class Relocator {
     this.pool = new WorkerPool(opts);
   }
 
+  /** Relocate an object (bytes or a path) as {@link relocate} does, in this relocator's workers. */
   async relocate(object: Uint8Array | string, opts: RelocateOptions = {}): Promise<RelocateResult> {
     const objectBytes = typeof object === 'string' ? readInput(object, 'BPF object') : object;
     const objectName = opts.objectName ?? (typeof object === 'string' ? objectNameOf(object) : 'obj');
@@ -135,10 +138,12 @@ export class Relocator {
     return bytes;
   }
 
+  /** Terminate the workers. */
   close(): Promise<void> {
     return this.pool.close();
   }
 
+  /** Same as close(). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

@@ -20,6 +20,8 @@ import { helperMissing, needs, needsEach, skipWith, unmet } from './kernel.js';
 import { linksOfProgram } from './link-helpers.js';
 
 const PROGS = new URL('../testdata/progs/', import.meta.url).pathname;
+// built per architecture: without BPF cookies usdt.bpf.h reads the probe's address (PT_REGS_IP)
+const USDT_OBJ = `${PROGS}usdt.${({ x64: 'x86', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? 'x86'}.bpf.o`;
 const EM_X86_64 = 62, EM_AARCH64 = 183;
 let target: string | null = null;
 let whyNoTarget = '';
@@ -118,7 +120,7 @@ describe('real kernel: USDT through libbpf\'s usdt.bpf.h', () => {
 
   it('corebpf:plain (no semaphore): the int, long and pointer sums, the hit count, the USDT cookie and argument count', async (ctx) => {
     if (!usdtTarget()) skipWith(ctx, whyNoTarget);
-    const obj = await (await BpfObject.open(`${PROGS}usdt.bpf.o`, { relocator })).load();
+    const obj = await (await BpfObject.open(USDT_OBJ, { relocator })).load();
     try {
       const prog = obj.program('usdt_plain');
       expect(linksOfProgram(prog.fd)).toEqual([]);
@@ -146,7 +148,7 @@ describe('real kernel: USDT through libbpf\'s usdt.bpf.h', () => {
 
   it('corebpf:sema: the semaphore is raised only while attached, and the sums match what fired', async (ctx) => {
     if (!usdtTarget()) skipWith(ctx, whyNoTarget);
-    const obj = await (await BpfObject.open(`${PROGS}usdt.bpf.o`, { relocator })).load();
+    const obj = await (await BpfObject.open(USDT_OBJ, { relocator })).load();
     try {
       expect(run(5).fired).toBe(0n); // nobody attached: the probe's guard stays off
       const prog = obj.program('usdt_sema');
@@ -168,7 +170,7 @@ describe('real kernel: USDT through libbpf\'s usdt.bpf.h', () => {
 
   it('both programs at once share the specs map (distinct spec ids); wrong targets are typed errors', async (ctx) => {
     if (!usdtTarget()) skipWith(ctx, whyNoTarget);
-    const obj = await (await BpfObject.open(`${PROGS}usdt.bpf.o`, { relocator })).load();
+    const obj = await (await BpfObject.open(USDT_OBJ, { relocator })).load();
     try {
       const a = await obj.program('usdt_plain').attach({ usdt: { binary: target!, provider: 'corebpf', name: 'plain', cookie: 5 } });
       const b = await obj.program('usdt_sema').attach({ usdt: { binary: target!, provider: 'corebpf', name: 'sema' } });
@@ -211,7 +213,7 @@ describe('USDT without BPF cookies: libbpf\'s IP-to-spec-id map', () => {
   };
   // loaded as libbpf loads it there: LINUX_HAS_BPF_COOKIE is 0 (usdt.bpf.h looks spec ids up by
   // IP), and no uprobe.multi (6.6+): a uprobe per site
-  const open = async () => (await SrcBpfObject.open(`${PROGS}usdt.bpf.o`, { relocator, features: { bpf_cookie: false, uprobe_multi_link: false } })).load();
+  const open = async () => (await SrcBpfObject.open(USDT_OBJ, { relocator, features: { bpf_cookie: false, uprobe_multi_link: false } })).load();
   const ipEntries = (obj: SrcBpfObject): bigint[] => [...obj.map('__bpf_usdt_ip_to_spec_id').keys()].map((k) => BigInt(k as number | bigint));
 
   it('an executable (ET_EXEC): its sites\' own addresses, no pid needed; sums, hits and the USDT cookie as with cookies', async (ctx) => {

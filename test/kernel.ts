@@ -36,6 +36,7 @@ export type Need =
   | 'tcx' // tcx links (Linux 6.6+)
   | 'struct_ops' // a BPF tcp_congestion_ops (BPF_PROG_TYPE_STRUCT_OPS through BPF trampolines, Linux 5.6+)
   | 'struct_ops_link' // struct_ops links (SEC(".struct_ops.link"), BPF_F_LINK, Linux 6.4+)
+  | 'iter_task' // BPF iterators over tasks (SEC("iter/task"), BPF_TRACE_ITER links, Linux 5.8+)
   | 'bpf_loop' // the bpf_loop() helper and its callbacks (ld_imm64 BPF_PSEUDO_FUNC), Linux 5.17+
   // BTF kinds the kernel accepts (libbpf's features.c probes: a tiny BTF with that kind, loaded)
   | 'btf_float' | 'btf_decl_tag' | 'btf_type_tag' | 'btf_enum64'
@@ -387,6 +388,26 @@ const DETECT: Record<Need, () => string | null> = {
     const has = kallsymsHas('bpf_struct_ops_link_create');
     if (has === null) return '/proc/kallsyms is not readable';
     return has ? null : 'bpf_struct_ops_link_create is not in /proc/kallsyms: the kernel has no struct_ops links (BPF_F_LINK, Linux 6.4+)';
+  },
+  iter_task() {
+    const bpf = missing('bpf') ?? missing('btf');
+    if (bpf) return bpf;
+    const id = kernelBtfId('bpf_iter_task', 'func');
+    if (id === null) return "bpf_iter_task is not in the kernel's BTF: no task iterator (Linux 5.8+)";
+    let prog: OwnedFd;
+    try {
+      prog = A.progLoad({ progType: U.BPF_PROG_TYPE_TRACING, insns: RET0, license: 'GPL', expectedAttachType: U.BPF_TRACE_ITER, attachBtfId: id, name: 'probe' });
+    } catch (e) {
+      return `BPF_PROG_LOAD of a minimal iter/task program fails: ${errText(e)}`;
+    }
+    try {
+      A.linkCreate({ progFd: prog.fd, targetFd: 0, attachType: U.BPF_TRACE_ITER }).close();
+      return null;
+    } catch (e) {
+      return `a minimal iter/task program loads but BPF_LINK_CREATE refuses it: ${errText(e)}`;
+    } finally {
+      prog.close();
+    }
   },
   fentry: () => loadAndAttachBtf(U.BPF_PROG_TYPE_TRACING, U.BPF_TRACE_FENTRY, HOOK_FUNC, 'func'),
   fexit: () => loadAndAttachBtf(U.BPF_PROG_TYPE_TRACING, U.BPF_TRACE_FEXIT, HOOK_FUNC, 'func'),

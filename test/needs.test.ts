@@ -42,10 +42,10 @@ describe('a plan\'s needs against what a kernel offers', () => {
 
   it('a helper call in code the plan\'s constants make dead is not a need (usdt.bpf.h without BPF cookies)', async () => {
     // 5.10 as libbpf sees it: no BPF cookies, LINUX_HAS_BPF_COOKIE is 0, the cookie branch is dead
-    const asOn510 = await plan('usdt', K510, profile510.features);
+    const asOn510 = await plan('usdt.x86', K510, profile510.features);
     expect(unmetNeeds(asOn510, offers510)).toEqual([]);
     // the same object relocated as if the kernel had cookies: the call is live, and 5.10 lacks it
-    const assumed = await plan('usdt', K510, { ...profile510.features, bpf_cookie: true });
+    const assumed = await plan('usdt.x86', K510, { ...profile510.features, bpf_cookie: true });
     const unmet = unmetNeeds(assumed, offers510);
     expect(unmet.length).toBeGreaterThan(0);
     expect(unmet.every((u) => u.need === 'helper' && u.name === 'bpf_get_attach_cookie' && u.id === 174)).toBe(true);

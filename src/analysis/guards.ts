@@ -10,6 +10,7 @@ import { parseBtf, type Btf } from '../btf/reader.js';
 import type { LoadPlan, PlanProgram, RelocationRecord } from '../plan.js';
 import { analyzeReach, type ReachResult } from './reach.js';
 
+/** A path of a program's control flow that reaches a poisoned instruction. */
 export interface ReachPath {
   /** the plan program (entry point) whose final instructions the path indexes */
   program: string;

@@ -6,23 +6,28 @@
 // A helper call only counts where it may run: a call in code the plan's own constants make
 // dead (usdt.bpf.h calls bpf_get_attach_cookie only `if (LINUX_HAS_BPF_COOKIE)`, a .kconfig
 // value) is pruned by the verifier before it looks at the call, as by src/analysis/reach.ts.
+// With the kernel's BTF, the context loads of BTF-attached tracing programs are judged by the
+// attach target's argument types there too (src/analysis/ctx-access.ts).
 import type { KernelOffers } from '../btf/kernel-features.js';
 import * as U from '../host/generated/uapi.js';
 import type { LoadPlan } from '../plan.js';
+import { ctxAccessRefusals, type CtxTarget } from './ctx-access.js';
 import { frozenMaps } from './guards.js';
 import { BPF_CALL, BPF_JMP, decodeInsns, poisonOf } from './insn.js';
 import { analyzeReach } from './reach.js';
 
+/** A helper, map type or program type a relocated program needs and the kernel's BTF says the kernel lacks (see {@link unmetNeeds}). */
 export interface UnmetNeed {
   /** the program that cannot load (a map type: each program that uses the map, or all of
    *  them when none does) */
   program: string;
-  need: 'helper' | 'map-type' | 'prog-type';
-  /** the helper id, map type or program type */
+  need: 'helper' | 'map-type' | 'prog-type' | 'ctx-access';
+  /** the helper id, map type or program type; ctx-access: the argument slot read */
   id: number;
-  /** its UAPI name (bpf_get_attach_cookie, BPF_MAP_TYPE_BLOOM_FILTER), or #id when unknown */
+  /** its UAPI name (bpf_get_attach_cookie, BPF_MAP_TYPE_BLOOM_FILTER), or #id when unknown;
+   *  ctx-access: the kernel's refusal ("func 'vfs_unlink' arg2 type PTR is not a struct") */
   name: string;
-  /** helper: the first instruction that calls it; map-type: the map */
+  /** helper: the first instruction that calls it; ctx-access: the load; map-type: the map */
   insn?: number;
   map?: string;
 }
@@ -41,8 +46,9 @@ const uapiNames = () => (names ??= {
 
 const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 
-/** Every need of `plan` that `offers` does not meet, in program order. */
-export function unmetNeeds(plan: LoadPlan, offers: KernelOffers): UnmetNeed[] {
+/** Every need of `plan` that `offers` does not meet, in program order; with `ctx` (the
+ *  kernel's BTF and release), also the context loads its verifier refuses. */
+export function unmetNeeds(plan: LoadPlan, offers: KernelOffers, ctx?: CtxTarget): UnmetNeed[] {
   const out: UnmetNeed[] = [];
   const n = uapiNames();
   const le = plan.byteOrder === 'little';
@@ -62,15 +68,19 @@ export function unmetNeeds(plan: LoadPlan, offers: KernelOffers): UnmetNeed[] {
   let frozen: Map<number, Uint8Array> | undefined;
   for (const p of plan.programs) {
     if (progTypes && !progTypes.has(p.type)) out.push({ program: p.name, need: 'prog-type', id: p.type, name: n.prog.get(p.type) ?? `#${p.type}` });
-    if (!helpers) continue;
+    const tracing = ctx !== undefined && p.attachBtfId !== 0 && (p.type === U.BPF_PROG_TYPE_TRACING || p.type === U.BPF_PROG_TYPE_LSM);
+    if (!helpers && !tracing) continue;
     const bytes = b64(p.insns);
     const insns = decodeInsns(bytes, le);
     // libbpf's poisoned calls (a failed relocation, a missing kfunc) are the relocation
     // report's to judge (src/analysis/guards.ts)
-    const calls = insns.flatMap((x, i) => (x.code === (BPF_JMP | BPF_CALL) && x.src === 0 && !helpers.has(x.imm) && !poisonOf(x) ? [i] : []));
-    if (!calls.length) continue;
+    const calls = helpers ? insns.flatMap((x, i) => (x.code === (BPF_JMP | BPF_CALL) && x.src === 0 && !helpers.has(x.imm) && !poisonOf(x) ? [i] : [])) : [];
+    if (!calls.length && !tracing) continue;
     frozen ??= frozenMaps(plan);
     const reach = analyzeReach({ insns: bytes, littleEndian: le, frozen, mapRefs: new Map(p.mapRefs.map((m) => [m.insn, m.map])) });
+    if (tracing && ctx) {
+      for (const r of ctxAccessRefusals(p, insns, reach.reachable, ctx)) out.push({ program: p.name, need: 'ctx-access', id: r.arg, name: r.message, insn: r.insn });
+    }
     const seen = new Set<number>();
     for (const i of calls) {
       const id = insns[i]!.imm;
@@ -84,7 +94,12 @@ export function unmetNeeds(plan: LoadPlan, offers: KernelOffers): UnmetNeed[] {
 
 /** one line for a report: what the program needs that this kernel lacks */
 export function describeNeeds(needs: UnmetNeed[]): string {
-  return needs.map((u) => (u.need === 'helper' ? `helper ${u.name} (#${u.id}), called at insn ${u.insn}`
+  return needs.filter((u) => u.need !== 'ctx-access').map((u) => (u.need === 'helper' ? `helper ${u.name} (#${u.id}), called at insn ${u.insn}`
     : u.need === 'map-type' ? `map type ${u.name} (${u.id}) of map '${u.map}'`
       : `program type ${u.name} (${u.id})`)).join('; ');
+}
+
+/** one line for a report: the context loads the kernel's verifier refuses */
+export function describeCtxRefusals(needs: UnmetNeed[]): string {
+  return needs.filter((u) => u.need === 'ctx-access').map((u) => `${u.name} (the context load at insn ${u.insn})`).join('; ');
 }

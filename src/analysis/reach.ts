@@ -22,6 +22,7 @@ import {
   TOP, U, c, clobber, cloneState, entryState, joinState, joinVal, sameVal, stackish, type State, type Val,
 } from './values.js';
 
+/** The input of {@link analyzeReach}: one program's final instructions and what the plan knows of its constants. */
 export interface ReachInput {
   /** the program's final instructions (struct bpf_insn[]) */
   insns: Uint8Array;
@@ -32,6 +33,7 @@ export interface ReachInput {
   frozen: Map<number, Uint8Array>;
 }
 
+/** An instruction libbpf poisoned (a failed CO-RE relocation, a missing map or kfunc) and whether it can run. */
 export interface Poison {
   insn: number;
   kind: 'core' | 'map' | 'kfunc';
@@ -40,6 +42,7 @@ export interface Poison {
   path?: number[];
 }
 
+/** The output of {@link analyzeReach}. */
 export interface ReachResult {
   count: number;
   /** per instruction: whether some execution may get there */
@@ -139,6 +142,7 @@ function functionStarts(insns: Insn[]): number[] {
   return [...starts].filter((s) => s >= 0 && s < insns.length).sort((a, b) => a - b);
 }
 
+/** Which instructions of a relocated program can run: conditional constant propagation over its final instructions (conservative: what it calls dead is dead). */
 export function analyzeReach(input: ReachInput): ReachResult {
   const insns = decodeInsns(input.insns, input.littleEndian);
   const n = insns.length;

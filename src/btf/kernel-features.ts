@@ -10,8 +10,10 @@
 import { BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FUNC, BTF_KIND_STRUCT } from './kinds.js';
 import type { Btf } from './reader.js';
 
+/** What a feature's answer rests on: the kernel's BTF, the kernel release, or nothing (assumed present). */
 export type FeatureBasis = 'btf' | 'version' | 'assumed';
 
+/** libbpf's kernel features as read from a kernel's BTF ({@link kernelFeaturesFromBtf}), each with what its answer rests on. */
 export interface KernelFeatureProfile {
   /** libbpf's feature names without FEAT_, lowercase (btf_enum64), as relocate() takes them */
   features: Record<string, boolean>;
@@ -163,6 +165,7 @@ function enumValues(btf: Btf, sibling: string, skip: RegExp): number[] | null {
   return null;
 }
 
+/** The helpers, map types, program types and attach types a kernel offers, from the UAPI enums its BTF carries. */
 export function kernelOffersFromBtf(btf: Btf): KernelOffers {
   return {
     helpers: enumValues(btf, 'BPF_FUNC_map_lookup_elem', /^__/),

@@ -52,6 +52,7 @@ export const BTF_KIND_NAMES = [
   'TYPE_TAG', 'ENUM64',
 ] as const;
 
+/** Short name of a BTF kind (`'STRUCT'`, `'FUNC_PROTO'`, ...), as bpftool prints it. */
 export type BtfKindName = (typeof BTF_KIND_NAMES)[number];
 
 /** Kind of a valid BTF type record (BTF_KIND_UNKN only denotes `void`, type id 0). */

@@ -19,8 +19,10 @@ export { BtfFormatError } from './errors.js';
 export * from './kinds.js';
 export type * from './types.js';
 
+/** Byte order of a BTF blob (from its magic). */
 export type BtfEndianness = 'little' | 'big';
 
+/** Options of {@link parseBtf}. */
 export interface BtfParseOptions {
   /** Base BTF of a split BTF blob (e.g. vmlinux for a module's .BTF). */
   base?: Btf;
@@ -47,6 +49,7 @@ export function parseBtf(data: Uint8Array, options: BtfParseOptions = {}): Btf {
   return new Btf(data, options);
 }
 
+/** A parsed BTF blob (a kernel's `/sys/kernel/btf/vmlinux`, a module's, or an object's `.BTF`): its types by id and by name. Made by {@link parseBtf}. */
 export class Btf {
   readonly header: BtfHeader;
   readonly endianness: BtfEndianness;

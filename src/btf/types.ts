@@ -24,6 +24,7 @@ interface Common<K extends number, N extends string> {
 /** Type id 0. */
 export type BtfVoid = Common<typeof BTF_KIND_UNKN, 'UNKN'>;
 
+/** A BTF_KIND_INT record. */
 export interface BtfInt extends Common<typeof BTF_KIND_INT, 'INT'> {
   readonly size: number;
   /** BTF_INT_ENCODING: BTF_INT_SIGNED | BTF_INT_CHAR | BTF_INT_BOOL bits. */
@@ -37,14 +38,17 @@ export interface BtfInt extends Common<typeof BTF_KIND_INT, 'INT'> {
   readonly bits: number;
 }
 
+/** A BTF_KIND_PTR record. */
 export interface BtfPtr extends Common<typeof BTF_KIND_PTR, 'PTR'> { readonly type: number }
 
+/** A BTF_KIND_ARRAY record (`struct btf_array`). */
 export interface BtfArray extends Common<typeof BTF_KIND_ARRAY, 'ARRAY'> {
   readonly elemType: number;
   readonly indexType: number;
   readonly nelems: number;
 }
 
+/** A member of a struct or union (`struct btf_member`). */
 export interface BtfMember {
   readonly name: string;
   readonly nameOff: number;
@@ -55,18 +59,22 @@ export interface BtfMember {
   readonly bitfieldSize: number;
 }
 
+/** A BTF_KIND_STRUCT record. */
 export interface BtfStruct extends Common<typeof BTF_KIND_STRUCT, 'STRUCT'> {
   readonly size: number;
   readonly members: readonly BtfMember[];
 }
 
+/** A BTF_KIND_UNION record. */
 export interface BtfUnion extends Common<typeof BTF_KIND_UNION, 'UNION'> {
   readonly size: number;
   readonly members: readonly BtfMember[];
 }
 
+/** An enumerator of an enum (`struct btf_enum`, `struct btf_enum64`). */
 export interface BtfEnumValue<V> { readonly name: string; readonly nameOff: number; readonly value: V }
 
+/** A BTF_KIND_ENUM record (32-bit values). */
 export interface BtfEnum extends Common<typeof BTF_KIND_ENUM, 'ENUM'> {
   readonly size: number;
   /** kflag: values are signed. */
@@ -74,37 +82,48 @@ export interface BtfEnum extends Common<typeof BTF_KIND_ENUM, 'ENUM'> {
   readonly values: readonly BtfEnumValue<number>[];
 }
 
+/** A BTF_KIND_ENUM64 record (64-bit values). */
 export interface BtfEnum64 extends Common<typeof BTF_KIND_ENUM64, 'ENUM64'> {
   readonly size: number;
   readonly signed: boolean;
   readonly values: readonly BtfEnumValue<bigint>[];
 }
 
+/** A BTF_KIND_FWD record: a forward declaration. */
 export interface BtfFwd extends Common<typeof BTF_KIND_FWD, 'FWD'> {
   readonly fwdKind: 'struct' | 'union';
 }
 
+/** A BTF_KIND_TYPEDEF record. */
 export interface BtfTypedef extends Common<typeof BTF_KIND_TYPEDEF, 'TYPEDEF'> { readonly type: number }
+/** A BTF_KIND_VOLATILE record. */
 export interface BtfVolatile extends Common<typeof BTF_KIND_VOLATILE, 'VOLATILE'> { readonly type: number }
+/** A BTF_KIND_CONST record. */
 export interface BtfConst extends Common<typeof BTF_KIND_CONST, 'CONST'> { readonly type: number }
+/** A BTF_KIND_RESTRICT record. */
 export interface BtfRestrict extends Common<typeof BTF_KIND_RESTRICT, 'RESTRICT'> { readonly type: number }
 
+/** A BTF_KIND_TYPE_TAG record. */
 export interface BtfTypeTag extends Common<typeof BTF_KIND_TYPE_TAG, 'TYPE_TAG'> {
   readonly type: number;
   /** kflag: the tag is an `__attribute__((...))` rather than a btf_type_tag. */
   readonly attribute: boolean;
 }
 
+/** Linkage of a BTF_KIND_FUNC. */
 export type BtfFuncLinkage = 'static' | 'global' | 'extern';
 
+/** A BTF_KIND_FUNC record. */
 export interface BtfFunc extends Common<typeof BTF_KIND_FUNC, 'FUNC'> {
   /** The FUNC_PROTO. */
   readonly type: number;
   readonly linkage: BtfFuncLinkage;
 }
 
+/** A parameter of a function prototype (`struct btf_param`). */
 export interface BtfParam { readonly name: string; readonly nameOff: number; readonly type: number }
 
+/** A BTF_KIND_FUNC_PROTO record. */
 export interface BtfFuncProto extends Common<typeof BTF_KIND_FUNC_PROTO, 'FUNC_PROTO'> {
   readonly returnType: number;
   /** Parameters, without the trailing `...` marker (name 0, type 0) of a variadic function. */
@@ -112,22 +131,28 @@ export interface BtfFuncProto extends Common<typeof BTF_KIND_FUNC_PROTO, 'FUNC_P
   readonly variadic: boolean;
 }
 
+/** Linkage of a BTF_KIND_VAR. */
 export type BtfVarLinkage = 'static' | 'global' | 'extern';
 
+/** A BTF_KIND_VAR record. */
 export interface BtfVar extends Common<typeof BTF_KIND_VAR, 'VAR'> {
   readonly type: number;
   readonly linkage: BtfVarLinkage;
 }
 
+/** A variable of a data section (`struct btf_var_secinfo`). */
 export interface BtfVarSecinfo { readonly type: number; readonly offset: number; readonly size: number }
 
+/** A BTF_KIND_DATASEC record. */
 export interface BtfDatasec extends Common<typeof BTF_KIND_DATASEC, 'DATASEC'> {
   readonly size: number;
   readonly vars: readonly BtfVarSecinfo[];
 }
 
+/** A BTF_KIND_FLOAT record. */
 export interface BtfFloat extends Common<typeof BTF_KIND_FLOAT, 'FLOAT'> { readonly size: number }
 
+/** A BTF_KIND_DECL_TAG record. */
 export interface BtfDeclTag extends Common<typeof BTF_KIND_DECL_TAG, 'DECL_TAG'> {
   readonly type: number;
   /** Member/parameter index the tag applies to, -1 for the type/function/variable itself. */
@@ -135,11 +160,13 @@ export interface BtfDeclTag extends Common<typeof BTF_KIND_DECL_TAG, 'DECL_TAG'>
   readonly attribute: boolean;
 }
 
+/** A BTF type record, told apart by its `kind` (type id 0 is {@link BtfVoid}). */
 export type BtfType =
   | BtfVoid | BtfInt | BtfPtr | BtfArray | BtfStruct | BtfUnion | BtfEnum | BtfFwd | BtfTypedef
   | BtfVolatile | BtfConst | BtfRestrict | BtfFunc | BtfFuncProto | BtfVar | BtfDatasec
   | BtfFloat | BtfDeclTag | BtfTypeTag | BtfEnum64;
 
+/** `struct btf_header`. */
 export interface BtfHeader {
   readonly magic: number;
   readonly version: number;

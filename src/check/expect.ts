@@ -16,10 +16,12 @@ import { CorebpfError } from '../errors.js';
 import type { CheckedKernel, CheckedObject, FailedRelocation } from './report.js';
 
 export const EXPECT_VERSION = 1;
+/** The reason given to programs expected to fail by name: the kernel selftests' `___err_` convention. */
 export const ERR_CONVENTION = 'program name contains ___err_ (expected to fail, kernel selftests convention)';
 
 type Globs = string | string[];
 
+/** One entry of an expected-failures file: which failures (objects, programs, kernels, relocations, errors) are expected, and why. */
 export interface Expectation {
   /** object file name (execsnoop.bpf.o), libbpf object name (execsnoop) or path */
   object?: Globs;
@@ -172,6 +174,7 @@ export function parseExpectations(text: string, name = 'expectations'): Expectat
   });
 }
 
+/** Read and parse an expected-failures file (`corebpf check --expect-fail FILE`); throws a {@link CorebpfError} that names the file when it is unreadable or malformed. */
 export function readExpectations(path: string): Expectation[] {
   let text: string;
   try {

@@ -262,7 +262,10 @@ const JS = String.raw`
     if (v.note) details.appendChild(kv('note', v.note));
     var pe = (r.disabled || []).find(function (d) { return d.program === v.program; });
     var un = (r.unmet || []).filter(function (u) { return u.program === v.program; });
-    var perr = un.length ? { name: 'NotSupportedError', message: 'this kernel lacks ' + un.map(function (u) { return (u.need === 'helper' ? 'helper ' : u.need === 'map-type' ? 'map type ' : 'program type ') + u.name + (u.map ? " (map '" + u.map + "')" : ''); }).join('; ') }
+    var lacks = un.filter(function (u) { return u.need !== 'ctx-access'; });
+    var refused = un.filter(function (u) { return u.need === 'ctx-access'; }).map(function (u) { return u.name + ' (insn ' + u.insn + ')'; }).join('; ');
+    var perr = un.length ? (lacks.length ? { name: 'NotSupportedError', message: 'this kernel lacks ' + lacks.map(function (u) { return (u.need === 'helper' ? 'helper ' : u.need === 'map-type' ? 'map type ' : 'program type ') + u.name + (u.map ? " (map '" + u.map + "')" : ''); }).join('; ') + (refused ? '; its verifier refuses ' + refused : '') }
+      : { name: 'VerifierError', message: "the kernel's verifier refuses " + refused })
       : pe ? pe.error : r.error;
     if (v.error && perr) details.appendChild(el('pre', { text: perr.name + ': ' + perr.message }));
     var failed = v.failures.map(function (i) { return r.failed[i]; });
@@ -397,6 +400,7 @@ function scriptJson(v: unknown): string {
   return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
+/** A check report as one self-contained HTML page (the program × kernel matrix). */
 export function renderHtml(report: CheckReport): string {
   const s = report.summary;
   return `<!DOCTYPE html>

@@ -18,3 +18,7 @@ export { renderJunit as renderCheckJunit } from './junit.js';
 export { renderHtml as renderCheckHtml } from './html.js';
 export { formatSummary as formatCheckSummary } from './text.js';
 export { progressMode as checkProgressMode, progressReporter as checkProgressReporter, type ProgressMode, type ProgressReporter } from './progress.js';
+// types that the signatures above use
+export type { Endianness as CheckEndianness, ReportExpectations, DisabledProgram } from './report.js';
+export type { ObjectAdjustment } from './expect.js';
+export type { KernelInput } from './kernels.js';

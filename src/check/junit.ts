@@ -18,6 +18,7 @@ function attrs(a: Record<string, string | number>): string {
   return Object.entries(a).map(([k, v]) => ` ${k}="${xmlEscape(String(v))}"`).join('');
 }
 
+/** A check report as JUnit XML: a test suite per kernel, a test case per object:program. */
 export function renderJunit(report: CheckReport): string {
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const byKernel = new Map<string, typeof report.results>();

@@ -26,11 +26,13 @@ export interface ManifestEntry {
   kallsyms?: { file: string };
 }
 
+/** A kernel BTF file of a check run. */
 export interface KernelInput extends CheckedKernel {
   /** absolute or cwd-relative path of the file */
   path: string;
 }
 
+/** The kernels of a `--btf-dir` ({@link listCheckKernels}): those to check and those skipped, with why. */
 export interface KernelList {
   kernels: KernelInput[];
   skipped: SkippedKernel[];

@@ -5,6 +5,7 @@ import {
   classify, completePrograms, type CheckReport, type CheckedObject, type ObjectResult, type ShardInfo,
 } from './report.js';
 
+/** Options of {@link mergeReports}. */
 export interface MergeOptions {
   /** accept shards that do not add up to the whole kernel list */
   allowPartial?: boolean;

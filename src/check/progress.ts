@@ -3,8 +3,10 @@
 import type { CheckProgress } from './run.js';
 import type { VerifyProgress } from './verify.js';
 
+/** How `check` shows progress: a redrawn bar (terminal), plain lines (CI), or nothing. */
 export type ProgressMode = 'bar' | 'lines' | 'off';
 
+/** The progress mode for a stream: off when quiet, a bar on a terminal outside CI, else lines. */
 export function progressMode(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, quiet: boolean): ProgressMode {
   if (quiet) return 'off';
   const ci = env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false';
@@ -15,12 +17,15 @@ function secs(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
+/** Shows the progress of a check run (see {@link checkProgressReporter}). */
 export interface ProgressReporter {
+  /** report progress (called as kernels complete) */
   update(p: CheckProgress): void;
   /** erase the bar (before printing the summary) */
   end(): void;
 }
 
+/** A progress reporter writing to `stream` in the given mode. */
 export function progressReporter(stream: NodeJS.WritableStream & { columns?: number }, mode: ProgressMode): ProgressReporter {
   if (mode === 'off') return { update() {}, end() {} };
   if (mode === 'lines') {

@@ -4,16 +4,20 @@
 // reads it. Verdicts are always re-derived from the raw results (classify()), so a merged
 // report classifies exactly as one unsharded run would.
 import type { RelocationKind, RelocationRecord } from '../plan.js';
-import { describeNeeds, type UnmetNeed } from '../analysis/needs.js';
+import { describeCtxRefusals, describeNeeds, type UnmetNeed } from '../analysis/needs.js';
 import { ObjectFormatError } from '../errors.js';
 import { type Expectation, matchError, matchRelocation, ERR_CONVENTION, isErrProgram } from './expect.js';
 import { isGuarded, splitFailures, verifierCell, type VerifierCell, type VerifierResult } from './verdict.js';
 
+/** The `format` field of a check report. */
 export const REPORT_FORMAT = 'corebpf-check-report';
+/** The `version` field of a check report this library writes and reads. */
 export const REPORT_VERSION = 1;
 
+/** Byte order of an object or a kernel. */
 export type Endianness = 'little' | 'big';
 
+/** A program of a checked object. */
 export interface CheckedProgram {
   name: string;
   /** ELF section (SEC("...")) */
@@ -22,6 +26,7 @@ export interface CheckedProgram {
   subprogram?: boolean;
 }
 
+/** An object of a check report. */
 export interface CheckedObject {
   /** unique name in the report: the file name, or the path given when two files share one */
   id: string;
@@ -35,6 +40,7 @@ export interface CheckedObject {
   programs: CheckedProgram[];
 }
 
+/** A kernel of a check report (one BTF file). */
 export interface CheckedKernel {
   /** file path under --btf-dir without .btf / .xz: "amd64-6.1.176" */
   id: string;
@@ -63,6 +69,7 @@ export interface CheckedKernel {
   missingFeatures?: string[];
 }
 
+/** A file of the BTF directory that was not checked, and why. */
 export interface SkippedKernel {
   file: string;
   reason: string;
@@ -72,6 +79,7 @@ export interface SkippedKernel {
 export type FailureCause =
   | 'type-missing' | 'field-missing' | 'enumval-missing' | 'ambiguous' | 'size-changed' | 'incompatible' | 'other';
 
+/** A CO-RE relocation that failed, with why (from libbpf's reason). */
 export interface FailedRelocation {
   program: string;
   relo: number;
@@ -101,6 +109,7 @@ export interface FailedRelocation {
   expected: string | null;
 }
 
+/** What happened when an object was relocated against a kernel. */
 export type Outcome =
   /** libbpf relocated the object (some relocations may have failed: libbpf poisons them) */
   | 'relocated'
@@ -111,6 +120,7 @@ export type Outcome =
   /** not tried: the object's byte order is not the kernel's */
   | 'not-applicable';
 
+/** One object relocated against one kernel. */
 export interface ObjectResult {
   object: string;
   kernel: string;
@@ -137,13 +147,16 @@ export interface ObjectResult {
   ms: number;
 }
 
+/** A program turned off after libbpf stopped at it, with the error it stopped with. */
 export interface DisabledProgram {
   program: string;
   error: { name: string; message: string };
 }
 
+/** A program's verdict on a kernel, with expectations applied: `pass`, `expected-fail`, `unexpected-fail`, `unexpected-pass` (expected to fail but did not), `skipped` (not checked: libbpf stopped earlier), `not-applicable` (byte order). */
 export type Verdict = 'pass' | 'expected-fail' | 'unexpected-fail' | 'unexpected-pass' | 'skipped' | 'not-applicable';
 
+/** A program's verdict on one kernel. */
 export interface ProgramVerdict {
   program: string;
   status: Verdict;
@@ -162,6 +175,7 @@ export interface ProgramVerdict {
   note?: string;
 }
 
+/** The expected failures a report was checked with, and how often each matched. */
 export interface ReportExpectations {
   /** the --expect-fail file as given, or null */
   file: string | null;
@@ -170,6 +184,7 @@ export interface ReportExpectations {
   uses: number[];
 }
 
+/** The counts of a check report. */
 export interface Summary {
   objects: number;
   kernels: number;
@@ -189,6 +204,7 @@ export interface Summary {
   unusedExpectations: number;
 }
 
+/** Which shard of the kernel list a report covers (`check --shard I/N`). */
 export interface ShardInfo {
   index: number;
   count: number;
@@ -196,6 +212,7 @@ export interface ShardInfo {
   totalKernels: number;
 }
 
+/** The report of `corebpf check`: every object against every kernel (docs/check-report.md). */
 export interface CheckReport {
   format: typeof REPORT_FORMAT;
   version: typeof REPORT_VERSION;
@@ -315,7 +332,7 @@ export function classify(report: Omit<CheckReport, 'summary'> & { summary?: Summ
       const err = isErrProgram(p.name);
       if (r.outcome === 'not-applicable') return { program: p.name, status: 'not-applicable', failures, note: r.note ?? 'not applicable' };
       const lacks = unmetError(r, p.name);
-      if (lacks) return objectError(p, lacks.message, failures, 'the kernel lacks what it needs (from its BTF)');
+      if (lacks) return objectError(p, lacks.message, failures, lacks.name === 'VerifierError' ? 'the kernel\'s verifier refuses its context access (argument types from its BTF)' : 'the kernel lacks what it needs (from its BTF)');
       const off = r.disabled?.find((d) => d.program === p.name);
       if (off) {
         return objectError(p, off.error.message, failures,
@@ -359,7 +376,10 @@ export function programError(r: ObjectResult, program: string): { name: string; 
 function unmetError(r: ObjectResult, program: string): { name: string; message: string } | null {
   const mine = r.unmet?.filter((u) => u.program === program);
   if (!mine?.length) return null;
-  return { name: 'NotSupportedError', message: `this kernel lacks ${describeNeeds(mine)}` };
+  const lacks = describeNeeds(mine);
+  const refused = describeCtxRefusals(mine);
+  if (!lacks) return { name: 'VerifierError', message: `the kernel's verifier refuses ${refused}` };
+  return { name: 'NotSupportedError', message: `this kernel lacks ${lacks}${refused ? `; its verifier refuses ${refused}` : ''}` };
 }
 
 /** the verdict with the verifier's column beside it, when the result has one */
@@ -408,6 +428,7 @@ export function summarize(report: CheckReport): Summary {
   return s;
 }
 
+/** A check report as JSON text (what {@link parseCheckReport} reads back). */
 export function serializeReport(report: CheckReport): string {
   return JSON.stringify(report, null, 1) + '\n';
 }

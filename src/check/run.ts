@@ -22,6 +22,7 @@ import {
   type CheckReport, type CheckedKernel, type CheckedObject, type DisabledProgram, type ObjectResult,
 } from './report.js';
 
+/** Options of {@link runCheck}. */
 export interface CheckOptions {
   /** object files, or directories whose *.o files are checked */
   objects: string[];
@@ -45,6 +46,7 @@ export interface CheckOptions {
   wasmDir?: string;
 }
 
+/** The progress of a check run, as given to `onProgress`. */
 export interface CheckProgress {
   /** object × kernel pairs done / in this run */
   done: number;
@@ -60,6 +62,7 @@ export interface CheckProgress {
   elapsedMs: number;
 }
 
+/** The result of {@link runCheck}: the report, remarks and statistics. */
 export interface CheckRun {
   report: CheckReport;
   /** remarks for the user (skipped inputs, manifest problems) */
@@ -133,6 +136,7 @@ function programsOf(rel: RelocationRecord[]): string[] {
 
 const IN_FLIGHT_PER_WORKER = 2;
 
+/** Run `corebpf check`: relocate every object against every kernel's BTF in worker threads and return the program × kernel report. */
 export async function runCheck(opts: CheckOptions): Promise<CheckRun> {
   const started = new Date();
   const t0 = performance.now();

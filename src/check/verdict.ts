@@ -72,6 +72,7 @@ export function splitFailures(r: ObjectResult, program: string): { failures: num
 
 const OFFLINE_OK: Verdict[] = ['pass', 'unexpected-pass'];
 
+/** A program's offline verdict (ok / ok-guarded / failed), or null when it was skipped or not applicable. */
 export function offlineVerdict(p: ProgramVerdict): OfflineVerdict | null {
   if (OFFLINE_OK.includes(p.status)) return p.guarded?.length ? 'ok-guarded' : 'ok';
   if (p.status === 'expected-fail' || p.status === 'unexpected-fail') return 'failed';

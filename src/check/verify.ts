@@ -15,6 +15,7 @@ import { classify, type CheckedKernel, type ObjectResult } from './report.js';
 import { runCheck, type CheckOptions, type CheckRun } from './run.js';
 import type { VerifierProgramResult, VerifierResult } from './verdict.js';
 
+/** Options of {@link runCheckVerify}: those of a check run, and the lab's. */
 export interface VerifyOptions extends CheckOptions {
   /** the corebpf source tree with scripts/lab (default: the one this package was built in) */
   labTop?: string;
@@ -25,9 +26,11 @@ export interface VerifyOptions extends CheckOptions {
   accel?: 'tcg' | 'kvm';
   /** VMs at once (default 2) */
   vms?: number;
+  /** called as each kernel's verification progresses */
   onVerifyProgress?: (p: VerifyProgress) => void;
 }
 
+/** The progress of `check --verify` in one lab kernel. */
 export interface VerifyProgress {
   /** lab kernel name, e.g. amd64-6.1 */
   kernel: string;
@@ -39,6 +42,7 @@ export interface VerifyProgress {
   why?: string;
 }
 
+/** A lab kernel that `check --verify` booted, and what came of it. */
 export interface VerifiedKernel {
   /** lab kernel name and the fixtures it stood for */
   kernel: string;
@@ -52,6 +56,7 @@ export interface VerifiedKernel {
   programs: number;
 }
 
+/** The result of {@link runCheckVerify}: a check run with the verifier's answers. */
 export interface VerifyRun extends CheckRun {
   verify: { accel: string; kernels: VerifiedKernel[]; notVerified: { kernel: string; why: string }[] };
 }

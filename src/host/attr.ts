@@ -172,6 +172,7 @@ export function cString(s: string): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // builders, one per command (or command family)
 
+/** The attributes of BPF_MAP_CREATE. */
 export interface MapCreateOptions {
   mapType: number;
   keySize: number;
@@ -539,6 +540,7 @@ export function infoBuf<N extends InfoLayoutName>(name: N): StructBuf<(typeof U.
   return new StructBuf(U.layouts[name], name);
 }
 
+/** `struct bpf_map_info` (BPF_OBJ_GET_INFO_BY_FD of a map). */
 export interface MapInfo {
   type: number; id: number; keySize: number; valueSize: number; maxEntries: number; mapFlags: number;
   name: string; ifindex: number; btfId: number; btfKeyTypeId: number; btfValueTypeId: number;
@@ -555,6 +557,7 @@ export function parseMapInfo(s: StructBuf<typeof U.layouts.bpf_map_info>): MapIn
   };
 }
 
+/** `struct bpf_prog_info` (BPF_OBJ_GET_INFO_BY_FD of a program). */
 export interface ProgInfo {
   type: number; id: number; tag: string; name: string; jitedProgLen: number; xlatedProgLen: number;
   loadTime: bigint; createdByUid: number; nrMapIds: number; gplCompatible: boolean; btfId: number;
@@ -853,6 +856,11 @@ export function progDetach(o: ProgAttachOptions): void {
 
 export function linkDetach(linkFd: number): void {
   run(U.BPF_LINK_DETACH, linkDetachAttr(linkFd));
+}
+
+/** BPF_ITER_CREATE: a new run of an iterator link, as an fd to read (libbpf's bpf_iter_create). */
+export function iterCreate(linkFd: number): OwnedFd {
+  return new OwnedFd(run(U.BPF_ITER_CREATE, iterCreateAttr(linkFd)), 'iter');
 }
 
 export function linkUpdate(linkFd: number, newProgFd: number, flags = 0, oldProgFd = 0): void {

@@ -24,6 +24,7 @@ import type { BtfMember, BtfType } from '../btf/types.js';
 export type BtfValue =
   | number | bigint | boolean | string | Buffer | BtfValue[] | { [name: string]: BtfValue };
 
+/** A value that does not fit its BTF type (or bytes that do not decode); `path` says where in the value. */
 export class BtfCodecError extends TypeError {
   constructor(message: string, readonly path: string) {
     super(message);
@@ -61,6 +62,7 @@ function u8(b: Uint8Array | Buffer): Uint8Array {
   return b as Uint8Array;
 }
 
+/** Encodes and decodes map keys, values, ring buffer records and global variables between raw bytes and plain JS values ({@link BtfValue}), by their BTF types. */
 export class BtfCodec {
   readonly littleEndian: boolean;
   readonly #fields = new Map<number, Map<string, FieldRef>>();

@@ -10,6 +10,7 @@ const leakGuard = new FinalizationRegistry<{ fd: number; sys: Syscalls }>(({ fd,
   }
 });
 
+/** A file descriptor owned by its holder, closed exactly once (close(), `using`, or when collected unclosed). */
 export class OwnedFd implements Disposable {
   #fd: number;
   readonly #sys: Syscalls;
@@ -31,6 +32,7 @@ export class OwnedFd implements Disposable {
     return this.#fd;
   }
 
+  /** closed or released */
   get closed(): boolean {
     return this.#fd < 0;
   }
@@ -52,6 +54,7 @@ export class OwnedFd implements Disposable {
     return fd;
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

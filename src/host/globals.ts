@@ -9,6 +9,7 @@ import { BtfCodec, BtfCodecError, type BtfValue, type DatasecVar } from './btf-c
 import type { BpfMap } from './map.js';
 import type { OpenedObject } from './opened.js';
 
+/** A global variable of an object (a `.rodata`, `.data` or `.bss` variable). */
 export interface GlobalVariable {
   name: string;
   /** the section: .rodata, .data, .bss, .rodata.NAME, ... */

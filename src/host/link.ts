@@ -127,6 +127,7 @@ export function linkDetails(fd: number): LinkDetails {
   return d;
 }
 
+/** An attachment of a program (a BPF link, a perf event, a legacy attach); close() detaches it unless pinned. */
 export class Link implements Disposable {
   readonly kind: LinkKind;
   readonly program: string;
@@ -153,6 +154,7 @@ export class Link implements Disposable {
     if (this.kind === 'link' && !this.#link) throw new TypeError('a BPF link needs its fd');
   }
 
+  /** close() was called */
   get closed(): boolean {
     return this.#closed;
   }
@@ -180,6 +182,7 @@ export class Link implements Disposable {
     return this.#link !== null;
   }
 
+  /** where the link is pinned in bpffs, or null */
   get pinnedPath(): string | null {
     return this.#pinned;
   }
@@ -216,6 +219,36 @@ export class Link implements Disposable {
     A.linkUpdate(this.#requireLink('update').fd, prog.fd, oldProg ? U.BPF_F_REPLACE : 0, oldProg?.fd ?? 0);
   }
 
+  /**
+   * One run of an iterator (`iter/task`, `iter/bpf_map`, ...; attached with attach() or
+   * attachIter): BPF_ITER_CREATE, then read(2) to the end, as libbpf's bpf_iter_create() and
+   * cilium/ebpf's Iter.Open(). Each call is a new iteration; what the program wrote with
+   * bpf_seq_printf / bpf_seq_write comes back as bytes.
+   */
+  readIter(maxBytes = 64 << 20): Buffer {
+    if (this.attachType !== U.BPF_TRACE_ITER) {
+      throw new CorebpfError(`'${this.program}' is attached to ${this.target}, not an iterator: readIter() is for iter/ programs`);
+    }
+    const link = this.#requireLink('read an iterator');
+    const sys = getSyscalls();
+    const it = A.iterCreate(link.fd);
+    try {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for (;;) {
+        const buf = Buffer.alloc(64 << 10);
+        const n = sys.read(it.fd, buf);
+        if (n === 0) break;
+        chunks.push(buf.subarray(0, n));
+        total += n;
+        if (total > maxBytes) throw new CorebpfError(`iterator '${this.program}' wrote more than ${maxBytes} bytes: pass a larger maxBytes to readIter()`);
+      }
+      return Buffer.concat(chunks, total);
+    } finally {
+      it.close();
+    }
+  }
+
   /** The kernel's view of the link (BPF_OBJ_GET_INFO_BY_FD). */
   info(): LinkDetails {
     return linkDetails(this.#requireLink('query').fd);
@@ -247,6 +280,7 @@ export class Link implements Disposable {
     if (errors.length) throw errors[0];
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

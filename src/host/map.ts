@@ -19,6 +19,7 @@ import { OwnedFd } from './fd.js';
 import * as U from './generated/uapi.js';
 import { enumName, getSyscalls, type Bytes } from './syscall.js';
 
+/** The attributes of a map. */
 export interface MapSpec {
   name: string;
   /** enum bpf_map_type */
@@ -62,6 +63,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  */
 export type MapInput<T> = unknown extends T ? unknown : [BtfValue] extends [T] ? unknown : T | Uint8Array;
 
+/** BPF_MAP_UPDATE_ELEM flags: a number, or `'any'` (BPF_ANY), `'noexist'` (BPF_NOEXIST), `'exist'` (BPF_EXIST), `'lock'` (BPF_F_LOCK). */
 export type UpdateFlags = number | 'any' | 'noexist' | 'exist' | 'lock';
 
 const PERCPU_TYPES = new Set<number>([
@@ -80,6 +82,7 @@ const FD_VALUE_TYPES = new Set<number>([
   U.BPF_MAP_TYPE_XSKMAP, U.BPF_MAP_TYPE_REUSEPORT_SOCKARRAY,
 ]);
 
+/** Whether a map type holds one value per possible CPU (per-CPU hash, array, LRU hash and cgroup storage). */
 export function isPerCpuMapType(type: number): boolean {
   return PERCPU_TYPES.has(type);
 }
@@ -122,6 +125,7 @@ function buf(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
+/** A BPF map: its attributes (adjustable until the object is loaded) and, once loaded, its elements, read and written through its fd with keys and values encoded by its BTF. Got from {@link BpfObject.map}; `K` and `V` type the keys and values. */
 export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   /** the map's name in the kernel (truncated to 15 bytes there) */
   readonly name: string;
@@ -167,7 +171,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     this.#pinPath = types.pinnedPath ?? null;
   }
 
-  /** set the opened-state attributes a handle starts with (BpfObject, before load) */
+  /** set the opened-state attributes a handle starts with (BpfObject, before load) @internal */
   [OPENED_MAP](pinPath: string | null, autocreate: boolean, innerMap: InnerMapAdjustment | null): void {
     this.#pinPath = pinPath;
     this.#autocreate = autocreate;
@@ -197,6 +201,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     }
   }
 
+  /** @internal */
   [BIND_MAP](fd: OwnedFd, spec: MapSpec, types: MapTypeInfo): void {
     const self = this as Mutable<BpfMap<K, V>>;
     this.#fd = fd;
@@ -313,12 +318,14 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     return this.#innerMap;
   }
 
+  /** the map's fd; throws when the object is not loaded */
   get fd(): number {
     const f = this.#fd;
     if (f === null) throw new CorebpfError(`map '${this.name}' is not created: its object is not loaded: call load() first`, { map: this.name });
     return f.fd;
   }
 
+  /** the map's fd was closed */
   get closed(): boolean {
     return this.#fd?.closed ?? false;
   }
@@ -351,6 +358,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   // ---------------------------------------------------------------------------------------
   // encoding
 
+  /** A key as the bytes the kernel takes (by the key's BTF type; bytes pass through). */
   encodeKey(key: unknown): Uint8Array {
     if (this.keySize === 0) return new Uint8Array(0);
     if (this.codec && this.btfKeyTypeId && !(key instanceof Uint8Array)) {
@@ -359,6 +367,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     return encodeRaw(key, this.keySize, 'key');
   }
 
+  /** Key bytes as a JS value (by the key's BTF type; a Buffer without BTF). */
   decodeKey(b: Uint8Array): K {
     if (this.codec && this.btfKeyTypeId) return this.codec.decode(this.btfKeyTypeId, b) as K;
     return buf(b) as K;
@@ -436,6 +445,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     return A.mapLookupElem(this.fd, key ?? NO_KEY, v, flags) ? buf(v) : undefined;
   }
 
+  /** The value for a key, decoded (an array of one value per CPU for per-CPU maps), or undefined when absent. */
   get(key?: MapInput<K>, flags = 0): V | undefined {
     // scratch buffers: decodeValue() copies out of the value bytes, and the key is only
     // read by the kernel during the call
@@ -454,10 +464,12 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     return encodeRaw(key, this.keySize, 'key');
   }
 
+  /** Whether the map has an element for this key. */
   has(key: MapInput<K>): boolean {
     return this.getRaw(this.encodeKey(key)) !== undefined;
   }
 
+  /** Raw update: value bytes of exactly the map's value size (all CPUs for per-CPU maps). */
   setRaw(key: Bytes | null, value: Bytes, flags: UpdateFlags = 'any'): void {
     if (value.byteLength !== this.valueBufferSize) {
       throw new TypeError(`map '${this.name}': value of ${value.byteLength} bytes, expected ${this.valueBufferSize}`);
@@ -471,6 +483,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     return this;
   }
 
+  /** Raw delete: true when the key was there. */
   deleteRaw(key: Bytes): boolean {
     return A.mapDeleteElem(this.fd, key);
   }
@@ -528,6 +541,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     }
   }
 
+  /** The keys, decoded, by BPF_MAP_GET_NEXT_KEY. */
   *keys(): Generator<K, void, undefined> {
     for (const k of this.keysRaw()) yield this.decodeKey(k);
   }
@@ -540,14 +554,17 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     }
   }
 
+  /** The [key, value] pairs, decoded. */
   *entries(): Generator<[K, V], void, undefined> {
     for (const [k, v] of this.entriesRaw()) yield [this.decodeKey(k), this.decodeValue(v)];
   }
 
+  /** The values, decoded. */
   *values(): Generator<V, void, undefined> {
     for (const [, v] of this.entriesRaw()) yield this.decodeValue(v);
   }
 
+  /** Same as entries(). */
   [Symbol.iterator](): Generator<[K, V], void, undefined> {
     return this.entries();
   }
@@ -608,6 +625,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     }
   }
 
+  /** All [key, value] pairs, decoded, read in batches (see entriesBatchRaw). */
   entriesBatch(batchSize = 256): [K, V][] {
     return this.entriesBatchRaw(batchSize).map(([k, v]) => [this.decodeKey(k), this.decodeValue(v)]);
   }
@@ -672,10 +690,12 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     this.#pin.unpin();
   }
 
+  /** Close the map's fd (the kernel frees the map when nothing else holds it). */
   close(): void {
     this.#fd?.close();
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

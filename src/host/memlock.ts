@@ -35,6 +35,7 @@ export function probeMemcgAccount(): number {
 
 export const RLIM_INFINITY = U.LIBC_RLIM_INFINITY;
 
+/** What {@link setMemlockLimit} decided about RLIMIT_MEMLOCK, as libbpf does. */
 export interface MemlockDecision {
   /** the kernel charges BPF memory to memory cgroups (5.11+): the limit is left alone */
   memcgAccount: boolean;

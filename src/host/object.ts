@@ -32,6 +32,7 @@ import { replayPlan, resolvePinPath } from './replay.js';
 import { attachStructOps } from './link/struct-ops.js';
 import type { Link } from './link.js';
 
+/** Options of loading an object: initial global values and what the plan is expected to be. */
 export interface ObjectOptions {
   /** values of `const volatile` globals (.rodata*) to set before load */
   rodata?: Record<string, unknown>;
@@ -56,11 +57,13 @@ export interface ObjectOptions {
 /** larger than any ring buffer (or perf) record the kernel hands out */
 const MAX_RECORD_SIZE = 1 << 28;
 
+/** Options of {@link BpfObject.open}: the relocation options and the object options. */
 export interface OpenOptions extends RelocateOptions, Omit<ObjectOptions, 'expect' | 'attachPrograms'> {
   /** relocate with this Relocator (default: a shared one) */
   relocator?: Relocator;
 }
 
+/** Options of `BpfObject.load()`. */
 export interface LoadOptions {
   /** load only these programs and the maps they use, like cilium/ebpf's LoadAndAssign
    *  (default: the programs with autoload on, and every map) */
@@ -71,6 +74,7 @@ export interface LoadOptions {
 }
 
 
+/** Options of an object's ring or perf buffer reader: how records are decoded. */
 export interface RecordBufferOptions extends PerfBufferOptions {
   /** decode records as this BTF type of the object (e.g. 'event' or 'struct event') */
   type?: string;
@@ -79,6 +83,7 @@ export interface RecordBufferOptions extends PerfBufferOptions {
 }
 
 
+/** A BPF object: opened with {@link BpfObject.open} (libbpf's open phase, adjustable), loaded into the kernel with `load()`, its programs attached; owns its maps, programs and links, which `close()` releases. */
 export class BpfObject implements Disposable, AsyncDisposable {
   readonly #opts: ObjectOptions;
   readonly #res = new ResourceSet();
@@ -159,14 +164,17 @@ export class BpfObject implements Disposable, AsyncDisposable {
     return new BpfObject({ plan: p }, opts);
   }
 
+  /** the object's name (libbpf's: the file name up to the first dot) */
   get name(): string {
     return this.#opened ? this.#opened.spec.object : this.#plan!.object;
   }
 
+  /** load() has finished: the maps and programs are in the kernel */
   get loaded(): boolean {
     return this.#maps !== null;
   }
 
+  /** close() was called */
   get closed(): boolean {
     return this.#closed;
   }
@@ -202,6 +210,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
     return this.#btfState().btf;
   }
 
+  /** the codec of the object's BTF (null without BTF) */
   get codec(): BtfCodec | null {
     return this.#btfState().codec;
   }
@@ -556,10 +565,12 @@ export class BpfObject implements Disposable, AsyncDisposable {
     this.#res.close();
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }
 
+  /** Same as close(). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

@@ -20,11 +20,13 @@ export interface PerfBufferMap {
   maxEntries: number;
 }
 
+/** A perf buffer sample and the CPU it came from. */
 export interface PerfEvent<T = Buffer> {
   cpu: number;
   data: T;
 }
 
+/** Options of a {@link PerfBufferReader}. */
 export interface PerfBufferOptions extends ReaderOptions {
   /** Data pages per CPU (a power of 2). Default 8. */
   pagesPerCpu?: number;
@@ -51,6 +53,7 @@ interface CpuRing {
   inMap: boolean;
 }
 
+/** Reads a BPF_MAP_TYPE_PERF_EVENT_ARRAY: one perf ring per CPU, read as an async iterator of {@link PerfEvent}s (samples with their CPU); lost samples are counted. */
 export class PerfBufferReader<T = Buffer> extends EpollReader<PerfEvent<T>> {
   readonly name: string;
   /** Samples the kernel reported lost (PERF_RECORD_LOST), in total and per CPU. */

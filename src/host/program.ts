@@ -10,6 +10,7 @@ import type { ProgramAdjustment } from '../adjust.js';
 import { CorebpfError } from '../errors.js';
 import { enumName } from './syscall.js';
 
+/** The attributes of a program. */
 export interface ProgramSpec {
   name: string;
   /** ELF section, e.g. "tracepoint/syscalls/sys_enter_execve" */
@@ -22,6 +23,7 @@ export interface ProgramSpec {
   attachBtfId: number;
 }
 
+/** Options of BPF_PROG_TEST_RUN (`Program.testRun`). */
 export interface TestRunOptions {
   /** input packet (data_in) */
   data?: Uint8Array;
@@ -39,6 +41,7 @@ export interface TestRunOptions {
   batchSize?: number;
 }
 
+/** The result of BPF_PROG_TEST_RUN. */
 export interface TestRunResult {
   /** the program's return value (u32) */
   retval: number;
@@ -76,6 +79,7 @@ export interface ProgramAdjuster {
 /** BpfObject binds a program handle to its fd at load (not part of the public API). */
 export const BIND_PROGRAM = Symbol('corebpf.bindProgram');
 
+/** A BPF program of an object: its attributes (adjustable until the object is loaded) and, once loaded, its fd, attach, pin and test run. Got from {@link BpfObject.program}. */
 export class Program implements Disposable {
   readonly name: string;
   readonly section: string;
@@ -102,6 +106,7 @@ export class Program implements Disposable {
     this.verifierLog = verifierLog;
   }
 
+  /** @internal */
   [BIND_PROGRAM](fd: OwnedFd, spec: ProgramSpec, verifierLog: string): void {
     this.#fd = fd;
     this.#spec = { ...spec };
@@ -207,11 +212,13 @@ export class Program implements Disposable {
     return this.#adjust('setLogLevel', { logLevel: level });
   }
 
+  /** the program's fd; throws when it is not loaded */
   get fd(): number {
     if (!this.#fd) throw new CorebpfError(`program '${this.name}' is not loaded: call load() on its object first${this.#opened && !this.autoload ? ' (autoload is off)' : ''}`, { program: this.name });
     return this.#fd.fd;
   }
 
+  /** the program's fd was closed */
   get closed(): boolean {
     return this.#fd?.closed ?? false;
   }
@@ -221,10 +228,12 @@ export class Program implements Disposable {
     return (enumName(U.bpf_prog_type, this.type) ?? `BPF_PROG_TYPE_${this.type}`).replace(/^BPF_PROG_TYPE_/, '').toLowerCase();
   }
 
+  /** BPF_OBJ_GET_INFO_BY_FD: the kernel's view of the loaded program. */
   info(): A.ProgInfo {
     return A.progInfo(this.fd);
   }
 
+  /** the kernel's id of this program */
   get id(): number {
     return this.info().id;
   }
@@ -268,18 +277,22 @@ export class Program implements Disposable {
     return this.#owner ? this.#owner.adopt(link) : link;
   }
 
+  /** Pin the program in bpffs at `path`. */
   pin(path: string): void {
     this.#pin.pin(this.fd, path);
   }
 
+  /** Remove the pin made by pin(). */
   unpin(): void {
     this.#pin.unpin();
   }
 
+  /** Close the program's fd (links that hold it keep it in the kernel). */
   close(): void {
     this.#fd?.close();
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

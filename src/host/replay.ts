@@ -31,6 +31,7 @@ import { explainVerifierError } from './verifier.js';
 
 export { BPF_FS_MAGIC, isBpffs, resolvePinPath } from './pin-path.js';
 
+/** Options of {@link replayPlan}. */
 export interface ReplayOptions {
   /** replacement initial values (whole value bytes) by plan map index: global variables */
   initialValues?: ReadonlyMap<number, Uint8Array>;
@@ -61,6 +62,7 @@ export interface ReplayOptions {
   attachPrograms?: readonly number[];
 }
 
+/** A map pinned (or reused from its pin) by a replay. */
 export interface PinRecord {
   map: number;
   path: string;
@@ -68,6 +70,7 @@ export interface PinRecord {
   reused: boolean;
 }
 
+/** What {@link replayPlan} created: fds by plan index, and the pins. */
 export interface ReplayResult {
   btf: OwnedFd | null;
   /** by plan map index; null for inner-map templates (closed) */

@@ -71,6 +71,7 @@ export abstract class EpollReader<E> implements AsyncIterableIterator<E>, AsyncD
   protected abstract release(): void;
   protected abstract get label(): string;
 
+  /** close() was called */
   get closed(): boolean {
     return this.#closed;
   }
@@ -115,6 +116,7 @@ export abstract class EpollReader<E> implements AsyncIterableIterator<E>, AsyncD
     }
   }
 
+  /** The next record, waiting for one (async iteration). */
   async next(): Promise<IteratorResult<E>> {
     for (;;) {
       if (this.#closed) return { done: true, value: undefined };
@@ -130,6 +132,7 @@ export abstract class EpollReader<E> implements AsyncIterableIterator<E>, AsyncD
     return { done: true, value: undefined };
   }
 
+  /** The reader itself: `for await (const e of reader)`. */
   [Symbol.asyncIterator](): this {
     return this;
   }
@@ -181,11 +184,13 @@ export abstract class EpollReader<E> implements AsyncIterableIterator<E>, AsyncD
     if (!this.#waiting) this.#releaseOnce();
   }
 
+  /** close(), then wait for a pending next() to settle. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
     if (this.#waiting) await this.#waiting;
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -200,6 +205,7 @@ const BUSY = U.BPF_RINGBUF_BUSY_BIT;
 const DISCARD = U.BPF_RINGBUF_DISCARD_BIT;
 const LEN_MASK = ~(BUSY | DISCARD) >>> 0;
 
+/** Reads a BPF_MAP_TYPE_RINGBUF: records mapped from the kernel's ring, as an async iterator (or synchronously with `poll()` / `consume()`). */
 export class RingBufferReader<T = Buffer> extends EpollReader<T> {
   readonly name: string;
   readonly size: number;

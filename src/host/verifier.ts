@@ -15,6 +15,7 @@ export const POISON_CORE = 0xbad2310;
 export const POISON_LDIMM64_MAP_BASE = 2001000000;
 export const POISON_CALL_KFUNC_BASE = 2002000000;
 
+/** A source line, from the program's BTF line info. */
 export interface SourceLocation {
   file: string;
   line: number;

@@ -10,6 +10,7 @@ import { startWorker } from './exec-argv.js';
 import { TARGET_NOT_CACHED, decodeOutcome, type OpenRequest, type RelocateOutcome, type RelocateRequest, type RelocateWire, type RelocationService } from './service.js';
 import type { ObjectSpec } from '../object-spec.js';
 
+/** Options of a {@link WorkerPool} (and of a {@link Relocator}). */
 export interface PoolOptions {
   /** number of workers (default: one per core) */
   size?: number;
@@ -26,6 +27,7 @@ interface Slot {
   dead: boolean;
 }
 
+/** Worker threads each running libbpf in wasm; a call goes to the least busy worker, and a worker whose wasm trapped is replaced. */
 export class WorkerPool {
   private slots: (Slot | undefined)[];
   private readonly wasmDir?: string;
@@ -39,6 +41,7 @@ export class WorkerPool {
     this.wasmDir = opts.wasmDir;
   }
 
+  /** the number of workers */
   get size(): number {
     return this.slots.length;
   }
@@ -156,12 +159,14 @@ export class WorkerPool {
     }));
   }
 
+  /** Terminate the workers. */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.slots.map((s) => s && !s.dead && s.worker.terminate()));
     this.slots.fill(undefined);
   }
 
+  /** Same as close(). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -9,8 +9,9 @@ import { adjustmentsText, type Adjustments } from '../adjust.js';
 import { ERRNO } from '../host/generated/uapi.js';
 import type { ObjectSpec } from '../object-spec.js';
 import { annotateGuards } from '../analysis/guards.js';
+import type { CtxTarget } from '../analysis/ctx-access.js';
 import { unmetNeeds, type UnmetNeed } from '../analysis/needs.js';
-import { kernelFeaturesFromBtf, kernelOffersFromBtf, type KernelOffers } from '../btf/kernel-features.js';
+import { kernelFeaturesFromBtf, kernelOffersFromBtf, releaseVersion, type KernelOffers } from '../btf/kernel-features.js';
 import { parseBtf } from '../btf/reader.js';
 import { readBtf } from '../btf/raw.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
@@ -57,9 +58,11 @@ export interface OpenRequest {
   objectName: string;
 }
 
+/** libbpf's log levels: what its print callback passes on (warn, info, debug). */
 export type LogLevel = 'warn' | 'info' | 'debug';
 const LOG_LEVELS: Record<LogLevel, number> = { warn: 0, info: 1, debug: 2 };
 
+/** Counts of a relocation in the worker. */
 export interface RelocateStats {
   syscalls: number;
   relocations: number;
@@ -147,14 +150,14 @@ function withGuards(json: Uint8Array): Uint8Array {
 /** The glue's JSON with `"unmet":[...]` before its plan: what the plan needs that the kernel
  * does not offer (src/analysis/needs.ts), and the kernel's missing features. Spliced in, so a
  * reportOnly cut still keeps them. */
-function withNeeds(json: Uint8Array, offers: KernelOffers | undefined, missingFeatures: string[] | undefined): Uint8Array {
+function withNeeds(json: Uint8Array, offers: KernelOffers | undefined, missingFeatures: string[] | undefined, ctx?: CtxTarget): Uint8Array {
   const buf = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
   const at = buf.indexOf(PLAN_KEY);
   if (at < 0) return json;
   let extra = missingFeatures ? `,"missingFeatures":${JSON.stringify(missingFeatures)}` : '';
   if (offers) {
     const r = JSON.parse(buf.toString('utf8')) as GlueResult;
-    if (r.plan) extra += `,"unmet":${JSON.stringify(unmetNeeds({ ...r.plan, relocations: r.relocations } as LoadPlan, offers))}`;
+    if (r.plan) extra += `,"unmet":${JSON.stringify(unmetNeeds({ ...r.plan, relocations: r.relocations } as LoadPlan, offers, ctx))}`;
   }
   if (!extra) return json;
   const key = new TextEncoder().encode(extra);
@@ -165,6 +168,7 @@ function withNeeds(json: Uint8Array, offers: KernelOffers | undefined, missingFe
   return out;
 }
 
+/** What a worker returns from a relocation. */
 export interface RelocateOutcome {
   /** the load plan (null when the request was reportOnly) */
   plan: LoadPlan;
@@ -195,6 +199,8 @@ interface TargetProfile {
   features: Record<string, boolean> | undefined;
   offers: KernelOffers | undefined;
   missing: string[] | undefined;
+  /** its BTF and release, for the context loads of tracing programs (src/analysis/ctx-access.ts) */
+  ctx?: CtxTarget;
 }
 /** details.code of the error a worker throws when asked for a target BTF it no longer has */
 export const TARGET_NOT_CACHED = 'target_not_cached';
@@ -314,7 +320,7 @@ export class RelocationService {
       return none;
     }
     const { features } = kernelFeaturesFromBtf(parsed, release);
-    const p: TargetProfile = { release, features, offers: kernelOffersFromBtf(parsed), missing: Object.keys(features).filter((f) => !features[f]) };
+    const p: TargetProfile = { release, features, offers: kernelOffersFromBtf(parsed), missing: Object.keys(features).filter((f) => !features[f]), ctx: { btf: parsed, version: releaseVersion(release) } };
     this.profiles.set(key, p);
     return p;
   }
@@ -412,7 +418,7 @@ export class RelocationService {
     }
     const guarded = withGuards(json);
     const offers = req.kernelOffers ?? prof?.offers;
-    const out = offers || prof?.missing ? withNeeds(guarded, offers, prof?.missing) : guarded;
+    const out = offers || prof?.missing ? withNeeds(guarded, offers, prof?.missing, prof?.ctx) : guarded;
     return { json: req.reportOnly ? reportOnly(out) : withLinuxErrnos(out, (n) => m.errnoName(n)), targetCached: cached };
   }
 

@@ -5,7 +5,7 @@
 //          the lab cross-compiles them for its arm64 guest, which has no compiler)
 // The tests import these functions and call them themselves.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,8 +50,28 @@ export function buildUsdtTarget(cc = 'gcc', dir = outDir, { pie = true } = {}) {
     if (sources.every((s) => statSync(out).mtimeMs >= statSync(s).mtimeMs)) return out; // prebuilt (the lab's guests have no compiler)
   } catch { /* not built yet */ }
   const probe = spawnSync(cc, ['-E', '-x', 'c', '-'], { input: '#include <sys/sdt.h>\n', stdio: ['pipe', 'ignore', 'ignore'] });
-  if (probe.status !== 0) return null;
-  return build(sources, out, ['-O1', '-g0', ...(pie ? [] : ['-no-pie'])], cc);
+  const extra = [];
+  if (probe.status !== 0) {
+    // a cross compiler (the lab's arm64 binaries) does not search the build machine's
+    // multiarch include directory; sys/sdt.h is the same file for every architecture (its
+    // asm picks operands by __aarch64__ / __x86_64__), so the host's copy serves, alone
+    const host = hostSdtDir();
+    if (!host || cc === 'gcc') return null;
+    const sdt = resolve(dir, 'sdt-include');
+    mkdirSync(resolve(sdt, 'sys'), { recursive: true });
+    for (const h of ['sdt.h', 'sdt-config.h']) copyFileSync(resolve(host, 'sys', h), resolve(sdt, 'sys', h));
+    extra.push('-idirafter', sdt);
+  }
+  return build(sources, out, ['-O1', '-g0', ...(pie ? [] : ['-no-pie']), ...extra], cc);
+}
+
+/** the build machine's include directory holding sys/sdt.h (systemtap-sdt-dev), or null */
+function hostSdtDir() {
+  const multiarch = spawnSync('gcc', ['-print-multiarch'], { encoding: 'utf8' }).stdout?.trim();
+  for (const d of ['/usr/include', ...(multiarch ? [`/usr/include/${multiarch}`] : [])]) {
+    if (existsSync(`${d}/sys/sdt.h`) && existsSync(`${d}/sys/sdt-config.h`)) return d;
+  }
+  return null;
 }
 
 /** getpid_loop.c → build/test/corebpf_getpid (its comm is "corebpf_getpid"); returns its path. */

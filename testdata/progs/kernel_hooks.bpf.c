@@ -28,19 +28,10 @@
  * trampolines, lsm CONFIG_BPF_LSM with bpf in lsm=, tp_btf 5.5+, all with BTF.
  */
 #include "vmlinux_min.h"
+#include "user_pt_regs.h"
 #include <bpf_helpers.h>
 #include <bpf_core_read.h>
 #include <bpf_tracing.h>
-
-#if defined(__TARGET_ARCH_arm64)
-/* what bpf_tracing.h reads kprobe registers through on arm64 (the kernel's layout) */
-struct user_pt_regs {
-	u64 regs[31];
-	u64 sp;
-	u64 pc;
-	u64 pstate;
-} __attribute__((preserve_access_index));
-#endif
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -11,9 +11,12 @@
  *   usdt_sema    SEC("usdt"): corebpf:sema(int a, long b), a probe with a
  *                semaphore; sums a and b and counts hits.
  * The host attaches both with explicit targets (the test binary's path is
- * known only at run time). Expected: loads on kernels >= 5.5 (CO-RE not needed).
+ * known only at run time). Built per architecture (usdt.x86.bpf.o,
+ * usdt.arm64.bpf.o): without BPF cookies (before 5.15) usdt.bpf.h finds the
+ * spec by PT_REGS_IP. Expected: loads on kernels >= 5.5 (CO-RE not needed).
  */
 #include "vmlinux_min.h"
+#include "user_pt_regs.h"
 #include <bpf_helpers.h>
 #include <bpf_tracing.h>
 #include <usdt.bpf.h>

@@ -10,6 +10,7 @@ import { FEATURE_PROBES } from './probes.js';
 
 export { FEATURE_PROBES, probeMemcgAccount, syscallPrefix } from './probes.js';
 
+/** libbpf's kernel features as probed on the running kernel ({@link kernelFeatures}). */
 export interface FeatureProfile {
   /** libbpf feature name (btf_enum64, ...) -> present */
   features: Record<string, boolean>;

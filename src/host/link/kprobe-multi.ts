@@ -15,6 +15,7 @@ import { tracefsRoot } from '../tracefs.js';
 import { globMatch, u64Array } from './glob.js';
 import { explainMultiLinkFailure, multiLinkMissing, symsArray } from './multi-support.js';
 
+/** Where a kprobe.multi program attaches (BPF_TRACE_KPROBE_MULTI). */
 export interface KprobeMultiOptions {
   /** Glob ('*', '?') over the functions ftrace can hook; excludes symbols / addrs / cookies. */
   pattern?: string;

@@ -15,11 +15,13 @@ export interface AttachableProgram {
   attachBtfId: number;
 }
 
+/** A network device, by index or name. */
 export interface NetDevice {
   ifindex?: number;
   ifname?: string;
 }
 
+/** Where and how {@link Program.attach} attaches, by program type (the section gives the rest). */
 export interface AttachOptions {
   /** 'category:name' or 'category/name' (tracepoint programs). */
   tracepoint?: string | { category: string; name: string };

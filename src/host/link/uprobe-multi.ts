@@ -21,6 +21,7 @@ const STT_FUNC = 2;
 const SHN_UNDEF = 0;
 const SHN_LORESERVE = 0xff00;
 
+/** Where a uprobe.multi program attaches (BPF_TRACE_UPROBE_MULTI). */
 export interface UprobeMultiOptions {
   /** Path, or a bare name looked up in PATH (executables) or the library directories (*.so*). */
   binary: string;

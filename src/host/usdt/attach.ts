@@ -23,6 +23,7 @@ import { encodeUsdtSpec, parseUsdtSpec, USDT_SPEC_SIZE } from './args.js';
 import { usdtSiteIps } from './ip-map.js';
 import { usdtTargets } from './notes.js';
 
+/** Where a USDT program attaches: a probe (provider, name) of a binary. */
 export interface UsdtOptions {
   /** Path, or a bare name looked up in PATH (executables) or the library directories (*.so*). */
   binary: string;
