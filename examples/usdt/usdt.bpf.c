@@ -4,9 +4,10 @@
  *
  * USDT probes (sys/sdt.h's DTRACE_PROBE / STAP_PROBE) are no-ops in the traced program
  * with a note saying where each argument lives (a register, memory, a constant). libbpf's
- * usdt.bpf.h and its BPF_USDT() read them by that note, for any architecture: the loader
- * fills a map of argument specs when it attaches and passes the spec's id as the BPF
- * cookie.
+ * usdt.bpf.h and its BPF_USDT() read them by that note: the loader fills a map of argument
+ * specs when it attaches and passes the spec's id as the BPF cookie. Kernels without BPF
+ * cookies (before 5.15) make usdt.bpf.h look the spec up by the probe's address, read with
+ * PT_REGS_IP: there the object is for the architecture it was compiled for (--target-arch).
  *
  * The probe here is corebpf:plain(int a, long b, void *p) of test/c/usdt_target.c; the
  * binary is named when attaching (SEC("usdt") without a target).
