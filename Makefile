@@ -7,7 +7,8 @@
 #   make            fetch + wasm + TypeScript
 #   make native     build/native/corebpf-native, build/native/feature-oracle
 #   make testdata   rebuild testdata objects with the pinned clang
-#   make check      generated files and test objects up to date, wasm build reproducible
+#   make check      generated files, test objects and example modules up to date, wasm build reproducible
+#   make examples   regenerate examples/*/*.gen.ts from their .bpf.c (corebpf gen)
 #   make fuzz       libFuzzer + ASan + UBSan on the glue's entry points (docs/fuzzing.md)
 #   make check-toolchain   fail unless emcc is exactly the pinned version
 #   make api-docs   the API reference of src/index.ts (typedoc) into build/api/
@@ -65,7 +66,7 @@ wasm-repro: wasm
 	cd $(BUILD)/repro/dist/wasm && sha256sum -c --quiet $(BUILD)/repro/sums
 	@echo "wasm-repro: two builds give identical corebpf.wasm and corebpf.cjs ($$(cut -c1-16 $(BUILD)/repro/sums | tr '\n' ' '))"
 
-check: uapi-check sections-check exports-check testdata-check wasm-repro lab-list-check
+check: uapi-check sections-check exports-check testdata-check examples-check wasm-repro lab-list-check
 
 fetch: $(SRC)/.fetched
 $(SRC)/.fetched: emsdk.lock scripts/fetch-sources.sh
@@ -89,6 +90,7 @@ include mk/libelf.mk
 include wasm/libbpf/libbpf.mk
 include mk/corebpf.mk
 -include mk/testdata.mk
+include mk/examples.mk
 include mk/uapi.mk
 include mk/stock.mk
 include mk/feature-oracle.mk
@@ -104,7 +106,16 @@ $(DIST)/include/bpf/%.h: $(SRC)/.fetched
 	@mkdir -p $(@D)
 	cp $(SRC)/libbpf/src/$*.h $@
 
-ts: $(DIST)/index.js $(DIST)/THIRD_PARTY_NOTICES $(BPF_HEADERS)
+# usdt.bpf.h includes <linux/errno.h>, whose system copy includes the per-architecture
+# <asm/errno.h> (/usr/include/<triplet>/asm): not on clang -target bpf's search path, so any
+# program with usdt.bpf.h failed to compile. BPF takes the generic numbers (asm-generic is in
+# /usr/include, linux-libc-dev, which Debian's clang depends on through libc6-dev).
+$(DIST)/include/linux/errno.h: Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' '/* corebpf: <linux/errno.h> for BPF programs (see the Makefile) */' \
+	  '#include <asm-generic/errno.h>' > $@
+
+ts: $(DIST)/index.js $(DIST)/THIRD_PARTY_NOTICES $(BPF_HEADERS) $(DIST)/include/linux/errno.h
 
 # the licenses of what the wasm bundles, from the pinned sources' own files
 $(DIST)/THIRD_PARTY_NOTICES: scripts/third-party-notices.sh emsdk.lock | $(SRC)/.fetched

@@ -370,7 +370,7 @@ const DETECT: Record<Need, () => string | null> = {
     if (!ops || !btf.findAllByName('bpf_struct_ops_tcp_congestion_ops').length) {
       return 'the kernel BTF has no struct bpf_struct_ops_tcp_congestion_ops: no BPF TCP congestion controls (struct_ops, Linux 5.6+, CONFIG_BPF_JIT)';
     }
-    const member = (ops as { members: { name: string }[] }).members.findIndex((m) => m.name === 'ssthresh');
+    const member = (ops as { members: readonly { name: string }[] }).members.findIndex((m) => m.name === 'ssthresh');
     const insns = new Uint8Array(16);
     insns[0] = U.BPF_ALU64 | U.BPF_MOV | U.BPF_K;
     insns[4] = 2; // r0 = 2

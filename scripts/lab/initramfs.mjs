@@ -10,7 +10,7 @@ import { basename, dirname, join } from 'node:path';
 export const GUEST_MODULES = ['veth', 'dummy', 'sch_ingress', 'cls_bpf', 'act_bpf'];
 
 /** What of the repository the guest gets under /corebpf. */
-export const PACKAGE_PARTS = ['package.json', 'tsconfig.json', 'vitest.config.ts', 'dist', 'src', 'test', 'testdata'];
+export const PACKAGE_PARTS = ['package.json', 'tsconfig.json', 'vitest.config.ts', 'dist', 'src', 'test', 'testdata', 'examples'];
 /** node_modules the guest never needs (compilers and type declarations) */
 const NODE_MODULES_SKIP = new Set(['typescript', '@types', '.cache']);
 

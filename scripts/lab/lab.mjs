@@ -65,6 +65,8 @@ if (selected.length === 0) {
 const tests = (opt('--tests', process.env.LAB_TESTS || '') || '').split(/\s+/).filter(Boolean);
 const explicitTests = tests.length > 0;
 if (tests.length === 0) tests.push(...readdirSync(join(top, 'test')).filter(DEFAULT_TESTS).sort().map((f) => `test/${f}`));
+// the examples' tests load, attach and read on the real kernel too (examples/NAME/NAME.test.ts)
+if (!explicitTests) tests.push(...readdirSync(join(top, 'examples')).sort().flatMap((d) => (existsSync(join(top, 'examples', d, `${d}.test.ts`)) ? [`examples/${d}/${d}.test.ts`] : [])));
 
 for (const a of new Set(selected.map((k) => k.arch))) {
   const q = a === 'amd64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64';
