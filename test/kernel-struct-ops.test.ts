@@ -139,8 +139,9 @@ describe('struct_ops on this kernel: a BPF tcp_congestion_ops registered, used a
     needs(ctx, 'bpf', 'btf', 'struct_ops');
     const obj = await BpfObject.open(OBJ);
     try {
-      // the .struct_ops.link map needs 6.4+: left out here, tested below
+      // the .struct_ops.link maps need 6.4+: left out here, tested below
       obj.map('corebpf_ca_link').setAutocreate(false);
+      obj.map('corebpf_ca_link2').setAutocreate(false);
       await obj.load();
       expect(available()).not.toContain('corebpf_ca');
       const link = obj.attachStructOps('corebpf_ca');
@@ -196,11 +197,41 @@ describe('struct_ops on this kernel: a BPF tcp_congestion_ops registered, used a
     }
   });
 
+  it('updateStructOps(): BPF_LINK_UPDATE moves the link to another .struct_ops.link map of the same name (libbpf\'s bpf_link__update_map)', async (ctx) => {
+    needs(ctx, 'bpf', 'btf', 'struct_ops', 'struct_ops_link');
+    const obj = await BpfObject.open(OBJ);
+    try {
+      obj.map('corebpf_ca').setAutocreate(false);
+      await obj.load();
+      const link = obj.attachStructOps('corebpf_ca_link');
+      expect(link.info().mapId).toBe(obj.map('corebpf_ca_link').id);
+      await connections(obj, 'corebpf_ca_lnk', 1);
+      expect([obj.getGlobal('server_inits'), obj.getGlobal('client_inits'), obj.getGlobal('updated_inits')]).toEqual([1n, 1n, 0n]);
+      obj.updateStructOps(link, 'corebpf_ca_link2');
+      // the same link, now on the other map; the algorithm stayed registered throughout
+      expect(link.info().mapId).toBe(obj.map('corebpf_ca_link2').id);
+      expect(available()).toContain('corebpf_ca_lnk');
+      await connections(obj, 'corebpf_ca_lnk', 2);
+      // new sockets ran corebpf_init2 (both sides of 2 connections), not corebpf_init
+      expect([obj.getGlobal('server_inits'), obj.getGlobal('client_inits'), obj.getGlobal('updated_inits')]).toEqual([1n, 1n, 4n]);
+      // and back: a link map's value stays set, so its second use skips the EBUSY update
+      obj.updateStructOps(link, 'corebpf_ca_link');
+      expect(link.info().mapId).toBe(obj.map('corebpf_ca_link').id);
+      expect(() => obj.updateStructOps(link, '.bss')).toThrow(/not a struct_ops map/);
+      link.close();
+      expect(await gone('corebpf_ca_lnk')).toBe(true);
+      expect(() => obj.updateStructOps(link, 'corebpf_ca_link2')).toThrow(/is closed/);
+    } finally {
+      obj.close();
+    }
+  });
+
   it('a struct_ops program attached on its own: NotSupportedError pointing at its map', async (ctx) => {
     needs(ctx, 'bpf', 'btf', 'struct_ops');
     const obj = await BpfObject.open(OBJ);
     try {
       obj.map('corebpf_ca_link').setAutocreate(false);
+      obj.map('corebpf_ca_link2').setAutocreate(false);
       await obj.load();
       const e = await obj.program('corebpf_init').attach().then(() => null, (x: unknown) => x);
       expect(e).toBeInstanceOf(NotSupportedError);

@@ -35,7 +35,7 @@ import type { Program } from './program.js';
 import { recordDecoder } from './record-decoder.js';
 import { openRingBuffer, type RingBufferReader } from './ringbuf.js';
 import { resolvePinPath } from './replay.js';
-import { attachStructOps } from './link/struct-ops.js';
+import { attachStructOps, updateStructOpsLink, type StructOpsMap, type StructOpsProgFd } from './link/struct-ops.js';
 import type { Link } from './link.js';
 
 /** A BPF object: opened with {@link BpfObject.open} (libbpf's open phase, adjustable), loaded into the kernel with `load()`, its programs attached; owns its maps, programs and links, which `close()` releases. */
@@ -377,16 +377,31 @@ export class BpfObject implements Disposable, AsyncDisposable {
    * link (Linux 6.4+). The Link's close() (or the object's) unregisters it.
    */
   attachStructOps(mapName: string): Link {
+    const [map, progFd] = this.#structOps(mapName, 'attaching');
+    return this.#res.adopt(attachStructOps(map, progFd));
+  }
+
+  /**
+   * Switch a struct_ops link (from attachStructOps of a SEC(".struct_ops.link") map) to
+   * another such map of this object, as libbpf's `bpf_link__update_map()`: the kernel swaps
+   * the registered ops in place (Linux 6.4+; the same struct and, for tcp_congestion_ops,
+   * the same name).
+   */
+  updateStructOps(link: Link, mapName: string): void {
+    const [map, progFd] = this.#structOps(mapName, 'switching a link to');
+    updateStructOpsLink(link, map, progFd);
+  }
+
+  #structOps(mapName: string, what: string): [StructOpsMap, StructOpsProgFd] {
     const m = this.map(mapName);
-    if (!this.#programs) throw new CorebpfError(`object '${this.name}' is not loaded: load() it before attaching map '${mapName}'`);
+    if (!this.#programs) throw new CorebpfError(`object '${this.name}' is not loaded: load() it before ${what} map '${mapName}'`);
     const plan = this.#plan!;
     const spec = plan.maps.find((x) => x.name === m.name && !x.innerTemplate)!;
-    const link = attachStructOps({ name: m.name, fd: m.fd, spec, byteOrder: plan.byteOrder }, (i) => {
+    return [{ name: m.name, fd: m.fd, spec, byteOrder: plan.byteOrder }, (i) => {
       const name = plan.programs[i]?.name;
       const p = this.#programs?.find((x) => x.name === name);
       return p ? { name: p.name, fd: p.fd } : null;
-    });
-    return this.#res.adopt(link);
+    }];
   }
 
   /** Adopt a resource (a link, a reader) so that close() closes it with the object. */

@@ -9,6 +9,9 @@
  *   corebpf_ca_link SEC(".struct_ops.link"): the same programs, registered through a
  *                   BPF_LINK_CREATE struct_ops link (6.4+; older kernels refuse the map's
  *                   BPF_F_LINK flag); name "corebpf_ca_lnk"
+ *   corebpf_ca_link2 SEC(".struct_ops.link"): the same ops under the same name with another
+ *                   init (counting into updated_inits), for BPF_LINK_UPDATE of the link
+ *                   (libbpf's bpf_link__update_map: the kernel wants the same name)
  *
  * The programs count what they see of connections to or from `target_port` (set by user
  * space before it connects): init once per socket, ssthresh / cong_avoid / undo_cwnd calls.
@@ -46,6 +49,7 @@ u64 server_inits = 0;   /* init on the accepted socket (local port = target_port
 u64 ssthresh_calls = 0;
 u64 cong_avoid_calls = 0;
 u64 undo_calls = 0;
+u64 updated_inits = 0;  /* init of corebpf_ca_link2, on either side */
 
 static __always_inline bool ours(struct sock *sk)
 {
@@ -62,6 +66,13 @@ void BPF_PROG(corebpf_init, struct sock *sk)
 		__sync_fetch_and_add(&server_inits, 1);
 	else if (bpf_ntohs(sk->__sk_common.skc_dport) == target_port)
 		__sync_fetch_and_add(&client_inits, 1);
+}
+
+SEC("struct_ops/corebpf_init2")
+void BPF_PROG(corebpf_init2, struct sock *sk)
+{
+	if (ours(sk))
+		__sync_fetch_and_add(&updated_inits, 1);
 }
 
 SEC("struct_ops/corebpf_ssthresh")
@@ -110,6 +121,15 @@ struct tcp_congestion_ops corebpf_ca = {
 SEC(".struct_ops.link")
 struct tcp_congestion_ops corebpf_ca_link = {
 	.init = (void *)corebpf_init,
+	.ssthresh = (void *)corebpf_ssthresh,
+	.cong_avoid = (void *)corebpf_cong_avoid,
+	.undo_cwnd = (void *)corebpf_undo_cwnd,
+	.name = "corebpf_ca_lnk",
+};
+
+SEC(".struct_ops.link")
+struct tcp_congestion_ops corebpf_ca_link2 = {
+	.init = (void *)corebpf_init2,
 	.ssthresh = (void *)corebpf_ssthresh,
 	.cong_avoid = (void *)corebpf_cong_avoid,
 	.undo_cwnd = (void *)corebpf_undo_cwnd,

@@ -23,13 +23,13 @@ export interface StructOpsMap {
   byteOrder: 'little' | 'big';
 }
 
-/** Register a struct_ops map with its programs' fds (`progFd(i)`: plan program i's fd, or null when not loaded). */
-export function attachStructOps(map: StructOpsMap, progFd: (program: number) => { name: string; fd: number } | null): Link {
-  const m = map.spec;
-  if (m.type !== U.BPF_MAP_TYPE_STRUCT_OPS) {
-    throw new CorebpfError(`map '${map.name}' is not a struct_ops map (type ${m.type}): only SEC(".struct_ops") / SEC(".struct_ops.link") maps attach this way`,
-      { map: map.name });
-  }
+/** The program fd of plan program i, or null when it was not loaded. */
+export type StructOpsProgFd = (program: number) => { name: string; fd: number } | null;
+
+/** The map's value with its programs' fds written in, set as key 0 (which registers a plain
+ *  struct_ops map; a link map's value is only stored, and EBUSY once a link has used it). */
+function setStructOpsValue(map: StructOpsMap, progFd: StructOpsProgFd): void {
+  const m = requireStructOps(map);
   if (!m.structOps) {
     throw new CorebpfError(`map '${map.name}': the load plan has no struct_ops value for it (a plan made before struct_ops support: relocate again)`,
       { map: map.name });
@@ -45,24 +45,60 @@ export function attachStructOps(map: StructOpsMap, progFd: (program: number) => 
     else value.writeBigUInt64LE(BigInt(p.fd), slot.offset);
   }
   const withLink = (m.flags & U.BPF_F_LINK) !== 0;
-  const key = Buffer.alloc(4);
   try {
-    A.mapUpdateElem(map.fd, key, value, 0);
+    A.mapUpdateElem(map.fd, KEY0, value, 0);
   } catch (e) {
     // a link map whose value a link has used before keeps it (libbpf skips EBUSY too)
     if (!(withLink && e instanceof SyscallError && e.errnoName === 'EBUSY')) throw e;
   }
+}
+
+const KEY0 = Buffer.alloc(4);
+
+function requireStructOps(map: StructOpsMap): PlanMap {
+  const m = map.spec;
+  if (m.type !== U.BPF_MAP_TYPE_STRUCT_OPS) {
+    throw new CorebpfError(`map '${map.name}' is not a struct_ops map (type ${m.type}): only SEC(".struct_ops") / SEC(".struct_ops.link") maps attach this way`,
+      { map: map.name });
+  }
+  return m;
+}
+
+/** Register a struct_ops map with its programs' fds. */
+export function attachStructOps(map: StructOpsMap, progFd: StructOpsProgFd): Link {
+  setStructOpsValue(map, progFd);
   const target = `struct_ops map '${map.name}'`;
-  if (!withLink) {
+  if ((map.spec.flags & U.BPF_F_LINK) === 0) {
     // the registration lives in the map's value: deleting it unregisters
     return new Link({
       kind: 'struct_ops', program: map.name, target, attachType: U.BPF_STRUCT_OPS, holder: map.fd,
-      detach: () => { A.mapDeleteElem(map.fd, key); },
+      detach: () => { A.mapDeleteElem(map.fd, KEY0); },
     });
   }
   // link_create.map_fd shares prog_fd's place in bpf_attr
   const link = A.linkCreate({ progFd: map.fd, attachType: U.BPF_STRUCT_OPS });
   return new Link({ kind: 'link', program: map.name, target, attachType: U.BPF_STRUCT_OPS, link });
+}
+
+/**
+ * Switch a struct_ops link to another map, as libbpf's bpf_link__update_map(): the new map's
+ * value set, then BPF_LINK_UPDATE with its fd (Linux 6.4+). The kernel swaps the registered
+ * ops in place, so the new map must implement the same struct under the same name (for
+ * tcp_congestion_ops, the same `.name`); it refuses others with EINVAL.
+ */
+export function updateStructOpsLink(link: Link, map: StructOpsMap, progFd: StructOpsProgFd): void {
+  if (link.closed) throw new CorebpfError(`cannot switch ${link.toString()} to map '${map.name}': the link is closed`, { map: map.name });
+  if (link.attachType !== U.BPF_STRUCT_OPS || !link.isBpfLink) {
+    throw new CorebpfError(`${link.toString()} is not a struct_ops link: only a SEC(".struct_ops.link") map's link can switch maps`,
+      { map: map.name });
+  }
+  if ((requireStructOps(map).flags & U.BPF_F_LINK) === 0) {
+    throw new CorebpfError(`map '${map.name}' is a SEC(".struct_ops") map: a struct_ops link can only switch to a SEC(".struct_ops.link") map`,
+      { map: map.name });
+  }
+  setStructOpsValue(map, progFd);
+  // link_update.new_map_fd shares new_prog_fd's place in bpf_attr
+  A.linkUpdate(link.fd, map.fd);
 }
 
 let linkFlagKnown: boolean | null | undefined;
