@@ -20,6 +20,13 @@ export interface ResultParts {
 }
 
 const REBUILD = 'rebuild the wasm module and the JavaScript from one checkout (`make`)';
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const MAGIC = enc.encode(`${RESULT_MAGIC} `);
+/** per part: its name's bytes, and the body's framing before it ('{"report":', ',"plan":', ...) */
+const NAMES = RESULT_PARTS.map((name) => enc.encode(name));
+const KEYS = RESULT_PARTS.map((name, i) => enc.encode(`${i ? ',' : '{'}"${name}":`));
+const HEX = enc.encode('0123456789abcdef');
 
 function fail(what: string, details: Record<string, unknown>): never {
   throw new WasmProtocolError(`${what}: ${REBUILD}`, { code: 'wasm_protocol', expected: RESULT_VERSION, ...details });
@@ -37,16 +44,21 @@ function hexAt(b: Uint8Array, at: number): number {
   return v;
 }
 
-function ascii(b: Uint8Array, from: number, to: number): string {
-  return String.fromCharCode(...b.subarray(from, to));
+function putHex(b: Uint8Array, at: number, v: number): void {
+  for (let i = RESULT_NUMBER_WIDTH - 1; i >= 0; i--, v >>>= 4) b[at + i] = HEX[v & 15]!;
+}
+
+function bytesAt(b: Uint8Array, at: number, want: Uint8Array): boolean {
+  if (at + want.byteLength > b.byteLength) return false;
+  for (let i = 0; i < want.byteLength; i++) if (b[at + i] !== want[i]) return false;
+  return true;
 }
 
 /** Read a result's header; `source` names where the bytes came from, for the error. Throws
  * WasmProtocolError when they are no result of this protocol version. */
 export function decodeResult(bytes: Uint8Array, source = 'the wasm module'): ResultParts {
-  const magic = `${RESULT_MAGIC} `;
-  if (bytes.byteLength < magic.length || ascii(bytes, 0, magic.length) !== magic) {
-    const start = new TextDecoder().decode(bytes.subarray(0, 24));
+  if (!bytesAt(bytes, 0, MAGIC)) {
+    const start = dec.decode(bytes.subarray(0, 24));
     fail(`${source} gave a result without the '${RESULT_MAGIC}' header (it starts ${JSON.stringify(start)}): a module built before the result protocol, or not corebpf's`, { got: null });
   }
   const version = bytes.byteLength >= RESULT_VERSION_AT + RESULT_NUMBER_WIDTH ? hexAt(bytes, RESULT_VERSION_AT) : -1;
@@ -58,46 +70,49 @@ export function decodeResult(bytes: Uint8Array, source = 'the wasm module'): Res
     fail(`${source} gave a truncated result (${bytes.byteLength} bytes; the header alone is ${RESULT_HEADER_LEN})`, { got: version });
   }
   const parts = {} as Record<ResultPart, Uint8Array>;
-  for (const name of RESULT_PARTS) {
+  RESULT_PARTS.forEach((name, i) => {
     const f = RESULT_PART_FIELDS[name];
     const off = hexAt(bytes, f.offsetAt);
     const len = hexAt(bytes, f.lengthAt);
-    if (ascii(bytes, f.nameAt, f.nameAt + name.length) !== name || off < RESULT_HEADER_LEN || len < 0 || off + len > bytes.byteLength) {
+    if (!bytesAt(bytes, f.nameAt, NAMES[i]!) || off < RESULT_HEADER_LEN || len < 0 || off + len > bytes.byteLength) {
       fail(`${source} gave a result whose header places part '${name}' outside its ${bytes.byteLength} bytes`, { got: version, part: name });
     }
     parts[name] = bytes.subarray(off, off + len);
-  }
-  return { status: ascii(bytes, RESULT_STATUS_AT, RESULT_STATUS_AT + RESULT_STATUS_WIDTH).trimEnd(), parts };
+  });
+  let end = RESULT_STATUS_AT + RESULT_STATUS_WIDTH;
+  while (end > RESULT_STATUS_AT && bytes[end - 1] === 0x20) end--;
+  return { status: String.fromCharCode.apply(null, Array.from(bytes.subarray(RESULT_STATUS_AT, end))), parts };
 }
-
-const enc = new TextEncoder();
-const hex = (n: number) => n.toString(16).padStart(RESULT_NUMBER_WIDTH, '0');
 
 /** Write a result: the header and {"report":...,"plan":...,"log":...} (the glue's framing),
  * in one new buffer (it moves to the caller's thread whole). */
 export function encodeResult(status: string, parts: Record<ResultPart, Uint8Array>): Uint8Array {
-  if (status.length > RESULT_STATUS_WIDTH) throw new RangeError(`result status '${status}' is longer than ${RESULT_STATUS_WIDTH}`);
-  const keys = RESULT_PARTS.map((name, i) => enc.encode(`${i ? ',' : '{'}"${name}":`));
-  const size = RESULT_HEADER_LEN + keys.reduce((n, k, i) => n + k.byteLength + parts[RESULT_PARTS[i]!].byteLength, 0) + 1;
+  if (!/^[\x21-\x7e]+$/.test(status) || status.length > RESULT_STATUS_WIDTH) throw new RangeError(`result status '${status}' is not up to ${RESULT_STATUS_WIDTH} printable ASCII characters`);
+  const size = RESULT_HEADER_LEN + KEYS.reduce((n, k, i) => n + k.byteLength + parts[RESULT_PARTS[i]!].byteLength, 0) + 1;
   const out = new Uint8Array(size);
+  // the header: magic, version, status, then each part's name, offset and length
+  out.fill(0x20, 0, RESULT_HEADER_LEN);
+  out.set(MAGIC, 0);
+  putHex(out, RESULT_VERSION_AT, RESULT_VERSION);
+  for (let i = 0; i < status.length; i++) out[RESULT_STATUS_AT + i] = status.charCodeAt(i);
+  out[RESULT_HEADER_LEN - 1] = 0x0a;
   let at = RESULT_HEADER_LEN;
-  let header = `${RESULT_MAGIC} ${hex(RESULT_VERSION)} ${status.padEnd(RESULT_STATUS_WIDTH)}`;
   RESULT_PARTS.forEach((name, i) => {
-    out.set(keys[i]!, at);
-    at += keys[i]!.byteLength;
+    const f = RESULT_PART_FIELDS[name];
     const p = parts[name];
+    out.set(KEYS[i]!, at);
+    at += KEYS[i]!.byteLength;
+    out.set(NAMES[i]!, f.nameAt);
+    putHex(out, f.offsetAt, at);
+    putHex(out, f.lengthAt, p.byteLength);
     out.set(p, at);
-    header += ` ${name} ${hex(at)} ${hex(p.byteLength)}`;
     at += p.byteLength;
   });
   out[at] = 0x7d; // }
-  header += '\n';
-  if (header.length !== RESULT_HEADER_LEN) throw new Error(`result header of ${header.length} bytes, expected ${RESULT_HEADER_LEN}`);
-  out.set(enc.encode(header), 0);
   return out;
 }
 
 /** a part's JSON text, parsed */
 export function parsePart<T>(r: ResultParts, name: ResultPart): T {
-  return JSON.parse(new TextDecoder().decode(r.parts[name])) as T;
+  return JSON.parse(dec.decode(r.parts[name])) as T;
 }
