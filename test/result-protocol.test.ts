@@ -2,6 +2,7 @@
 // writer's header and the TypeScript decoder agree, and anything else -- no header, another
 // version, a truncated or inconsistent header -- is a WasmProtocolError that says to rebuild,
 // never a JSON SyntaxError.
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
@@ -27,6 +28,15 @@ async function nativeResult(name: string, target = `${TARGETS}/core_target.targe
 }
 
 describe('the result header', () => {
+  it('the C header and the TypeScript constants are generated from wasm/result-protocol.json and current', () => {
+    const spec = JSON.parse(readFileSync(`${ROOT}wasm/result-protocol.json`, 'utf8')) as { version: number; parts: { name: string }[] };
+    expect(spec.version).toBe(RESULT_VERSION);
+    expect(readFileSync(`${ROOT}wasm/cb_result.h`, 'utf8')).toContain(`#define CB_RESULT_VERSION ${spec.version}\n`);
+    expect(Object.keys(RESULT_PART_FIELDS)).toEqual(spec.parts.map((p) => p.name));
+    // what make result-protocol-check runs: exits 1 when either file is stale
+    execFileSync(process.execPath, [`${ROOT}scripts/gen-result-protocol.mjs`, '--check']);
+  });
+
   it('the glue writes a header the decoder reads, and its parts are the JSON texts', async () => {
     const bytes = await nativeResult('core_basic', obj('core_basic'));
     const text = new TextDecoder().decode(bytes);
