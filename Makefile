@@ -66,7 +66,7 @@ wasm-repro: wasm
 	cd $(BUILD)/repro/dist/wasm && sha256sum -c --quiet $(BUILD)/repro/sums
 	@echo "wasm-repro: two builds give identical corebpf.wasm and corebpf.cjs ($$(cut -c1-16 $(BUILD)/repro/sums | tr '\n' ' '))"
 
-check: uapi-check sections-check exports-check testdata-check examples-check wasm-repro lab-list-check
+check: uapi-check sections-check exports-check result-protocol-check testdata-check examples-check wasm-repro lab-list-check
 
 fetch: $(SRC)/.fetched
 $(SRC)/.fetched: emsdk.lock scripts/fetch-sources.sh

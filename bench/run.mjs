@@ -25,7 +25,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULTS, ROOT, RawWasm, Targets, nativeResult, publicApi, stripLog } from './lib/env.mjs';
+import { DEFAULTS, ROOT, RawWasm, Targets, nativeResult, publicApi, resultReport, stripLog } from './lib/env.mjs';
 import { fmtMs, round, summarize, table } from './lib/stats.mjs';
 
 const { values: opt } = parseArgs({
@@ -144,7 +144,7 @@ try {
     if (wasmOut !== nativeResult(opt.native, object.path, t.path)) {
       throw new Error(`wasm and native results differ for ${object.name} against ${id}: rebuild (make all native)`);
     }
-    const parsed = JSON.parse(wasmOut);
+    const parsed = resultReport(wasmOut);
     if (parsed.error) throw new Error(`${object.name} against ${id}: ${parsed.error.message}`);
     t.relocations = parsed.relocations.length;
     t.programs = parsed.plan.programs.length;

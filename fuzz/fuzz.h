@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../wasm/cb_result.h"
+
 int cb_target_register(const void *data, size_t len);
 void cb_target_release(int h);
 const char *cb_target_error(void);
@@ -79,9 +81,11 @@ const char *__asan_default_options(void)
 	return "allocator_may_return_null=1:max_allocation_size_mb=512";
 }
 
-/* What the TypeScript side relies on (src/worker/service.ts): a JSON object whose first
- * member is "error", ending in the log. Anything else is a bug even without a sanitizer
- * report: abort so libFuzzer keeps the input. */
+/* What the TypeScript side relies on (src/worker/service.ts). cb_open(): a JSON object whose
+ * first member is "error", ending in the log. cb_run(): the result header of this version
+ * (wasm/cb_result.h) whose parts lie in the text, a report that is an object, a plan that is
+ * an object or null, a log that is a string, and a body that closes. Anything else is a bug
+ * even without a sanitizer report: abort so libFuzzer keeps the input. */
 static inline void fuzz_check_result(const char *out, const char *second_key)
 {
 	size_t n;
@@ -97,6 +101,28 @@ static inline void fuzz_check_result(const char *out, const char *second_key)
 	n = strlen(out);
 	if (!strstr(out, want) || n < 2 || out[n - 1] != '}') {
 		fprintf(stderr, "fuzz: malformed result (no %s or no closing brace)\n", want);
+		abort();
+	}
+}
+
+static inline void fuzz_check_run_result(const char *out)
+{
+	char status[CB_RESULT_STATUS_WIDTH + 1];
+	uint32_t off[CB_RESULT_NR_PARTS], len[CB_RESULT_NR_PARTS];
+	size_t n;
+
+	if (!out)
+		return; /* out of memory: the worker's typed "heap exhausted" error */
+	n = strlen(out);
+	if (cb_result_parse(out, n, status, off, len)) {
+		fprintf(stderr, "fuzz: no result header of version %d: %.*s\n", CB_RESULT_VERSION, CB_RESULT_HEADER_LEN, out);
+		abort();
+	}
+	if (!len[CB_RESULT_REPORT] || out[off[CB_RESULT_REPORT]] != '{' || out[off[CB_RESULT_REPORT] + len[CB_RESULT_REPORT] - 1] != '}' ||
+	    !len[CB_RESULT_PLAN] || (out[off[CB_RESULT_PLAN]] != '{' && strncmp(out + off[CB_RESULT_PLAN], "null", 4)) ||
+	    len[CB_RESULT_LOG] < 2 || out[off[CB_RESULT_LOG]] != '"' || out[n - 1] != '}' ||
+	    (strcmp(status, CB_RESULT_STATUS_OK) != 0) != !strncmp(out + off[CB_RESULT_PLAN], "null", 4)) {
+		fprintf(stderr, "fuzz: malformed result parts: %.*s\n", CB_RESULT_HEADER_LEN, out);
 		abort();
 	}
 }

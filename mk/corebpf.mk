@@ -40,7 +40,7 @@ $(BUILD)/wasm/obj/glue/%.o: $(TOP)/wasm/%.c $(wildcard $(TOP)/wasm/*.h) $(LIBBPF
 $(BUILD)/native/obj/glue/%.o: $(TOP)/wasm/%.c $(wildcard $(TOP)/wasm/*.h) $(LIBBPF_DEPS)
 	@mkdir -p $(@D)
 	$(CC_NATIVE) -O2 $(GLUE_CPPFLAGS) $(GLUE_EXTRA) $(THIRDPARTY_REPRO_CFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/native/obj/glue/main.o: $(TOP)/wasm/native/main.c
+$(BUILD)/native/obj/glue/main.o: $(TOP)/wasm/native/main.c $(TOP)/wasm/cb_result.h
 	@mkdir -p $(@D)
 	$(CC_NATIVE) -O2 -std=gnu11 -Wall -c $< -o $@
 

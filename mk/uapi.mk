@@ -32,3 +32,13 @@ exports:
 
 exports-check:
 	node scripts/gen-exports.mjs --check
+
+# the result protocol of cb_run() (header layout and version), from wasm/result-protocol.json:
+#   make result-protocol         regenerate wasm/cb_result.h and src/worker/generated/result-protocol.ts
+#   make result-protocol-check   fail if either differs from a fresh generation
+.PHONY: result-protocol result-protocol-check
+result-protocol:
+	node scripts/gen-result-protocol.mjs
+
+result-protocol-check:
+	node scripts/gen-result-protocol.mjs --check

@@ -22,7 +22,7 @@ export const MUTANTS = [
   {
     id: 'report-drops-kinds', why: 'the public API drops every field_signed, enumval_value and type_matches record from the report',
     file: 'src/worker/service.ts',
-    edits: [['const r = JSON.parse(new TextDecoder().decode(w.json)) as GlueResult;', "const r = JSON.parse(new TextDecoder().decode(w.json)) as GlueResult;\n  r.relocations = r.relocations.filter((x) => !['field_signed', 'enumval_value', 'type_matches'].includes(x.kind));"]],
+    edits: [["const report = parsePart<GlueReport>(r, 'report');", "const report = parsePart<GlueReport>(r, 'report');\n  report.relocations = report.relocations.filter((x) => !['field_signed', 'enumval_value', 'type_matches'].includes(x.kind));"]],
     tests: ['test/relocate.test.ts'],
   },
   {

@@ -73,9 +73,14 @@ export class LibbpfError extends CorebpfError {
 /** The WebAssembly module trapped or aborted; the worker that ran it was replaced. */
 export class WasmTrapError extends CorebpfError {}
 
+/** The wasm module's result is not one this JavaScript reads: another result protocol
+ * version (a dist/wasm older or newer than the code), or no result header at all. Rebuild
+ * (`make`) so the two come from the same checkout; `details` has `expected` and `got`. */
+export class WasmProtocolError extends CorebpfError {}
+
 const registry = {
   CorebpfError, SyscallError, PermissionError, NotSupportedError, VerifierError,
-  RelocationError, ObjectFormatError, LibbpfError, WasmTrapError,
+  RelocationError, ObjectFormatError, LibbpfError, WasmTrapError, WasmProtocolError,
 } as const;
 
 export function toWire(err: unknown): ErrorWire {

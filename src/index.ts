@@ -7,7 +7,7 @@ export {
 export { type ObjectSpec, type ObjectSpecProgram, type ObjectSpecMap } from './object-spec.js';
 export {
   CorebpfError, SyscallError, PermissionError, NotSupportedError, VerifierError, RelocationError,
-  ObjectFormatError, LibbpfError, WasmTrapError,
+  ObjectFormatError, LibbpfError, WasmTrapError, WasmProtocolError,
 } from './errors.js';
 export {
   parsePlan, checkPlan, serializePlan, planBytes, PLAN_FORMAT, PLAN_VERSION,

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { decodeResult, encodeResult } from '../src/worker/result.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -72,7 +73,7 @@ export interface RawWasm {
   /** parse a target BTF once: a handle for run() */
   register(btf: Uint8Array): number;
   release(handle: number): void;
-  /** cb_run's JSON text without the log */
+  /** cb_run's result without the log (withoutLog), as corebpf-native --no-log prints it */
   run(obj: Uint8Array, name: string, handle: number, release?: string): string;
 }
 
@@ -104,13 +105,19 @@ export async function rawWasm(): Promise<RawWasm> {
       call('cb_set_kernel', ptrs[2]!, ptrs[3]!, ptrs[4]!, 4096);
       call('cb_set_features', 0, 0);
       const outp = call('cb_run');
-      const out = m.UTF8ToString(outp);
+      const out = m.HEAPU8.slice(outp, m.HEAPU8.indexOf(0, outp));
       call('cb_free', outp);
       for (const p of ptrs) m._free(p);
-      const i = out.indexOf(',"log":"');
-      return i >= 0 ? `${out.slice(0, i)}}` : out;
+      return new TextDecoder().decode(withoutLog(out));
     },
   };
+}
+
+/** a result (src/worker/result.ts) with its log part emptied: what corebpf-native --no-log
+ * prints (wasm/native/main.c strip_log), so the two builds compare without libbpf's chatter */
+export function withoutLog(result: Uint8Array): Uint8Array {
+  const r = decodeResult(result);
+  return encodeResult(r.status, { ...r.parts, log: new TextEncoder().encode('""') });
 }
 
 export function isRoot(): boolean {

@@ -20,6 +20,7 @@ import { release as osRelease, tmpdir, version as osVersion } from 'node:os';
 import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Relocator, type LoadPlan, type RelocationRecord } from '../dist/index.js';
+import { decodeResult, parsePart } from '../src/worker/result.js';
 import { HOST_BTF, NATIVE, PROGS, ROOT, TARGETS, corpus, fixtureBytes, fixtures, hasHostBtf } from './helpers.js';
 
 const STOCK = `${ROOT}build/native/stock-oracle`;
@@ -93,7 +94,7 @@ async function stock(o: string, t: Target, inputs: boolean): Promise<Outcome> {
   return { ok: s.loaded, errno: s.error?.errno ?? null, btf: s.btf, programs: s.programs, maps: s.maps, relocations: [] };
 }
 
-interface NativeOut { error: { errno: string } | null; relocations: RelocationRecord[]; plan: LoadPlan | null }
+interface NativeOut { error: { errno: string } | null; relocations: RelocationRecord[] }
 const PERF_EVENT_ARRAY = 4;
 function fromPlan(ok: boolean, errno: string | null, plan: LoadPlan | null, relocations: RelocationRecord[]): Outcome {
   return {
@@ -114,8 +115,9 @@ function fromPlan(ok: boolean, errno: string | null, plan: LoadPlan | null, relo
 }
 
 async function native(o: string, t: Target, profile = PROFILE_HEX): Promise<Outcome> {
-  const r = JSON.parse(await run(NATIVE, [`${PROGS}/${o}.bpf.o`, t.path, '--no-log', '--name', o, '--features', profile])) as NativeOut;
-  return fromPlan(!r.error, r.error?.errno ?? null, r.plan, r.relocations);
+  const out = decodeResult(Buffer.from(await run(NATIVE, [`${PROGS}/${o}.bpf.o`, t.path, '--no-log', '--name', o, '--features', profile])), 'corebpf-native');
+  const r = parsePart<NativeOut>(out, 'report');
+  return fromPlan(!r.error, r.error?.errno ?? null, parsePart<LoadPlan | null>(out, 'plan'), r.relocations);
 }
 
 let relocator: Relocator;

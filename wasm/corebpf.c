@@ -26,6 +26,7 @@
 #include "vk.h"
 
 #include "cb_export.h"
+#include "cb_result.h"
 
 #define PLAN_FORMAT "corebpf-load-plan"
 #define PLAN_VERSION 1
@@ -803,8 +804,10 @@ static struct bpf_object *open_object(const struct bpf_object_open_opts *opts)
 	return obj;
 }
 
-/* Returns a malloc'd JSON text: {"error":..., "stats":..., "relocations":[...], "plan":...,
- * "log":"..."}, in this order; the caller frees it with cb_free(). */
+/* Returns a malloc'd text, the caller frees it with cb_free(): the result header
+ * (wasm/cb_result.h, generated from wasm/result-protocol.json: magic, version, status, and
+ * where each part is) and then {"report":{"error":...,"stats":...,"relocations":[...]},
+ * "plan":...,"log":"..."}, whose parts the host slices by the header's offsets. */
 CB_EXPORT char *cb_run(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
@@ -812,6 +815,8 @@ CB_EXPORT char *cb_run(void)
 	struct pin_rec *pins = NULL;
 	struct bpf_map *map;
 	struct json j;
+	char header[CB_RESULT_HEADER_LEN];
+	uint32_t part_off[CB_RESULT_NR_PARTS], part_len[CB_RESULT_NR_PARTS];
 	int err = 0, nr_pins = 0;
 	bool opened = false;
 	const char *code = NULL;
@@ -887,6 +892,12 @@ CB_EXPORT char *cb_run(void)
 	}
 
 	json_init(&j);
+	/* the header's place: written at the end, when the parts' offsets are known */
+	memset(header, ' ', sizeof(header));
+	json_raw(&j, header, sizeof(header));
+	json_obj_begin(&j);
+	json_key(&j, cb_result_part_names[CB_RESULT_REPORT]);
+	part_off[CB_RESULT_REPORT] = j.len;
 	json_obj_begin(&j);
 	json_key(&j, "error");
 	if (err)
@@ -897,8 +908,6 @@ CB_EXPORT char *cb_run(void)
 			    opened ? "libbpf could not load the object" : "libbpf could not open the object");
 	else
 		json_null(&j);
-	/* stats and relocations before the plan: a caller that wants only the report cuts
-	 * the text at ,"plan": (src/worker/service.ts) */
 	json_key(&j, "stats");
 	json_obj_begin(&j);
 	json_ku64(&j, "syscalls", vk.nr_syscalls);
@@ -907,14 +916,22 @@ CB_EXPORT char *cb_run(void)
 	json_obj_end(&j);
 	json_key(&j, "relocations");
 	core_report_json(&j);
-	json_key(&j, "plan");
+	json_obj_end(&j);
+	part_len[CB_RESULT_REPORT] = j.len - part_off[CB_RESULT_REPORT];
+	json_key(&j, cb_result_part_names[CB_RESULT_PLAN]);
+	part_off[CB_RESULT_PLAN] = j.len;
 	if (!err)
 		write_plan(&j, obj, pins, nr_pins);
 	else
 		json_null(&j);
-	json_key(&j, "log");
+	part_len[CB_RESULT_PLAN] = j.len - part_off[CB_RESULT_PLAN];
+	json_key(&j, cb_result_part_names[CB_RESULT_LOG]);
+	part_off[CB_RESULT_LOG] = j.len;
 	json_strn(&j, cb_log ? cb_log : "", cb_log_len);
+	part_len[CB_RESULT_LOG] = j.len - part_off[CB_RESULT_LOG];
 	json_obj_end(&j);
+	if (!j.oom)
+		cb_result_header(j.buf, err ? cb_errno_name(err < 0 ? -err : err) : CB_RESULT_STATUS_OK, part_off, part_len);
 
 	bpf_object__close(obj);
 	for (int i = 0; i < nr_pins; i++) {

@@ -59,6 +59,11 @@ static void put(struct json *j, const char *s, size_t n)
 	j->buf[j->len] = 0;
 }
 
+void json_raw(struct json *j, const char *s, size_t n)
+{
+	put(j, s, n);
+}
+
 static void puts_(struct json *j, const char *s)
 {
 	put(j, s, strlen(s));

@@ -23,6 +23,8 @@ void json_obj_end(struct json *j);
 void json_arr_begin(struct json *j);
 void json_arr_end(struct json *j);
 void json_key(struct json *j, const char *key);
+/* bytes as they are, outside the JSON grammar (the result header before the text) */
+void json_raw(struct json *j, const char *s, size_t n);
 
 void json_str(struct json *j, const char *s);
 void json_strn(struct json *j, const char *s, size_t n);

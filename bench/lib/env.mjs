@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeResult, encodeResult, parsePart } from '../../build/tsc/worker/result.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const HOST_BTF = '/sys/kernel/btf/vmlinux';
@@ -99,9 +100,18 @@ export function nativeResult(native, object, btfPath) {
   return r.stdout.trimEnd();
 }
 
-export function stripLog(json) {
-  const i = json.indexOf(',"log":"');
-  return i >= 0 ? `${json.slice(0, i)}}` : json;
+/** the result (src/worker/result.ts: header, then report, plan and log) with its log part
+ * emptied, as corebpf-native --no-log prints it; the decoder is tsc's output of the source
+ * (`make` builds it), so the bench reads the header as the worker does */
+export function stripLog(text) {
+  const r = decodeResult(Buffer.from(text), 'the bench\'s wasm run');
+  return Buffer.from(encodeResult(r.status, { ...r.parts, log: Buffer.from('""') })).toString();
+}
+
+/** a result's report part and plan, parsed */
+export function resultReport(text) {
+  const r = decodeResult(Buffer.from(text));
+  return { ...parsePart(r, 'report'), plan: parsePart(r, 'plan') };
 }
 
 /** The wasm module loaded in this thread, driven through its C entry points exactly as
@@ -154,7 +164,7 @@ export class RawWasm {
     this.m._cb_target_release(h);
   }
 
-  /** one cb_run of `object` against target handle `h`; returns the result JSON text.
+  /** one cb_run of `object` against target handle `h`; returns the result's text (header and JSON).
    * logLevel: libbpf messages kept (0 warn, 1 info: the API's and native's default, 2 debug);
    * builds before cb_set_log_level kept every message. */
   run(object, name, h, release = '', logLevel = 1) {

@@ -16,6 +16,7 @@ import { parseBtf } from '../btf/reader.js';
 import { readBtf } from '../btf/raw.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
 import { CorebpfWasm, TargetBtfError, WASM_MAX_MEMORY, type ModuleBtf } from './wasm.js';
+import { RESULT_STATUS_OK, decodeResult, encodeResult, parsePart } from './result.js';
 
 export interface RelocateRequest {
   object: Uint8Array;
@@ -71,70 +72,51 @@ export interface RelocateStats {
   targetCached: boolean;
 }
 
-/** What a worker sends back: the glue's JSON (moved, not copied), parsed by the caller —
+/** What a worker sends back: a result of the result protocol (src/worker/result.ts: a
+ * header, then report, plan and log as JSON texts; moved, not copied), parsed by the caller —
  * cheaper than the worker parsing it and the caller receiving a structured clone. */
 export interface RelocateWire {
-  json: Uint8Array;
+  result: Uint8Array;
   targetCached: boolean;
 }
 
-/** the glue's output starts like this when libbpf succeeded (wasm/corebpf.c writes "error" first) */
-const SUCCESS_PREFIX = new TextEncoder().encode('{"error":null,');
-
 export function decodeOutcome(w: RelocateWire): RelocateOutcome {
-  const r = JSON.parse(new TextDecoder().decode(w.json)) as GlueResult;
-  const plan = r.plan ? { ...r.plan, relocations: r.relocations } as LoadPlan : null;
+  const r = decodeResult(w.result, 'the worker');
+  const report = parsePart<GlueReport>(r, 'report');
+  const glued = parsePart<GlueResult['plan']>(r, 'plan');
+  const plan = glued ? { ...glued, relocations: report.relocations } as LoadPlan : null;
   return {
-    plan: plan!, relocations: r.relocations, stats: { ...r.stats, targetCached: w.targetCached }, log: r.log ?? '',
-    ...(r.unmet ? { unmet: r.unmet } : {}),
-    ...(r.missingFeatures ? { missingFeatures: r.missingFeatures } : {}),
+    plan: plan!, relocations: report.relocations, stats: { ...report.stats, targetCached: w.targetCached }, log: parsePart<string>(r, 'log'),
+    ...(report.unmet ? { unmet: report.unmet } : {}),
+    ...(report.missingFeatures ? { missingFeatures: report.missingFeatures } : {}),
   };
 }
 
-const PLAN_KEY = new TextEncoder().encode(',"plan":');
-const LOG_KEY = new TextEncoder().encode(',"log":');
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+/** the plan and log parts of a reportOnly result */
+const NO_PLAN = enc.encode('null');
+const NO_LOG = enc.encode('""');
 
-/** The glue's JSON with the errno numbers of its log (its last key) written as Linux's;
- * the rest of the text, plan included, is left as it is. */
-function withLinuxErrnos(json: Uint8Array, nameOf: (wasmErrno: number) => string): Uint8Array {
-  const buf = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
-  const at = buf.lastIndexOf(LOG_KEY);
-  if (at < 0 || json[json.byteLength - 1] !== 0x7d /* } */) return json;
-  const start = at + LOG_KEY.byteLength;
-  const log = JSON.parse(buf.toString('utf8', start, json.byteLength - 1)) as string;
-  const fixed = linuxErrnos(log, nameOf);
-  if (fixed === log) return json;
-  const tail = new TextEncoder().encode(`${JSON.stringify(fixed)}}`);
-  const out = new Uint8Array(start + tail.byteLength);
-  out.set(json.subarray(0, start));
-  out.set(tail, start);
-  return out;
-}
-const REPORT_END = new TextEncoder().encode(',"plan":null,"log":""}');
-
-/** the glue's JSON up to its plan, closed: stats and relocations only */
-function reportOnly(json: Uint8Array): Uint8Array {
-  const at = Buffer.from(json.buffer, json.byteOffset, json.byteLength).indexOf(PLAN_KEY);
-  if (at < 0) return json;
-  const out = new Uint8Array(at + REPORT_END.byteLength);
-  out.set(json.subarray(0, at));
-  out.set(REPORT_END, at);
-  return out;
+/** The log part (a JSON string) with its errno numbers written as Linux's. */
+function withLinuxErrnos(log: Uint8Array, nameOf: (wasmErrno: number) => string): Uint8Array {
+  const text = JSON.parse(dec.decode(log)) as string;
+  const fixed = linuxErrnos(text, nameOf);
+  return fixed === text ? log : enc.encode(JSON.stringify(fixed));
 }
 
-const POISONED = new TextEncoder().encode('"poisoned":true');
+const POISONED = enc.encode('"poisoned":true');
 
-/** The glue's JSON with every poisoned relocation judged: is its instruction dead code in the
- * plan's programs (src/analysis)? Parsed and written again only when something was poisoned. */
-function withGuards(json: Uint8Array): Uint8Array {
-  const buf = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
-  const planAt = buf.indexOf(PLAN_KEY);
-  const poisonAt = buf.indexOf(POISONED);
-  if (poisonAt < 0 || (planAt >= 0 && poisonAt > planAt)) return json;
-  const r = JSON.parse(buf.toString('utf8')) as GlueResult;
-  if (!r.plan) return json;
+/** The report part with every poisoned relocation judged: is its instruction dead code in the
+ * plan's programs (src/analysis)? Parsed and written again only when something was poisoned
+ * (a byte search of the report part: the common case costs no parse). */
+function withGuards(report: Uint8Array, planPart: Uint8Array): Uint8Array {
+  if (Buffer.from(report.buffer, report.byteOffset, report.byteLength).indexOf(POISONED) < 0) return report;
+  const plan = JSON.parse(dec.decode(planPart)) as GlueResult['plan'];
+  if (!plan) return report;
+  const r = JSON.parse(dec.decode(report)) as GlueReport;
   try {
-    annotateGuards({ ...r.plan, relocations: r.relocations } as LoadPlan, r.relocations);
+    annotateGuards({ ...plan, relocations: r.relocations } as LoadPlan, r.relocations);
   } catch (e) {
     // the analysis only ever clears a failure: when it cannot finish (instructions it does
     // not understand), every poisoned relocation stays a failure that may be reached
@@ -144,27 +126,28 @@ function withGuards(json: Uint8Array): Uint8Array {
       rec.reachNote = `not analyzed: ${(e as Error).message}`;
     }
   }
-  return new TextEncoder().encode(JSON.stringify(r));
+  return enc.encode(JSON.stringify(r));
 }
 
-/** The glue's JSON with `"unmet":[...]` before its plan: what the plan needs that the kernel
- * does not offer (src/analysis/needs.ts), and the kernel's missing features. Spliced in, so a
- * reportOnly cut still keeps them. */
-function withNeeds(json: Uint8Array, offers: KernelOffers | undefined, missingFeatures: string[] | undefined, ctx?: CtxTarget): Uint8Array {
-  const buf = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
-  const at = buf.indexOf(PLAN_KEY);
-  if (at < 0) return json;
+/** The report part with `"missingFeatures"` and `"unmet":[...]` added: the kernel's missing
+ * features, and what the plan needs that the kernel does not offer (src/analysis/needs.ts).
+ * In the report, so a reportOnly result keeps them. */
+function withNeeds(report: Uint8Array, planPart: Uint8Array, offers: KernelOffers | undefined, missingFeatures: string[] | undefined, ctx?: CtxTarget): Uint8Array {
   let extra = missingFeatures ? `,"missingFeatures":${JSON.stringify(missingFeatures)}` : '';
   if (offers) {
-    const r = JSON.parse(buf.toString('utf8')) as GlueResult;
-    if (r.plan) extra += `,"unmet":${JSON.stringify(unmetNeeds({ ...r.plan, relocations: r.relocations } as LoadPlan, offers, ctx))}`;
+    const plan = JSON.parse(dec.decode(planPart)) as GlueResult['plan'];
+    if (plan) {
+      const relocations = (JSON.parse(dec.decode(report)) as GlueReport).relocations;
+      extra += `,"unmet":${JSON.stringify(unmetNeeds({ ...plan, relocations } as LoadPlan, offers, ctx))}`;
+    }
   }
-  if (!extra) return json;
-  const key = new TextEncoder().encode(extra);
-  const out = new Uint8Array(json.byteLength + key.byteLength);
-  out.set(json.subarray(0, at));
-  out.set(key, at);
-  out.set(json.subarray(at), at + key.byteLength);
+  if (!extra) return report;
+  // the report part is a JSON object (wasm/result-protocol.json): the members go before its '}'
+  const key = enc.encode(extra);
+  const out = new Uint8Array(report.byteLength + key.byteLength);
+  out.set(report.subarray(0, report.byteLength - 1));
+  out.set(key, report.byteLength - 1);
+  out[out.byteLength - 1] = 0x7d; // }
   return out;
 }
 
@@ -181,14 +164,18 @@ export interface RelocateOutcome {
   missingFeatures?: string[];
 }
 
-interface GlueResult {
+/** the report part of the glue's result (wasm/result-protocol.json), with what the worker adds */
+interface GlueReport {
   error: { code: string; errno: string; message: string } | null;
-  relocations: RelocationRecord[];
-  plan: Omit<LoadPlan, 'relocations'> | null;
   stats: { syscalls: number; relocations: number; failedRelocations: number };
-  log: string;
+  relocations: RelocationRecord[];
   unmet?: UnmetNeed[];
   missingFeatures?: string[];
+}
+
+interface GlueResult extends GlueReport {
+  plan: Omit<LoadPlan, 'relocations'> | null;
+  log: string;
 }
 
 const MAX_CACHED_TARGETS = 8;
@@ -327,7 +314,7 @@ export class RelocationService {
 
   async relocate(req: RelocateRequest): Promise<RelocateWire> {
     const w = await this.guarded(`relocating '${req.objectName}'`, (m) => this.relocateWith(m, req));
-    return Comlink.transfer(w, [w.json.buffer]);
+    return Comlink.transfer(w, [w.result.buffer]);
   }
 
   /** libbpf's bpf_object__open() only: the opened object's programs, maps and BTF. */
@@ -397,7 +384,7 @@ export class RelocationService {
     const { handle, cached, key } = this.target(m, req.btf, req.btfKey);
     const prof = req.profileTarget ? this.profile(key, req.btf, req.kernelRelease) : undefined;
     const features = this.featureProfile(m, prof?.features ? { ...prof.features, ...req.features } : req.features);
-    const json = m.run({
+    const out = m.run({
       object: req.object,
       objectName: req.objectName,
       target: handle,
@@ -413,13 +400,20 @@ export class RelocationService {
       targetPrograms: req.targetPrograms,
       adjustments: adjustmentsText(req.adjustments),
     });
-    if (!SUCCESS_PREFIX.every((b, i) => json[i] === b)) {
-      throw this.toError(m, req, JSON.parse(new TextDecoder().decode(json)) as GlueResult);
+    const r = decodeResult(out, 'the wasm module (dist/wasm)');
+    if (r.status !== RESULT_STATUS_OK) {
+      throw this.toError(m, req, { ...parsePart<GlueReport>(r, 'report'), plan: null, log: parsePart<string>(r, 'log') });
     }
-    const guarded = withGuards(json);
+    const { plan } = r.parts;
+    let { report, log } = r.parts;
+    report = withGuards(report, plan);
     const offers = req.kernelOffers ?? prof?.offers;
-    const out = offers || prof?.missing ? withNeeds(guarded, offers, prof?.missing, prof?.ctx) : guarded;
-    return { json: req.reportOnly ? reportOnly(out) : withLinuxErrnos(out, (n) => m.errnoName(n)), targetCached: cached };
+    if (offers || prof?.missing) report = withNeeds(report, plan, offers, prof?.missing, prof?.ctx);
+    if (!req.reportOnly) log = withLinuxErrnos(log, (n) => m.errnoName(n));
+    const parts = req.reportOnly ? { report, plan: NO_PLAN, log: NO_LOG } : { report, plan, log };
+    // unchanged parts: the wasm's own bytes move to the caller as they are
+    const same = parts.report === r.parts.report && parts.plan === r.parts.plan && parts.log === r.parts.log;
+    return { result: same ? out : encodeResult(r.status, parts), targetCached: cached };
   }
 
   private toError(m: CorebpfWasm, req: OpenRequest, r: GlueResult): Error {

@@ -192,8 +192,9 @@ export class CorebpfWasm {
     this.m._cb_target_release(handle);
   }
 
-  /** One libbpf open -> load against the virtual kernel; returns the glue's JSON as UTF-8
-   * bytes (a copy out of wasm memory: ready to be moved to another thread) */
+  /** One libbpf open -> load against the virtual kernel; returns the glue's result (the
+   * header of src/worker/result.ts, then the JSON parts) as bytes (a copy out of wasm
+   * memory: ready to be moved to another thread) */
   run(input: RawRunInput): Uint8Array {
     const ptrs: number[] = [];
     const keep = (p: number) => (ptrs.push(p), p);
