@@ -215,8 +215,14 @@ const KNOWN: Known[] = [
   {
     section: '*', object: 'struct_ops', program: '*', targets: ['*'], what: 'map',
     reason: 'SEC(".struct_ops.link") came with libbpf 1.2 (struct_ops links, Linux 6.4): libbpf 1.1 ignores the section, '
-      + 'so the corebpf_ca_link map is libbpf 1.5\'s alone; the SEC(".struct_ops") map and the programs agree.',
-    check: (d) => d.corebpf === 'struct_o.bss,corebpf_ca,corebpf_ca_link' && d.stock === 'struct_o.bss,corebpf_ca',
+      + 'so the corebpf_ca_link and corebpf_ca_link2 maps are libbpf 1.5\'s alone; the SEC(".struct_ops") map and the programs agree.',
+    check: (d) => d.corebpf === 'struct_o.bss,corebpf_ca,corebpf_ca_link,corebpf_ca_link2' && d.stock === 'struct_o.bss,corebpf_ca',
+  },
+  {
+    section: '*', object: 'struct_ops', program: 'corebpf_init2', targets: ['*'], what: 'attach',
+    reason: 'corebpf_init2 is in corebpf_ca_link2 only, a SEC(".struct_ops.link") map, which libbpf 1.1 ignores: no map '
+      + 'gives it its struct member, so libbpf 1.1 leaves its expected attach type and attach BTF id at 0.',
+    check: (d) => d.stock === 'expectedAttachType=0' || d.stock === 'attachBtfId=0',
   },
   {
     section: '*', object: 'struct_ops', program: '*', targets: ['synthetic:*'], what: 'outcome',
