@@ -60,7 +60,9 @@ describe('corebpf run', () => {
   it('struct_ops maps are registered while it runs (both kinds: needs struct_ops links) and unregistered at the end', async (ctx) => {
     needs(ctx, 'struct_ops_link');
     const avail = () => readFileSync('/proc/sys/net/ipv4/tcp_available_congestion_control', 'utf8').trim().split(/\s+/);
-    const child = spawn(process.execPath, [CLI, 'run', obj('struct_ops'), '--duration', '2s', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // corebpf_ca_link2 implements the same ops under corebpf_ca_link's name (for
+    // updateStructOps): both cannot be registered at once, so it is left out
+    const child = spawn(process.execPath, [CLI, 'run', obj('struct_ops'), '--duration', '2s', '--json', '--disable', 'corebpf_ca_link2'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let seen: string[] = [];
     child.stdout.on('data', (d: Buffer) => {

@@ -34,7 +34,9 @@ CAP_BPF + CAP_PERFMON). Ctrl-C stops; everything is detached and closed.
   --kallsyms PATH        symbols for typeless __ksym externs (default: /proc/kallsyms)
   --feature NAME=on|off  override a libbpf kernel feature (default: probed on this kernel)
   --disable PROG, --attach-target PROG=FUNC, --max-entries MAP=N, --value-size MAP=N
-                         adjust the object before load, as in corebpf relocate
+                         adjust the object before load, as in corebpf relocate; --disable
+                         also takes a struct_ops map, which is then neither created nor
+                         registered (libbpf: bpf_map__set_autocreate(map, false))
   -h, --help             this text`;
 
 export function parseDuration(s: string): number {
@@ -124,7 +126,10 @@ export async function runCommand(argv: string[]): Promise<number> {
     else console.log(safeLine(text));
   };
 
-  const adjustments = adjustmentFlags(values);
+  // --disable names programs, or struct_ops maps (which register themselves: two that
+  // implement the same ops under one name cannot both be registered)
+  const structOpsMaps = new Set(values.disable ?? []);
+  const adjustments = adjustmentFlags({ ...values, disable: [] });
   const obj = await BpfObject.open(positionals[0]!, {
     adjustments,
     btf: values.btf,
@@ -138,6 +143,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
   const timers: NodeJS.Timeout[] = [];
   try {
+    for (const m of obj.maps as readonly BpfMap[]) {
+      if (m.type === BPF_MAP_TYPE_STRUCT_OPS && structOpsMaps.delete(m.name)) m.setAutocreate(false);
+    }
+    for (const p of structOpsMaps) obj.setAutoload(p, false);
     for (const s of values.set ?? []) {
       const i = s.indexOf('=');
       if (i <= 0) throw new CliUsageError(`--set expects NAME=VALUE, got '${s}'`);
@@ -181,7 +190,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
       if (failed.length) {
         say('attach-failed', `${failed.length} failed to attach (programs and struct_ops maps: ${failed.join(', ')}): nothing was run; ` +
-          'turn them off with --disable PROG, or run with --attach none', { failed });
+          'turn them off with --disable NAME (a program or a struct_ops map), or run with --attach none', { failed });
         return 1;
       }
     }
