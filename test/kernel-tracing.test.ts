@@ -61,23 +61,33 @@ function errorOf(f: () => unknown): unknown {
 /**
  * Load `program` alone, attach it from its section name, read(2) the magic length 5 times:
  * the program's record must say 5 calls with `want`; after the link is closed, 2 more reads
- * change nothing.
+ * change nothing. A return probe (`retprobe`) may miss a call when the kernel's pool of
+ * kretprobe instances (maxactive: max(10, 2 x CPUs) through the kprobe PMU) is held by other
+ * threads blocked in read(2) -- the lab's one-CPU guests run other test files meanwhile -- so
+ * for those a short round is measured again, up to 3 times: never more than 5, once exactly 5.
  */
-async function expectReadHook(ctx: TestContext, program: string, global: string, want: (fd: number) => Partial<Hit>): Promise<void> {
+async function expectReadHook(ctx: TestContext, program: string, global: string, want: (fd: number) => Partial<Hit>, retprobe = false): Promise<void> {
   const obj = await open(ctx);
   try {
     await obj.load({ programs: [program] });
-    expect(obj.getGlobal(global)).toEqual({ count: 0n, arg: 0n, ret: 0n });
-    const link = await obj.program(program).attach();
-    let fd: number;
-    try {
-      fd = readMagic(5);
-    } finally {
-      link.close();
+    for (let round = 1; ; round++) {
+      obj.setGlobal(global, { count: 0n, arg: 0n, ret: 0n });
+      expect(obj.getGlobal(global)).toEqual({ count: 0n, arg: 0n, ret: 0n });
+      const link = await obj.program(program).attach();
+      let fd: number;
+      try {
+        fd = readMagic(5);
+      } finally {
+        link.close();
+      }
+      const got = obj.getGlobal(global) as Hit;
+      expect(got.count).toBeLessThanOrEqual(5n);
+      if (retprobe && got.count < 5n && round < 3) continue;
+      expect(got).toEqual({ count: 5n, arg: 0n, ret: 0n, ...want(fd) });
+      readMagic(2);
+      expect((obj.getGlobal(global) as Hit).count).toBe(5n);
+      return;
     }
-    expect(obj.getGlobal(global)).toEqual({ count: 5n, arg: 0n, ret: 0n, ...want(fd) });
-    readMagic(2);
-    expect((obj.getGlobal(global) as Hit).count).toBe(5n);
   } finally {
     obj.close();
   }
@@ -117,7 +127,7 @@ describe('kprobes (kprobe, kretprobe, ksyscall, kretsyscall)', () => {
 
   it('kretprobe/vfs_read sees the return value of each read(2) (PT_REGS_RC)', async (ctx) => {
     needs(ctx, 'bpf', 'btf', 'kretprobe');
-    await expectReadHook(ctx, 'kretprobe_vfs_read', 'kretprobe_hit', () => ({ ret: BigInt(MAGIC_LEN) }));
+    await expectReadHook(ctx, 'kretprobe_vfs_read', 'kretprobe_hit', () => ({ ret: BigInt(MAGIC_LEN) }), true);
   });
 
   it('ksyscall/read (BPF_KSYSCALL through the syscall wrapper) sees fd and count', async (ctx) => {
@@ -127,7 +137,7 @@ describe('kprobes (kprobe, kretprobe, ksyscall, kretsyscall)', () => {
 
   it('kretsyscall/read sees the return value', async (ctx) => {
     needs(ctx, 'bpf', 'btf', 'ksyscall');
-    await expectReadHook(ctx, 'kretsyscall_read', 'kretsyscall_hit', () => ({ ret: BigInt(MAGIC_LEN) }));
+    await expectReadHook(ctx, 'kretsyscall_read', 'kretsyscall_hit', () => ({ ret: BigInt(MAGIC_LEN) }), true);
   });
 
   for (const [program, kind] of [['kprobe_vfs_read', 'kprobe'], ['kretprobe_vfs_read', 'kretprobe'], ['ksyscall_read', 'ksyscall'], ['kretsyscall_read', 'kretsyscall']] as const) {
