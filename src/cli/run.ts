@@ -128,7 +128,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   // --disable names programs, or struct_ops maps (which register themselves: two that
   // implement the same ops under one name cannot both be registered)
-  const structOpsMaps = new Set(values.disable ?? []);
+  const disabled = new Set(values.disable ?? []);
   const adjustments = adjustmentFlags({ ...values, disable: [] });
   const obj = await BpfObject.open(positionals[0]!, {
     adjustments,
@@ -144,9 +144,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const timers: NodeJS.Timeout[] = [];
   try {
     for (const m of obj.maps as readonly BpfMap[]) {
-      if (m.type === BPF_MAP_TYPE_STRUCT_OPS && structOpsMaps.delete(m.name)) m.setAutocreate(false);
+      if (m.type === BPF_MAP_TYPE_STRUCT_OPS && disabled.delete(m.name)) m.setAutocreate(false);
     }
-    for (const p of structOpsMaps) obj.setAutoload(p, false);
+    for (const p of disabled) obj.setAutoload(p, false);
     for (const s of values.set ?? []) {
       const i = s.indexOf('=');
       if (i <= 0) throw new CliUsageError(`--set expects NAME=VALUE, got '${s}'`);

@@ -3,12 +3,13 @@
 // inside the wasm, so helpers and relocation records agree) and a vmlinux.h that libbpf's
 // btf_dump writes from kernel BTF.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, delimiter, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { btfDumpC } from '../btf-dump.js';
 import { CorebpfError } from '../errors.js';
+import { findExecutable } from '../path-search.js';
 
 export interface CompileOptions {
   /** the clang to run (default: $CLANG, else the first of clang, clang-20 … clang-14 on PATH) */
@@ -43,30 +44,15 @@ const TARGET_ARCH: Record<string, string> = {
   riscv64: 'riscv', loong64: 'loongarch', mips: 'mips', mipsel: 'mips',
 };
 
-function onPath(cmd: string): string | null {
-  if (cmd.includes('/')) return existsSync(cmd) ? cmd : null;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, cmd);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
 export function findClang(explicit?: string): string {
   const wanted = explicit ?? process.env.CLANG;
   if (wanted) {
-    const p = onPath(wanted);
+    const p = findExecutable(wanted);
     if (!p) throw new CorebpfError(`clang '${wanted}' was not found${explicit ? '' : ' ($CLANG)'}: give the path of an installed clang`);
     return p;
   }
   for (const c of CLANGS) {
-    const p = onPath(c);
+    const p = findExecutable(c);
     if (p) return p;
   }
   throw new CorebpfError('no clang on PATH (looked for clang, clang-20 … clang-14): install one (Debian: apt-get install clang) or pass --clang');
@@ -77,7 +63,7 @@ export function findStrip(clang: string): string {
   const own = join(dirname(realpathSync(clang)), 'llvm-strip');
   if (existsSync(own)) return own;
   const suffix = /-(\d+)$/.exec(basename(clang))?.[1];
-  const p = (suffix && onPath(`llvm-strip-${suffix}`)) || onPath('llvm-strip');
+  const p = (suffix && findExecutable(`llvm-strip-${suffix}`)) || findExecutable('llvm-strip');
   if (!p) throw new CorebpfError(`no llvm-strip beside ${clang} or on PATH, to remove the objects' DWARF: install llvm (Debian: apt-get install llvm) or pass --keep-debug`);
   return p;
 }

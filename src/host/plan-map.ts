@@ -25,11 +25,6 @@ export function effectiveMaxEntries(m: PlanMap, possibleCpus: () => number, page
   return m.maxEntries;
 }
 
-/** A plan map's attributes as created on this machine. */
-export function effectiveMapSpec(m: PlanMap, maxEntries: number): { name: string; type: number; keySize: number; valueSize: number; maxEntries: number; flags: number } {
-  return { name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags };
-}
-
 interface MapCompat {
   type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; mapExtra: bigint;
 }

@@ -6,9 +6,10 @@
 // LOCAL one; fail when two symbols of the best binding disagree on the address. The offset
 // is st_value - sh_addr + sh_offset of the symbol's section (or, for a symbol without a
 // usable section, through the PT_LOAD segment containing st_value).
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, resolve } from 'node:path';
 import { ObjectFormatError } from '../errors.js';
+import { pathDirs, searchDirs } from '../path-search.js';
 
 const SHT_SYMTAB = 2;
 const SHT_DYNSYM = 11;
@@ -246,15 +247,6 @@ function archTriple(): string {
   return m[process.arch] ?? `${process.arch}-linux-gnu`;
 }
 
-function usable(p: string, exec: boolean): boolean {
-  try {
-    accessSync(p, exec ? constants.X_OK : constants.R_OK);
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Like libbpf's resolve_full_path(): a name with a '/' is a path (made absolute); a bare
  * name containing ".so" is looked up in LD_LIBRARY_PATH and the standard library
@@ -263,12 +255,8 @@ function usable(p: string, exec: boolean): boolean {
 export function resolveBinaryPath(name: string): string {
   if (name.includes('/')) return isAbsolute(name) ? name : resolve(name);
   const isLib = name.includes('.so');
-  const dirs = isLib
-    ? [...(process.env.LD_LIBRARY_PATH ?? '').split(delimiter).filter(Boolean), ...LIB_DIRS]
-    : (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter).filter(Boolean);
-  for (const d of dirs) {
-    const p = `${d}/${name}`;
-    if (usable(p, !isLib)) return p;
-  }
+  const dirs = isLib ? [...(process.env.LD_LIBRARY_PATH ?? '').split(delimiter).filter(Boolean), ...LIB_DIRS] : pathDirs();
+  const p = searchDirs(name, dirs, !isLib);
+  if (p) return p;
   throw new ObjectFormatError(`cannot find '${name}' in ${isLib ? 'LD_LIBRARY_PATH and the library directories' : 'PATH'}`, { name });
 }
