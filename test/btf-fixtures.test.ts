@@ -193,6 +193,28 @@ describe('facts of real kernels', () => {
     expect(btf('amd64-5.10.223.btf.xz').findByName('task_struct', 'FWD')).toBeUndefined();
   });
 
+  it('the name index finds exactly what a scan of every type finds (split BTF naming base strings too)', () => {
+    const mod = btf('amd64-6.1.176.mod-ext4.btf.xz');
+    const names = new Map<string, number[]>();
+    for (let id = mod.startId; id <= mod.lastId; id++) {
+      const n = mod.typeById(id).name;
+      if (n) names.set(n, [...(names.get(n) ?? []), id]);
+    }
+    // every name of the module, with the base's ids first
+    for (const [n, ids] of names) {
+      expect(mod.findAllByName(n).map((t) => t.id)).toEqual([...mod.base!.findAllByName(n).map((t) => t.id), ...ids]);
+    }
+    // some module types are named by strings of the base (pahole dedups them against vmlinux)
+    let inBase = 0;
+    for (let id = mod.startId; id <= mod.lastId; id++) {
+      const off = mod.typeById(id).nameOff;
+      if (off && off < mod.startStrOff) inBase++;
+    }
+    expect(inBase).toBeGreaterThan(0);
+    expect(mod.findAllByName('no_such_type_anywhere')).toEqual([]);
+    expect(mod.findAllByName('task_struc')).toEqual([]); // a prefix of a name is not that name
+  }, SLOW);
+
   it('s390x is big-endian and decodes to the same values as amd64', () => {
     for (const file of ['s390x-6.12.107.btf.xz', 's390x-7.2.13.btf.xz']) expect(entry(file).endianness).toBe('big');
     const be = btf('s390x-6.12.107.btf.xz'), le = btf('amd64-6.12.107.btf.xz');

@@ -73,7 +73,7 @@ export class Btf {
   readonly #cache: (BtfType | undefined)[];
   readonly #strCache = new Map<number, string>();
   readonly #decoder = new TextDecoder('utf-8', { fatal: false });
-  #byName: Map<string, number[]> | undefined;
+  #byName: Map<number, number[]> | undefined;
   #ptrSize: number | undefined;
 
   constructor(data: Uint8Array, options: BtfParseOptions = {}) {
@@ -281,21 +281,35 @@ export class Btf {
   findAllByName(name: string, kind?: BtfKind | BtfKindName): BtfType[] {
     const want = typeof kind === 'string' ? BTF_KIND_NAMES.indexOf(kind) : kind;
     const out = this.base ? this.base.findAllByName(name, kind) : [];
-    if (!this.#byName) {
-      const map = new Map<string, number[]>();
-      for (let i = 0; i < this.typeCount; i++) {
-        const nameOff = this.#view.getUint32(this.#offsets[i]!, this.#le);
-        if (nameOff === 0) continue;
-        const s = this.strAt(nameOff);
-        const ids = map.get(s);
-        if (ids) ids.push(this.startId + i); else map.set(s, [this.startId + i]);
-      }
-      this.#byName = map;
-    }
-    for (const id of this.#byName.get(name) ?? []) {
+    const index = this.#byName ??= this.#nameIndex();
+    const bytes = NAME_ENCODER.encode(name);
+    for (const id of index.get(fnv1a(bytes, 0, bytes.length)) ?? []) {
+      if (this.strAt(this.#view.getUint32(this.#offsets[id - this.startId]!, this.#le)) !== name) continue; // a hash collision
       if (want === undefined || this.kindOf(id) === want) out.push(this.typeById(id));
     }
     return out;
+  }
+
+  // Names hashed from their bytes, not decoded: a kernel's ~130k names would otherwise be
+  // decoded to strings once per parse, most never asked for (check parses every kernel).
+  #nameIndex(): Map<number, number[]> {
+    const map = new Map<number, number[]>();
+    const data = this.#data;
+    for (let i = 0; i < this.typeCount; i++) {
+      const nameOff = this.#view.getUint32(this.#offsets[i]!, this.#le);
+      if (nameOff === 0) continue;
+      let h: number;
+      if (nameOff >= this.startStrOff && nameOff - this.startStrOff < this.header.strLen) {
+        const start = this.#strStart + nameOff - this.startStrOff;
+        h = fnv1a(data, start, data.indexOf(0, start));
+      } else {
+        const b = NAME_ENCODER.encode(this.strAt(nameOff)); // a split BTF naming a base string
+        h = fnv1a(b, 0, b.length);
+      }
+      const ids = map.get(h);
+      if (ids) ids.push(this.startId + i); else map.set(h, [this.startId + i]);
+    }
+    return map;
   }
 
   /** The first type (lowest id, base first) with this name, optionally of one kind. */
@@ -492,4 +506,13 @@ export function skipModifiers(btf: Btf, typeId: number, maxDepth = 64): BtfType 
     }
   }
   return null;
+}
+
+const NAME_ENCODER = new TextEncoder();
+
+/** FNV-1a over bytes [start, end) */
+function fnv1a(b: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h >>> 0;
 }
