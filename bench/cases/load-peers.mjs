@@ -184,7 +184,10 @@ export async function run(ctx = {}) {
     }
     rows.push(mkRow(`load-peers/warm/${o.id}`, o.file, 'ms', { ...wMed, ...un }, 'libbpf', GOALS.warm,
       (ratio) => ratio <= GOALS.warm.max,
-      { best: Object.fromEntries(Object.entries(wBest).map(([k, v]) => [NAMES[k], round(v, 3)])), processes: procs, loadsPerProcess: LOADS }));
+      {
+        best: Object.fromEntries(Object.entries(wBest).map(([k, v]) => [NAMES[k], round(v, 3)])), processes: procs, loadsPerProcess: LOADS,
+        samples: Object.fromEntries(Object.entries(warm).map(([k, per]) => [NAMES[k], per.map((xs) => xs.map((x) => round(x, 3)))])),
+      }));
 
     // start -> first program loaded, and peak RSS, from the same fresh processes
     const startSides = { ...sides, node: () => ({ wall: runProcess(process.execPath, ['-e', '0'], 0, 0, { rss: false }).wall }) };
@@ -196,11 +199,11 @@ export async function run(ctx = {}) {
     });
     const sMed = Object.fromEntries(Object.entries(start).map(([k, xs]) => [k, median(xs.map((x) => x.wall))]));
     rows.push(mkRow(`load-peers/start/${o.id}`, o.file, 'ms', { ...sMed, ...un }, 'node', GOALS.start,
-      (ratio) => ratio <= GOALS.start.max, { runs }));
+      (ratio) => ratio <= GOALS.start.max, { runs, samples: Object.fromEntries(Object.entries(start).map(([k, xs]) => [NAMES[k], xs.map((x) => round(x.wall, 2))])) }));
     const rMed = Object.fromEntries(Object.entries(start).filter(([k]) => k !== 'node').map(([k, xs]) => [k, median(xs.map((x) => x.rss)) / 1024]));
     rMed.node = median(nodeRss) / 1024;
     rows.push(mkRow(`load-peers/rss/${o.id}`, o.file, 'MB', { ...rMed, ...un }, 'node', GOALS.rss,
-      (_, v) => v <= GOALS.rss.maxMB, { runs }));
+      (_, v) => v <= GOALS.rss.maxMB, { runs, samplesKB: { ...Object.fromEntries(Object.entries(start).filter(([k]) => k !== 'node').map(([k, xs]) => [NAMES[k], xs.map((x) => x.rss)])), node: nodeRss } }));
   }
   for (const r of rows) r.loadavgBefore = loadavgBefore;
   return rows;
