@@ -45,10 +45,9 @@ if ! cmp -s "$lock" "$stamp" 2>/dev/null; then
     [ "$parch" = all ] && parch=$arch
     f="$peers/debs/${pkg}_${ver//:/%3a}.deb"
     if ! [ -f "$f" ] || [ "$(sha256 "$f")" != "$sha" ]; then
-      if [ -z "${APT_GET:-}" ]; then
-        ( apt_for "$arch" "$suites" ) > "$peers/apt.log" 2>&1 || die "no private apt state for $arch ($suites): $(tail -1 "$peers/apt.log")"
-        apt_for "$arch" "$suites" 2>/dev/null
-      fi
+      # (apt_for's own failures go through die() above; a failed update only warns, and the
+      # download below then says what is missing)
+      [ -n "${APT_GET:-}" ] || apt_for "$arch" "$suites" > "$peers/apt.log" 2>&1
       mkdir -p "$peers/debs"
       tmp=$(mktemp -d "$peers/debs/.dl.XXXXXX")
       if ! (cd "$tmp" && "${APT_GET[@]}" download "$pkg:$parch=$ver") > "$tmp/log" 2>&1; then
