@@ -8,12 +8,16 @@
 // bench/native/open_load.c:
 //   iter I MS PROGS ID,ID,...
 //   maxrss KB            process.resourceUsage().maxRSS (the whole process: workers included)
+//   phases BOOT IMPORT   ms from the process's start (performance.timeOrigin) to this script
+//                        running, and the import of the package
 // and exits. Any failure exits 1 with the error on stderr.
 import { pathToFileURL } from 'node:url';
 
 const [dist, obj, n] = process.argv.slice(2);
+const boot = performance.now();
 try {
   const { BpfObject } = await import(pathToFileURL(`${dist}/index.js`).href);
+  const imported = performance.now();
   for (let i = 1; i <= Number(n); i++) {
     const t0 = performance.now();
     const o = await BpfObject.open(obj);
@@ -25,7 +29,7 @@ try {
     const t3 = performance.now();
     process.stdout.write(`iter ${i} ${(t1 - t0 + t3 - t2).toFixed(4)} ${ids.length} ${ids.join(',')}\n`);
   }
-  process.stdout.write(`maxrss ${process.resourceUsage().maxRSS}\n`);
+  process.stdout.write(`maxrss ${process.resourceUsage().maxRSS}\nphases ${boot.toFixed(2)} ${(imported - boot).toFixed(2)}\n`);
   process.exit(0);
 } catch (e) {
   process.stderr.write(`${e?.stack ?? e}\n`);
