@@ -75,6 +75,8 @@ const ctx = {
   raw, api, object, reps, warmup, rounds,
   quick: opt.quick,
   native: opt.native,
+  /** the built package measured (rows cases that start their own processes import it) */
+  dist: opt.dist,
   unique: () => ++uniq,
   /** whether this run reports `variant` of the current case (--only): skip unwanted set-up */
   wants: (variant) => wants(ctx.current, variant),
@@ -219,10 +221,13 @@ if (rows.length) {
 }
 if (otherRows.length) {
   const fmtV = (v) => (typeof v !== 'number' ? String(v ?? '-') : Math.abs(v) >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : fmtMs(v));
-  const more = [['case', 'node/wasm', 'native', 'unit', 'ratio', 'goal', '']];
+  // rows measured against more than one peer (load-peers) name them: `native_side`, `peersText`
+  const withPeers = otherRows.some((r) => r.peersText);
+  const more = [['case', 'node/wasm', 'native', 'unit', 'ratio', 'goal', '', ...(withPeers ? ['peers'] : [])]];
   for (const r of otherRows) {
-    more.push([r.case, fmtV(r.wasm_or_node_value), fmtV(r.native_value), r.unit ?? '', typeof r.ratio === 'number' ? `${r.ratio.toFixed(2)}x` : '-',
-      r.goal ?? '-', r.met === undefined ? '' : r.met ? 'met' : 'NOT MET']);
+    more.push([r.case, fmtV(r.wasm_or_node_value), r.native_side ? `${fmtV(r.native_value)} ${r.native_side}` : fmtV(r.native_value), r.unit ?? '',
+      typeof r.ratio === 'number' && Number.isFinite(r.ratio) ? `${r.ratio.toFixed(r.ratio < 0.1 ? 3 : 2)}x` : '-',
+      r.goal ?? '-', r.met === undefined ? '' : r.met ? 'met' : 'NOT MET', ...(withPeers ? [r.peersText ?? ''] : [])]);
   }
   console.log(`\n${table(more)}`);
   for (const r of otherRows.filter((x) => x.shards)) {

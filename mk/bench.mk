@@ -28,3 +28,38 @@ $(BENCH_BPF_OBJ): $(TOP)/bench/native/host_bench.bpf.c | bench-deps
 	@mkdir -p $(@D)
 	$(BENCH_CLANG) -target bpf -O2 -g -mcpu=v3 -Wall -Werror \
 	  $(if $(BENCH_MULTIARCH),-I/usr/include/$(BENCH_MULTIARCH)) -c $< -o $@
+
+# Peers of the load benchmark (bench/cases/load-peers.mjs, bench/README.md "Against libbpf
+# and cilium/ebpf"):
+#   make bench-peers   $(BUILD)/bench/open-load             libbpf open+load+close loop (system libbpf)
+#                      $(BUILD)/bench/cilium-open-load      the same with cilium/ebpf 0.9.1 (Go),
+#                         or cilium-open-load.unavailable   the reason it could not be built
+#                      $(BUILD)/bench/load_bench.bpf.o      the realistic object
+#                      $(BUILD)/bench/load_bench_nocore.bpf.o  what cilium/ebpf 0.9.1 can load here
+# The Go toolchain and cilium/ebpf are Debian packages fetched privately (never installed) by
+# scripts/bench-go-peer.sh, pinned in bench/native/go-peer.lock.
+BENCH_OPEN_LOAD   := $(BUILD)/bench/open-load
+BENCH_CILIUM_LOAD := $(BUILD)/bench/cilium-open-load
+BENCH_LOAD_OBJS   := $(BUILD)/bench/load_bench.bpf.o $(BUILD)/bench/load_bench_nocore.bpf.o
+
+.PHONY: bench-peers
+bench-peers: $(BENCH_OPEN_LOAD) $(BENCH_CILIUM_LOAD) $(BENCH_LOAD_OBJS)
+
+$(BENCH_OPEN_LOAD): $(TOP)/bench/native/open_load.c | bench-deps
+	@mkdir -p $(@D)
+	$(CC_NATIVE) -O2 -Wall -Wextra -std=gnu11 $< -o $@ -lbpf
+
+# always re-run: the script is a no-op when the binary is current, and records why not
+.PHONY: $(BENCH_CILIUM_LOAD)
+$(BENCH_CILIUM_LOAD): $(TOP)/bench/native/cilium_open_load/main.go $(TOP)/bench/native/go-peer.lock
+	@$(TOP)/scripts/bench-go-peer.sh $@
+
+$(BUILD)/bench/load_bench.bpf.o: $(TOP)/bench/native/load_bench.bpf.c | bench-deps
+	@mkdir -p $(@D)
+	$(BENCH_CLANG) -target bpf -O2 -g -mcpu=v3 -Wall -Werror \
+	  $(if $(BENCH_MULTIARCH),-I/usr/include/$(BENCH_MULTIARCH)) -c $< -o $@
+
+$(BUILD)/bench/load_bench_nocore.bpf.o: $(TOP)/bench/native/load_bench.bpf.c | bench-deps
+	@mkdir -p $(@D)
+	$(BENCH_CLANG) -target bpf -O2 -g -mcpu=v3 -Wall -Werror -DLOAD_BENCH_NOCORE \
+	  $(if $(BENCH_MULTIARCH),-I/usr/include/$(BENCH_MULTIARCH)) -c $< -o $@
