@@ -43,7 +43,7 @@ const LIMITS = {
     // failed: maybe_code.has_value()"), in 2 of 3 runs on CI's machine: Liftoff only, and no
     // budget checks that call into the tier-up (--no-wasm-tier-up alone changes nothing)
     nodeFlags: '--liftoff-only --no-wasm-dynamic-tiering',
-    tests: /^test\/(host-kernel-basic|host-syscall|host-ringbuf|host-usdt|kernel-tracing|kernel-features)\.test\.ts$/,
+    tests: /^test\/(host-kernel-basic|host-syscall|host-ringbuf|host-usdt|host-uprobe-multi|kernel-tracing|kernel-kprobe-multi|kernel-features)\.test\.ts$/,
   },
 };
 const BOOT_RETRIES = Number(opt('--boot-retries', 10));
