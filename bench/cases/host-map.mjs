@@ -13,6 +13,10 @@
 //   native   build/bench/host-native: bpf_map_lookup_elem / bpf_map_update_elem of the
 //            system libbpf in a loop (libbpf zeroes a 32-byte attr and calls syscall())
 // Reported: ns per operation (median of the samples), ratio node / native; goal <= 1.5x.
+// The `/cpu` rows: CPU time per operation of the same samples (Node: process.cpuUsage, the
+// whole process; C: CLOCK_THREAD_CPUTIME_ID of the loop's thread), which a machine shared
+// with other work disturbs far less than wall time (a process that was waiting, as the C
+// side is between its commands, is scheduled ahead of one that kept running).
 import { createRequire } from 'node:module';
 import {
   NKEYS, NativeHost, ROOT, cliOptions, interleave, isMain, loadBenchObject, median, publicApi,
@@ -95,24 +99,37 @@ export async function run(ctx = {}) {
       for (const op of ['lookup', 'update']) {
         const cmd = op === 'lookup' ? BPF_MAP_LOOKUP_ELEM : BPF_MAP_UPDATE_ELEM;
         const ffi = floor(map.fd, cmd);
-        const timeJs = (fn) => async () => {
+        const cpu = { native: [], btf: [], raw: [] };
+        const timeJs = (fn, k) => async () => {
+          const c0 = process.cpuUsage();
           const t0 = process.hrtime.bigint();
           fn(n);
-          return Number(process.hrtime.bigint() - t0) / n;
+          const t = Number(process.hrtime.bigint() - t0) / n;
+          const c = process.cpuUsage(c0);
+          cpu[k]?.push(((c.user + c.system) * 1000) / n);
+          return t;
         };
         const sides = {
-          native: async () => (await native.cmd(`${op} ${fd} ${n} ${NKEYS}`))[0] / n,
-          btf: timeJs(js[`btf/${op}`]),
-          raw: timeJs(js[`raw/${op}`]),
-          ffi: timeJs(ffi),
+          native: async () => {
+            const [ns, cpuNs] = await native.cmd(`${op} ${fd} ${n} ${NKEYS}`);
+            cpu.native.push(cpuNs / n);
+            return ns / n;
+          },
+          btf: timeJs(js[`btf/${op}`], 'btf'),
+          raw: timeJs(js[`raw/${op}`], 'raw'),
+          ffi: timeJs(ffi, 'ffi'),
         };
         for (const f of Object.values(sides)) await f(); // warm-up (JIT, caches)
+        for (const k of Object.keys(cpu)) cpu[k].length = 0;
         const s = await interleave(sides, rounds);
         const nat = median(s.native);
         const spread = (k) => ({ p90: round(quantile(s[k], 0.9), 1), samples: s[k].length, opsPerSample: n });
         rows.push(row(`host-map/${label}/${op}/btf`, median(s.btf), nat, 'ns/op', GOAL, spread('btf')));
         rows.push(row(`host-map/${label}/${op}/raw`, median(s.raw), nat, 'ns/op', GOAL, spread('raw')));
         rows.push(row(`host-map/${label}/${op}/ffi-floor`, median(s.ffi), nat, 'ns/op', null, spread('ffi')));
+        const natCpu = median(cpu.native);
+        rows.push(row(`host-map/${label}/${op}/btf/cpu`, median(cpu.btf), natCpu, 'ns/op', GOAL, { samples: cpu.btf.length }));
+        rows.push(row(`host-map/${label}/${op}/raw/cpu`, median(cpu.raw), natCpu, 'ns/op', GOAL, { samples: cpu.raw.length }));
       }
     }
   } finally {

@@ -376,7 +376,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
       this.codec.encode(this.btfKeyTypeId, key, ch.key, 0, 'key');
       return;
     }
-    ch.key.set(encodeRaw(key, this.keySize, 'key'));
+    A.copyBytes(ch.key, encodeRaw(key, this.keySize, 'key'));
   }
 
   /** Raw lookup: the value bytes (all CPUs for per-CPU maps), or undefined when absent. */
@@ -386,11 +386,11 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
       const v = A.bytes(this.valueBufferSize);
       return A.mapLookupElem(this.fd, key ?? NO_KEY, v, flags) ? buf(v) : undefined;
     }
-    ch.key.set(key);
+    A.copyBytes(ch.key, key);
     if (!ch.lookup(this.fd, flags)) return undefined;
-    // a copy: the channel's buffer is reused by the next call
+    // a copy (on its own ArrayBuffer, as before): the channel's buffer serves the next call
     const out = Buffer.allocUnsafeSlow(ch.value.byteLength);
-    out.set(ch.value);
+    A.copyBytes(out, ch.value);
     return out;
   }
 
@@ -441,8 +441,8 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     }
     const fd = this.fd;
     const f = updateFlags(flags);
-    ch.key.set(key);
-    ch.value.set(value);
+    A.copyBytes(ch.key, key);
+    A.copyBytes(ch.value, value);
     ch.update(fd, f);
   }
 

@@ -43,6 +43,19 @@ function orErrno(sys: Syscalls): BpfOrErrno {
   };
 }
 
+/**
+ * Copy `src` into `dst` (same length): a plain loop for the few bytes of typical keys and
+ * values, where TypedArray.prototype.set's own checks cost about twice as much.
+ */
+export function copyBytes(dst: Uint8Array, src: Bytes): void {
+  const n = src.byteLength;
+  if (n > 32) {
+    dst.set(src);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[i] = src[i]!;
+}
+
 /** One map's prebuilt element attr with its key and value buffers. */
 export class MapElemChannel {
   /** the key bytes the kernel reads (keySize; empty for maps without keys: a NULL pointer) */
