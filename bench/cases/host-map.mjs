@@ -7,7 +7,8 @@
 //            bigint out), a value Buffer allocated per lookup
 //   raw      BpfMap.getRaw(key) / setRaw(key, value): one key Buffer rewritten per op, the
 //            value bytes returned as a new Buffer
-//   ffi      floor: koffi calling syscall(SYS_bpf, cmd, attr, 32) with one prebuilt attr,
+//   ffi      floor: koffi calling syscall(SYS_bpf, cmd, attr, 32) (declared with fixed
+//            arguments, as src/host/syscall.ts does) with one prebuilt attr,
 //            the key rewritten in place — the FFI call alone, no BpfMap code (koffi is
 //            imported here only to measure it; src/host/syscall.ts stays its only user)
 //   native   build/bench/host-native: bpf_map_lookup_elem / bpf_map_update_elem of the
@@ -28,11 +29,11 @@ const BPF_MAP_LOOKUP_ELEM = 1;
 const BPF_MAP_UPDATE_ELEM = 2;
 const SYS_bpf = { x64: 321, arm64: 280, riscv64: 280, ppc64: 361, s390x: 351, loong64: 280 }[process.arch];
 
-/** koffi's syscall() exactly as src/host/syscall.ts declares it (variadic) */
+/** koffi's syscall() exactly as src/host/syscall.ts declares it for bpf(2) (fixed arguments, not variadic) */
 function ffiFloor() {
   const koffi = createRequire(`${ROOT}package.json`)('koffi');
   const libc = koffi.load('libc.so.6');
-  const syscall = libc.func('long syscall(long number, ...)');
+  const syscall = libc.func('syscall', 'long', ['long', 'long', 'void *', 'long']);
   return (fd, cmd) => {
     const key = Buffer.alloc(8);
     const value = Buffer.alloc(8);
@@ -44,7 +45,7 @@ function ffiFloor() {
       for (let i = 0; i < n; i++) {
         key.writeUInt32LE(i % NKEYS, 0);
         if (cmd === BPF_MAP_UPDATE_ELEM) value.writeBigUInt64LE(BigInt(i), 0);
-        if (syscall(SYS_bpf, 'long', cmd, 'void *', attr, 'long', 32) !== 0) throw new Error(`bpf(${cmd}) failed: errno ${koffi.errno()}`);
+        if (syscall(SYS_bpf, cmd, attr, 32) !== 0) throw new Error(`bpf(${cmd}) failed: errno ${koffi.errno()}`);
       }
     };
   };
@@ -99,14 +100,14 @@ export async function run(ctx = {}) {
       for (const op of ['lookup', 'update']) {
         const cmd = op === 'lookup' ? BPF_MAP_LOOKUP_ELEM : BPF_MAP_UPDATE_ELEM;
         const ffi = floor(map.fd, cmd);
-        const cpu = { native: [], btf: [], raw: [] };
+        const cpu = { native: [], btf: [], raw: [], ffi: [] };
         const timeJs = (fn, k) => async () => {
           const c0 = process.cpuUsage();
           const t0 = process.hrtime.bigint();
           fn(n);
           const t = Number(process.hrtime.bigint() - t0) / n;
           const c = process.cpuUsage(c0);
-          cpu[k]?.push(((c.user + c.system) * 1000) / n);
+          cpu[k].push(((c.user + c.system) * 1000) / n);
           return t;
         };
         const sides = {
@@ -130,6 +131,7 @@ export async function run(ctx = {}) {
         const natCpu = median(cpu.native);
         rows.push(row(`host-map/${label}/${op}/btf/cpu`, median(cpu.btf), natCpu, 'ns/op', GOAL, { samples: cpu.btf.length }));
         rows.push(row(`host-map/${label}/${op}/raw/cpu`, median(cpu.raw), natCpu, 'ns/op', GOAL, { samples: cpu.raw.length }));
+        rows.push(row(`host-map/${label}/${op}/ffi-floor/cpu`, median(cpu.ffi), natCpu, 'ns/op', null, { samples: cpu.ffi.length }));
       }
     }
   } finally {
