@@ -278,6 +278,9 @@ describe('map element hot path on the real kernel', () => {
       expect(() => h.typed.get(-5)).toThrow(/closed/);
       expect(() => h.typed.getRaw(Buffer.alloc(4))).toThrow(/closed/);
       expect(() => h.typed.set(-5, 1n)).toThrow(/closed/);
+      expect(() => h.typed.has(-5)).toThrow(/closed/);
+      // has() of the other handles: the element is there, others are not
+      expect([h.other.has(Buffer.from([0xfb, 0xff, 0xff, 0xff])), h.other.has(Buffer.from([6, 0, 0, 0]))]).toEqual([true, false]);
     } finally {
       h.close();
     }

@@ -426,7 +426,16 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Whether the map has an element for this key. */
   has(key: MapInput<K>): boolean {
-    return this.getRaw(this.encodeKey(key)) !== undefined;
+    const ch = this.#channel();
+    if (ch === null) return this.getRaw(this.encodeKey(key)) !== undefined;
+    ch.busy = true;
+    try {
+      this.#putKey(ch, key);
+      // the value lands in the channel's buffer and is not copied out
+      return ch.lookup(this.fd, 0);
+    } finally {
+      ch.busy = false;
+    }
   }
 
   /** Raw update: value bytes of exactly the map's value size (all CPUs for per-CPU maps). */
