@@ -15,15 +15,32 @@ export class BtfWriter {
     }
     return o;
   }
-  #add(nameOff: number, kind: number, vlen: number, sizeOrType: number, extra: number[]): number {
+  #add(nameOff: number, kind: number, vlen: number, sizeOrType: number, extra: number[], kflag = false): number {
     const b = Buffer.alloc(12 + 4 * extra.length);
-    b.writeUInt32LE(nameOff, 0); b.writeUInt32LE(((kind << 24) | vlen) >>> 0, 4); b.writeUInt32LE(sizeOrType, 8);
+    b.writeUInt32LE(nameOff, 0); b.writeUInt32LE(((kflag ? 0x80000000 : 0) | (kind << 24) | vlen) >>> 0, 4); b.writeUInt32LE(sizeOrType, 8);
     extra.forEach((v, i) => b.writeUInt32LE(v >>> 0, 12 + 4 * i));
     this.#types.push(b);
     return this.#types.length;
   }
   int(name: string, size: number, signed: boolean): number {
     return this.#add(this.str(name), 1, 0, size, [((signed ? 1 : 0) << 24) | (size * 8)]);
+  }
+  /** an INT with BTF_INT_ENCODING bits (1 signed, 2 char, 4 bool), bit offset and bit count */
+  intEnc(name: string, size: number, encoding: number, bits = size * 8, bitOffset = 0): number {
+    return this.#add(this.str(name), 1, 0, size, [(encoding << 24) | (bitOffset << 16) | bits]);
+  }
+  typedef(name: string, type: number): number {
+    return this.#add(this.str(name), 8, 0, type, []);
+  }
+  const(type: number): number {
+    return this.#add(0, 10, 0, type, []);
+  }
+  enum(name: string, size: number, signed: boolean, values: [string, number][]): number {
+    return this.#add(this.str(name), 6, values.length, size, values.flatMap(([n, v]) => [this.str(n), v | 0]), signed);
+  }
+  enum64(name: string, size: number, signed: boolean, values: [string, bigint][]): number {
+    return this.#add(this.str(name), 19, values.length, size,
+      values.flatMap(([n, v]) => [this.str(n), Number(BigInt.asUintN(32, v)), Number(BigInt.asUintN(32, v >> 32n))]), signed);
   }
   array(elem: number, index: number, n: number): number {
     return this.#add(0, 3, 0, 0, [elem, index, n]);

@@ -7,12 +7,17 @@
 //            bigint out), a value Buffer allocated per lookup
 //   raw      BpfMap.getRaw(key) / setRaw(key, value): one key Buffer rewritten per op, the
 //            value bytes returned as a new Buffer
-//   ffi      floor: koffi calling syscall(SYS_bpf, cmd, attr, 32) with one prebuilt attr,
+//   ffi      floor: koffi calling syscall(SYS_bpf, cmd, attr, 32) (declared with fixed
+//            arguments, as src/host/syscall.ts does) with one prebuilt attr,
 //            the key rewritten in place — the FFI call alone, no BpfMap code (koffi is
 //            imported here only to measure it; src/host/syscall.ts stays its only user)
 //   native   build/bench/host-native: bpf_map_lookup_elem / bpf_map_update_elem of the
 //            system libbpf in a loop (libbpf zeroes a 32-byte attr and calls syscall())
 // Reported: ns per operation (median of the samples), ratio node / native; goal <= 1.5x.
+// The `/cpu` rows: CPU time per operation of the same samples (Node: process.cpuUsage, the
+// whole process; C: CLOCK_THREAD_CPUTIME_ID of the loop's thread), which a machine shared
+// with other work disturbs far less than wall time (a process that was waiting, as the C
+// side is between its commands, is scheduled ahead of one that kept running).
 import { createRequire } from 'node:module';
 import {
   NKEYS, NativeHost, ROOT, cliOptions, interleave, isMain, loadBenchObject, median, publicApi,
@@ -24,11 +29,11 @@ const BPF_MAP_LOOKUP_ELEM = 1;
 const BPF_MAP_UPDATE_ELEM = 2;
 const SYS_bpf = { x64: 321, arm64: 280, riscv64: 280, ppc64: 361, s390x: 351, loong64: 280 }[process.arch];
 
-/** koffi's syscall() exactly as src/host/syscall.ts declares it (variadic) */
+/** koffi's syscall() exactly as src/host/syscall.ts declares it for bpf(2) (fixed arguments, not variadic) */
 function ffiFloor() {
   const koffi = createRequire(`${ROOT}package.json`)('koffi');
   const libc = koffi.load('libc.so.6');
-  const syscall = libc.func('long syscall(long number, ...)');
+  const syscall = libc.func('syscall', 'long', ['long', 'long', 'void *', 'long']);
   return (fd, cmd) => {
     const key = Buffer.alloc(8);
     const value = Buffer.alloc(8);
@@ -39,8 +44,8 @@ function ffiFloor() {
     return (n) => {
       for (let i = 0; i < n; i++) {
         key.writeUInt32LE(i % NKEYS, 0);
-        if (cmd === BPF_MAP_UPDATE_ELEM) value.writeBigUInt64LE(BigInt(i), 0);
-        if (syscall(SYS_bpf, 'long', cmd, 'void *', attr, 'long', 32) !== 0) throw new Error(`bpf(${cmd}) failed: errno ${koffi.errno()}`);
+        if (cmd === BPF_MAP_UPDATE_ELEM) value.writeUInt32LE(i, 0); // u64 i: i < 2^32, the high half stays 0
+        if (syscall(SYS_bpf, cmd, attr, 32) !== 0) throw new Error(`bpf(${cmd}) failed: errno ${koffi.errno()}`);
       }
     };
   };
@@ -65,7 +70,7 @@ function loops(map) {
     'raw/update': (n) => {
       for (let i = 0; i < n; i++) {
         key.writeUInt32LE(i % NKEYS, 0);
-        value.writeBigUInt64LE(BigInt(i), 0);
+        value.writeUInt32LE(i, 0); // the u64 value i (i < 2^32: the high half stays 0), without a BigInt per op
         map.setRaw(key, value);
       }
     },
@@ -95,24 +100,38 @@ export async function run(ctx = {}) {
       for (const op of ['lookup', 'update']) {
         const cmd = op === 'lookup' ? BPF_MAP_LOOKUP_ELEM : BPF_MAP_UPDATE_ELEM;
         const ffi = floor(map.fd, cmd);
-        const timeJs = (fn) => async () => {
+        const cpu = { native: [], btf: [], raw: [], ffi: [] };
+        const timeJs = (fn, k) => async () => {
+          const c0 = process.cpuUsage();
           const t0 = process.hrtime.bigint();
           fn(n);
-          return Number(process.hrtime.bigint() - t0) / n;
+          const t = Number(process.hrtime.bigint() - t0) / n;
+          const c = process.cpuUsage(c0);
+          cpu[k].push(((c.user + c.system) * 1000) / n);
+          return t;
         };
         const sides = {
-          native: async () => (await native.cmd(`${op} ${fd} ${n} ${NKEYS}`))[0] / n,
-          btf: timeJs(js[`btf/${op}`]),
-          raw: timeJs(js[`raw/${op}`]),
-          ffi: timeJs(ffi),
+          native: async () => {
+            const [ns, cpuNs] = await native.cmd(`${op} ${fd} ${n} ${NKEYS}`);
+            cpu.native.push(cpuNs / n);
+            return ns / n;
+          },
+          btf: timeJs(js[`btf/${op}`], 'btf'),
+          raw: timeJs(js[`raw/${op}`], 'raw'),
+          ffi: timeJs(ffi, 'ffi'),
         };
         for (const f of Object.values(sides)) await f(); // warm-up (JIT, caches)
+        for (const k of Object.keys(cpu)) cpu[k].length = 0;
         const s = await interleave(sides, rounds);
         const nat = median(s.native);
         const spread = (k) => ({ p90: round(quantile(s[k], 0.9), 1), samples: s[k].length, opsPerSample: n });
         rows.push(row(`host-map/${label}/${op}/btf`, median(s.btf), nat, 'ns/op', GOAL, spread('btf')));
         rows.push(row(`host-map/${label}/${op}/raw`, median(s.raw), nat, 'ns/op', GOAL, spread('raw')));
         rows.push(row(`host-map/${label}/${op}/ffi-floor`, median(s.ffi), nat, 'ns/op', null, spread('ffi')));
+        const natCpu = median(cpu.native);
+        rows.push(row(`host-map/${label}/${op}/btf/cpu`, median(cpu.btf), natCpu, 'ns/op', GOAL, { samples: cpu.btf.length }));
+        rows.push(row(`host-map/${label}/${op}/raw/cpu`, median(cpu.raw), natCpu, 'ns/op', GOAL, { samples: cpu.raw.length }));
+        rows.push(row(`host-map/${label}/${op}/ffi-floor/cpu`, median(cpu.ffi), natCpu, 'ns/op', null, { samples: cpu.ffi.length }));
       }
     }
   } finally {

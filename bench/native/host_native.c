@@ -4,8 +4,8 @@
 // program with the objects' fds inherited (stdio slots 3..6):
 //   fd 3 hmap (hash u32->u64)   fd 4 amap (array u32->u64)   fd 5 rb (ringbuf)   fd 6 emit prog
 // and sends one command per line on stdin; every reply is one line on stdout:
-//   lookup FD N NKEYS   N bpf_map_lookup_elem calls, key i % NKEYS      -> "ok NS"
-//   update FD N NKEYS   N bpf_map_update_elem calls (BPF_ANY), value i  -> "ok NS"
+//   lookup FD N NKEYS   N bpf_map_lookup_elem calls, key i % NKEYS      -> "ok NS CPU_NS"
+//   update FD N NKEYS   N bpf_map_update_elem calls (BPF_ANY), value i  -> "ok NS CPU_NS"
 //   fill RUNS           BPF_PROG_TEST_RUN of emit with repeat=RUNS      -> "ok NS"
 //   drain N             ring_buffer__poll(rb, 100) until N records read -> "ok NS COUNT"
 //   skip                ring_buffer__consume until the ring is empty    -> "ok NS COUNT"
@@ -163,7 +163,7 @@ int main(void)
 			uint32_t nkeys = (uint32_t)c;
 			uint64_t v = 0;
 			int err = 0;
-			uint64_t t0 = now_ns();
+			uint64_t t0 = now_ns(), c0 = thread_cpu_ns();
 			for (long long i = 0; i < b && !err; i++) {
 				uint32_t k = (uint32_t)(i % nkeys);
 				if (upd) {
@@ -172,9 +172,9 @@ int main(void)
 				} else
 					err = bpf_map_lookup_elem(fd, &k, &v);
 			}
-			uint64_t dt = now_ns() - t0;
+			uint64_t dt = now_ns() - t0, cpu = thread_cpu_ns() - c0;
 			if (err) fail(cmd);
-			else printf("ok %llu\n", (unsigned long long)dt);
+			else printf("ok %llu %llu\n", (unsigned long long)dt, (unsigned long long)cpu);
 		} else if (!strcmp(cmd, "fill")) {
 			uint64_t t0 = now_ns();
 			if (test_run((int)a)) fail("test_run");

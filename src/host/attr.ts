@@ -7,6 +7,7 @@
 export { StructBuf, bytes, cString, cStringAt } from './attr/struct-buf.js';
 export { bpfAttr, verifierSummary, type BpfAttrLayout, type BpfAttrField } from './attr/bpf-attr.js';
 export * from './attr/map.js';
+export { MapElemChannel, copyBytes } from './attr/map-elem.js';
 export * from './attr/prog.js';
 export * from './attr/link.js';
 export * from './attr/btf.js';

@@ -42,14 +42,17 @@ function encodeOne(m: MapValueLayout, value: unknown, out: Uint8Array, offset: n
  * value that is written for every CPU.
  */
 export function encodeMapValue(m: MapValueLayout, value: unknown): Uint8Array {
+  return encodeMapValueInto(m, value, new Uint8Array(valueBufferSize(m)));
+}
+
+/** encodeMapValue into `out`: zero-filled, of the value buffer's size (returned). */
+export function encodeMapValueInto(m: MapValueLayout, value: unknown, out: Uint8Array): Uint8Array {
   if (!m.perCpu) {
-    const out = new Uint8Array(m.valueSize);
     encodeOne(m, value, out, 0, 'value');
     return out;
   }
   const n = possibleCpus();
   const stride = Math.ceil(m.valueSize / 8) * 8;
-  const out = new Uint8Array(stride * n);
   if (value instanceof Uint8Array && value.byteLength === out.byteLength) {
     out.set(value);
     return out;

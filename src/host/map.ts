@@ -8,13 +8,14 @@ import * as A from './attr.js';
 import { bumpMemlockRlimit } from './memlock.js';
 import { PinState } from './pin.js';
 import { BtfCodec, encodeRaw, type BtfValue } from './btf-codec.js';
+import { scalarCodec, type ScalarCodec } from './btf-codec/scalar.js';
 import { OwnedFd } from './fd.js';
 import * as U from './generated/uapi.js';
 import { lookupBatch, updateBatch } from './map-batch.js';
 import { nextKeys } from './map-iter.js';
-import { isBatchMapType, isPerCpuMapType, mapTypeName, updateFlags, type UpdateFlags } from './map-type.js';
-import { decodeMapValue, encodeMapValue, valueBufferSize } from './map-value.js';
-import type { Bytes } from './syscall.js';
+import { isBatchMapType, isFdValueMapType, isPerCpuMapType, mapTypeName, updateFlags, type UpdateFlags } from './map-type.js';
+import { decodeMapValue, encodeMapValue, encodeMapValueInto, valueBufferSize } from './map-value.js';
+import { getSyscalls, type Bytes, type Syscalls } from './syscall.js';
 
 export { isFdValueMapType, isPerCpuMapType, mapTypeName, possibleCpus, type UpdateFlags } from './map-type.js';
 
@@ -65,6 +66,12 @@ export type MapInput<T> = unknown extends T ? unknown : [BtfValue] extends [T] ?
 /** An empty key: passed as a NULL pointer (queues, stacks). */
 const NO_KEY = new Uint8Array(0);
 
+/**
+ * Key plus value bytes above which a map keeps no element channel (its per-call buffers
+ * would cost more memory than the calls they save: large global-data sections).
+ */
+const CHANNEL_MAX_BYTES = 16384;
+
 function buf(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
@@ -86,8 +93,11 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   readonly btfValueTypeId: number;
   #fd: OwnedFd | null;
   #pin: PinState;
-  #keyScratch: Uint8Array | undefined;
-  #valueScratch: Uint8Array | undefined;
+  /** the prebuilt element attr and buffers (attr/map-elem.ts); null: none (too large) */
+  #chan: A.MapElemChannel | null | undefined;
+  /** whole-byte integer keys / values: the codec's fast path (btf-codec/scalar.ts) */
+  #keyScalar: ScalarCodec | null = null;
+  #valueScalar: ScalarCodec | null = null;
   readonly #opened: MapAdjuster | null;
   #pinPath: string | null = null;
   #autocreate = true;
@@ -160,7 +170,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     self.btfValueTypeId = self.codec ? types.btfValueTypeId ?? 0 : 0;
     self.sectionName = types.sectionName ?? null;
     this.#pin = new PinState(types.pinnedPath ?? null);
-    this.#keyScratch = this.#valueScratch = undefined;
+    this.#chan = undefined;
   }
 
   /** created in the kernel (it has an fd) */
@@ -333,34 +343,99 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   // ---------------------------------------------------------------------------------------
   // elements
 
+  /**
+   * The element channel for one call, or null for the general path: the map is not created,
+   * too large for one, or a call of this map is using it (a getter run while encoding).
+   */
+  #channel(): A.MapElemChannel | null {
+    if (this.#fd === null) return null;
+    const sys = getSyscalls();
+    let ch = this.#chan;
+    if (ch === undefined || (ch !== null && ch.sys !== sys)) ch = this.#newChannel(sys);
+    return ch === null || ch.busy ? null : ch;
+  }
+
+  #newChannel(sys: Syscalls): A.MapElemChannel | null {
+    const vs = this.valueBufferSize;
+    if (this.keySize + vs > CHANNEL_MAX_BYTES) return (this.#chan = null);
+    const scalar = (id: number, size: number) => {
+      const c = this.codec && id ? scalarCodec(this.codec, id) : null;
+      return c && c.size === size ? c : null;
+    };
+    this.#keyScalar = scalar(this.btfKeyTypeId, this.keySize);
+    this.#valueScalar = this.perCpu || isFdValueMapType(this.type) ? null : scalar(this.btfValueTypeId, this.valueSize);
+    return (this.#chan = new A.MapElemChannel(sys, this.keySize, vs));
+  }
+
+  /** Encode a key into the channel's key buffer (as #keyFor does). */
+  #putKey(ch: A.MapElemChannel, key: unknown): void {
+    if (this.keySize === 0) return;
+    if (this.#keyScalar?.encode(ch.keyView, 0, key)) return;
+    if (this.codec && this.btfKeyTypeId && !(key instanceof Uint8Array)) {
+      ch.key.fill(0);
+      this.codec.encode(this.btfKeyTypeId, key, ch.key, 0, 'key');
+      return;
+    }
+    A.copyBytes(ch.key, encodeRaw(key, this.keySize, 'key'));
+  }
+
   /** Raw lookup: the value bytes (all CPUs for per-CPU maps), or undefined when absent. */
   getRaw(key: Bytes | null, flags = 0): Buffer | undefined {
-    const v = A.bytes(this.valueBufferSize);
-    return A.mapLookupElem(this.fd, key ?? NO_KEY, v, flags) ? buf(v) : undefined;
+    const ch = this.#channel();
+    if (ch === null || key === null || key.byteLength !== ch.key.byteLength) {
+      const v = A.bytes(this.valueBufferSize);
+      return A.mapLookupElem(this.fd, key ?? NO_KEY, v, flags) ? buf(v) : undefined;
+    }
+    A.copyBytes(ch.key, key);
+    if (!ch.lookup(this.fd, flags)) return undefined;
+    // a copy (on its own ArrayBuffer, as before): the channel's buffer serves the next call
+    const out = Buffer.allocUnsafeSlow(ch.value.byteLength);
+    A.copyBytes(out, ch.value);
+    return out;
   }
 
   /** The value for a key, decoded (an array of one value per CPU for per-CPU maps), or undefined when absent. */
   get(key?: MapInput<K>, flags = 0): V | undefined {
-    // scratch buffers: decodeValue() copies out of the value bytes, and the key is only
-    // read by the kernel during the call
-    const v = (this.#valueScratch ??= A.bytes(this.valueBufferSize));
-    return A.mapLookupElem(this.fd, this.#keyFor(key) ?? NO_KEY, v, flags) ? this.decodeValue(v) : undefined;
+    const fd = this.fd;
+    const ch = this.#channel();
+    if (ch === null) {
+      const v = A.bytes(this.valueBufferSize);
+      return A.mapLookupElem(fd, this.#keyFor(key) ?? NO_KEY, v, flags) ? this.decodeValue(v) : undefined;
+    }
+    ch.busy = true;
+    try {
+      this.#putKey(ch, key);
+      if (!ch.lookup(fd, flags)) return undefined;
+      // decoding copies out of the channel's value buffer
+      const vs = this.#valueScalar;
+      return (vs ? vs.decode(ch.valueView, 0) : this.decodeValue(ch.value)) as V;
+    } finally {
+      ch.busy = false;
+    }
   }
 
   /** the key's bytes for one synchronous call (a reused buffer when BTF-encoded) */
   #keyFor(key: unknown): Uint8Array | null {
     if (this.keySize === 0) return null;
     if (this.codec && this.btfKeyTypeId && !(key instanceof Uint8Array)) {
-      const out = (this.#keyScratch ??= new Uint8Array(this.keySize));
-      out.fill(0);
-      return this.codec.encode(this.btfKeyTypeId, key, out, 0, 'key');
+      // a fresh buffer: this path also serves calls made while the channel is in use
+      return this.codec.encode(this.btfKeyTypeId, key, new Uint8Array(this.keySize), 0, 'key');
     }
     return encodeRaw(key, this.keySize, 'key');
   }
 
   /** Whether the map has an element for this key. */
   has(key: MapInput<K>): boolean {
-    return this.getRaw(this.encodeKey(key)) !== undefined;
+    const ch = this.#channel();
+    if (ch === null) return this.getRaw(this.encodeKey(key)) !== undefined;
+    ch.busy = true;
+    try {
+      this.#putKey(ch, key);
+      // the value lands in the channel's buffer and is not copied out
+      return ch.lookup(this.fd, 0);
+    } finally {
+      ch.busy = false;
+    }
   }
 
   /** Raw update: value bytes of exactly the map's value size (all CPUs for per-CPU maps). */
@@ -368,12 +443,37 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     if (value.byteLength !== this.valueBufferSize) {
       throw new TypeError(`map '${this.name}': value of ${value.byteLength} bytes, expected ${this.valueBufferSize}`);
     }
-    A.mapUpdateElem(this.fd, key ?? NO_KEY, value, updateFlags(flags));
+    const ch = this.#channel();
+    if (ch === null || key === null || key.byteLength !== ch.key.byteLength) {
+      A.mapUpdateElem(this.fd, key ?? NO_KEY, value, updateFlags(flags));
+      return;
+    }
+    const fd = this.fd;
+    const f = updateFlags(flags);
+    A.copyBytes(ch.key, key);
+    A.copyBytes(ch.value, value);
+    ch.update(fd, f);
   }
 
   /** BPF_MAP_UPDATE_ELEM. `flags`: 'any' (default), 'noexist', 'exist', 'lock' or a number. */
   set(key: MapInput<K>, value: MapInput<V>, flags: UpdateFlags = 'any'): this {
-    this.setRaw(this.#keyFor(key), this.encodeValue(value), flags);
+    const ch = this.#channel();
+    if (ch === null) {
+      this.setRaw(this.#keyFor(key), this.encodeValue(value), flags);
+      return this;
+    }
+    ch.busy = true;
+    try {
+      this.#putKey(ch, key);
+      if (!this.#valueScalar?.encode(ch.valueView, 0, value)) {
+        ch.value.fill(0);
+        encodeMapValueInto(this, value, ch.value);
+      }
+      const fd = this.fd;
+      ch.update(fd, updateFlags(flags));
+    } finally {
+      ch.busy = false;
+    }
     return this;
   }
 

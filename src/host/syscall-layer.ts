@@ -32,10 +32,20 @@ export interface Rlimit {
   max: bigint;
 }
 
+/** bpf(2): returns the result (an fd for commands that create objects, else 0); throws on failure. */
+export interface BpfCall {
+  (cmd: number, attr: Bytes): number;
+  /**
+   * The same call returning -errno instead of throwing (the libc layer's: map lookups take
+   * ENOENT as an answer, without building an error). Optional: without it, callers catch.
+   */
+  readonly orErrno?: (cmd: number, attr: Bytes) => number;
+}
+
 /** Everything corebpf asks of the OS. Errors are thrown as SyscallError (or a subclass). */
 export interface Syscalls {
   /** bpf(2). Returns the result (an fd for commands that create objects, else 0). */
-  bpf(cmd: number, attr: Bytes): number;
+  bpf: BpfCall;
   /** perf_event_open(2) with a perf_event_attr buffer. Returns an fd. */
   perfEventOpen(attr: Bytes, pid: number, cpu: number, groupFd: number, flags: number): number;
   /** ioctl(2); `arg` is an integer argument or a buffer whose address is passed. */

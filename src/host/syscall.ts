@@ -24,7 +24,7 @@ import { NotSupportedError, PermissionError, SyscallError } from '../errors.js';
 import * as U from './generated/uapi.js';
 import type { Bytes, EpollEvent, Mapping, Syscalls } from './syscall-layer.js';
 
-export type { Bytes, EpollEvent, Mapping, PollFd, Rlimit, Syscalls } from './syscall-layer.js';
+export type { BpfCall, Bytes, EpollEvent, Mapping, PollFd, Rlimit, Syscalls } from './syscall-layer.js';
 
 // ---------------------------------------------------------------------------------------------
 // names
@@ -208,14 +208,21 @@ export function createNativeSyscalls(): Syscalls {
     return f();
   }
 
-  return {
-    bpf(cmd, attr) {
-      koffi.errno(0);
+  // bpf(2) needs no errno(0) first: syscall() sets errno whenever it returns -1
+  const bpf = Object.assign((cmd: number, attr: Bytes): number => {
+    const r = bpfCall(U.LIBC_SYS_bpf, cmd, attr, attr.byteLength) as number;
+    // the command's name only when it failed: looking it up is most of a fast call
+    if (r === -1) throw syscallError(bpfCmdName(cmd), koffi.errno());
+    return r;
+  }, {
+    orErrno(cmd: number, attr: Bytes): number {
       const r = bpfCall(U.LIBC_SYS_bpf, cmd, attr, attr.byteLength) as number;
-      // the command's name only when it failed: looking it up is most of a fast call
-      if (r === -1) throw syscallError(bpfCmdName(cmd), koffi.errno());
-      return r;
+      return r === -1 ? -koffi.errno() : r;
     },
+  });
+
+  return {
+    bpf,
     perfEventOpen(attr, pid, cpu, groupFd, flags) {
       const r = call(() => syscall(U.LIBC_SYS_perf_event_open, 'void *', attr, 'long', pid, 'long', cpu, 'long', groupFd, 'unsigned long', flags) as number);
       return check('perf_event_open', r);
