@@ -270,6 +270,12 @@ describe('map element hot path on the real kernel', () => {
       expect(() => h.typed.set(1.5, 1n)).toThrow(/key: 1.5 is not an integer/);
       expect(() => h.typed.get('x' as never)).toThrow(/key: expected an integer for int, got the string "x"/);
       expect(() => h.typed.setRaw(Buffer.alloc(4), Buffer.alloc(7))).toThrow(/value of 7 bytes, expected 8/);
+      // a raw key of another size never reaches the kernel (it would read key_size bytes past a short one)
+      for (const k of [Buffer.from([0xfb, 0xff]), Buffer.alloc(8, 0xff), null]) {
+        expect(() => h.other.getRaw(k)).toThrow(TypeError);
+        expect(() => h.other.setRaw(k, Buffer.alloc(8))).toThrow(new RegExp(`key of ${k?.length ?? 0} bytes, expected 4`));
+        expect(() => h.other.deleteRaw(k as Buffer)).toThrow(TypeError);
+      }
       expect(() => h.typed.set(1, 1n, 'sometimes' as never)).toThrow(/unknown update flag 'sometimes'/);
       // nothing of the failed calls was written
       expect(h.other.count()).toBe(1);
@@ -367,6 +373,7 @@ describe('map element hot path on the real kernel', () => {
       st.push(Buffer.from([5, 6, 7, 8]));
       expect((st.peek() as Buffer).toString('hex')).toBe('05060708');
       expect((st.getRaw(null) as Buffer).toString('hex')).toBe('05060708');
+      expect(() => st.getRaw(Buffer.alloc(4))).toThrow(/key of 4 bytes, expected 0 \(this map has no keys: pass null\)/);
       expect((st.pop() as Buffer).toString('hex')).toBe('05060708');
       expect((st.peek() as Buffer).toString('hex')).toBe('01020304');
     } finally {

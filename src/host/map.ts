@@ -381,6 +381,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Raw lookup: the value bytes (all CPUs for per-CPU maps), or undefined when absent. */
   getRaw(key: Bytes | null, flags = 0): Buffer | undefined {
+    this.#checkRawKey(key);
     const ch = this.#channel();
     if (ch === null || key === null || key.byteLength !== ch.key.byteLength) {
       const v = A.bytes(this.valueBufferSize);
@@ -443,6 +444,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     if (value.byteLength !== this.valueBufferSize) {
       throw new TypeError(`map '${this.name}': value of ${value.byteLength} bytes, expected ${this.valueBufferSize}`);
     }
+    this.#checkRawKey(key);
     const ch = this.#channel();
     if (ch === null || key === null || key.byteLength !== ch.key.byteLength) {
       A.mapUpdateElem(this.fd, key ?? NO_KEY, value, updateFlags(flags));
@@ -479,7 +481,17 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Raw delete: true when the key was there. */
   deleteRaw(key: Bytes): boolean {
+    this.#checkRawKey(key);
     return A.mapDeleteElem(this.fd, key);
+  }
+
+  // the kernel copies key_size bytes from the key's address: a shorter buffer would have it
+  // read past the end of ours (cilium/ebpf refuses a wrong-sized key the same way)
+  #checkRawKey(key: Bytes | null): void {
+    const n = key?.byteLength ?? 0;
+    if (n !== this.keySize) {
+      throw new TypeError(`map '${this.name}': key of ${n} bytes, expected ${this.keySize}${this.keySize === 0 ? ' (this map has no keys: pass null)' : ''}`);
+    }
   }
 
   /** Delete a key; false when it was absent. */
