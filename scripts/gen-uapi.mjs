@@ -43,7 +43,9 @@ const PINNED = [
   { h: 'linux/bpf.h', keep: null },
   { h: 'linux/btf.h', keep: null },
   { h: 'linux/perf_event.h', keep: null },
-  { h: 'linux/if_link.h', keep: /^(XDP_|IFLA_XDP_)/ },
+  // XDP flags; and what creating a netkit pair over rtnetlink takes (test/netlink.ts)
+  { h: 'linux/if_link.h', keep: /^(XDP_|IFLA_XDP_|IFLA_IFNAME$|IFLA_LINKINFO$|IFLA_INFO_|IFLA_NETKIT_|NETKIT_)/ },
+  { h: 'linux/netlink.h', keep: /^(NETLINK_ROUTE|NLM_F_[A-Z_]+|NLMSG_(NOOP|ERROR|DONE))$/ },
   { h: 'linux/pkt_cls.h', keep: /^(TC_ACT_|TCA_BPF_)/ },
   { h: 'linux/pkt_sched.h', keep: /^TC_H_/ },
 ];
@@ -57,11 +59,13 @@ const LAYOUTS = [
   'struct btf_header', 'struct btf_type', 'struct btf_enum', 'struct btf_enum64', 'struct btf_array',
   'struct btf_member', 'struct btf_param', 'struct btf_var', 'struct btf_var_secinfo', 'struct btf_decl_tag',
   'struct perf_event_attr', 'struct perf_event_mmap_page', 'struct perf_event_header',
-  'struct perf_event_query_bpf',
+  'struct perf_event_query_bpf', 'struct nlmsghdr', 'struct nlmsgerr', 'struct nlattr',
 ];
 /** libc headers: errno names plus these constants and layouts (they are per-architecture). */
 const LIBC_HEADERS = ['errno.h', 'sys/mman.h', 'sys/epoll.h', 'poll.h', 'sys/resource.h', 'unistd.h',
-  'fcntl.h', 'sys/syscall.h', 'sys/ioctl.h', 'net/if.h', 'sys/socket.h'];
+  'fcntl.h', 'sys/syscall.h', 'sys/ioctl.h', 'net/if.h', 'sys/socket.h',
+  // the system's Linux headers (RTM_*, struct ifinfomsg, AF_PACKET's sockaddr_ll): not in libbpf's
+  'linux/rtnetlink.h', 'linux/if_packet.h', 'linux/if_ether.h'];
 const LIBC_CONSTANTS = [
   'PROT_NONE', 'PROT_READ', 'PROT_WRITE', 'MAP_SHARED', 'MAP_PRIVATE', 'MAP_ANONYMOUS', 'MAP_FIXED',
   'EPOLL_CLOEXEC', 'EPOLL_CTL_ADD', 'EPOLL_CTL_DEL', 'EPOLL_CTL_MOD', 'EPOLLIN', 'EPOLLOUT', 'EPOLLERR',
@@ -70,12 +74,16 @@ const LIBC_CONSTANTS = [
   'SYS_bpf', 'SYS_perf_event_open', 'SYS_close', 'SYS_ioctl', 'SYS_getpid', 'SYS_gettid',
   'O_RDONLY', 'O_WRONLY', 'O_RDWR', 'O_CLOEXEC', 'O_NONBLOCK', 'AT_FDCWD', 'IF_NAMESIZE',
   'FIONREAD', 'SOL_SOCKET', 'SO_ATTACH_BPF', 'SO_DETACH_FILTER', 'SO_ATTACH_REUSEPORT_EBPF',
-  'SO_DETACH_REUSEPORT_BPF',
+  'SO_DETACH_REUSEPORT_BPF', 'AF_NETLINK', 'AF_PACKET', 'SOCK_RAW', 'SOCK_DGRAM', 'SOCK_CLOEXEC',
+  'IFF_UP', 'RTM_NEWLINK', 'RTM_DELLINK', 'ETH_P_IP', 'ETH_HLEN',
 ];
 const LIBC_LAYOUTS = {
   'struct rlimit': ['rlim_cur', 'rlim_max'],
   'struct epoll_event': ['events', 'data'],
   'struct pollfd': ['fd', 'events', 'revents'],
+  'struct ifinfomsg': ['ifi_family', 'ifi_type', 'ifi_index', 'ifi_flags', 'ifi_change'],
+  'struct sockaddr_ll': ['sll_family', 'sll_protocol', 'sll_ifindex', 'sll_hatype', 'sll_pkttype', 'sll_halen', 'sll_addr'],
+  'struct sockaddr_nl': ['nl_family', 'nl_pid', 'nl_groups'],
 };
 /**
  * The architectures the live host supports: Debian's name, Node's process.arch, the GNU

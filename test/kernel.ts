@@ -22,6 +22,7 @@ import { SyscallError } from '../src/errors.js';
 import * as A from '../src/host/attr.js';
 import type { OwnedFd } from '../src/host/fd.js';
 import * as U from '../src/host/generated/uapi.js';
+import { createNetkit, deleteLink } from './netlink.js';
 
 export type Need =
   | 'bpf' // root, and bpf() works
@@ -34,6 +35,7 @@ export type Need =
   | 'perf_link' // BPF links over perf events (BPF_LINK_CREATE with BPF_PERF_EVENT, Linux 5.15+)
   | 'perf_link_info' // bpf_link_info of perf-event links says what the event is (Linux 6.6+)
   | 'tcx' // tcx links (Linux 6.6+)
+  | 'netkit' // netkit devices (Linux 6.7+ with CONFIG_NETKIT), created over rtnetlink (test/netlink.ts)
   | 'struct_ops' // a BPF tcp_congestion_ops (BPF_PROG_TYPE_STRUCT_OPS through BPF trampolines, Linux 5.6+)
   | 'struct_ops_link' // struct_ops links (SEC(".struct_ops.link"), BPF_F_LINK, Linux 6.4+)
   | 'iter_task' // BPF iterators over tasks (SEC("iter/task"), BPF_TRACE_ITER links, Linux 5.8+)
@@ -487,6 +489,21 @@ const DETECT: Record<Need, () => string | null> = {
       return e instanceof SyscallError && e.errnoName === 'ENODEV' ? null
         : `BPF_LINK_CREATE(BPF_TCX_INGRESS) answers ${errText(e)}, not ENODEV: no tcx links (Linux 6.6+)`;
     }
+  },
+  netkit() {
+    // a pair created and deleted for real (no iproute2 needed): EOPNOTSUPP where the kind is unknown
+    if (process.geteuid?.() !== 0) return 'not root (creating network devices needs CAP_NET_ADMIN)';
+    const name = `nkprobe${process.pid}`;
+    try {
+      createNetkit(name, `${name}p`);
+    } catch (e) {
+      const err = errText(e);
+      return err === 'EOPNOTSUPP'
+        ? `the kernel cannot create netkit devices (rtnetlink RTM_NEWLINK kind "netkit": EOPNOTSUPP): netkit is Linux 6.7+ with CONFIG_NETKIT, this is ${release()}`
+        : `creating a netkit pair over rtnetlink fails: ${err}`;
+    }
+    deleteLink(name);
+    return null;
   },
   bpf_loop: () => helperMissing(U.BPF_FUNC_loop, 'bpf_loop', '5.17'),
   bash: () => (spawnSync('bash', ['-c', 'true']).status === 0 ? null : 'bash is not installed (the test sends datagrams with its /dev/udp redirections)'),

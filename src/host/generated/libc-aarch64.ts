@@ -9,6 +9,8 @@ export const libc = {
   arch: 'aarch64-linux-gnu',
   nodeArch: 'arm64',
   constants: {
+    AF_NETLINK: 16,
+    AF_PACKET: 17,
     AT_FDCWD: -100,
     EPOLLERR: 8,
     EPOLLET: 2147483648,
@@ -20,7 +22,10 @@ export const libc = {
     EPOLL_CTL_ADD: 1,
     EPOLL_CTL_DEL: 2,
     EPOLL_CTL_MOD: 3,
+    ETH_HLEN: 14,
+    ETH_P_IP: 2048,
     FIONREAD: 21531,
+    IFF_UP: 1,
     IF_NAMESIZE: 16,
     MAP_ANONYMOUS: 32,
     MAP_FIXED: 16,
@@ -41,9 +46,14 @@ export const libc = {
     PROT_WRITE: 2,
     RLIMIT_MEMLOCK: 8,
     RLIM_INFINITY: 18446744073709551615n,
+    RTM_DELLINK: 17,
+    RTM_NEWLINK: 16,
     SC_NPROCESSORS_CONF: 83,
     SC_NPROCESSORS_ONLN: 84,
     SC_PAGESIZE: 30,
+    SOCK_CLOEXEC: 524288,
+    SOCK_DGRAM: 2,
+    SOCK_RAW: 3,
     SOL_SOCKET: 1,
     SO_ATTACH_BPF: 50,
     SO_ATTACH_REUSEPORT_EBPF: 52,
@@ -64,6 +74,16 @@ export const libc = {
         'data': { offset: 8, size: 8 },
       },
     },
+    ifinfomsg: {
+      size: 16,
+      fields: {
+        'ifi_family': { offset: 0, size: 1 },
+        'ifi_type': { offset: 2, size: 2 },
+        'ifi_index': { offset: 4, size: 4 },
+        'ifi_flags': { offset: 8, size: 4 },
+        'ifi_change': { offset: 12, size: 4 },
+      },
+    },
     pollfd: {
       size: 8,
       fields: {
@@ -77,6 +97,26 @@ export const libc = {
       fields: {
         'rlim_cur': { offset: 0, size: 8 },
         'rlim_max': { offset: 8, size: 8 },
+      },
+    },
+    sockaddr_ll: {
+      size: 20,
+      fields: {
+        'sll_family': { offset: 0, size: 2 },
+        'sll_protocol': { offset: 2, size: 2 },
+        'sll_ifindex': { offset: 4, size: 4 },
+        'sll_hatype': { offset: 8, size: 2 },
+        'sll_pkttype': { offset: 10, size: 1 },
+        'sll_halen': { offset: 11, size: 1 },
+        'sll_addr': { offset: 12, size: 8 },
+      },
+    },
+    sockaddr_nl: {
+      size: 12,
+      fields: {
+        'nl_family': { offset: 0, size: 2 },
+        'nl_pid': { offset: 4, size: 4 },
+        'nl_groups': { offset: 8, size: 4 },
       },
     },
   },

@@ -18,6 +18,8 @@ export interface LibcSet {
   /** process.arch on that architecture. */
   readonly nodeArch: string;
   readonly constants: {
+    readonly AF_NETLINK: number;
+    readonly AF_PACKET: number;
     readonly AT_FDCWD: number;
     readonly EPOLLERR: number;
     readonly EPOLLET: number;
@@ -29,7 +31,10 @@ export interface LibcSet {
     readonly EPOLL_CTL_ADD: number;
     readonly EPOLL_CTL_DEL: number;
     readonly EPOLL_CTL_MOD: number;
+    readonly ETH_HLEN: number;
+    readonly ETH_P_IP: number;
     readonly FIONREAD: number;
+    readonly IFF_UP: number;
     readonly IF_NAMESIZE: number;
     readonly MAP_ANONYMOUS: number;
     readonly MAP_FIXED: number;
@@ -50,9 +55,14 @@ export interface LibcSet {
     readonly PROT_WRITE: number;
     readonly RLIMIT_MEMLOCK: number;
     readonly RLIM_INFINITY: bigint;
+    readonly RTM_DELLINK: number;
+    readonly RTM_NEWLINK: number;
     readonly SC_NPROCESSORS_CONF: number;
     readonly SC_NPROCESSORS_ONLN: number;
     readonly SC_PAGESIZE: number;
+    readonly SOCK_CLOEXEC: number;
+    readonly SOCK_DGRAM: number;
+    readonly SOCK_RAW: number;
     readonly SOL_SOCKET: number;
     readonly SO_ATTACH_BPF: number;
     readonly SO_ATTACH_REUSEPORT_EBPF: number;
@@ -67,8 +77,11 @@ export interface LibcSet {
   };
   readonly layouts: {
     readonly epoll_event: { readonly size: number; readonly fields: { readonly events: FieldLayout; readonly data: FieldLayout } };
+    readonly ifinfomsg: { readonly size: number; readonly fields: { readonly ifi_family: FieldLayout; readonly ifi_type: FieldLayout; readonly ifi_index: FieldLayout; readonly ifi_flags: FieldLayout; readonly ifi_change: FieldLayout } };
     readonly pollfd: { readonly size: number; readonly fields: { readonly fd: FieldLayout; readonly events: FieldLayout; readonly revents: FieldLayout } };
     readonly rlimit: { readonly size: number; readonly fields: { readonly rlim_cur: FieldLayout; readonly rlim_max: FieldLayout } };
+    readonly sockaddr_ll: { readonly size: number; readonly fields: { readonly sll_family: FieldLayout; readonly sll_protocol: FieldLayout; readonly sll_ifindex: FieldLayout; readonly sll_hatype: FieldLayout; readonly sll_pkttype: FieldLayout; readonly sll_halen: FieldLayout; readonly sll_addr: FieldLayout } };
+    readonly sockaddr_nl: { readonly size: number; readonly fields: { readonly nl_family: FieldLayout; readonly nl_pid: FieldLayout; readonly nl_groups: FieldLayout } };
   };
   readonly errno: Readonly<Record<string, number>>;
   readonly errnoNames: Readonly<Record<number, string>>;
@@ -107,6 +120,8 @@ export function libcSetFor(nodeArch: string): LibcSet | null {
 export const LIBC: LibcSet | null = libcSetFor(process.arch);
 
 const C = (LIBC?.constants ?? {}) as LibcSet['constants'];
+export const LIBC_AF_NETLINK = C.AF_NETLINK;
+export const LIBC_AF_PACKET = C.AF_PACKET;
 export const LIBC_AT_FDCWD = C.AT_FDCWD;
 export const LIBC_EPOLLERR = C.EPOLLERR;
 export const LIBC_EPOLLET = C.EPOLLET;
@@ -118,7 +133,10 @@ export const LIBC_EPOLL_CLOEXEC = C.EPOLL_CLOEXEC;
 export const LIBC_EPOLL_CTL_ADD = C.EPOLL_CTL_ADD;
 export const LIBC_EPOLL_CTL_DEL = C.EPOLL_CTL_DEL;
 export const LIBC_EPOLL_CTL_MOD = C.EPOLL_CTL_MOD;
+export const LIBC_ETH_HLEN = C.ETH_HLEN;
+export const LIBC_ETH_P_IP = C.ETH_P_IP;
 export const LIBC_FIONREAD = C.FIONREAD;
+export const LIBC_IFF_UP = C.IFF_UP;
 export const LIBC_IF_NAMESIZE = C.IF_NAMESIZE;
 export const LIBC_MAP_ANONYMOUS = C.MAP_ANONYMOUS;
 export const LIBC_MAP_FIXED = C.MAP_FIXED;
@@ -139,9 +157,14 @@ export const LIBC_PROT_READ = C.PROT_READ;
 export const LIBC_PROT_WRITE = C.PROT_WRITE;
 export const LIBC_RLIMIT_MEMLOCK = C.RLIMIT_MEMLOCK;
 export const LIBC_RLIM_INFINITY = C.RLIM_INFINITY;
+export const LIBC_RTM_DELLINK = C.RTM_DELLINK;
+export const LIBC_RTM_NEWLINK = C.RTM_NEWLINK;
 export const LIBC_SC_NPROCESSORS_CONF = C.SC_NPROCESSORS_CONF;
 export const LIBC_SC_NPROCESSORS_ONLN = C.SC_NPROCESSORS_ONLN;
 export const LIBC_SC_PAGESIZE = C.SC_PAGESIZE;
+export const LIBC_SOCK_CLOEXEC = C.SOCK_CLOEXEC;
+export const LIBC_SOCK_DGRAM = C.SOCK_DGRAM;
+export const LIBC_SOCK_RAW = C.SOCK_RAW;
 export const LIBC_SOL_SOCKET = C.SOL_SOCKET;
 export const LIBC_SO_ATTACH_BPF = C.SO_ATTACH_BPF;
 export const LIBC_SO_ATTACH_REUSEPORT_EBPF = C.SO_ATTACH_REUSEPORT_EBPF;

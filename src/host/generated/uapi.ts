@@ -5,6 +5,7 @@
 //   linux/btf.h  sha256 62e3da6eaf7abbc289e3451bbca664872addb0722e538fa69a313b389efccc9d
 //   linux/perf_event.h  sha256 5fc835a3641456b05473907bde2ad64460e600ab645579f3da35c61ed8d086ae
 //   linux/if_link.h  sha256 3b6f2cec1048b5959dec7cad48e2930b1a79250b8ccf0a0733b4a98e97d6f87a
+//   linux/netlink.h  sha256 99de393143f53302b0bec31c4b1f1d9672632b6c7cf01c30664c80335871ca85
 //   linux/pkt_cls.h  sha256 1a2cf536238468a1a3d95c5697100542abf5b271fe3f47efb42644f52b21f175
 //   linux/pkt_sched.h  sha256 d0a93e928661755ed54b0a628601ae9299f36d1edcc94b9aea38fa8ad0a7f4d3
 // measured with the compiler of each of x86_64, aarch64, riscv64: the values and layouts
@@ -700,6 +701,22 @@ export const btf_func_linkage = {
   BTF_FUNC_STATIC, BTF_FUNC_GLOBAL, BTF_FUNC_EXTERN,
 } as const;
 
+// enum netkit_action (linux/if_link.h)
+export const NETKIT_NEXT = -1;
+export const NETKIT_PASS = 0;
+export const NETKIT_DROP = 2;
+export const NETKIT_REDIRECT = 7;
+export const netkit_action = {
+  NETKIT_NEXT, NETKIT_PASS, NETKIT_DROP, NETKIT_REDIRECT,
+} as const;
+
+// enum netkit_mode (linux/if_link.h)
+export const NETKIT_L2 = 0;
+export const NETKIT_L3 = 1;
+export const netkit_mode = {
+  NETKIT_L2, NETKIT_L3,
+} as const;
+
 // enum perf_bpf_event_type (linux/perf_event.h)
 export const PERF_BPF_EVENT_UNKNOWN = 0;
 export const PERF_BPF_EVENT_PROG_LOAD = 1;
@@ -1320,6 +1337,22 @@ export const BTF_VERSION = 1;
 export const NR_BTF_KINDS = 20;
 
 // constants (macros and anonymous enums) of linux/if_link.h
+export const IFLA_IFNAME = 3;
+export const IFLA_INFO_DATA = 2;
+export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_MAX = 5;
+export const IFLA_INFO_SLAVE_DATA = 5;
+export const IFLA_INFO_SLAVE_KIND = 4;
+export const IFLA_INFO_UNSPEC = 0;
+export const IFLA_INFO_XSTATS = 3;
+export const IFLA_LINKINFO = 18;
+export const IFLA_NETKIT_MAX = 5;
+export const IFLA_NETKIT_MODE = 5;
+export const IFLA_NETKIT_PEER_INFO = 1;
+export const IFLA_NETKIT_PEER_POLICY = 4;
+export const IFLA_NETKIT_POLICY = 3;
+export const IFLA_NETKIT_PRIMARY = 2;
+export const IFLA_NETKIT_UNSPEC = 0;
 export const IFLA_XDP_ATTACHED = 2;
 export const IFLA_XDP_DRV_PROG_ID = 5;
 export const IFLA_XDP_EXPECTED_FD = 8;
@@ -1342,6 +1375,29 @@ export const XDP_FLAGS_MODES = 14;
 export const XDP_FLAGS_REPLACE = 16;
 export const XDP_FLAGS_SKB_MODE = 2;
 export const XDP_FLAGS_UPDATE_IF_NOEXIST = 1;
+
+// constants (macros and anonymous enums) of linux/netlink.h
+export const NETLINK_ROUTE = 0;
+export const NLMSG_DONE = 3;
+export const NLMSG_ERROR = 2;
+export const NLMSG_NOOP = 1;
+export const NLM_F_ACK = 4;
+export const NLM_F_ACK_TLVS = 512;
+export const NLM_F_APPEND = 2048;
+export const NLM_F_ATOMIC = 1024;
+export const NLM_F_CAPPED = 256;
+export const NLM_F_CREATE = 1024;
+export const NLM_F_DUMP = 768;
+export const NLM_F_DUMP_FILTERED = 32;
+export const NLM_F_DUMP_INTR = 16;
+export const NLM_F_ECHO = 8;
+export const NLM_F_EXCL = 512;
+export const NLM_F_MATCH = 512;
+export const NLM_F_MULTI = 2;
+export const NLM_F_NONREC = 256;
+export const NLM_F_REPLACE = 256;
+export const NLM_F_REQUEST = 1;
+export const NLM_F_ROOT = 256;
 
 // constants (macros and anonymous enums) of linux/perf_event.h
 export const CGROUP_NS_INDEX = 6;
@@ -2156,6 +2212,33 @@ export const layouts = {
       'type': { offset: 0, size: 4 },
       'offset': { offset: 4, size: 4 },
       'size': { offset: 8, size: 4 },
+    },
+  },
+  // struct nlattr (linux/netlink.h)
+  nlattr: {
+    size: 4,
+    fields: {
+      'nla_len': { offset: 0, size: 2 },
+      'nla_type': { offset: 2, size: 2 },
+    },
+  },
+  // struct nlmsgerr (linux/netlink.h)
+  nlmsgerr: {
+    size: 20,
+    fields: {
+      'error': { offset: 0, size: 4, signed: true },
+      'msg': { offset: 4, size: 16, struct: true },
+    },
+  },
+  // struct nlmsghdr (linux/netlink.h)
+  nlmsghdr: {
+    size: 16,
+    fields: {
+      'nlmsg_len': { offset: 0, size: 4 },
+      'nlmsg_type': { offset: 4, size: 2 },
+      'nlmsg_flags': { offset: 6, size: 2 },
+      'nlmsg_seq': { offset: 8, size: 4 },
+      'nlmsg_pid': { offset: 12, size: 4 },
     },
   },
   // struct perf_event_attr (linux/perf_event.h)

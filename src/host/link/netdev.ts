@@ -1,5 +1,5 @@
-// Links on a network device: XDP (BPF links, 5.9+), tcx (6.6+) and netkit.
-import { CorebpfError, NotSupportedError } from '../../errors.js';
+// Links on a network device: XDP (BPF links, 5.9+), tcx (6.6+) and netkit (6.7+).
+import { CorebpfError, NotSupportedError, SyscallError } from '../../errors.js';
 import * as A from '../attr.js';
 import * as U from '../generated/uapi.js';
 import { Link } from '../link.js';
@@ -61,6 +61,30 @@ export function attachNetkit(prog: AttachableProgram, n: NonNullable<AttachOptio
   const { ifindex, label } = ifindexOf(n, 'netkit attach');
   const peer = n.peer ?? (spec?.target?.kind === 'direction' && spec.target.direction === 'egress');
   const attachType = peer ? U.BPF_NETKIT_PEER : U.BPF_NETKIT_PRIMARY;
-  const fd = A.linkCreate({ progFd: prog.fd, targetIfindex: ifindex, attachType, flags: n.flags ?? 0, netkit: {} });
-  return new Link({ kind: 'link', program: prog.name, target: `netkit ${peer ? 'peer' : 'primary'} ${label}`, attachType, link: fd });
+  const where = `netkit ${peer ? 'peer' : 'primary'} ${label}`;
+  try {
+    const fd = A.linkCreate({ progFd: prog.fd, targetIfindex: ifindex, attachType, flags: n.flags ?? 0, netkit: {} });
+    return new Link({ kind: 'link', program: prog.name, target: where, attachType, link: fd });
+  } catch (e) {
+    // the kernel's netkit_dev_fetch(): ENXIO not a netkit device, EACCES the pair's peer
+    // (both hooks are named by the primary's ifindex); without netkit the attach type is unknown
+    if (isErrno(e, LINK_FALLBACK_ERRNOS) && kernelBefore(6, 7)) {
+      throw new NotSupportedError('netkit links need Linux 6.7+ (netkit devices came with it)', { feature: 'netkit' }, { cause: e });
+    }
+    if (isErrno(e, ['EINVAL']) && !n.flags) {
+      throw new NotSupportedError(`this kernel refuses netkit links (EINVAL for ${where}): it was built without CONFIG_NETKIT`,
+        { feature: 'netkit', ifindex }, { cause: e });
+    }
+    if (isErrno(e, ['ENXIO'])) {
+      throw new SyscallError(`${e.message}: ${label} is not a netkit device; netkit programs attach to the primary device of a netkit pair`,
+        { ...e.details, program: prog.name, ifindex }, { cause: e });
+    }
+    if (isErrno(e, ['EACCES'])) {
+      // a SyscallError, not the PermissionError (root / CAP_BPF hint) EACCES otherwise becomes
+      throw new SyscallError(`${e.message.replace(/: run as root.*$/, '')}: ${label} is the peer of its netkit pair; netkit links name ` +
+        "the primary device, for the peer's hook too (SEC(\"netkit/peer\") or { netkit: { peer: true } })",
+        { cmd: e.cmd, errno: e.details.errno, errnoName: e.errnoName, program: prog.name, ifindex }, { cause: e });
+    }
+    throw e;
+  }
 }
