@@ -2,7 +2,7 @@
 // Warm open + load, measured against Debian's libbpf doing the same in the same run.
 //
 //   make -s all bench-native && node bench/open-load-probe.mjs [--rounds 3] [--loads 20]
-//        [--object build/bench/open_load.bpf.o] [--from path|bytes] [--dist dist]
+//        [--object build/bench/open_load.bpf.o] [--from path|bytes] [--dist dist] [--kernel-time]
 //
 // Each round runs both sides in fresh processes, alternating, so load from other work on
 // the machine hits both alike:
@@ -30,20 +30,47 @@ const loads = Number(opt('loads', 20));
 const from = opt('from', 'path');
 const dist = resolve(opt('dist', `${ROOT}dist`));
 
+const kernelTime = args.includes('--kernel-time');
+
 if (args[0] === '--child') {
-  // one corebpf process: N opens + loads, times on stdout as JSON
-  const { BpfObject } = await import(pathToFileURL(`${dist}/index.js`).href);
+  // one corebpf process: N opens + loads, times on stdout as JSON. --kernel-time: the
+  // unbundled build (build/tsc, where the syscall layer can be swapped) with bpf(2) timed
+  let kernel = 0;
+  let api;
+  if (kernelTime) {
+    api = await import(pathToFileURL(`${ROOT}build/tsc/index.js`).href);
+    const sc = await import(pathToFileURL(`${ROOT}build/tsc/host/syscall.js`).href);
+    const real = sc.getSyscalls();
+    sc.setSyscalls(new Proxy(real, {
+      get(t, p) {
+        const v = t[p];
+        if (p !== 'bpf') return typeof v === 'function' ? v.bind(t) : v;
+        return (cmd, attr) => {
+          const k0 = performance.now();
+          try {
+            return v.call(t, cmd, attr);
+          } finally {
+            kernel += performance.now() - k0;
+          }
+        };
+      },
+    }));
+  } else {
+    api = await import(pathToFileURL(`${dist}/index.js`).href);
+  }
+  const relocator = new api.Relocator({ wasmDir: `${dist}/wasm` });
   const out = [];
   const bytes = from === 'bytes' ? readFileSync(object) : null;
   for (let i = 0; i < loads; i++) {
+    kernel = 0;
     const t0 = performance.now();
-    const obj = await BpfObject.open(bytes ?? object);
+    const obj = await api.BpfObject.open(bytes ?? object, { relocator });
     const t1 = performance.now();
     await obj.load();
     const t2 = performance.now();
     obj.close();
     const t3 = performance.now();
-    out.push({ open: t1 - t0, load: t2 - t1, close: t3 - t2, total: t3 - t0 });
+    out.push({ open: t1 - t0, load: t2 - t1, close: t3 - t2, total: t3 - t0, kernel });
   }
   process.stdout.write(JSON.stringify(out));
   process.exit(0);
@@ -65,7 +92,7 @@ for (let r = 0; r < rounds; r++) {
       const text = execFileSync(nativeBin, [object, String(loads)], { encoding: 'utf8' });
       native.push(...text.trim().split('\n').map(Number));
     } else {
-      const text = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', '--object', object, '--loads', String(loads), '--from', from, '--dist', dist], { encoding: 'utf8' });
+      const text = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', '--object', object, '--loads', String(loads), '--from', from, '--dist', dist, ...(kernelTime ? ['--kernel-time'] : [])], { encoding: 'utf8' });
       const runs = JSON.parse(text);
       cold.push(runs[0]);
       warm.push(...runs.slice(1));
@@ -82,5 +109,6 @@ row('corebpf warm', w, nat);
 row('  open()', s(warm.map((x) => x.open)));
 row('  load()', s(warm.map((x) => x.load)));
 row('  close()', s(warm.map((x) => x.close)));
+if (kernelTime) row('  in bpf(2)', s(warm.map((x) => x.kernel)), nat);
 row('corebpf cold (first)', s(cold.map((x) => x.total)));
 if (args.includes('--json')) console.log(JSON.stringify({ native, warm, cold }));

@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import { readInput, objectNameOf, sha256, HOST_BTF_PATH } from './inputs.js';
 import { knownObject, readObjectFile } from './object-bytes.js';
 import { ResultCache, type OpenKey } from './relocate-cache.js';
-import { rememberPlan } from './plan-origin.js';
+import { rememberDigest, rememberPlan } from './plan-origin.js';
 import { hostBtfPath } from './host/kernel-files.js';
 import type { Adjustments } from './adjust.js';
 import type { ObjectSpec } from './object-spec.js';
@@ -85,6 +85,8 @@ export class Relocator {
   /** sha256 of each target BTF, recorded in the plans (hashed once per byte array) */
   private btfHashes = new WeakMap<Uint8Array, string>();
   private nextKey = 0;
+  /** the plan-origin digest of each cached result's plan (by the result's bytes) */
+  readonly #digests = new WeakMap<Uint8Array, string>();
 
   constructor(opts: RelocatorOptions = {}) {
     const { resultCache, ...pool } = opts;
@@ -126,7 +128,10 @@ export class Relocator {
       let btfHash = this.btfHashes.get(btf);
       if (!btfHash) this.btfHashes.set(btf, (btfHash = sha256(btf)));
       out.plan.sources = { object: known.sha256, btf: btfHash };
-      rememberPlan(out.plan);
+      // a result's bytes and sources are the same on every hit: so is its plan's digest
+      const d = this.#digests.get(wire.result);
+      if (d) rememberDigest(d);
+      else this.#digests.set(wire.result, rememberPlan(out.plan));
     }
     const failed = out.relocations.filter((r) => r.status === 'failed');
     const guarded = failed.filter((r) => r.guarded === true);
