@@ -83,17 +83,24 @@ export class ResultCache {
     return wire;
   }
 
-  /** an earlier opened spec of the same object and name (a copy), or undefined */
+  /** an earlier opened spec of the same object and name (shared, frozen), or undefined */
   spec(key: OpenKey): ObjectSpec | undefined {
     if (!this.size) return undefined;
-    const e = this.#specs.find((x) => x.key.sha256 === key.sha256 && x.key.objectName === key.objectName);
-    return e && structuredClone(e.spec);
+    return this.#specs.find((x) => x.key.sha256 === key.sha256 && x.key.objectName === key.objectName)?.spec;
   }
 
+  /** keep a worker's spec: frozen, it is shared from now on (returned) */
   keepSpec(key: OpenKey, spec: ObjectSpec): ObjectSpec {
+    deepFreeze(spec);
     if (!this.size) return spec;
-    this.#specs.push({ key, spec: structuredClone(spec) });
+    this.#specs.push({ key, spec });
     while (this.#specs.length > this.size) this.#specs.shift();
     return spec;
   }
+}
+
+function deepFreeze(v: unknown): void {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const x of Object.values(v)) deepFreeze(x);
 }

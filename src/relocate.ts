@@ -85,6 +85,7 @@ export class Relocator {
   /** sha256 of each target BTF, recorded in the plans (hashed once per byte array) */
   private btfHashes = new WeakMap<Uint8Array, string>();
   private nextKey = 0;
+  private hostBtf: Uint8Array | undefined;
   /** the plan-origin digest of each cached result's plan (by the result's bytes) */
   readonly #digests = new WeakMap<Uint8Array, string>();
 
@@ -141,6 +142,12 @@ export class Relocator {
 
   /** libbpf's open phase only (no kernel, nothing relocated): programs, maps and BTF. */
   async open(object: Uint8Array | string, opts: { objectName?: string } = {}): Promise<ObjectSpec> {
+    return structuredClone(await this.openShared(object, opts));
+  }
+
+  /** @internal open(), the spec shared with other callers (deeply frozen): BpfObject reads
+   *  it and never changes it */
+  async openShared(object: Uint8Array | string, opts: { objectName?: string } = {}): Promise<ObjectSpec> {
     const known = knownObject(typeof object === 'string' ? readObjectFile(object) : object);
     const objectName = opts.objectName ?? (typeof object === 'string' ? objectNameOf(object) : 'obj');
     const key: OpenKey = { sha256: known.sha256, objectName };
@@ -151,6 +158,9 @@ export class Relocator {
   }
 
   private readTarget(path: string): Uint8Array {
+    // the running kernel's own BTF does not change while it runs; a stat of it (sysfs) costs
+    // as much as the rest of a warm load's host work
+    if (path === HOST_BTF_PATH && this.hostBtf) return this.hostBtf;
     let id: string;
     try {
       const st = statSync(path);
@@ -165,6 +175,7 @@ export class Relocator {
       bytes = readInput(path, 'target BTF');
     }
     this.btfFiles.set(id, bytes);
+    if (path === HOST_BTF_PATH) this.hostBtf = bytes;
     while (this.btfFiles.size > MAX_TARGET_FILES) this.btfFiles.delete(this.btfFiles.keys().next().value as string);
     return bytes;
   }

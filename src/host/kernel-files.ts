@@ -31,13 +31,20 @@ function readable(path: string): boolean {
   }
 }
 
+const sysfsBtfFound = new Set<string>();
+
 /**
  * The running kernel's BTF: /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF), else the
  * first readable vmlinux of libbpf's fallback list. Throws NotSupportedError naming what
  * was looked for and how to pass a BTF file.
  */
 export function hostBtfPath(rel: string = release(), sysfs: string = HOST_BTF_PATH): string {
-  if (readable(sysfs)) return sysfs;
+  // a running kernel's sysfs BTF stays while it runs: found once, not asked on every load
+  if (sysfsBtfFound.has(sysfs)) return sysfs;
+  if (readable(sysfs)) {
+    if (sysfs.startsWith('/sys/')) sysfsBtfFound.add(sysfs);
+    return sysfs;
+  }
   const tried = [sysfs, ...VMLINUX_FALLBACKS.map((p) => fill(p, rel))];
   for (const p of tried.slice(1)) if (readable(p)) return p;
   throw new NotSupportedError(
@@ -64,7 +71,8 @@ export function readKernelConfig(rel: string = release(), paths: readonly string
     let id: string;
     let data: Buffer;
     try {
-      const st = statSync(f, { bigint: true });
+      const st = statSync(f, { bigint: true, throwIfNoEntry: false });
+      if (!st) continue; // (no exception: the usual miss, asked on every load)
       id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
       const have = kconfigTexts.get(f);
       if (have?.id === id) return have.text;

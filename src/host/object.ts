@@ -124,7 +124,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
     // the running kernel's defaults (features, kconfig, kallsyms, module BTF) are read now,
     // used when load() relocates
     const { opts: relocOpts } = forRunningKernel(bytes, { ...given, objectName });
-    const spec: ObjectSpec = await r.open(bytes, { objectName });
+    const spec: ObjectSpec = await r.openShared(bytes, { objectName });
     return new BpfObject({ opened: new OpenedObject(spec, bytes, { ...relocOpts, objectName }, r) }, { rodata, data, bss, pinRoot, raw, reusePins });
   }
 
