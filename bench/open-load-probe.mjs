@@ -3,6 +3,7 @@
 //
 //   make -s all bench-native && node bench/open-load-probe.mjs [--rounds 3] [--loads 20]
 //        [--object build/bench/open_load.bpf.o] [--from path|bytes] [--dist dist] [--kernel-time]
+//        [--no-cache]   (the Relocator's result cache off: every load relocated in the worker)
 //
 // Each round runs both sides in fresh processes, alternating, so load from other work on
 // the machine hits both alike:
@@ -31,11 +32,14 @@ const from = opt('from', 'path');
 const dist = resolve(opt('dist', `${ROOT}dist`));
 
 const kernelTime = args.includes('--kernel-time');
+const noCache = args.includes('--no-cache');
 
 if (args[0] === '--child') {
   // one corebpf process: N opens + loads, times on stdout as JSON. --kernel-time: the
   // unbundled build (build/tsc, where the syscall layer can be swapped) with bpf(2) timed
   let kernel = 0;
+  /** bpf(2) time by command: map create 0, prog load 5 (the verifier), BTF load 18 */
+  let byCmd = {};
   let api;
   if (kernelTime) {
     api = await import(pathToFileURL(`${ROOT}build/tsc/index.js`).href);
@@ -50,7 +54,10 @@ if (args[0] === '--child') {
           try {
             return v.call(t, cmd, attr);
           } finally {
-            kernel += performance.now() - k0;
+            const dt = performance.now() - k0;
+            kernel += dt;
+            const name = { 0: 'mapCreate', 5: 'progLoad', 18: 'btfLoad' }[cmd] ?? 'other';
+            byCmd[name] = (byCmd[name] ?? 0) + dt;
           }
         };
       },
@@ -58,11 +65,13 @@ if (args[0] === '--child') {
   } else {
     api = await import(pathToFileURL(`${dist}/index.js`).href);
   }
-  const relocator = new api.Relocator({ wasmDir: `${dist}/wasm` });
+  // --no-cache: every load goes through the worker (a new object each time, in effect)
+  const relocator = new api.Relocator({ wasmDir: `${dist}/wasm`, ...(noCache ? { resultCache: 0 } : {}) });
   const out = [];
   const bytes = from === 'bytes' ? readFileSync(object) : null;
   for (let i = 0; i < loads; i++) {
     kernel = 0;
+    byCmd = {};
     const t0 = performance.now();
     const obj = await api.BpfObject.open(bytes ?? object, { relocator });
     const t1 = performance.now();
@@ -70,7 +79,7 @@ if (args[0] === '--child') {
     const t2 = performance.now();
     obj.close();
     const t3 = performance.now();
-    out.push({ open: t1 - t0, load: t2 - t1, close: t3 - t2, total: t3 - t0, kernel });
+    out.push({ open: t1 - t0, load: t2 - t1, close: t3 - t2, total: t3 - t0, kernel, byCmd });
   }
   process.stdout.write(JSON.stringify(out));
   process.exit(0);
@@ -92,7 +101,7 @@ for (let r = 0; r < rounds; r++) {
       const text = execFileSync(nativeBin, [object, String(loads)], { encoding: 'utf8' });
       native.push(...text.trim().split('\n').map(Number));
     } else {
-      const text = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', '--object', object, '--loads', String(loads), '--from', from, '--dist', dist, ...(kernelTime ? ['--kernel-time'] : [])], { encoding: 'utf8' });
+      const text = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', '--object', object, '--loads', String(loads), '--from', from, '--dist', dist, ...(kernelTime ? ['--kernel-time'] : []), ...(noCache ? ['--no-cache'] : [])], { encoding: 'utf8' });
       const runs = JSON.parse(text);
       cold.push(runs[0]);
       warm.push(...runs.slice(1));
@@ -103,12 +112,16 @@ const s = (xs) => summarize(xs);
 const nat = s(native);
 const w = s(warm.map((x) => x.total));
 const row = (name, st, base) => console.log(`${name.padEnd(22)} best ${st.min.toFixed(3).padStart(8)}  median ${st.median.toFixed(3).padStart(8)} ms${base ? `   ratio best ${(st.min / base.min).toFixed(3)}x  median ${(st.median / base.median).toFixed(3)}x` : ''}`);
-console.log(`object ${object} (${readFileSync(object).byteLength} bytes), from ${from}; ${rounds} rounds x ${loads} loads per side`);
+console.log(`object ${object} (${readFileSync(object).byteLength} bytes), from ${from}${noCache ? ', result cache off' : ''}; ${rounds} rounds x ${loads} loads per side`);
 row('native libbpf 1.1', nat);
 row('corebpf warm', w, nat);
 row('  open()', s(warm.map((x) => x.open)));
 row('  load()', s(warm.map((x) => x.load)));
 row('  close()', s(warm.map((x) => x.close)));
-if (kernelTime) row('  in bpf(2)', s(warm.map((x) => x.kernel)), nat);
+if (kernelTime) {
+  row('  in bpf(2)', s(warm.map((x) => x.kernel)), nat);
+  for (const k of ['progLoad', 'mapCreate', 'btfLoad', 'other']) row(`    ${k}`, s(warm.map((x) => x.byCmd[k] ?? 0)), nat);
+  row('  outside bpf(2)', s(warm.map((x) => x.total - x.kernel)), nat);
+}
 row('corebpf cold (first)', s(cold.map((x) => x.total)));
 if (args.includes('--json')) console.log(JSON.stringify({ native, warm, cold }));
