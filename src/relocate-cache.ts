@@ -73,9 +73,12 @@ export class ResultCache {
     if (!this.size) return wire;
     // the inputs compared later are kept as given: byte arrays are copied, the object is not
     // (it is known by its sha256)
+    // (module BTF is megabytes on a host with many modules, and equal across entries: an
+    // earlier entry's copy of equal content is shared, not copied again)
+    const modules = this.#results.find((e) => sameList(e.req.moduleBtfs, req.moduleBtfs, (x, y) => x.name === y.name && sameBytes(x.data, y.data)))?.req.moduleBtfs;
     const kept: RelocateRequest = {
       ...req, object: new Uint8Array(0), btf: undefined,
-      moduleBtfs: req.moduleBtfs?.map((m) => ({ name: m.name, data: m.data.slice() })),
+      moduleBtfs: req.moduleBtfs && (modules ?? req.moduleBtfs.map((m) => ({ name: m.name, data: m.data.slice() }))),
       targetPrograms: req.targetPrograms?.map((t) => t.slice()),
     };
     this.#results.push({ sha256, req: kept, features: json(req.features), adjustments: json(req.adjustments), wire });
