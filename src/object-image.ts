@@ -95,6 +95,8 @@ export function relocationImage(elf: Uint8Array): Uint8Array {
     return o;
   });
   const newShoff = place(at, 8);
+  // sections that overlap in the file (hostile input) would add up past it: not an image
+  if (newShoff + shnum * SHDR_SIZE >= n) return elf;
   const out = new Uint8Array(newShoff + shnum * SHDR_SIZE);
   out.set(elf.subarray(0, EHDR_SIZE));
   out.set(elf.subarray(shoff, shoff + shnum * SHDR_SIZE), newShoff);

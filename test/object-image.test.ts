@@ -115,3 +115,20 @@ describe('hostile ELF input', () => {
     await expect(relocator.relocate(b, { btf: fixtureBytes(le.file) })).rejects.toBeInstanceOf(ObjectFormatError);
   });
 });
+
+describe('hostile section tables', () => {
+  it('sections that all claim the same large region: passed through, not an image larger than the file', () => {
+    const b = new Uint8Array(readFileSync(`${PROGS}/execsnoop.bpf.o`));
+    const v = new DataView(b.buffer);
+    const shoff = Number(v.getBigUint64(0x28, true));
+    const shnum = v.getUint16(0x3c, true);
+    const strndx = v.getUint16(0x3e, true);
+    for (let i = 1; i < shnum; i++) {
+      if (i === strndx) continue;
+      v.setBigUint64(shoff + i * 64 + 24, 0n, true);
+      v.setBigUint64(shoff + i * 64 + 32, BigInt(shoff), true); // every section: the whole file up to the table
+      v.setBigUint64(shoff + i * 64 + 48, 1n, true);
+    }
+    expect(relocationImage(b)).toBe(b);
+  });
+});
