@@ -26,7 +26,8 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 export function knownObject(bytes: Uint8Array): KnownObject {
   const k = known.get(bytes);
   if (k && (k.bytes === bytes || same(k.bytes, bytes))) return k;
-  return remember(bytes, bytes.slice());
+  // new Uint8Array(x) copies; a Node Buffer's slice() would share its memory (a pooled one too)
+  return remember(bytes, new Uint8Array(bytes));
 }
 
 function remember(bytes: Uint8Array, copy: Uint8Array): KnownObject {

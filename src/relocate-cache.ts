@@ -78,8 +78,8 @@ export class ResultCache {
     const modules = this.#results.find((e) => sameList(e.req.moduleBtfs, req.moduleBtfs, (x, y) => x.name === y.name && sameBytes(x.data, y.data)))?.req.moduleBtfs;
     const kept: RelocateRequest = {
       ...req, object: new Uint8Array(0), btf: undefined,
-      moduleBtfs: req.moduleBtfs && (modules ?? req.moduleBtfs.map((m) => ({ name: m.name, data: m.data.slice() }))),
-      targetPrograms: req.targetPrograms?.map((t) => t.slice()),
+      moduleBtfs: req.moduleBtfs && (modules ?? req.moduleBtfs.map((m) => ({ name: m.name, data: new Uint8Array(m.data) }))),
+      targetPrograms: req.targetPrograms?.map((t) => new Uint8Array(t)),
     };
     this.#results.push({ sha256, req: kept, features: json(req.features), adjustments: json(req.adjustments), wire });
     while (this.#results.length > this.size) this.#results.shift();

@@ -120,7 +120,7 @@ export class Relocator {
     let wire = this.#cache.result(known.sha256, req);
     if (!wire) {
       // the worker gets what libbpf reads (no DWARF), in a buffer of its own, moved
-      const image = known.image().slice();
+      const image = new Uint8Array(known.image()); // a copy (Buffer#slice would be a view)
       const got = await this.pool.relocateWire({ ...req, object: image }, [image.buffer]);
       wire = this.#cache.keepResult(known.sha256, req, got);
     }
@@ -153,7 +153,7 @@ export class Relocator {
     const key: OpenKey = { sha256: known.sha256, objectName };
     const have = this.#cache.spec(key);
     if (have) return have;
-    const image = known.image().slice();
+    const image = new Uint8Array(known.image()); // a copy (Buffer#slice would be a view)
     return this.#cache.keepSpec(key, await this.pool.open({ object: image, objectName }, [image.buffer]));
   }
 

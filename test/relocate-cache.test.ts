@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Relocator } from '../dist/index.js';
 import { readObjectFile } from '../src/object-bytes.js';
+import { relocationImage } from '../src/object-image.js';
 import { fixtureBytes, fixtures, obj } from './helpers.js';
 
 const relocator = new Relocator({ size: 1 });
@@ -141,5 +142,31 @@ describe('object files', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Node Buffers as input', () => {
+  it('a Buffer (whose slice() is a view, maybe of a shared pool) is copied, never detached', async () => {
+    // a small Buffer from Node's pool, sharing its ArrayBuffer with others
+    const neighbour = Buffer.from('kept');
+    const small = Buffer.from(readFileSync(obj('socket_filter')));
+    const pooled = Buffer.allocUnsafe(16);
+    pooled.fill(1);
+    const b = Buffer.from(readFileSync(obj('execsnoop')));
+    // no DWARF to drop: the image is the object itself
+    const nodwarf = Buffer.from(relocationImage(new Uint8Array(readFileSync(obj('execsnoop')))));
+    expect(relocationImage(nodwarf)).toBe(nodwarf);
+    for (const input of [b, small, nodwarf]) {
+      await relocator.relocate(input, { btf: btf61 }).catch(() => undefined);
+      await relocator.open(input).catch(() => undefined);
+      expect(input.buffer.byteLength).toBeGreaterThan(0); // not detached
+      expect(input.byteLength).toBeGreaterThan(0);
+    }
+    expect(neighbour.toString()).toBe('kept');
+    expect(pooled.every((x) => x === 1)).toBe(true);
+    // and the same bytes stripped of nothing (no DWARF) go through twice
+    const r1 = await relocator.relocate(b, { btf: btf61, objectName: 'again' });
+    const r2 = await relocator.relocate(Buffer.from(b), { btf: btf61, objectName: 'again' });
+    expect(JSON.stringify(r2.plan)).toBe(JSON.stringify(r1.plan));
   });
 });
