@@ -80,9 +80,11 @@ const ctx = {
   unique: () => ++uniq,
   /** whether this run reports `variant` of the current case (--only): skip unwanted set-up */
   wants: (variant) => wants(ctx.current, variant),
-  /** a Relocator with one worker (closed at the end of the case) */
+  /** a Relocator with one worker (closed at the end of the case); without its result cache,
+   *  so every timed relocation goes through the worker (bench/open-load-probe.mjs measures
+   *  the cache) */
   relocator(opts = {}) {
-    const r = new api.Relocator({ size: 1, wasmDir: opt['wasm-dir'], ...opts });
+    const r = new api.Relocator({ size: 1, wasmDir: opt['wasm-dir'], resultCache: 0, ...opts });
     relocators.push(r);
     return r;
   },

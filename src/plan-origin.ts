@@ -13,9 +13,16 @@ function digest(plan: LoadPlan): string {
   return createHash('sha256').update(JSON.stringify(plan)).digest('hex');
 }
 
-/** Note a plan this process just made. */
-export function rememberPlan(plan: LoadPlan): void {
+/** Note a plan this process just made; returns its digest (for rememberDigest). */
+export function rememberPlan(plan: LoadPlan): string {
   const d = digest(plan);
+  rememberDigest(d);
+  return d;
+}
+
+/** Note again a plan made here before, by the digest rememberPlan returned: the same plan,
+ *  made again from equal inputs (the Relocator's result cache), without hashing it again. */
+export function rememberDigest(d: string): void {
   made.delete(d);
   made.add(d);
   while (made.size > MAX_REMEMBERED) made.delete(made.values().next().value as string);

@@ -3,13 +3,15 @@
 import { machine, release, version } from 'node:os';
 import { statSync } from 'node:fs';
 import { readInput, objectNameOf, sha256, HOST_BTF_PATH } from './inputs.js';
-import { rememberPlan } from './plan-origin.js';
+import { knownObject, readObjectFile } from './object-bytes.js';
+import { ResultCache, type OpenKey } from './relocate-cache.js';
+import { rememberDigest, rememberPlan } from './plan-origin.js';
 import { hostBtfPath } from './host/kernel-files.js';
 import type { Adjustments } from './adjust.js';
 import type { ObjectSpec } from './object-spec.js';
 import type { LoadPlan, RelocationRecord } from './plan.js';
 import { WorkerPool, type PoolOptions } from './worker/pool.js';
-import type { LogLevel, RelocateStats } from './worker/service.js';
+import { decodeOutcome, type LogLevel, type RelocateRequest, type RelocateStats } from './worker/service.js';
 
 /** Options of {@link relocate}: the target kernel and the open-phase adjustments. */
 export interface RelocateOptions {
@@ -63,9 +65,19 @@ export interface RelocateResult {
 /** target BTF files kept read (a kernel's BTF is 3-7 MB) */
 const MAX_TARGET_FILES = 8;
 
+/** Options of a {@link Relocator}: its workers, and how many results it keeps. */
+export interface RelocatorOptions extends PoolOptions {
+  /** relocation results kept (by object content and every input; default 16, 0: none):
+   *  the same object relocated again with equal inputs is not sent to a worker */
+  resultCache?: number;
+}
+
 /** A set of relocation workers; each keeps the target BTFs it parsed for later objects. */
 export class Relocator {
   readonly pool: WorkerPool;
+  /** results and opened specs by object content and inputs (the worker is pure: equal
+   *  inputs, equal plan) */
+  readonly #cache: ResultCache;
   /* Target BTF identity, without hashing megabytes on the caller's thread: a byte array
    * is known by its instance, a file by device, inode, size and mtime (read once). */
   private btfKeys = new WeakMap<Uint8Array, string>();
@@ -73,14 +85,19 @@ export class Relocator {
   /** sha256 of each target BTF, recorded in the plans (hashed once per byte array) */
   private btfHashes = new WeakMap<Uint8Array, string>();
   private nextKey = 0;
+  private hostBtf: Uint8Array | undefined;
+  /** the plan-origin digest of each cached result's plan (by the result's bytes) */
+  readonly #digests = new WeakMap<Uint8Array, string>();
 
-  constructor(opts: PoolOptions = {}) {
-    this.pool = new WorkerPool(opts);
+  constructor(opts: RelocatorOptions = {}) {
+    const { resultCache, ...pool } = opts;
+    this.pool = new WorkerPool(pool);
+    this.#cache = new ResultCache(resultCache ?? 16);
   }
 
   /** Relocate an object (bytes or a path) as {@link relocate} does, in this relocator's workers. */
   async relocate(object: Uint8Array | string, opts: RelocateOptions = {}): Promise<RelocateResult> {
-    const objectBytes = typeof object === 'string' ? readInput(object, 'BPF object') : object;
+    const known = knownObject(typeof object === 'string' ? readObjectFile(object) : object);
     const objectName = opts.objectName ?? (typeof object === 'string' ? objectNameOf(object) : 'obj');
     // no target named: this machine's kernel BTF, where libbpf finds it (NotSupportedError
     // saying how to pass one when the kernel has none); its uname is the natural default
@@ -92,19 +109,30 @@ export class Relocator {
       btfKey = `btf-${++this.nextKey}`;
       this.btfKeys.set(btf, btfKey);
     }
-    const out = await this.pool.relocate({
-      object: objectBytes, objectName, btf, btfKey,
+    const req: RelocateRequest = {
+      object: known.bytes, objectName, btf, btfKey,
       kconfig: opts.kconfig, kallsyms: opts.kallsyms, kernelRelease: opts.kernelRelease ?? host?.release,
       kernelVersion: opts.kernelVersion ?? host?.version, machine: opts.machine ?? host?.machine, pageSize: opts.pageSize, features: opts.features, logLevel: opts.logLevel,
       moduleBtfs: opts.moduleBtfs,
       targetPrograms: opts.targetPrograms,
       adjustments: opts.adjustments,
-    });
+    };
+    let wire = this.#cache.result(known.sha256, req);
+    if (!wire) {
+      // the worker gets what libbpf reads (no DWARF), in a buffer of its own, moved
+      const image = new Uint8Array(known.image()); // a copy (Buffer#slice would be a view)
+      const got = await this.pool.relocateWire({ ...req, object: image }, [image.buffer]);
+      wire = this.#cache.keepResult(known.sha256, req, got);
+    }
+    const out = decodeOutcome(wire);
     if (out.plan) {
       let btfHash = this.btfHashes.get(btf);
       if (!btfHash) this.btfHashes.set(btf, (btfHash = sha256(btf)));
-      out.plan.sources = { object: sha256(objectBytes), btf: btfHash };
-      rememberPlan(out.plan);
+      out.plan.sources = { object: known.sha256, btf: btfHash };
+      // a result's bytes and sources are the same on every hit: so is its plan's digest
+      const d = this.#digests.get(wire.result);
+      if (d) rememberDigest(d);
+      else this.#digests.set(wire.result, rememberPlan(out.plan));
     }
     const failed = out.relocations.filter((r) => r.status === 'failed');
     const guarded = failed.filter((r) => r.guarded === true);
@@ -114,12 +142,25 @@ export class Relocator {
 
   /** libbpf's open phase only (no kernel, nothing relocated): programs, maps and BTF. */
   async open(object: Uint8Array | string, opts: { objectName?: string } = {}): Promise<ObjectSpec> {
-    const objectBytes = typeof object === 'string' ? readInput(object, 'BPF object') : object;
+    return structuredClone(await this.openShared(object, opts));
+  }
+
+  /** @internal open(), the spec shared with other callers (deeply frozen): BpfObject reads
+   *  it and never changes it */
+  async openShared(object: Uint8Array | string, opts: { objectName?: string } = {}): Promise<ObjectSpec> {
+    const known = knownObject(typeof object === 'string' ? readObjectFile(object) : object);
     const objectName = opts.objectName ?? (typeof object === 'string' ? objectNameOf(object) : 'obj');
-    return this.pool.open({ object: objectBytes, objectName });
+    const key: OpenKey = { sha256: known.sha256, objectName };
+    const have = this.#cache.spec(key);
+    if (have) return have;
+    const image = new Uint8Array(known.image()); // a copy (Buffer#slice would be a view)
+    return this.#cache.keepSpec(key, await this.pool.open({ object: image, objectName }, [image.buffer]));
   }
 
   private readTarget(path: string): Uint8Array {
+    // the running kernel's own BTF does not change while it runs; a stat of it (sysfs) costs
+    // as much as the rest of a warm load's host work
+    if (path === HOST_BTF_PATH && this.hostBtf) return this.hostBtf;
     let id: string;
     try {
       const st = statSync(path);
@@ -134,6 +175,7 @@ export class Relocator {
       bytes = readInput(path, 'target BTF');
     }
     this.btfFiles.set(id, bytes);
+    if (path === HOST_BTF_PATH) this.hostBtf = bytes;
     while (this.btfFiles.size > MAX_TARGET_FILES) this.btfFiles.delete(this.btfFiles.keys().next().value as string);
     return bytes;
   }

@@ -25,6 +25,32 @@ export interface HostEnvOptions {
   kallsymsPath?: string;
 }
 
+/* The system config's lines libbpf reads for an object's externs: a kernel config is ~100 KB
+ * (~8000 lines) that goes to the worker and into wasm memory with every relocation, and
+ * libbpf only reads the lines of its externs. Kept: those lines, and every line libbpf would
+ * refuse whatever the externs (CONFIG_ without '=', or longer than its PATH_MAX line buffer);
+ * dropped: comments, blank lines and other options, which it skips. Text with a NUL (where
+ * libbpf stops reading) is kept whole. Remembered per (text, externs): asked on every load. */
+const configLines = new Map<string, { text: string; lines: string }>();
+export function configFor(text: string, names: readonly string[]): string {
+  if (text.includes('\0')) return text;
+  const key = names.join(',');
+  const have = configLines.get(key);
+  if (have?.text === text) return have.lines;
+  const want = new Set(names);
+  const kept = text.split('\n').filter((l) => {
+    if (l.length >= 4000) return true;
+    if (!l.startsWith('CONFIG_')) return false;
+    const eq = l.indexOf('=');
+    return eq < 0 || want.has(l.slice(0, eq));
+  });
+  // none of them there: the text as it is (libbpf then says which it misses, as before)
+  const lines = kept.length ? `${kept.join('\n')}\n` : text;
+  configLines.set(key, { text, lines });
+  if (configLines.size > 16) configLines.delete(configLines.keys().next().value as string);
+  return lines;
+}
+
 /**
  * Relocation options for the running kernel: what the caller gave, completed with what
  * libbpf would read on this machine. Returns `opts` unchanged when it names a target BTF.
@@ -46,7 +72,7 @@ export function hostRelocateOptions(object: Uint8Array, opts: RelocateOptions, e
     // libbpf applies given kconfig text first, then reads the system's for what it left unset
     const unset = opts.kconfig === undefined ? ext.kconfig : ext.kconfig.filter((n) => !new RegExp(`^${n}=`, 'm').test(opts.kconfig!));
     if (unset.length) {
-      const system = readKernelConfig(kernelRelease, env.kconfigPaths, unset);
+      const system = configFor(readKernelConfig(kernelRelease, env.kconfigPaths, unset), ext.kconfig);
       out.kconfig = opts.kconfig === undefined ? system : `${opts.kconfig}\n${system}`;
     }
   }

@@ -1,7 +1,7 @@
 // The files libbpf reads about the kernel it runs on, found where libbpf finds them: the
 // kernel BTF, the kernel config and /proc/kallsyms. Plain file reads (no bpf(), no FFI),
 // so the relocation API can use them too.
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
@@ -31,13 +31,20 @@ function readable(path: string): boolean {
   }
 }
 
+const sysfsBtfFound = new Set<string>();
+
 /**
  * The running kernel's BTF: /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF), else the
  * first readable vmlinux of libbpf's fallback list. Throws NotSupportedError naming what
  * was looked for and how to pass a BTF file.
  */
 export function hostBtfPath(rel: string = release(), sysfs: string = HOST_BTF_PATH): string {
-  if (readable(sysfs)) return sysfs;
+  // a running kernel's sysfs BTF stays while it runs: found once, not asked on every load
+  if (sysfsBtfFound.has(sysfs)) return sysfs;
+  if (readable(sysfs)) {
+    if (sysfs.startsWith('/sys/')) sysfsBtfFound.add(sysfs);
+    return sysfs;
+  }
   const tried = [sysfs, ...VMLINUX_FALLBACKS.map((p) => fill(p, rel))];
   for (const p of tried.slice(1)) if (readable(p)) return p;
   throw new NotSupportedError(
@@ -49,6 +56,8 @@ export function hostBtfPath(rel: string = release(), sysfs: string = HOST_BTF_PA
     { feature: 'BTF', path: sysfs, tried });
 }
 
+const kconfigTexts = new Map<string, { id: string; text: string }>();
+
 /**
  * The kernel config text as libbpf finds it: /boot/config-$(uname -r), else /proc/config.gz
  * (either may be gzip-compressed or plain, as gzopen() takes both). Throws NotSupportedError
@@ -57,14 +66,23 @@ export function hostBtfPath(rel: string = release(), sysfs: string = HOST_BTF_PA
 export function readKernelConfig(rel: string = release(), paths: readonly string[] = KCONFIG_PATHS, needed: readonly string[] = []): string {
   const files = paths.map((p) => fill(p, rel));
   for (const f of files) {
+    // read and inflated once per file version (every load of an object with CONFIG_*
+    // externs asks; /proc/config.gz is ~1 ms to inflate)
+    let id: string;
     let data: Buffer;
     try {
+      const st = statSync(f, { bigint: true, throwIfNoEntry: false });
+      if (!st) continue; // (no exception: the usual miss, asked on every load)
+      id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+      const have = kconfigTexts.get(f);
+      if (have?.id === id) return have.text;
       data = readFileSync(f);
     } catch {
       continue;
     }
-    const text = data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data;
-    return text.toString('utf8');
+    const text = (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data).toString('utf8');
+    kconfigTexts.set(f, { id, text });
+    return text;
   }
   throw new NotSupportedError(
     `the object has .kconfig externs (${needed.join(', ') || 'CONFIG_*'}) but this kernel's config was not found: ` +

@@ -5,6 +5,7 @@
 import { parseBtf } from '../btf/reader.js';
 import { BTF_KIND_DATASEC } from '../btf/kinds.js';
 import { elfSection } from '../btf/raw.js';
+import { knownObject } from '../object-bytes.js';
 
 export interface ObjectExterns {
   /** CONFIG_* externs of .kconfig (LINUX_* ones are libbpf's own) */
@@ -13,8 +14,16 @@ export interface ObjectExterns {
   typelessKsyms: string[];
 }
 
-/** The externs that need host facts; none when the object has no (readable) BTF. */
+/** The externs that need host facts; none when the object has no (readable) BTF. Read once
+ * per object (src/object-bytes.ts); the lists are shared, not to be changed. */
 export function objectExterns(object: Uint8Array): ObjectExterns {
+  const k = knownObject(object);
+  let ext = k.derived.get('externs') as ObjectExterns | undefined;
+  if (!ext) k.derived.set('externs', ext = Object.freeze(readExterns(k.bytes)));
+  return ext;
+}
+
+function readExterns(object: Uint8Array): ObjectExterns {
   const out: ObjectExterns = { kconfig: [], typelessKsyms: [] };
   const raw = elfSection(object, '.BTF');
   if (!raw) return out;

@@ -14,7 +14,8 @@ import { checkPlan, parsePlan, planBytes, type LoadPlan, type RelocationRecord }
 import { madeHere } from '../plan-origin.js';
 import { checkPlanSources } from '../plan-validate.js';
 import { sharedRelocator, type RelocateResult } from '../relocate.js';
-import { readInput, objectNameOf, sha256 } from '../inputs.js';
+import { objectNameOf, sha256 } from '../inputs.js';
+import { readObjectFile } from '../object-bytes.js';
 import type { ObjectSpec } from '../object-spec.js';
 import type { Adjustments } from '../adjust.js';
 import { BtfCodec, type BtfValue } from './btf-codec.js';
@@ -37,6 +38,21 @@ import { openRingBuffer, type RingBufferReader } from './ringbuf.js';
 import { resolvePinPath } from './replay.js';
 import { attachStructOps, updateStructOpsLink, type StructOpsMap, type StructOpsProgFd } from './link/struct-ops.js';
 import type { Link } from './link.js';
+
+/* The object BTF of recent plans and specs, parsed (a Btf is read-only once parsed): an
+ * object opened and loaded again parses its BTF once. By the base64 text itself. */
+const parsedBtfs = new Map<string, Btf>();
+function parsedBtf(src: string): Btf {
+  let btf = parsedBtfs.get(src);
+  if (btf) {
+    parsedBtfs.delete(src);
+  } else {
+    btf = parseBtf(planBytes(src));
+  }
+  parsedBtfs.set(src, btf);
+  if (parsedBtfs.size > 8) parsedBtfs.delete(parsedBtfs.keys().next().value as string);
+  return btf;
+}
 
 /** A BPF object: opened with {@link BpfObject.open} (libbpf's open phase, adjustable), loaded into the kernel with `load()`, its programs attached; owns its maps, programs and links, which `close()` releases. */
 export class BpfObject implements Disposable, AsyncDisposable {
@@ -103,12 +119,12 @@ export class BpfObject implements Disposable, AsyncDisposable {
   static async open(object: string | Uint8Array, opts: OpenOptions = {}): Promise<BpfObject> {
     const { relocator, rodata, data, bss, pinRoot, raw, reusePins, ...given } = opts;
     const r = relocator ?? sharedRelocator();
-    const bytes = typeof object === 'string' ? readInput(object, 'BPF object') : object;
+    const bytes = typeof object === 'string' ? readObjectFile(object) : object;
     const objectName = given.objectName ?? (typeof object === 'string' ? objectNameOf(object) : undefined);
     // the running kernel's defaults (features, kconfig, kallsyms, module BTF) are read now,
     // used when load() relocates
     const { opts: relocOpts } = forRunningKernel(bytes, { ...given, objectName });
-    const spec: ObjectSpec = await r.open(bytes, { objectName });
+    const spec: ObjectSpec = await r.openShared(bytes, { objectName });
     return new BpfObject({ opened: new OpenedObject(spec, bytes, { ...relocOpts, objectName }, r) }, { rodata, data, bss, pinRoot, raw, reusePins });
   }
 
@@ -173,7 +189,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
   #btfState(): { btf: Btf | null; codec: BtfCodec | null } {
     const src = this.#plan ? this.#plan.btf : this.#opened!.spec.btf;
     if (this.#btf?.src !== src) {
-      const btf = src ? parseBtf(planBytes(src)) : null;
+      const btf = src ? parsedBtf(src) : null;
       this.#btf = { src, btf, codec: btf && !this.#opts.raw ? new BtfCodec(btf) : null };
     }
     return this.#btf;

@@ -88,7 +88,7 @@ export interface ReplayResult {
 /** The byte order of a plan (from its BTF magic; null when it has no BTF). */
 export function planEndianness(plan: LoadPlan): 'LE' | 'BE' | null {
   if (!plan.btf) return null;
-  const b = planBytes(plan.btf);
+  const b = planBytes(plan.btf.slice(0, 4)); // the magic: 2 bytes of 4 base64 characters
   if (b.length < 2) return null;
   if (b[0] === 0x9f && b[1] === 0xeb) return 'LE';
   if (b[0] === 0xeb && b[1] === 0x9f) return 'BE';

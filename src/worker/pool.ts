@@ -117,7 +117,8 @@ export class WorkerPool {
     return decodeOutcome(await this.relocateWire(req, transfer, worker));
   }
 
-  private async relocateWire(req: RelocateRequest, transfer: TransferListItem[], worker?: number): Promise<RelocateWire> {
+  /** relocate(), the result still as the worker's bytes (decodeOutcome parses them) */
+  async relocateWire(req: RelocateRequest, transfer: TransferListItem[] = [], worker?: number): Promise<RelocateWire> {
     const key = req.btfKey;
     if (key === undefined || !req.btf) return this.run((r) => r.relocate(Comlink.transfer(req, transfer as never[])), worker);
     const { btf, ...lean } = req;
@@ -130,6 +131,7 @@ export class WorkerPool {
           slot.targets.delete(key);
         }
       }
+      // the first attempt copies (a retry needs the request again); this one moves `transfer`
       const out = await r.relocate(Comlink.transfer({ ...lean, btf }, transfer as never[]));
       slot.targets.add(key);
       return out;
@@ -137,8 +139,8 @@ export class WorkerPool {
   }
 
   /** libbpf's open phase only: the object's programs, maps and BTF. */
-  async open(req: OpenRequest): Promise<ObjectSpec> {
-    return this.run((r) => r.open(req));
+  async open(req: OpenRequest, transfer: TransferListItem[] = []): Promise<ObjectSpec> {
+    return this.run((r) => r.open(Comlink.transfer(req, transfer as never[])));
   }
 
   /** libbpf's btf_dump of `btf` (split on `base`) as a C header. */
