@@ -27,7 +27,7 @@ interface Slot {
   dead: boolean;
 }
 
-/** Worker threads each running libbpf in wasm; a call goes to the least busy worker, and a worker whose wasm trapped is replaced. */
+/** Worker threads each running libbpf in wasm, started on demand; a call goes to an idle worker (a new one while all are busy, up to `size`, else the least busy), and a worker whose wasm trapped is replaced. */
 export class WorkerPool {
   private slots: (Slot | undefined)[];
   private readonly wasmDir?: string;
@@ -44,6 +44,11 @@ export class WorkerPool {
   /** the number of workers */
   get size(): number {
     return this.slots.length;
+  }
+
+  /** the number of workers running now (they are started on demand, up to `size`) */
+  get live(): number {
+    return this.slots.filter((s) => s && !s.dead).length;
   }
 
   private spawn(i: number): Slot {
@@ -67,16 +72,24 @@ export class WorkerPool {
       const s = this.slots[i];
       return [i, s && !s.dead ? s : this.spawn(i)];
     }
+    // an idle worker first; a new one only while every live worker is busy: a worker costs
+    // a thread start, a wasm instance and its memory, which sequential calls never need
     let best = -1;
+    let free = -1;
     for (let i = 0; i < this.slots.length; i++) {
       const s = this.slots[i];
-      if (!s || s.dead) return [i, this.spawn(i)];
+      if (!s || s.dead) {
+        if (free < 0) free = i;
+        continue;
+      }
+      if (s.busy === 0) return [i, s];
       if (best < 0 || s.busy < this.slots[best]!.busy) best = i;
     }
+    if (free >= 0) return [free, this.spawn(free)];
     return [best, this.slots[best]!];
   }
 
-  /** Run `fn` on the least busy worker (or on worker `worker % size`, to keep a target's
+  /** Run `fn` on an idle worker (see the class) (or on worker `worker % size`, to keep a target's
    * parsed BTF in one worker); replace that worker if its wasm trapped or it died. */
   async run<T>(fn: (remote: Comlink.Remote<RelocationService>, slot: Slot) => Promise<T>, worker?: number): Promise<T> {
     const [i, slot] = this.pick(worker);
