@@ -1,9 +1,10 @@
 // Start-up of the relocation workers (issue 14): workers are started on demand and reused
 // while idle, so a process that opens and loads one object runs one worker, not one per core.
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Relocator, WorkerPool } from '../dist/index.js';
-import { obj } from './helpers.js';
+import { CorebpfError, Relocator, WasmProtocolError, WasmTrapError, WorkerPool } from '../dist/index.js';
+import { ROOT, obj } from './helpers.js';
 
 const toClose: { close(): Promise<void> }[] = [];
 afterAll(() => Promise.all(toClose.map((x) => x.close())));
@@ -30,5 +31,53 @@ describe('worker pool start-up', () => {
     const outs = await Promise.all([0, 1, 2].map(() => pool.relocate({ object, objectName: 'core_basic', btf: object })));
     expect(outs.every((o) => o.relocations.length > 0)).toBe(true);
     expect(pool.live).toBe(2);
+  });
+});
+
+describe('the wasm module the workers run', () => {
+  const object = () => new Uint8Array(readFileSync(obj('core_basic')));
+  const copyOfDist = (): string => {
+    const dir = mkdtempSync(`${tmpdir()}/corebpf-wasm-`);
+    copyFileSync(`${ROOT}dist/wasm/corebpf.cjs`, `${dir}/corebpf.cjs`);
+    copyFileSync(`${ROOT}dist/wasm/corebpf.wasm`, `${dir}/corebpf.wasm`);
+    return dir;
+  };
+
+  it('a missing module is a CorebpfError saying to build it', async () => {
+    const pool = new WorkerPool({ size: 1, wasmDir: mkdtempSync(`${tmpdir()}/corebpf-nowasm-`) });
+    toClose.push(pool);
+    const e = await pool.open({ object: object(), objectName: 'core_basic' }).then(() => null, (x: Error) => x);
+    expect(e).toBeInstanceOf(CorebpfError);
+    expect(e!.message).toMatch(/wasm module is not built .*run `make`/);
+  });
+
+  it('a corrupt module is a CorebpfError naming the file, not an untyped abort', async () => {
+    const dir = copyOfDist();
+    writeFileSync(`${dir}/corebpf.wasm`, Buffer.from('this is not a wasm module'));
+    const pool = new WorkerPool({ size: 1, wasmDir: dir });
+    toClose.push(pool);
+    const e = await pool.open({ object: object(), objectName: 'core_basic' }).then(() => null, (x: Error) => x);
+    expect(e).toBeInstanceOf(CorebpfError);
+    expect((e as CorebpfError).details.code).toBe('wasm_load');
+    expect(e!.message).toContain(`${dir}/corebpf.wasm cannot be loaded`);
+  });
+
+  it('a module rebuilt while the pool runs is what a new worker runs (not the one compiled before)', async () => {
+    const dir = copyOfDist();
+    const pool = new WorkerPool({ size: 1, wasmDir: dir });
+    toClose.push(pool);
+    const req = () => ({ object: object(), objectName: 'core_basic', btf: object() });
+    expect((await pool.relocate(req())).relocations.length).toBeGreaterThan(0);
+    // "rebuilt": a module whose result header says another protocol version (as in
+    // result-protocol.test.ts), written as a new file the way a build replaces it
+    const wasm = readFileSync(`${dir}/corebpf.wasm`);
+    const at = wasm.indexOf(Buffer.from('corebpf-result %08x %-24.24s'));
+    expect(at).toBeGreaterThan(0);
+    Buffer.from('corebpf-result 2%07x %-24.9s').copy(wasm, at);
+    writeFileSync(`${dir}/corebpf.wasm.new`, wasm);
+    renameSync(`${dir}/corebpf.wasm.new`, `${dir}/corebpf.wasm`);
+    // the worker is replaced after a trap; its successor starts with the module of now
+    await expect(pool.run((w) => w.selftestTrap())).rejects.toBeInstanceOf(WasmTrapError);
+    await expect(pool.relocate(req())).rejects.toBeInstanceOf(WasmProtocolError);
   });
 });

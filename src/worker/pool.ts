@@ -1,12 +1,15 @@
 // Relocation workers seen from the caller's thread. Each worker owns one wasm instance;
 // a worker whose wasm trapped, or that died, is replaced before the next call.
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { CorebpfError, WasmTrapError } from '../errors.js';
 import { installErrorTransfer } from './errors-transfer.js';
 import { startWorker } from './exec-argv.js';
+import { Wasm, wasmPaths, type WasmModule } from './wasm.js';
 import { TARGET_NOT_CACHED, decodeOutcome, type OpenRequest, type RelocateOutcome, type RelocateRequest, type RelocateWire, type RelocationService } from './service.js';
 import type { ObjectSpec } from '../object-spec.js';
 
@@ -16,6 +19,13 @@ export interface PoolOptions {
   size?: number;
   /** directory holding corebpf.cjs + corebpf.wasm (default: dist/wasm beside this file) */
   wasmDir?: string;
+}
+
+/** what a worker starts with (its workerData) */
+export interface WorkerStart {
+  wasmDir?: string;
+  /** the compiled wasm module comes on this port (or null: the worker reads and compiles it) */
+  wasmPort?: MessagePort;
 }
 
 interface Slot {
@@ -31,6 +41,9 @@ interface Slot {
 export class WorkerPool {
   private slots: (Slot | undefined)[];
   private readonly wasmDir?: string;
+  /** the wasm module, compiled once for every worker (undefined: a worker compiles its own),
+   * and the sha256 of the bytes it was compiled from */
+  private compiled: { sha256: string; module: Promise<WasmModule | undefined> } | undefined;
   private closed = false;
   /** how many workers were replaced after a trap or a crash */
   replaced = 0;
@@ -51,8 +64,30 @@ export class WorkerPool {
     return this.slots.filter((s) => s && !s.dead).length;
   }
 
+  /** The module compiled off this thread (V8 compiles in the background) while a worker
+   * starts, once for all workers. A worker pairs it with the glue (corebpf.cjs) it reads
+   * when it starts, so a module file whose bytes changed since (a rebuild) is compiled
+   * again. Any failure leaves it to the worker, which reads the files itself and says what
+   * is wrong. */
+  private compile(): Promise<WasmModule | undefined> {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(wasmPaths(this.wasmDir).wasm);
+    } catch {
+      return Promise.resolve(undefined);
+    }
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (this.compiled?.sha256 !== sha) {
+      this.compiled = { sha256: sha, module: Wasm.compile(bytes).catch(() => undefined) };
+    }
+    return this.compiled.module;
+  }
+
   private spawn(i: number): Slot {
-    const worker = startWorker(new URL('./worker.js', import.meta.url), { workerData: { wasmDir: this.wasmDir } });
+    const { port1, port2 } = new MessageChannel();
+    const start: WorkerStart = { wasmDir: this.wasmDir, wasmPort: port2 };
+    const worker = startWorker(new URL('./worker.js', import.meta.url), { workerData: start, transferList: [port2] });
+    void this.compile().then((m) => port1.postMessage(m ?? null));
     worker.unref();
     const slot: Slot = { worker, remote: Comlink.wrap<RelocationService>(nodeEndpoint(worker)), busy: 0, dead: false, targets: new Set<string>() };
     const onDeath = () => {
