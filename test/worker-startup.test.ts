@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CorebpfError, Relocator, WasmProtocolError, WasmTrapError, WorkerPool } from '../dist/index.js';
 import { ROOT, obj } from './helpers.js';
+import { WASM_TIERING_BUDGET, wasmTieringFlag } from '../src/worker/pool.js';
 
 const toClose: { close(): Promise<void> }[] = [];
 afterAll(() => Promise.all(toClose.map((x) => x.close())));
@@ -79,5 +80,18 @@ describe('the wasm module the workers run', () => {
     // the worker is replaced after a trap; its successor starts with the module of now
     await expect(pool.run((w) => w.selftestTrap())).rejects.toBeInstanceOf(WasmTrapError);
     await expect(pool.relocate(req())).rejects.toBeInstanceOf(WasmProtocolError);
+  });
+});
+
+describe('wasm tiering (process-wide V8 flag, set once before the module is compiled)', () => {
+  it('raises the budget by default, takes COREBPF_WASM_TIERING_BUDGET, and never overrides a flag given to Node', () => {
+    expect(wasmTieringFlag('', undefined)).toBe(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+    expect(WASM_TIERING_BUDGET).toBeGreaterThan(1_800_000); // V8's own default
+    expect(wasmTieringFlag('--enable-source-maps', '12345678')).toBe('--wasm-tiering-budget=12345678');
+    expect(wasmTieringFlag('', '0')).toBeUndefined();
+    expect(wasmTieringFlag('', 'lots')).toBeUndefined();
+    for (const given of ['--liftoff-only', '--no-liftoff', '--wasm-tiering-budget=1', '--wasm_tiering_budget=9', '--no-wasm-dynamic-tiering', '--no-wasm-tier-up']) {
+      expect(wasmTieringFlag(`--max-old-space-size=100 ${given}`, undefined), given).toBeUndefined();
+    }
   });
 });

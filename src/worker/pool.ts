@@ -2,6 +2,7 @@
 // a worker whose wasm trapped, or that died, is replaced before the next call.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import * as Comlink from 'comlink';
@@ -70,6 +71,7 @@ export class WorkerPool {
    * again. Any failure leaves it to the worker, which reads the files itself and says what
    * is wrong. */
   private compile(): Promise<WasmModule | undefined> {
+    tuneWasmTiering();
     let bytes: Buffer;
     try {
       bytes = readFileSync(wasmPaths(this.wasmDir).wasm);
@@ -218,4 +220,32 @@ export class WorkerPool {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * V8 runs a wasm function first as Liftoff code and recompiles it with TurboFan in the
+ * background once about `--wasm-tiering-budget` bytes of it have run (1.8 MB by default).
+ * One load against a kernel's BTF crosses that for libbpf's BTF parsing, whose TurboFan
+ * code comes too late to help that load: the compile costs CPU and ~14 MB of peak memory
+ * and delays exit. With a higher budget a short-lived process stays in Liftoff; a
+ * long-lived one tiers up a few relocations later (bench/README.md, Start-up and memory).
+ * Process-wide, so set once, and never over a tiering flag the user gave Node
+ * (COREBPF_WASM_TIERING_BUDGET=N sets another budget, 0 leaves V8's).
+ */
+export const WASM_TIERING_BUDGET = 5_000_000;
+
+/** The V8 flag tuneWasmTiering() sets, given Node's options (execArgv and NODE_OPTIONS) and
+ *  COREBPF_WASM_TIERING_BUDGET; undefined: leave V8's tiering alone. */
+export function wasmTieringFlag(nodeOptions: string, budgetEnv: string | undefined): string | undefined {
+  if (/--(no-)?(wasm[-_]tiering[-_]budget|liftoff|wasm[-_]dynamic[-_]tiering|wasm[-_]tier[-_]up)\b/.test(nodeOptions)) return undefined;
+  const budget = budgetEnv === undefined || budgetEnv.trim() === '' ? WASM_TIERING_BUDGET : Number(budgetEnv);
+  return Number.isSafeInteger(budget) && budget > 0 ? `--wasm-tiering-budget=${budget}` : undefined;
+}
+
+let tieringTuned = false;
+function tuneWasmTiering(): void {
+  if (tieringTuned) return;
+  tieringTuned = true;
+  const flag = wasmTieringFlag(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`, process.env.COREBPF_WASM_TIERING_BUDGET);
+  if (flag) setFlagsFromString(flag);
 }
