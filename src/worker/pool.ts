@@ -180,7 +180,10 @@ export class WorkerPool {
           slot.targets.delete(key);
         }
       }
-      const out = await r.relocate(Comlink.transfer({ ...lean, btf }, transfer as never[]));
+      // the target BTF (megabytes) goes as a copy of its own, moved: cloned, it would be held
+      // three times at once (here, in the message, in the worker)
+      const own = btf.slice();
+      const out = await r.relocate(Comlink.transfer({ ...lean, btf: own }, [...transfer, own.buffer] as never[]));
       slot.targets.add(key);
       return out;
     }, worker);
