@@ -92,7 +92,7 @@ export class Relocator {
       btfKey = `btf-${++this.nextKey}`;
       this.btfKeys.set(btf, btfKey);
     }
-    const out = await this.pool.relocate({
+    const pending = this.pool.relocate({
       object: objectBytes, objectName, btf, btfKey,
       kconfig: opts.kconfig, kallsyms: opts.kallsyms, kernelRelease: opts.kernelRelease ?? host?.release,
       kernelVersion: opts.kernelVersion ?? host?.version, machine: opts.machine ?? host?.machine, pageSize: opts.pageSize, features: opts.features, logLevel: opts.logLevel,
@@ -100,10 +100,14 @@ export class Relocator {
       targetPrograms: opts.targetPrograms,
       adjustments: opts.adjustments,
     });
+    // the plan records both hashes: computed while the worker relocates (megabytes of BTF
+    // take milliseconds), not after it
+    let btfHash = this.btfHashes.get(btf);
+    if (!btfHash) this.btfHashes.set(btf, (btfHash = sha256(btf)));
+    const objectHash = sha256(objectBytes);
+    const out = await pending;
     if (out.plan) {
-      let btfHash = this.btfHashes.get(btf);
-      if (!btfHash) this.btfHashes.set(btf, (btfHash = sha256(btf)));
-      out.plan.sources = { object: sha256(objectBytes), btf: btfHash };
+      out.plan.sources = { object: objectHash, btf: btfHash };
       rememberPlan(out.plan);
     }
     const failed = out.relocations.filter((r) => r.status === 'failed');
