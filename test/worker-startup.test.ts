@@ -95,3 +95,15 @@ describe('wasm tiering (process-wide V8 flag, set once before the module is comp
     }
   });
 });
+
+describe('WorkerPool.start()', () => {
+  it('starts one worker ahead of the first call, which then runs on it', async () => {
+    const pool = new WorkerPool({ size: 3 });
+    toClose.push(pool);
+    pool.start();
+    pool.start();
+    expect(pool.live).toBe(1);
+    await pool.open({ object: new Uint8Array(readFileSync(obj('core_basic'))), objectName: 'core_basic' });
+    expect(pool.live).toBe(1);
+  });
+});

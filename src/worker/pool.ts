@@ -126,6 +126,13 @@ export class WorkerPool {
     return [best, this.slots[best]!];
   }
 
+  /** Start a worker now unless one runs: a caller that will need one soon (BpfObject.open)
+   *  lets it boot while it reads its own inputs. */
+  start(): void {
+    if (this.closed || this.live > 0) return;
+    this.spawn(this.slots.findIndex((s) => !s || s.dead));
+  }
+
   /** Run `fn` on an idle worker (see the class) (or on worker `worker % size`, to keep a target's
    * parsed BTF in one worker); replace that worker if its wasm trapped or it died. */
   async run<T>(fn: (remote: Comlink.Remote<RelocationService>, slot: Slot) => Promise<T>, worker?: number): Promise<T> {
