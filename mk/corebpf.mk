@@ -23,11 +23,14 @@ CB_EXPORTS_LIST := $(subst $(space),$(comma),$(patsubst %,'_%',$(CB_EXPORTS)))
 # growth is bounded: past it malloc fails and libbpf reports ENOMEM (a typed error), instead
 # of one hostile input taking the process's memory (src/worker/wasm.ts WASM_MAX_MEMORY)
 WASM_MAX_MEMORY := 1073741824
+# instantiateWasm: the worker instantiates the module the pool compiled (src/worker/pool.ts).
+# INITIAL_MEMORY costs no RSS until touched (16 MiB measured the same peak RSS as 128 MiB,
+# bench/README.md Start-up and memory), so it stays where growth is rare.
 WASM_LDFLAGS := -O2 -sMODULARIZE=1 -sEXPORT_NAME=createCorebpf -sENVIRONMENT=node \
   -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=134217728 -sMAXIMUM_MEMORY=$(WASM_MAX_MEMORY) -sTOTAL_STACK=1048576 \
   -sEXPORTED_FUNCTIONS="[$(CB_EXPORTS_LIST)]" \
   -sEXPORTED_RUNTIME_METHODS="['UTF8ToString','stringToUTF8','lengthBytesUTF8']" \
-  -sINCOMING_MODULE_JS_API="['wasmBinary','print','printErr','onAbort']" \
+  -sINCOMING_MODULE_JS_API="['wasmBinary','instantiateWasm','print','printErr','onAbort']" \
   -sNODEJS_CATCH_EXIT=0 -sNODEJS_CATCH_REJECTION=0
 
 .PHONY: wasm native

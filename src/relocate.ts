@@ -118,15 +118,17 @@ export class Relocator {
       adjustments: opts.adjustments,
     };
     let wire = this.#cache.result(known.sha256, req);
+    let btfHash = this.btfHashes.get(btf);
     if (!wire) {
       // the worker gets what libbpf reads (no DWARF), in a buffer of its own, moved
       const image = new Uint8Array(known.image()); // a copy (Buffer#slice would be a view)
-      const got = await this.pool.relocateWire({ ...req, object: image }, [image.buffer]);
-      wire = this.#cache.keepResult(known.sha256, req, got);
+      const pending = this.pool.relocateWire({ ...req, object: image }, [image.buffer]);
+      // the BTF's hash (megabytes: milliseconds) is computed while the worker relocates
+      if (!btfHash) this.btfHashes.set(btf, (btfHash = sha256(btf)));
+      wire = this.#cache.keepResult(known.sha256, req, await pending);
     }
     const out = decodeOutcome(wire);
     if (out.plan) {
-      let btfHash = this.btfHashes.get(btf);
       if (!btfHash) this.btfHashes.set(btf, (btfHash = sha256(btf)));
       out.plan.sources = { object: known.sha256, btf: btfHash };
       // a result's bytes and sources are the same on every hit: so is its plan's digest

@@ -119,6 +119,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
   static async open(object: string | Uint8Array, opts: OpenOptions = {}): Promise<BpfObject> {
     const { relocator, rodata, data, bss, pinRoot, raw, reusePins, ...given } = opts;
     const r = relocator ?? sharedRelocator();
+    r.pool.start(); // boots while this thread reads the object and the machine
     const bytes = typeof object === 'string' ? readObjectFile(object) : object;
     const objectName = given.objectName ?? (typeof object === 'string' ? objectNameOf(object) : undefined);
     // the running kernel's defaults (features, kconfig, kallsyms, module BTF) are read now,

@@ -1,12 +1,16 @@
 // Relocation workers seen from the caller's thread. Each worker owns one wasm instance;
 // a worker whose wasm trapped, or that died, is replaced before the next call.
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { CorebpfError, WasmTrapError } from '../errors.js';
 import { installErrorTransfer } from './errors-transfer.js';
 import { startWorker } from './exec-argv.js';
+import { Wasm, wasmPaths, type WasmModule } from './wasm.js';
 import { TARGET_NOT_CACHED, decodeOutcome, type OpenRequest, type RelocateOutcome, type RelocateRequest, type RelocateWire, type RelocationService } from './service.js';
 import type { ObjectSpec } from '../object-spec.js';
 
@@ -18,6 +22,13 @@ export interface PoolOptions {
   wasmDir?: string;
 }
 
+/** what a worker starts with (its workerData) */
+export interface WorkerStart {
+  wasmDir?: string;
+  /** the compiled wasm module comes on this port (or null: the worker reads and compiles it) */
+  wasmPort?: MessagePort;
+}
+
 interface Slot {
   worker: Worker;
   /** target BTFs (by key) this worker has been sent; it may have evicted some since */
@@ -27,10 +38,13 @@ interface Slot {
   dead: boolean;
 }
 
-/** Worker threads each running libbpf in wasm; a call goes to the least busy worker, and a worker whose wasm trapped is replaced. */
+/** Worker threads each running libbpf in wasm, started on demand; a call goes to an idle worker (a new one while all are busy, up to `size`, else the least busy), and a worker whose wasm trapped is replaced. */
 export class WorkerPool {
   private slots: (Slot | undefined)[];
   private readonly wasmDir?: string;
+  /** the wasm module, compiled once for every worker (undefined: a worker compiles its own),
+   * and the sha256 of the bytes it was compiled from */
+  private compiled: { sha256: string; module: Promise<WasmModule | undefined> } | undefined;
   private closed = false;
   /** how many workers were replaced after a trap or a crash */
   replaced = 0;
@@ -46,8 +60,36 @@ export class WorkerPool {
     return this.slots.length;
   }
 
+  /** the number of workers running now (they are started on demand, up to `size`) */
+  get live(): number {
+    return this.slots.filter((s) => s && !s.dead).length;
+  }
+
+  /** The module compiled off this thread (V8 compiles in the background) while a worker
+   * starts, once for all workers. A worker pairs it with the glue (corebpf.cjs) it reads
+   * when it starts, so a module file whose bytes changed since (a rebuild) is compiled
+   * again. Any failure leaves it to the worker, which reads the files itself and says what
+   * is wrong. */
+  private compile(): Promise<WasmModule | undefined> {
+    tuneWasmTiering();
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(wasmPaths(this.wasmDir).wasm);
+    } catch {
+      return Promise.resolve(undefined);
+    }
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (this.compiled?.sha256 !== sha) {
+      this.compiled = { sha256: sha, module: Wasm.compile(bytes).catch(() => undefined) };
+    }
+    return this.compiled.module;
+  }
+
   private spawn(i: number): Slot {
-    const worker = startWorker(new URL('./worker.js', import.meta.url), { workerData: { wasmDir: this.wasmDir } });
+    const { port1, port2 } = new MessageChannel();
+    const start: WorkerStart = { wasmDir: this.wasmDir, wasmPort: port2 };
+    const worker = startWorker(new URL('./worker.js', import.meta.url), { workerData: start, transferList: [port2] });
+    void this.compile().then((m) => port1.postMessage(m ?? null));
     worker.unref();
     const slot: Slot = { worker, remote: Comlink.wrap<RelocationService>(nodeEndpoint(worker)), busy: 0, dead: false, targets: new Set<string>() };
     const onDeath = () => {
@@ -67,16 +109,31 @@ export class WorkerPool {
       const s = this.slots[i];
       return [i, s && !s.dead ? s : this.spawn(i)];
     }
+    // an idle worker first; a new one only while every live worker is busy: a worker costs
+    // a thread start, a wasm instance and its memory, which sequential calls never need
     let best = -1;
+    let free = -1;
     for (let i = 0; i < this.slots.length; i++) {
       const s = this.slots[i];
-      if (!s || s.dead) return [i, this.spawn(i)];
+      if (!s || s.dead) {
+        if (free < 0) free = i;
+        continue;
+      }
+      if (s.busy === 0) return [i, s];
       if (best < 0 || s.busy < this.slots[best]!.busy) best = i;
     }
+    if (free >= 0) return [free, this.spawn(free)];
     return [best, this.slots[best]!];
   }
 
-  /** Run `fn` on the least busy worker (or on worker `worker % size`, to keep a target's
+  /** Start a worker now unless one runs: a caller that will need one soon (BpfObject.open)
+   *  lets it boot while it reads its own inputs. */
+  start(): void {
+    if (this.closed || this.live > 0) return;
+    this.spawn(this.slots.findIndex((s) => !s || s.dead));
+  }
+
+  /** Run `fn` on an idle worker (see the class) (or on worker `worker % size`, to keep a target's
    * parsed BTF in one worker); replace that worker if its wasm trapped or it died. */
   async run<T>(fn: (remote: Comlink.Remote<RelocationService>, slot: Slot) => Promise<T>, worker?: number): Promise<T> {
     const [i, slot] = this.pick(worker);
@@ -131,8 +188,11 @@ export class WorkerPool {
           slot.targets.delete(key);
         }
       }
-      // the first attempt copies (a retry needs the request again); this one moves `transfer`
-      const out = await r.relocate(Comlink.transfer({ ...lean, btf }, transfer as never[]));
+      // the first attempt copies (a retry needs the request again); this one moves `transfer`,
+      // and the target BTF (megabytes) as a copy of its own: cloned, it would be held three
+      // times at once (here, in the message, in the worker)
+      const own = btf.slice();
+      const out = await r.relocate(Comlink.transfer({ ...lean, btf: own }, [...transfer, own.buffer] as never[]));
       slot.targets.add(key);
       return out;
     }, worker);
@@ -172,4 +232,32 @@ export class WorkerPool {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * V8 runs a wasm function first as Liftoff code and recompiles it with TurboFan in the
+ * background once about `--wasm-tiering-budget` bytes of it have run (1.8 MB by default).
+ * One load against a kernel's BTF crosses that for libbpf's BTF parsing, whose TurboFan
+ * code comes too late to help that load: the compile costs CPU and ~14 MB of peak memory
+ * and delays exit. With a higher budget a short-lived process stays in Liftoff; a
+ * long-lived one tiers up a few relocations later (bench/README.md, Start-up and memory).
+ * Process-wide, so set once, and never over a tiering flag the user gave Node
+ * (COREBPF_WASM_TIERING_BUDGET=N sets another budget, 0 leaves V8's).
+ */
+export const WASM_TIERING_BUDGET = 5_000_000;
+
+/** The V8 flag tuneWasmTiering() sets, given Node's options (execArgv and NODE_OPTIONS) and
+ *  COREBPF_WASM_TIERING_BUDGET; undefined: leave V8's tiering alone. */
+export function wasmTieringFlag(nodeOptions: string, budgetEnv: string | undefined): string | undefined {
+  if (/--(no-)?(wasm[-_]tiering[-_]budget|liftoff|wasm[-_]dynamic[-_]tiering|wasm[-_]tier[-_]up)\b/.test(nodeOptions)) return undefined;
+  const budget = budgetEnv === undefined || budgetEnv.trim() === '' ? WASM_TIERING_BUDGET : Number(budgetEnv);
+  return Number.isSafeInteger(budget) && budget > 0 ? `--wasm-tiering-budget=${budget}` : undefined;
+}
+
+let tieringTuned = false;
+function tuneWasmTiering(): void {
+  if (tieringTuned) return;
+  tieringTuned = true;
+  const flag = wasmTieringFlag(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`, process.env.COREBPF_WASM_TIERING_BUDGET);
+  if (flag) setFlagsFromString(flag);
 }

@@ -19,6 +19,18 @@ interface CorebpfModule extends CbExports {
 
 type Factory = (opts: Record<string, unknown>) => Promise<CorebpfModule>;
 
+/** A compiled WebAssembly.Module (opaque here: the DOM lib, which types the WebAssembly API,
+ *  is not part of this build). */
+export interface WasmModule { readonly [compiledModule]?: never }
+declare const compiledModule: unique symbol;
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+  instantiate(module: WasmModule, imports: object): Promise<object>;
+  Module: abstract new (...args: never[]) => WasmModule;
+}
+/** the JS API of WebAssembly (globalThis.WebAssembly) */
+export const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 /** Where the built module lives: dist/wasm/ beside the bundled worker. */
 export function wasmPaths(base: string | URL = new URL('./wasm/', import.meta.url)) {
   const dir = (typeof base === 'string' ? base : fileURLToPath(base)).replace(/\/$/, '');
@@ -57,20 +69,60 @@ export interface ModuleBtf {
 export class CorebpfWasm {
   private constructor(private readonly m: CorebpfModule) {}
 
-  static async load(dir?: string): Promise<CorebpfWasm> {
+  /**
+   * Instantiate the module of `dir`. `compiled`: the same module already compiled (by the
+   * pool, in the caller's thread, while this worker was starting); when it gives nothing,
+   * the module's bytes are read and compiled here.
+   */
+  static async load(dir?: string, compiled?: Promise<WasmModule | undefined>): Promise<CorebpfWasm> {
+    const early = preloaded;
+    if (early && early.dir === dir && !compiled) {
+      preloaded = undefined;
+      return early.wasm;
+    }
     const p = wasmPaths(dir);
     if (!existsSync(p.js) || !existsSync(p.wasm)) {
       throw new CorebpfError(`the corebpf wasm module is not built (${p.wasm} is missing): run \`make\` in the corebpf checkout (see README)`);
     }
     const require = createRequire(import.meta.url);
     const factory = require(p.js) as Factory;
-    const m = await factory({
-      wasmBinary: readFileSync(p.wasm),
+    const module = compiled && await compiled;
+    const opts: Record<string, unknown> = {
       // libbpf's output is captured by the glue; anything else is a bug worth seeing
       print: (s: string) => process.stderr.write(`[corebpf wasm] ${s}\n`),
       printErr: (s: string) => process.stderr.write(`[corebpf wasm] ${s}\n`),
-    });
-    return new CorebpfWasm(m);
+    };
+    try {
+      if (!module) return new CorebpfWasm(await factory({ ...opts, wasmBinary: readFileSync(p.wasm) }));
+      // emscripten's hook for a module compiled elsewhere; its own promise never settles when
+      // the instantiation fails, so the failure is raced against it
+      let fail: (e: unknown) => void = () => {};
+      const failed = new Promise<never>((_, reject) => {
+        fail = reject;
+      });
+      const m = await Promise.race([failed, factory({
+        ...opts,
+        instantiateWasm(imports: object, receive: (instance: object, module: WasmModule) => void) {
+          Wasm.instantiate(module, imports).then((instance) => receive(instance, module), fail);
+          return {};
+        },
+      })]);
+      return new CorebpfWasm(m);
+    } catch (e) {
+      const why = (e as Error).message ?? String(e);
+      throw new CorebpfError(`the corebpf wasm module ${p.wasm} cannot be loaded: ${why}. Rebuild it with \`make\` in the corebpf checkout (see README)`,
+        { code: 'wasm_load', path: p.wasm }, { cause: e });
+    }
+  }
+
+  /**
+   * Start instantiating the module of `dir` now (a worker does this as it starts, before its
+   * first request arrives); the next load(dir) in this thread takes that instance.
+   */
+  static preload(dir: string | undefined, compiled?: Promise<WasmModule | undefined>): void {
+    const wasm = CorebpfWasm.load(dir, compiled);
+    wasm.catch(() => {}); // load(dir) reports it
+    preloaded = { dir, wasm };
   }
 
   get libbpfVersion(): string {
@@ -235,6 +287,9 @@ export class CorebpfWasm {
     }
   }
 }
+
+/** the instance preload() started, until load() takes it */
+let preloaded: { dir: string | undefined; wasm: Promise<CorebpfWasm> } | undefined;
 
 /** The wasm memory limit (mk/corebpf.mk WASM_MAX_MEMORY): growth past it fails malloc. */
 export const WASM_MAX_MEMORY = 1 << 30;

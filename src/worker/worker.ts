@@ -4,8 +4,20 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { installErrorTransfer } from './errors-transfer.js';
 import { RelocationService } from './service.js';
+import { CorebpfWasm, Wasm, type WasmModule } from './wasm.js';
+import type { WorkerStart } from './pool.js';
 
 if (!parentPort) throw new Error('corebpf worker must run in a worker thread');
 installErrorTransfer();
-const service = new RelocationService((workerData as { wasmDir?: string } | undefined)?.wasmDir);
+const start = (workerData ?? {}) as WorkerStart;
+// the module arrives compiled (the pool compiles it once, while this thread was starting);
+// instantiated now, before the first request
+const compiled = start.wasmPort && new Promise<WasmModule | undefined>((resolve) => {
+  start.wasmPort!.once('message', (m: unknown) => {
+    start.wasmPort!.close();
+    resolve(m instanceof Wasm.Module ? m : undefined);
+  });
+});
+CorebpfWasm.preload(start.wasmDir, compiled);
+const service = new RelocationService(start.wasmDir);
 Comlink.expose(service, nodeEndpoint(parentPort));

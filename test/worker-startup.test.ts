@@ -1,0 +1,109 @@
+// Start-up of the relocation workers (issue 14): workers are started on demand and reused
+// while idle, so a process that opens and loads one object runs one worker, not one per core.
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CorebpfError, Relocator, WasmProtocolError, WasmTrapError, WorkerPool } from '../dist/index.js';
+import { ROOT, obj } from './helpers.js';
+import { WASM_TIERING_BUDGET, wasmTieringFlag } from '../src/worker/pool.js';
+
+const toClose: { close(): Promise<void> }[] = [];
+afterAll(() => Promise.all(toClose.map((x) => x.close())));
+
+describe('worker pool start-up', () => {
+  it('sequential calls on a pool of 4 run on one worker', async () => {
+    const r = new Relocator({ size: 4 });
+    toClose.push(r);
+    const path = obj('core_basic');
+    const self = new Uint8Array(readFileSync(path));
+    expect(r.pool.live).toBe(0); // nothing started before the first call
+    await r.open(path);
+    await r.relocate(path, { btf: self });
+    await r.relocate(path, { btf: self });
+    await r.pool.run((w) => w.info());
+    expect(r.pool.live).toBe(1);
+  });
+
+  it('concurrent calls start more workers, up to the size', async () => {
+    const pool = new WorkerPool({ size: 2 });
+    toClose.push(pool);
+    const path = obj('core_basic');
+    const object = new Uint8Array(readFileSync(path));
+    const outs = await Promise.all([0, 1, 2].map(() => pool.relocate({ object, objectName: 'core_basic', btf: object })));
+    expect(outs.every((o) => o.relocations.length > 0)).toBe(true);
+    expect(pool.live).toBe(2);
+  });
+});
+
+describe('the wasm module the workers run', () => {
+  const object = () => new Uint8Array(readFileSync(obj('core_basic')));
+  const copyOfDist = (): string => {
+    const dir = mkdtempSync(`${tmpdir()}/corebpf-wasm-`);
+    copyFileSync(`${ROOT}dist/wasm/corebpf.cjs`, `${dir}/corebpf.cjs`);
+    copyFileSync(`${ROOT}dist/wasm/corebpf.wasm`, `${dir}/corebpf.wasm`);
+    return dir;
+  };
+
+  it('a missing module is a CorebpfError saying to build it', async () => {
+    const pool = new WorkerPool({ size: 1, wasmDir: mkdtempSync(`${tmpdir()}/corebpf-nowasm-`) });
+    toClose.push(pool);
+    const e = await pool.open({ object: object(), objectName: 'core_basic' }).then(() => null, (x: Error) => x);
+    expect(e).toBeInstanceOf(CorebpfError);
+    expect(e!.message).toMatch(/wasm module is not built .*run `make`/);
+  });
+
+  it('a corrupt module is a CorebpfError naming the file, not an untyped abort', async () => {
+    const dir = copyOfDist();
+    writeFileSync(`${dir}/corebpf.wasm`, Buffer.from('this is not a wasm module'));
+    const pool = new WorkerPool({ size: 1, wasmDir: dir });
+    toClose.push(pool);
+    const e = await pool.open({ object: object(), objectName: 'core_basic' }).then(() => null, (x: Error) => x);
+    expect(e).toBeInstanceOf(CorebpfError);
+    expect((e as CorebpfError).details.code).toBe('wasm_load');
+    expect(e!.message).toContain(`${dir}/corebpf.wasm cannot be loaded`);
+  });
+
+  it('a module rebuilt while the pool runs is what a new worker runs (not the one compiled before)', async () => {
+    const dir = copyOfDist();
+    const pool = new WorkerPool({ size: 1, wasmDir: dir });
+    toClose.push(pool);
+    const req = () => ({ object: object(), objectName: 'core_basic', btf: object() });
+    expect((await pool.relocate(req())).relocations.length).toBeGreaterThan(0);
+    // "rebuilt": a module whose result header says another protocol version (as in
+    // result-protocol.test.ts), written as a new file the way a build replaces it
+    const wasm = readFileSync(`${dir}/corebpf.wasm`);
+    const at = wasm.indexOf(Buffer.from('corebpf-result %08x %-24.24s'));
+    expect(at).toBeGreaterThan(0);
+    Buffer.from('corebpf-result 2%07x %-24.9s').copy(wasm, at);
+    writeFileSync(`${dir}/corebpf.wasm.new`, wasm);
+    renameSync(`${dir}/corebpf.wasm.new`, `${dir}/corebpf.wasm`);
+    // the worker is replaced after a trap; its successor starts with the module of now
+    await expect(pool.run((w) => w.selftestTrap())).rejects.toBeInstanceOf(WasmTrapError);
+    await expect(pool.relocate(req())).rejects.toBeInstanceOf(WasmProtocolError);
+  });
+});
+
+describe('wasm tiering (process-wide V8 flag, set once before the module is compiled)', () => {
+  it('raises the budget by default, takes COREBPF_WASM_TIERING_BUDGET, and never overrides a flag given to Node', () => {
+    expect(wasmTieringFlag('', undefined)).toBe(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+    expect(WASM_TIERING_BUDGET).toBeGreaterThan(1_800_000); // V8's own default
+    expect(wasmTieringFlag('--enable-source-maps', '12345678')).toBe('--wasm-tiering-budget=12345678');
+    expect(wasmTieringFlag('', '0')).toBeUndefined();
+    expect(wasmTieringFlag('', 'lots')).toBeUndefined();
+    for (const given of ['--liftoff-only', '--no-liftoff', '--wasm-tiering-budget=1', '--wasm_tiering_budget=9', '--no-wasm-dynamic-tiering', '--no-wasm-tier-up']) {
+      expect(wasmTieringFlag(`--max-old-space-size=100 ${given}`, undefined), given).toBeUndefined();
+    }
+  });
+});
+
+describe('WorkerPool.start()', () => {
+  it('starts one worker ahead of the first call, which then runs on it', async () => {
+    const pool = new WorkerPool({ size: 3 });
+    toClose.push(pool);
+    pool.start();
+    pool.start();
+    expect(pool.live).toBe(1);
+    await pool.open({ object: new Uint8Array(readFileSync(obj('core_basic'))), objectName: 'core_basic' });
+    expect(pool.live).toBe(1);
+  });
+});
