@@ -17,7 +17,10 @@ const DEATH = /Kernel panic - not syncing|---\[ end Kernel panic|BUG: kernel NUL
 export const ARCHES = {
   amd64: {
     qemu: 'qemu-system-x86_64',
-    machine: (accel) => (accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max,la57=off']),
+    // cx16=off: qemu 7.2's TCG corrupts EFLAGS after SLUB's `cmpxchg16b %gs:(...)` (every
+    // 6.12 death seen: a double fault at __kmalloc_noprof+0x130, EFLAGS holding bits of RAX;
+    // up to 8 of 9 boots in one loaded run). Without CX16 the kernel takes SLUB's locked path.
+    machine: (accel) => (accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max,la57=off,cx16=off']),
     console: 'ttyS0',
   },
   arm64: {
