@@ -1,4 +1,4 @@
-export { relocate, Relocator, type RelocateOptions, type RelocateResult } from './relocate.js';
+export { relocate, Relocator, type RelocateOptions, type RelocateResult, type RelocatorOptions } from './relocate.js';
 export { btfDumpC, readBtf, type BtfDumpOptions } from './btf-dump.js';
 export { btfMin, type BtfMinOptions } from './btf-min.js';
 export {

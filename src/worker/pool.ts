@@ -174,7 +174,7 @@ export class WorkerPool {
     return decodeOutcome(await this.relocateWire(req, transfer, worker));
   }
 
-  /** relocate(), the result still as the worker's bytes (decodeOutcome parses them) */
+  /** @internal relocate(), the result still as the worker's bytes (decodeOutcome parses them): the Relocator keeps them in its result cache */
   async relocateWire(req: RelocateRequest, transfer: TransferListItem[] = [], worker?: number): Promise<RelocateWire> {
     const key = req.btfKey;
     if (key === undefined || !req.btf) return this.run((r) => r.relocate(Comlink.transfer(req, transfer as never[])), worker);
