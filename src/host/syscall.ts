@@ -64,11 +64,29 @@ const PERF_IOCTLS: Readonly<Record<string, number>> = {
 const PERMISSION_HINT =
   'run as root, or grant CAP_BPF (plus CAP_PERFMON for tracing, CAP_NET_ADMIN for networking programs); ' +
   'check kernel.unprivileged_bpf_disabled, and RLIMIT_MEMLOCK on kernels before 5.11';
+/** For a process that has the privileges already, "run as root" would send the user the wrong way. */
+const PRIVILEGED_HINT =
+  'this process already has the privileges (root or CAP_SYS_ADMIN/CAP_BPF), so something else refused: ' +
+  'kernel lockdown (/sys/kernel/security/lockdown), an LSM (SELinux, AppArmor, a BPF LSM program), ' +
+  'a frozen or read-only map, the file mode of a pinned object, or a user namespace the kernel does not delegate BPF to';
+
+/** CAP_SYS_ADMIN (21) or CAP_BPF (39) in the effective set (root's, unless it dropped them). */
+const PRIVILEGED_CAPS = (1n << 21n) | (1n << 39n);
+/** read at each refusal, not cached: a process may drop its privileges (setuid) after its first call */
+function hasBpfPrivileges(): boolean {
+  try {
+    const cap = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return cap !== undefined && (BigInt(`0x${cap}`) & PRIVILEGED_CAPS) !== 0n;
+  } catch {
+    return process.geteuid?.() === 0;
+  }
+}
 
 /**
  * Build the typed error for a failed call: EPERM (and EACCES outside program loading) is a
- * PermissionError with a hint; everything else a SyscallError. `cmd` names the operation
- * (a bpf command name such as BPF_MAP_CREATE, or a syscall name).
+ * PermissionError with a hint (to get privileges, or, for a process that has them, where else
+ * a refusal comes from); everything else a SyscallError. `cmd` names the operation (a bpf
+ * command name such as BPF_MAP_CREATE, or a syscall name).
  */
 export function syscallError(cmd: string, errno: number, extra: Record<string, unknown> = {}): SyscallError {
   const name = errnoName(errno);
@@ -76,7 +94,8 @@ export function syscallError(cmd: string, errno: number, extra: Record<string, u
   const what = cmd.startsWith('BPF_') ? `bpf(${cmd})` : cmd;
   const desc = describeErrno(errno);
   if (errno === U.ERRNO.EPERM || (errno === U.ERRNO.EACCES && cmd !== 'BPF_PROG_LOAD')) {
-    return new PermissionError(`${what} failed: ${name} (${desc}): ${PERMISSION_HINT}`, { ...details, hint: PERMISSION_HINT });
+    const hint = hasBpfPrivileges() ? PRIVILEGED_HINT : PERMISSION_HINT;
+    return new PermissionError(`${what} failed: ${name} (${desc}): ${hint}`, { ...details, hint });
   }
   return new SyscallError(`${what} failed: ${name} (${desc})`, details);
 }

@@ -81,7 +81,8 @@ export function attachNetkit(prog: AttachableProgram, n: NonNullable<AttachOptio
     }
     if (isErrno(e, ['EACCES'])) {
       // a SyscallError, not the PermissionError (root / CAP_BPF hint) EACCES otherwise becomes
-      throw new SyscallError(`${e.message.replace(/: run as root.*$/, '')}: ${label} is the peer of its netkit pair; netkit links name ` +
+      const hint = typeof e.details.hint === 'string' ? `: ${e.details.hint}` : '';
+      throw new SyscallError(`${hint && e.message.endsWith(hint) ? e.message.slice(0, -hint.length) : e.message}: ${label} is the peer of its netkit pair; netkit links name ` +
         "the primary device, for the peer's hook too (SEC(\"netkit/peer\") or { netkit: { peer: true } })",
         { cmd: e.cmd, errno: e.details.errno, errnoName: e.errnoName, program: prog.name, ifindex }, { cause: e });
     }
