@@ -3,7 +3,8 @@
 // real-kernel test suites inside each, as root, from an initramfs. Reports per kernel
 // (passed / failed / skipped with the reason) and exits 1 on any test failure or on a kernel
 // whose tests could not be run. A boot that fails (no ready marker in time, an early panic:
-// 10-17% of TCG boots here) is retried and reported, never a failure by itself.
+// 1 in 10 TCG boots here before cx16=off, none of 176 since) is retried and reported, never
+// a failure by itself.
 //
 //   node scripts/lab/lab.mjs [--kernels amd64-6.1,arm64] [--jobs 2] [--tests 'test/x.test.ts ...']
 //   node scripts/lab/lab.mjs --boot-stats N [--kernels ...]   boot each kernel N times (no
