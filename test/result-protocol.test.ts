@@ -6,16 +6,21 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WasmProtocolError as DistWasmProtocolError, WorkerPool } from '../dist/index.js';
 import { WasmProtocolError } from '../src/errors.js';
+import { unmetNeeds } from '../src/analysis/needs.js';
+import { kernelOffersFromBtf } from '../src/btf/kernel-features.js';
+import { parseBtf } from '../src/btf/reader.js';
 import { ElfFile } from '../src/host/uprobe.js';
+import type { LoadPlan } from '../src/plan.js';
 import {
   RESULT_KINDS, RESULT_KIND_AT, RESULT_PREFIX_LEN, RESULT_SIZE_AT, RESULT_VERSION, RESULT_VERSION_AT, type ResultKind,
 } from '../src/worker/generated/result-protocol.js';
 import { decodeResult, encodeResult, parsePart, resultSize, textPart, type ResultParts } from '../src/worker/result.js';
+import { judgeReport, type GlueReport } from '../src/worker/run-result.js';
 import { CorebpfWasm } from '../src/worker/wasm.js';
-import { ROOT, TARGETS, nativeRun, obj, patchResultVersion } from './helpers.js';
+import { ROOT, TARGETS, fixtureBytes, nativeRun, obj, patchResultVersion } from './helpers.js';
 import { exportsOf, returnsResult } from '../scripts/lib/cb-exports.mjs';
 
 const enc = new TextEncoder();
@@ -348,5 +353,36 @@ describe('a wasm module speaking another version, through the worker', () => {
     const e3 = await rejection(pool.btfMin({ target: btf.slice(), objects: [], name: 'core_target' }));
     expect(e3).toBeInstanceOf(DistWasmProtocolError);
     expect(e3.message).toContain(`cb_btfgen() of ${stale}`);
+  });
+});
+
+describe('what the worker adds to a run\'s report (src/worker/run-result.ts)', () => {
+  it('guards and needs together parse the report and the plan once each, as each alone judges them', async () => {
+    // core_basic on core_target: relocations that fail, their instructions poisoned
+    const r = decodeResult(await nativeResult('core_basic'), 'run');
+    const { report, plan } = r.parts;
+    expect(dec.decode(report)).toContain('"poisoned":true');
+    const k510 = parseBtf(fixtureBytes('amd64-5.10.223.btf.xz'));
+    const needs = { offers: kernelOffersFromBtf(k510), missing: ['btf_enum64'] };
+    const parse = vi.spyOn(JSON, 'parse');
+    let both: Uint8Array;
+    try {
+      both = judgeReport(report, plan, needs);
+      expect(parse).toHaveBeenCalledTimes(2);
+    } finally {
+      parse.mockRestore();
+    }
+    const judged = JSON.parse(dec.decode(both)) as GlueReport;
+    // the guards alone: the same relocation records
+    const guarded = JSON.parse(dec.decode(judgeReport(report, plan))) as GlueReport;
+    expect(guarded.relocations.some((x) => x.guarded !== undefined)).toBe(true);
+    expect(judged.relocations).toEqual(guarded.relocations);
+    // the needs: as unmetNeeds judges the plan with the guarded records
+    const p = { ...parsePart<object>(plan), relocations: guarded.relocations } as LoadPlan;
+    expect(judged.unmet).toEqual(unmetNeeds(p, needs.offers));
+    expect(judged.missingFeatures).toEqual(['btf_enum64']);
+    // nothing poisoned, nothing asked: the report's own bytes, unparsed
+    const clean = enc.encode('{"error":null,"stats":{},"relocations":[]}');
+    expect(judgeReport(clean, plan)).toBe(clean);
   });
 });
