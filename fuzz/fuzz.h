@@ -81,48 +81,39 @@ const char *__asan_default_options(void)
 	return "allocator_may_return_null=1:max_allocation_size_mb=512";
 }
 
-/* What the TypeScript side relies on (src/worker/service.ts). cb_open(): a JSON object whose
- * first member is "error", ending in the log. cb_run(): the result header of this version
- * (wasm/cb_result.h) whose parts lie in the text, a report that is an object, a plan that is
- * an object or null, a log that is a string, and a body that closes. Anything else is a bug
- * even without a sanitizer report: abort so libFuzzer keeps the input. */
-static inline void fuzz_check_result(const char *out, const char *second_key)
-{
-	size_t n;
-	char want[64];
-
-	if (!out)
-		return; /* out of memory: the worker's typed "heap exhausted" error */
-	if (strncmp(out, "{\"error\":", 9)) {
-		fprintf(stderr, "fuzz: result does not start with {\"error\": %.80s\n", out ? out : "(null)");
-		abort();
-	}
-	snprintf(want, sizeof(want), "\"%s\":", second_key);
-	n = strlen(out);
-	if (!strstr(out, want) || n < 2 || out[n - 1] != '}') {
-		fprintf(stderr, "fuzz: malformed result (no %s or no closing brace)\n", want);
-		abort();
-	}
-}
-
-static inline void fuzz_check_run_result(const char *out)
+/* What the TypeScript side relies on (src/worker/service.ts, src/worker/result.ts): a result
+ * header of this version and the export's kind (wasm/cb_result.h) whose size is the text's
+ * and whose parts lie in it, and a body that closes. cb_run(): a report that is an object, a
+ * plan that is an object or null, a log that is a string. cb_open(): an error that is null or
+ * an object, an object that is an object or null (null exactly when there is an error), a log
+ * that is a string. Either: a status that is not ok exactly when the plan (object) is null.
+ * Anything else is a bug even without a sanitizer report: abort so libFuzzer keeps the input. */
+static inline void fuzz_check_result(const char *out, enum cb_result_kind kind)
 {
 	char status[CB_RESULT_STATUS_WIDTH + 1];
-	uint32_t off[CB_RESULT_NR_PARTS], len[CB_RESULT_NR_PARTS];
+	uint32_t off[CB_RESULT_MAX_PARTS], len[CB_RESULT_MAX_PARTS];
+	const char *first, *second, *log;
 	size_t n;
+	int ok;
 
 	if (!out)
 		return; /* out of memory: the worker's typed "heap exhausted" error */
 	n = strlen(out);
-	if (cb_result_parse(out, n, status, off, len)) {
-		fprintf(stderr, "fuzz: no result header of version %d: %.*s\n", CB_RESULT_VERSION, CB_RESULT_HEADER_LEN, out);
+	if (cb_result_parse(out, n, kind, status, off, len)) {
+		fprintf(stderr, "fuzz: no result header of version %d and kind %s: %.*s\n", CB_RESULT_VERSION,
+			cb_result_kinds[kind].name, (int)cb_result_kinds[kind].header_len, out);
 		abort();
 	}
-	if (!len[CB_RESULT_REPORT] || out[off[CB_RESULT_REPORT]] != '{' || out[off[CB_RESULT_REPORT] + len[CB_RESULT_REPORT] - 1] != '}' ||
-	    !len[CB_RESULT_PLAN] || (out[off[CB_RESULT_PLAN]] != '{' && strncmp(out + off[CB_RESULT_PLAN], "null", 4)) ||
-	    len[CB_RESULT_LOG] < 2 || out[off[CB_RESULT_LOG]] != '"' || out[n - 1] != '}' ||
-	    (strcmp(status, CB_RESULT_STATUS_OK) != 0) != !strncmp(out + off[CB_RESULT_PLAN], "null", 4)) {
-		fprintf(stderr, "fuzz: malformed result parts: %.*s\n", CB_RESULT_HEADER_LEN, out);
+	/* run: report, plan, log; open: error, object, log */
+	first = out + off[0];
+	second = out + off[1];
+	log = out + off[2];
+	ok = !strcmp(status, CB_RESULT_STATUS_OK);
+	if (!len[0] || !len[1] || len[2] < 2 || *log != '"' || out[n - 1] != '}' ||
+	    (second[0] != '{' && strncmp(second, "null", 4)) || ok == !strncmp(second, "null", 4) ||
+	    (kind == CB_RESULT_KIND_RUN && (first[0] != '{' || first[len[0] - 1] != '}')) ||
+	    (kind == CB_RESULT_KIND_OPEN && ((first[0] != '{' && strncmp(first, "null", 4)) || ok != !strncmp(first, "null", 4)))) {
+		fprintf(stderr, "fuzz: malformed result parts: %.*s\n", (int)cb_result_kinds[kind].header_len, out);
 		abort();
 	}
 }

@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cb_set_object(data, size, "fuzz");
 	cb_set_log_level(1);
 	out = cb_open();
-	fuzz_check_result(out, "object");
+	fuzz_check_result(out, CB_RESULT_KIND_OPEN);
 	cb_free(out);
 	return 0;
 }

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cb_set_kernel("6.12.107", "", "x86_64", 4096);
 	cb_set_features(NULL, 0);
 	out = cb_run();
-	fuzz_check_run_result(out);
+	fuzz_check_result(out, CB_RESULT_KIND_RUN);
 	cb_free(out);
 	return 0;
 }

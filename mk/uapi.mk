@@ -33,9 +33,11 @@ exports:
 exports-check:
 	node scripts/gen-exports.mjs --check
 
-# the result protocol of cb_run() (header layout and version), from wasm/result-protocol.json:
+# the result protocol of the glue's entry points (header layout, version, kinds), from
+# wasm/result-protocol.json:
 #   make result-protocol         regenerate wasm/cb_result.h and src/worker/generated/result-protocol.ts
-#   make result-protocol-check   fail if either differs from a fresh generation
+#   make result-protocol-check   fail if either differs from a fresh generation, or a CB_EXPORT
+#                                returning a result (char *) is no kind's export
 .PHONY: result-protocol result-protocol-check
 result-protocol:
 	node scripts/gen-result-protocol.mjs

@@ -6,35 +6,15 @@
 // usage: node scripts/gen-exports.mjs [--out FILE] [--check] [--list]
 //   --check  exit 1 if FILE differs from a fresh generation
 //   --list   print the export names, one per line (what the Makefile links)
-import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exportsOf } from './lib/cb-exports.mjs';
 
 const top = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const i = args.indexOf('--out');
 const out = resolve(i >= 0 ? args[i + 1] : join(top, 'src/worker/generated/exports.ts'));
-
-/** every `CB_EXPORT <type> <name>(<params>)` of wasm/*.c, sorted by name */
-function exportsOf(dir) {
-  const found = [];
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.c')).sort()) {
-    const text = readFileSync(join(dir, f), 'utf8');
-    for (const m of text.matchAll(/^CB_EXPORT\s+([^()]*?)\b(cb_\w+)\s*\(([^)]*)\)/gm)) {
-      const ret = m[1].trim();
-      const params = m[3].trim() === 'void' || m[3].trim() === '' ? [] : m[3].split(',').map((p) => {
-        const name = /(\w+)\s*$/.exec(p.trim())?.[1];
-        if (!name) throw new Error(`gen-exports: ${f}: cannot read a parameter name in '${m[0]}'`);
-        return name.replace(/_(\w)/g, (_, c) => c.toUpperCase());
-      });
-      found.push({ name: m[2], ret, params, file: f });
-    }
-  }
-  const names = found.map((e) => e.name);
-  const dup = names.find((n, k) => names.indexOf(n) !== k);
-  if (dup) throw new Error(`gen-exports: ${dup} is exported twice`);
-  return found.sort((a, b) => (a.name < b.name ? -1 : 1));
-}
 
 const list = exportsOf(join(top, 'wasm'));
 if (args.includes('--list')) {

@@ -113,11 +113,20 @@ export async function rawWasm(): Promise<RawWasm> {
   };
 }
 
+/** A built wasm module (its bytes, patched in place) whose result writer says version
+ * 0x2000000N, N the version this checkout speaks: wasm/cb_result.h's header format string
+ * with "%08x" made "2%07x" and the status field's precision shortened to keep the length. */
+export function patchResultVersion(wasm: Buffer): void {
+  const at = wasm.indexOf(Buffer.from('corebpf-result %08x %08x %-12.12s %-24.24s'));
+  if (at < 0) throw new Error('the wasm module has no result header format string of this checkout\'s layout');
+  Buffer.from('corebpf-result 2%07x %08x %-12.12s %-24.9s').copy(wasm, at);
+}
+
 /** a result (src/worker/result.ts) with its log part emptied: what corebpf-native --no-log
  * prints (wasm/native/main.c strip_log), so the two builds compare without libbpf's chatter */
 export function withoutLog(result: Uint8Array): Uint8Array {
-  const r = decodeResult(result);
-  return encodeResult(r.status, { ...r.parts, log: new TextEncoder().encode('""') });
+  const r = decodeResult(result, 'run');
+  return encodeResult('run', r.status, { ...r.parts, log: new TextEncoder().encode('""') });
 }
 
 export function isRoot(): boolean {

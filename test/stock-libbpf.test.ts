@@ -115,9 +115,9 @@ function fromPlan(ok: boolean, errno: string | null, plan: LoadPlan | null, relo
 }
 
 async function native(o: string, t: Target, profile = PROFILE_HEX): Promise<Outcome> {
-  const out = decodeResult(Buffer.from(await run(NATIVE, [`${PROGS}/${o}.bpf.o`, t.path, '--no-log', '--name', o, '--features', profile])), 'corebpf-native');
-  const r = parsePart<NativeOut>(out, 'report');
-  return fromPlan(!r.error, r.error?.errno ?? null, parsePart<LoadPlan | null>(out, 'plan'), r.relocations);
+  const out = decodeResult(Buffer.from((await run(NATIVE, [`${PROGS}/${o}.bpf.o`, t.path, '--no-log', '--name', o, '--features', profile])).trimEnd()), 'run', 'corebpf-native');
+  const r = parsePart<NativeOut>(out.parts.report);
+  return fromPlan(!r.error, r.error?.errno ?? null, parsePart<LoadPlan | null>(out.parts.plan), r.relocations);
 }
 
 let relocator: Relocator;

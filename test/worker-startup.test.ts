@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CorebpfError, Relocator, WasmProtocolError, WasmTrapError, WorkerPool } from '../dist/index.js';
-import { ROOT, obj } from './helpers.js';
+import { ROOT, obj, patchResultVersion } from './helpers.js';
 import { WASM_TIERING_BUDGET, wasmTieringFlag } from '../src/worker/pool.js';
 
 const toClose: { close(): Promise<void> }[] = [];
@@ -72,9 +72,7 @@ describe('the wasm module the workers run', () => {
     // "rebuilt": a module whose result header says another protocol version (as in
     // result-protocol.test.ts), written as a new file the way a build replaces it
     const wasm = readFileSync(`${dir}/corebpf.wasm`);
-    const at = wasm.indexOf(Buffer.from('corebpf-result %08x %-24.24s'));
-    expect(at).toBeGreaterThan(0);
-    Buffer.from('corebpf-result 2%07x %-24.9s').copy(wasm, at);
+    patchResultVersion(wasm);
     writeFileSync(`${dir}/corebpf.wasm.new`, wasm);
     renameSync(`${dir}/corebpf.wasm.new`, `${dir}/corebpf.wasm`);
     // the worker is replaced after a trap; its successor starts with the module of now

@@ -11,6 +11,7 @@
 #include "btf.h"
 
 #include "cb_export.h"
+#include "cb_result.h"
 
 struct sbuf {
 	char *p;
@@ -55,65 +56,91 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 	va_end(args);
 }
 
-/* "O" + the header, or "E" + why the BTF could not be read (errno name, libbpf's reason) */
+/* The failure's result: the errno's name as the status, the reason as the error part. */
+static char *dump_failed(int err, const char *fmt, ...)
+{
+	char why[512];
+	const void *part[CB_RESULT_BTF_DUMP_NR_PARTS];
+	uint32_t len[CB_RESULT_BTF_DUMP_NR_PARTS];
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(why, sizeof(why), fmt, args);
+	va_end(args);
+	part[CB_RESULT_BTF_DUMP_ERROR] = why;
+	len[CB_RESULT_BTF_DUMP_ERROR] = (uint32_t)strlen(why);
+	part[CB_RESULT_BTF_DUMP_HEADER] = "";
+	len[CB_RESULT_BTF_DUMP_HEADER] = 0;
+	return cb_result_bytes(CB_RESULT_KIND_BTF_DUMP, cb_errno_name(err), part, len);
+}
+
+/* The result header (kind btf-dump, wasm/cb_result.h), then the C header, or why the BTF
+ * could not be read or written (the error part, the errno's name as the status). NULL only
+ * when out of memory. */
 CB_EXPORT char *cb_btf_dump_c(const void *data, size_t len, const void *base_data, size_t base_len)
 {
 	struct sbuf b = { .cap = 1 << 20 };
-	struct btf *base = NULL, *btf;
+	struct btf *base = NULL, *btf = NULL;
 	struct btf_dump *d = NULL;
-	int err = 0;
+	char *r = NULL;
+	uint32_t off[CB_RESULT_BTF_DUMP_NR_PARTS], plen[CB_RESULT_BTF_DUMP_NR_PARTS];
+	int err;
 	__u32 i, cnt;
 
-	b.p = malloc(b.cap);
-	if (!b.p)
-		return NULL;
-	b.p[0] = 0;
 	if (base_data) {
 		base = btf__new(base_data, base_len);
 		if (!base) {
 			err = errno;
-			sb_printf(&b, "Ethe base BTF is not valid BTF: %s", strerror(err));
-			goto out;
+			return dump_failed(err, "the base BTF is not valid BTF: %s", strerror(err));
 		}
 	}
 	btf = base ? btf__new_split(data, len, base) : btf__new(data, len);
 	if (!btf) {
 		err = errno;
-		sb_printf(&b, "Enot valid BTF%s: %s", base ? " on that base" : "", strerror(err));
+		r = dump_failed(err, "not valid BTF%s: %s", base ? " on that base" : "", strerror(err));
 		goto out;
 	}
+	/* the text is written after room for the result header: no copy of megabytes at the end */
+	b.p = malloc(b.cap);
+	if (!b.p)
+		goto out;
+	memset(b.p, ' ', CB_RESULT_BTF_DUMP_HEADER_LEN);
+	b.len = CB_RESULT_BTF_DUMP_HEADER_LEN;
+	b.p[b.len] = 0;
 	d = btf_dump__new(btf, sb_vprintf, &b, NULL);
 	if (!d) {
 		err = errno;
-		sb_printf(&b, "Ebtf_dump: %s", strerror(err));
-		btf__free(btf);
+		r = dump_failed(err, "btf_dump: %s", strerror(err));
 		goto out;
 	}
-	sb_printf(&b, "O#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n");
+	sb_printf(&b, "#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n");
 	sb_printf(&b, "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n");
 	sb_printf(&b, "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n");
 	sb_printf(&b, "#endif\n\n");
 	cnt = btf__type_cnt(btf);
 	/* split BTF: the base's types too, as bpftool writes it (one header that compiles) */
-	for (i = 1; i < cnt && !err; i++) {
+	for (i = 1; i < cnt; i++) {
 		err = btf_dump__dump_type(d, i);
 		if (err) {
-			b.len = 0;
-			b.p[0] = 0;
-			sb_printf(&b, "Etype [%u] cannot be written as C: %s", i, strerror(-err));
+			r = dump_failed(-err, "type [%u] cannot be written as C: %s", i, strerror(-err));
+			goto out;
 		}
 	}
-	if (!err) {
-		sb_printf(&b, "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n");
-		sb_printf(&b, "#endif /* __VMLINUX_H__ */\n");
-	}
+	sb_printf(&b, "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n");
+	sb_printf(&b, "#endif /* __VMLINUX_H__ */\n");
+	if (b.oom || b.len >= UINT32_MAX)
+		goto out;
+	off[CB_RESULT_BTF_DUMP_ERROR] = CB_RESULT_BTF_DUMP_HEADER_LEN;
+	plen[CB_RESULT_BTF_DUMP_ERROR] = 0;
+	off[CB_RESULT_BTF_DUMP_HEADER] = CB_RESULT_BTF_DUMP_HEADER_LEN;
+	plen[CB_RESULT_BTF_DUMP_HEADER] = (uint32_t)(b.len - CB_RESULT_BTF_DUMP_HEADER_LEN);
+	cb_result_header(b.p, CB_RESULT_KIND_BTF_DUMP, CB_RESULT_STATUS_OK, (uint32_t)b.len, off, plen);
+	r = b.p;
+	b.p = NULL;
+out:
+	free(b.p);
 	btf_dump__free(d);
 	btf__free(btf);
-out:
 	btf__free(base);
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
+	return r;
 }

@@ -28,6 +28,7 @@ int vk_core_add_cands(struct bpf_core_cand *local_cand, size_t local_essent_len,
 		      struct bpf_core_cand_list *cands);
 
 #include "cb_export.h"
+#include "cb_result.h"
 
 struct btfgen {
 	const struct btf *src;
@@ -305,31 +306,35 @@ fail:
 	return NULL;
 }
 
-static void *result(uint8_t status, const void *data, __u32 len)
+/* The result (kind btfgen, wasm/cb_result.h): the minimal BTF, or why not and the errno's
+ * name as the status */
+static char *result(int err, const char *why, const void *btf, __u32 len)
 {
-	uint8_t *r = malloc(5 + (size_t)len);
+	const void *part[CB_RESULT_BTFGEN_NR_PARTS];
+	uint32_t plen[CB_RESULT_BTFGEN_NR_PARTS];
 
-	if (!r)
-		return NULL;
-	r[0] = status;
-	memcpy(r + 1, &len, 4);
-	memcpy(r + 5, data, len);
-	return r;
+	part[CB_RESULT_BTFGEN_ERROR] = why;
+	plen[CB_RESULT_BTFGEN_ERROR] = (uint32_t)strlen(why);
+	part[CB_RESULT_BTFGEN_BTF] = btf;
+	plen[CB_RESULT_BTFGEN_BTF] = len;
+	return cb_result_bytes(CB_RESULT_KIND_BTFGEN, err ? cb_errno_name(err) : CB_RESULT_STATUS_OK, part, plen);
 }
 
-/* targ: the full BTF; objs: n pairs of (.BTF, .BTF.ext) as pointer/length quads.
- * Returns status ('O' then the minimal raw BTF, or 'E' then why) + u32 length + bytes. */
-CB_EXPORT void *cb_btfgen(const void *targ, size_t targ_len, const uint32_t *objs, int n)
+/* targ: the full BTF; objs: n pairs of (.BTF, .BTF.ext) as pointer/length quads. Returns the
+ * result header (kind btfgen) and the minimal raw BTF, or why not; NULL only when out of
+ * memory. */
+CB_EXPORT char *cb_btfgen(const void *targ, size_t targ_len, const uint32_t *objs, int n)
 {
 	struct btfgen g = {};
 	struct btf *out = NULL;
 	const void *raw;
 	__u32 raw_len = 0, id;
-	void *r = NULL;
+	char *r = NULL;
 	int i, err = 0;
 
 	g.src = btf__new(targ, targ_len);
 	if (!g.src) {
+		err = -errno;
 		snprintf(g.err, sizeof(g.err), "the target is not valid BTF: %s", strerror(errno));
 		goto out;
 	}
@@ -360,16 +365,17 @@ CB_EXPORT void *cb_btfgen(const void *targ, size_t targ_len, const uint32_t *obj
 		goto out;
 	out = build(&g);
 	if (!out) {
+		err = -errno;
 		snprintf(g.err, sizeof(g.err), "building the minimal BTF failed: %s", strerror(errno));
 		goto out;
 	}
 	/* in the target's byte order: a big-endian kernel's file stays big-endian */
 	btf__set_endianness(out, btf__endianness(g.src));
 	raw = btf__raw_data(out, &raw_len);
-	r = raw ? result('O', raw, raw_len) : NULL;
+	r = raw ? result(0, "", raw, raw_len) : NULL;
 out:
 	if (!r && g.err[0])
-		r = result('E', g.err, (__u32)strlen(g.err));
+		r = result(err ? -err : EINVAL, g.err, "", 0);
 	btf__free(out);
 	if (g.members)
 		for (id = 0; id < g.nr_types; id++)

@@ -9,4 +9,8 @@
 #else
 #define CB_EXPORT
 #endif
+
+/* the name of an errno of this build's C library (wasm/corebpf.c): the status of a result
+ * (wasm/cb_result.h), the same text in both builds */
+const char *cb_errno_name(int e);
 #endif

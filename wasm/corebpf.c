@@ -804,10 +804,43 @@ static struct bpf_object *open_object(const struct bpf_object_open_opts *opts)
 	return obj;
 }
 
-/* Returns a malloc'd text, the caller frees it with cb_free(): the result header
- * (wasm/cb_result.h, generated from wasm/result-protocol.json: magic, version, status, and
- * where each part is) and then {"report":{"error":...,"stats":...,"relocations":[...]},
- * "plan":...,"log":"..."}, whose parts the host slices by the header's offsets. */
+/* A result whose body is JSON (wasm/result-protocol.json), written in place: room for the
+ * header first, then {"part":...,...}; result_end() fills the header in once the parts'
+ * places are known. */
+static void result_begin(struct json *j, enum cb_result_kind kind)
+{
+	char room[CB_RESULT_MAX_HEADER_LEN];
+
+	memset(room, ' ', sizeof(room));
+	json_init(j);
+	json_raw(j, room, cb_result_kinds[kind].header_len);
+	json_obj_begin(j);
+}
+
+static void part_begin(struct json *j, enum cb_result_kind kind, int part, uint32_t *off)
+{
+	json_key(j, cb_result_kinds[kind].parts[part]);
+	off[part] = (uint32_t)j->len;
+}
+
+static void part_end(struct json *j, int part, const uint32_t *off, uint32_t *len)
+{
+	len[part] = (uint32_t)j->len - off[part];
+}
+
+/* status: "ok", or the errno's name (the two builds number errnos differently) */
+static void result_end(struct json *j, enum cb_result_kind kind, int err, const uint32_t *off, const uint32_t *len)
+{
+	json_obj_end(j);
+	if (!j->oom)
+		cb_result_header(j->buf, kind, err ? cb_errno_name(err < 0 ? -err : err) : CB_RESULT_STATUS_OK, (uint32_t)j->len, off, len);
+}
+
+/* Returns a malloc'd text, the caller frees it with cb_free(): the result header of kind run
+ * (wasm/cb_result.h, generated from wasm/result-protocol.json: magic, version, size, kind,
+ * status, and where each part is) and then {"report":{"error":...,"stats":...,
+ * "relocations":[...]},"plan":...,"log":"..."}, whose parts the host slices by the
+ * header's offsets. */
 CB_EXPORT char *cb_run(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
@@ -815,8 +848,7 @@ CB_EXPORT char *cb_run(void)
 	struct pin_rec *pins = NULL;
 	struct bpf_map *map;
 	struct json j;
-	char header[CB_RESULT_HEADER_LEN];
-	uint32_t part_off[CB_RESULT_NR_PARTS], part_len[CB_RESULT_NR_PARTS];
+	uint32_t off[CB_RESULT_RUN_NR_PARTS], len[CB_RESULT_RUN_NR_PARTS];
 	int err = 0, nr_pins = 0;
 	bool opened = false;
 	const char *code = NULL;
@@ -891,13 +923,8 @@ CB_EXPORT char *cb_run(void)
 			err = bpf_object__load(obj);
 	}
 
-	json_init(&j);
-	/* the header's place: written at the end, when the parts' offsets are known */
-	memset(header, ' ', sizeof(header));
-	json_raw(&j, header, sizeof(header));
-	json_obj_begin(&j);
-	json_key(&j, cb_result_part_names[CB_RESULT_REPORT]);
-	part_off[CB_RESULT_REPORT] = j.len;
+	result_begin(&j, CB_RESULT_KIND_RUN);
+	part_begin(&j, CB_RESULT_KIND_RUN, CB_RESULT_RUN_REPORT, off);
 	json_obj_begin(&j);
 	json_key(&j, "error");
 	if (err)
@@ -917,21 +944,17 @@ CB_EXPORT char *cb_run(void)
 	json_key(&j, "relocations");
 	core_report_json(&j);
 	json_obj_end(&j);
-	part_len[CB_RESULT_REPORT] = j.len - part_off[CB_RESULT_REPORT];
-	json_key(&j, cb_result_part_names[CB_RESULT_PLAN]);
-	part_off[CB_RESULT_PLAN] = j.len;
+	part_end(&j, CB_RESULT_RUN_REPORT, off, len);
+	part_begin(&j, CB_RESULT_KIND_RUN, CB_RESULT_RUN_PLAN, off);
 	if (!err)
 		write_plan(&j, obj, pins, nr_pins);
 	else
 		json_null(&j);
-	part_len[CB_RESULT_PLAN] = j.len - part_off[CB_RESULT_PLAN];
-	json_key(&j, cb_result_part_names[CB_RESULT_LOG]);
-	part_off[CB_RESULT_LOG] = j.len;
+	part_end(&j, CB_RESULT_RUN_PLAN, off, len);
+	part_begin(&j, CB_RESULT_KIND_RUN, CB_RESULT_RUN_LOG, off);
 	json_strn(&j, cb_log ? cb_log : "", cb_log_len);
-	part_len[CB_RESULT_LOG] = j.len - part_off[CB_RESULT_LOG];
-	json_obj_end(&j);
-	if (!j.oom)
-		cb_result_header(j.buf, err ? cb_errno_name(err < 0 ? -err : err) : CB_RESULT_STATUS_OK, part_off, part_len);
+	part_end(&j, CB_RESULT_RUN_LOG, off, len);
+	result_end(&j, CB_RESULT_KIND_RUN, err, off, len);
 
 	bpf_object__close(obj);
 	for (int i = 0; i < nr_pins; i++) {
@@ -949,13 +972,15 @@ CB_EXPORT char *cb_run(void)
 	return json_take(&j);
 }
 
-/* The open phase: bpf_object__open() only (no target kernel, nothing relocated), and the
- * opened object's programs, maps and BTF as {"error":..., "object":..., "log":"..."}. */
+/* The open phase: bpf_object__open() only (no target kernel, nothing relocated). Returns the
+ * result header (kind open) and {"error":...,"object":...,"log":"..."}: the opened object's
+ * programs, maps and BTF, or null and why not. */
 CB_EXPORT char *cb_open(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct bpf_object *obj;
 	struct json j;
+	uint32_t off[CB_RESULT_OPEN_NR_PARTS], len[CB_RESULT_OPEN_NR_PARTS];
 	int err = 0;
 
 	vk_reset();
@@ -965,21 +990,23 @@ CB_EXPORT char *cb_open(void)
 	obj = open_object(&opts);
 	if (!obj)
 		err = -errno;
-	json_init(&j);
-	json_obj_begin(&j);
-	json_key(&j, "error");
+	result_begin(&j, CB_RESULT_KIND_OPEN);
+	part_begin(&j, CB_RESULT_KIND_OPEN, CB_RESULT_OPEN_ERROR, off);
 	if (err)
 		write_error(&j, error_code(err, false), err, "libbpf could not open the object");
 	else
 		json_null(&j);
-	json_key(&j, "object");
+	part_end(&j, CB_RESULT_OPEN_ERROR, off, len);
+	part_begin(&j, CB_RESULT_KIND_OPEN, CB_RESULT_OPEN_OBJECT, off);
 	if (obj)
 		adjust_write_spec(&j, obj, vk_object_byteorder(obj) == ELFDATA2MSB);
 	else
 		json_null(&j);
-	json_key(&j, "log");
+	part_end(&j, CB_RESULT_OPEN_OBJECT, off, len);
+	part_begin(&j, CB_RESULT_KIND_OPEN, CB_RESULT_OPEN_LOG, off);
 	json_strn(&j, cb_log ? cb_log : "", cb_log_len);
-	json_obj_end(&j);
+	part_end(&j, CB_RESULT_OPEN_LOG, off, len);
+	result_end(&j, CB_RESULT_KIND_OPEN, err, off, len);
 	bpf_object__close(obj);
 	vk_reset();
 	return json_take(&j);

@@ -104,14 +104,14 @@ export function nativeResult(native, object, btfPath) {
  * emptied, as corebpf-native --no-log prints it; the decoder is tsc's output of the source
  * (`make` builds it), so the bench reads the header as the worker does */
 export function stripLog(text) {
-  const r = decodeResult(Buffer.from(text), 'the bench\'s wasm run');
-  return Buffer.from(encodeResult(r.status, { ...r.parts, log: Buffer.from('""') })).toString();
+  const r = decodeResult(Buffer.from(text), 'run', 'the bench\'s wasm run');
+  return Buffer.from(encodeResult('run', r.status, { ...r.parts, log: Buffer.from('""') })).toString();
 }
 
 /** a result's report part and plan, parsed */
 export function resultReport(text) {
-  const r = decodeResult(Buffer.from(text));
-  return { ...parsePart(r, 'report'), plan: parsePart(r, 'plan') };
+  const r = decodeResult(Buffer.from(text), 'run');
+  return { ...parsePart(r.parts.report), plan: parsePart(r.parts.plan) };
 }
 
 /** The wasm module loaded in this thread, driven through its C entry points exactly as

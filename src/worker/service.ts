@@ -6,17 +6,16 @@ import {
   CorebpfError, LibbpfError, NotSupportedError, ObjectFormatError, RelocationError, WasmTrapError,
 } from '../errors.js';
 import { adjustmentsText, type Adjustments } from '../adjust.js';
-import { ERRNO } from '../host/generated/uapi.js';
 import type { ObjectSpec } from '../object-spec.js';
-import { annotateGuards } from '../analysis/guards.js';
 import type { CtxTarget } from '../analysis/ctx-access.js';
-import { unmetNeeds, type UnmetNeed } from '../analysis/needs.js';
 import { kernelFeaturesFromBtf, kernelOffersFromBtf, releaseVersion, type KernelOffers } from '../btf/kernel-features.js';
 import { parseBtf } from '../btf/reader.js';
 import { readBtf } from '../btf/raw.js';
-import type { LoadPlan, RelocationRecord } from '../plan.js';
 import { CorebpfWasm, TargetBtfError, WASM_MAX_MEMORY, type ModuleBtf } from './wasm.js';
-import { RESULT_STATUS_OK, decodeResult, encodeResult, parsePart } from './result.js';
+import { RESULT_STATUS_OK, decodeResult, encodeResult, parsePart, textPart } from './result.js';
+import { judgeReport, linuxErrno, linuxErrnos, withLinuxErrnos, type GlueReport, type GlueResult, type RelocateWire } from './run-result.js';
+
+export { decodeOutcome, linuxErrno, linuxErrnos, type RelocateOutcome, type RelocateStats, type RelocateWire } from './run-result.js';
 
 export interface RelocateRequest {
   object: Uint8Array;
@@ -63,120 +62,11 @@ export interface OpenRequest {
 export type LogLevel = 'warn' | 'info' | 'debug';
 const LOG_LEVELS: Record<LogLevel, number> = { warn: 0, info: 1, debug: 2 };
 
-/** Counts of a relocation in the worker. */
-export interface RelocateStats {
-  syscalls: number;
-  relocations: number;
-  failedRelocations: number;
-  /** whether the parsed target BTF came from this worker's cache */
-  targetCached: boolean;
-}
-
-/** What a worker sends back: a result of the result protocol (src/worker/result.ts: a
- * header, then report, plan and log as JSON texts; moved, not copied), parsed by the caller —
- * cheaper than the worker parsing it and the caller receiving a structured clone. */
-export interface RelocateWire {
-  result: Uint8Array;
-  targetCached: boolean;
-}
-
-export function decodeOutcome(w: RelocateWire): RelocateOutcome {
-  const r = decodeResult(w.result, 'the worker');
-  const report = parsePart<GlueReport>(r, 'report');
-  const glued = parsePart<GlueResult['plan']>(r, 'plan');
-  const plan = glued ? { ...glued, relocations: report.relocations } as LoadPlan : null;
-  return {
-    plan: plan!, relocations: report.relocations, stats: { ...report.stats, targetCached: w.targetCached }, log: parsePart<string>(r, 'log'),
-    ...(report.unmet ? { unmet: report.unmet } : {}),
-    ...(report.missingFeatures ? { missingFeatures: report.missingFeatures } : {}),
-  };
-}
-
-const enc = new TextEncoder();
-const dec = new TextDecoder();
 /** the plan and log parts of a reportOnly result */
-const NO_PLAN = enc.encode('null');
-const NO_LOG = enc.encode('""');
-
-/** The log part (a JSON string) with its errno numbers written as Linux's. */
-function withLinuxErrnos(log: Uint8Array, nameOf: (wasmErrno: number) => string): Uint8Array {
-  const text = JSON.parse(dec.decode(log)) as string;
-  const fixed = linuxErrnos(text, nameOf);
-  return fixed === text ? log : enc.encode(JSON.stringify(fixed));
-}
-
-const POISONED = enc.encode('"poisoned":true');
-
-/** The report part with every poisoned relocation judged: is its instruction dead code in the
- * plan's programs (src/analysis)? Parsed and written again only when something was poisoned
- * (a byte search of the report part: the common case costs no parse). */
-function withGuards(report: Uint8Array, planPart: Uint8Array): Uint8Array {
-  if (Buffer.from(report.buffer, report.byteOffset, report.byteLength).indexOf(POISONED) < 0) return report;
-  const plan = JSON.parse(dec.decode(planPart)) as GlueResult['plan'];
-  if (!plan) return report;
-  const r = JSON.parse(dec.decode(report)) as GlueReport;
-  try {
-    annotateGuards({ ...plan, relocations: r.relocations } as LoadPlan, r.relocations);
-  } catch (e) {
-    // the analysis only ever clears a failure: when it cannot finish (instructions it does
-    // not understand), every poisoned relocation stays a failure that may be reached
-    for (const rec of r.relocations) {
-      if (rec.status !== 'failed' || !rec.poisoned) continue;
-      rec.guarded = false;
-      rec.reachNote = `not analyzed: ${(e as Error).message}`;
-    }
-  }
-  return enc.encode(JSON.stringify(r));
-}
-
-/** The report part with `"missingFeatures"` and `"unmet":[...]` added: the kernel's missing
- * features, and what the plan needs that the kernel does not offer (src/analysis/needs.ts).
- * In the report, so a reportOnly result keeps them. */
-function withNeeds(report: Uint8Array, planPart: Uint8Array, offers: KernelOffers | undefined, missingFeatures: string[] | undefined, ctx?: CtxTarget): Uint8Array {
-  let extra = missingFeatures ? `,"missingFeatures":${JSON.stringify(missingFeatures)}` : '';
-  if (offers) {
-    const plan = JSON.parse(dec.decode(planPart)) as GlueResult['plan'];
-    if (plan) {
-      const relocations = (JSON.parse(dec.decode(report)) as GlueReport).relocations;
-      extra += `,"unmet":${JSON.stringify(unmetNeeds({ ...plan, relocations } as LoadPlan, offers, ctx))}`;
-    }
-  }
-  if (!extra) return report;
-  // the report part is a JSON object (wasm/result-protocol.json): the members go before its '}'
-  const key = enc.encode(extra);
-  const out = new Uint8Array(report.byteLength + key.byteLength);
-  out.set(report.subarray(0, report.byteLength - 1));
-  out.set(key, report.byteLength - 1);
-  out[out.byteLength - 1] = 0x7d; // }
-  return out;
-}
-
-/** What a worker returns from a relocation. */
-export interface RelocateOutcome {
-  /** the load plan (null when the request was reportOnly) */
-  plan: LoadPlan;
-  relocations: RelocationRecord[];
-  stats: RelocateStats;
-  log: string;
-  /** with kernelOffers: what the plan needs that the kernel lacks (empty: nothing) */
-  unmet?: UnmetNeed[];
-  /** with profileTarget: libbpf's features the target kernel lacks */
-  missingFeatures?: string[];
-}
-
-/** the report part of the glue's result (wasm/result-protocol.json), with what the worker adds */
-interface GlueReport {
-  error: { code: string; errno: string; message: string } | null;
-  stats: { syscalls: number; relocations: number; failedRelocations: number };
-  relocations: RelocationRecord[];
-  unmet?: UnmetNeed[];
-  missingFeatures?: string[];
-}
-
-interface GlueResult extends GlueReport {
-  plan: Omit<LoadPlan, 'relocations'> | null;
-  log: string;
-}
+const NO_PLAN = new TextEncoder().encode('null');
+const NO_LOG = new TextEncoder().encode('""');
+/** where the results the worker decodes come from, for a WasmProtocolError */
+const FROM_WASM = 'the wasm module (dist/wasm)';
 
 const MAX_CACHED_TARGETS = 8;
 
@@ -204,23 +94,6 @@ function isWasmTrap(e: unknown): e is Error {
 function logTail(log: string, lines = 12): string {
   const warn = log.split('\n').filter((l) => l && !/^libbpf: (sec '[^']*': found program|prog '.*': relo #\d+: (matching|non-matching|patched)|CO-RE relocating|map '.*': created|elf: section\(|sec '[^']*': collecting relocation|prog '.*': found data|prog '.*': (found|added|applying)|loading kernel BTF|map '.*': at sec_idx)/.test(l));
   return warn.slice(-lines).join('\n');
-}
-
-/** Linux's number for an errno name (the wasm's C library numbers them otherwise) */
-export function linuxErrno(name: string): number | undefined {
-  return (ERRNO as Record<string, number>)[name];
-}
-
-/** libbpf's messages in the wasm print the wasm C library's errno numbers (-71 for
- * ESRCH): write them as Linux's number and name, "-3 (ESRCH)". Only numbers where libbpf
- * puts an error code: after ": ", "err ", "error ", "= ", or inside "(...)". */
-export function linuxErrnos(text: string, nameOf: (wasmErrno: number) => string): string {
-  return text.replace(/(: |\berr(?:or)? |= |\()-(\d{1,3})(?=$|[\s).,;\n])/gm, (all, pre: string, n: string) => {
-    const name = nameOf(Number(n));
-    const linux = linuxErrno(name);
-    if (linux === undefined) return all;
-    return pre === '(' ? `(-${linux} ${name}` : `${pre}-${linux} (${name})`;
-  });
 }
 
 export class RelocationService {
@@ -323,23 +196,24 @@ export class RelocationService {
       if (!(req.object instanceof Uint8Array) || req.object.byteLength === 0) {
         throw new ObjectFormatError(`'${req.objectName}' is empty: expected a BPF ELF object`, { input: 'object' });
       }
-      const r = JSON.parse(new TextDecoder().decode(m.open(req.object, req.objectName))) as
-        { error: GlueResult['error']; object: ObjectSpec | null; log: string };
-      if (r.error || !r.object) {
-        throw this.toError(m, req, { error: r.error!, relocations: [], plan: null, stats: { syscalls: 0, relocations: 0, failedRelocations: 0 }, log: r.log });
+      const r = decodeResult(m.open(req.object, req.objectName), 'open', FROM_WASM);
+      const object = parsePart<ObjectSpec | null>(r.parts.object);
+      if (r.status !== RESULT_STATUS_OK || !object) {
+        const error = parsePart<GlueResult['error']>(r.parts.error) ?? { code: 'libbpf', errno: r.status, message: 'libbpf opened no object' };
+        throw this.toError(m, req, { error, relocations: [], plan: null, stats: { syscalls: 0, relocations: 0, failedRelocations: 0 }, log: parsePart<string>(r.parts.log) });
       }
-      return r.object;
+      return object;
     });
   }
 
   /** libbpf's btf_dump: the BTF as a C header (vmlinux.h), moved back as UTF-8 bytes. */
   async btfDumpC(req: { btf: Uint8Array; base?: Uint8Array; name: string }): Promise<Uint8Array> {
     const out = await this.guarded(`writing ${req.name} as C`, (m) => {
-      const r = m.btfDumpC(req.btf, req.base);
-      if (r[0] !== 0x4f /* 'O' */) {
-        throw new ObjectFormatError(`${req.name}: ${new TextDecoder().decode(r.subarray(1))}`, { input: 'btf' });
+      const r = decodeResult(m.btfDumpC(req.btf, req.base), 'btf-dump', FROM_WASM);
+      if (r.status !== RESULT_STATUS_OK) {
+        throw new ObjectFormatError(`${req.name}: ${textPart(r.parts.error)}`, { input: 'btf', errno: r.status });
       }
-      return r.subarray(1);
+      return r.parts.header;
     });
     return Comlink.transfer(out, [out.buffer]);
   }
@@ -347,13 +221,14 @@ export class RelocationService {
   /** BTFGen: the minimal BTF of `target` that relocates the objects as the full one does. */
   async btfMin(req: { target: Uint8Array; objects: { name: string; btf: Uint8Array; ext: Uint8Array }[]; name: string }): Promise<Uint8Array> {
     const out = await this.guarded(`minimizing ${req.name}`, (m) => {
-      const r = m.btfgen(req.target, req.objects);
-      if (!r.ok) {
+      const r = decodeResult(m.btfgen(req.target, req.objects), 'btfgen', FROM_WASM);
+      if (r.status !== RESULT_STATUS_OK) {
         // the glue numbers objects: name them
-        const msg = r.error.replace(/object #(\d+)/g, (_x, i: string) => `'${req.objects[Number(i)]?.name ?? `#${i}`}'`);
-        throw new ObjectFormatError(`BTFGen for ${req.name}: ${msg}`, { input: 'btf' });
+        const msg = textPart(r.parts.error).replace(/object #(\d+)/g, (_x, i: string) => `'${req.objects[Number(i)]?.name ?? `#${i}`}'`);
+        throw new ObjectFormatError(`BTFGen for ${req.name}: ${msg}`, { input: 'btf', errno: r.status });
       }
-      return r.btf;
+      // its own buffer: the BTF alone moves to the caller
+      return r.parts.btf.slice();
     });
     return Comlink.transfer(out, [out.buffer]);
   }
@@ -400,20 +275,18 @@ export class RelocationService {
       targetPrograms: req.targetPrograms,
       adjustments: adjustmentsText(req.adjustments),
     });
-    const r = decodeResult(out, 'the wasm module (dist/wasm)');
+    const r = decodeResult(out, 'run', FROM_WASM);
     if (r.status !== RESULT_STATUS_OK) {
-      throw this.toError(m, req, { ...parsePart<GlueReport>(r, 'report'), plan: null, log: parsePart<string>(r, 'log') });
+      throw this.toError(m, req, { ...parsePart<GlueReport>(r.parts.report), plan: null, log: parsePart<string>(r.parts.log) });
     }
     const { plan } = r.parts;
     let { report, log } = r.parts;
-    report = withGuards(report, plan);
-    const offers = req.kernelOffers ?? prof?.offers;
-    if (offers || prof?.missing) report = withNeeds(report, plan, offers, prof?.missing, prof?.ctx);
+    report = judgeReport(report, plan, { offers: req.kernelOffers ?? prof?.offers, missing: prof?.missing, ctx: prof?.ctx });
     if (!req.reportOnly) log = withLinuxErrnos(log, (n) => m.errnoName(n));
     const parts = req.reportOnly ? { report, plan: NO_PLAN, log: NO_LOG } : { report, plan, log };
     // unchanged parts: the wasm's own bytes move to the caller as they are
     const same = parts.report === r.parts.report && parts.plan === r.parts.plan && parts.log === r.parts.log;
-    return { result: same ? out : encodeResult(r.status, parts), targetCached: cached };
+    return { result: same ? out : encodeResult('run', r.status, parts), targetCached: cached };
   }
 
   private toError(m: CorebpfWasm, req: OpenRequest, r: GlueResult): Error {

@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { CorebpfError } from '../errors.js';
 import type { CbExports } from './generated/exports.js';
+import { RESULT_PREFIX_LEN } from './generated/result-protocol.js';
+import { resultSize } from './result.js';
 
 /** the module: emscripten's runtime helpers and the glue's entry points (generated from the
  *  CB_EXPORT functions of wasm/*.c, which the Makefile links by the same list) */
@@ -176,7 +178,8 @@ export class CorebpfWasm {
     return this.m.UTF8ToString(this.m._cb_errno_name(e));
   }
 
-  /** libbpf's bpf_object__open() only: the opened object's programs, maps and BTF (JSON) */
+  /** libbpf's bpf_object__open() only: a result of kind open (src/worker/result.ts: the
+   *  opened object's programs, maps and BTF, or the error) */
   open(object: Uint8Array, objectName: string): Uint8Array {
     const ptrs: number[] = [];
     const keep = (p: number) => (ptrs.push(p), p);
@@ -189,7 +192,8 @@ export class CorebpfWasm {
     }
   }
 
-  /** libbpf's btf_dump of every type as C (a vmlinux.h): 'O' + the text, or 'E' + the reason */
+  /** libbpf's btf_dump of every type as C (a vmlinux.h): a result of kind btf-dump (the
+   *  header's text, or why not) */
   btfDumpC(btf: Uint8Array, base: Uint8Array | undefined): Uint8Array {
     const ptrs: number[] = [];
     const keep = (p: number) => (ptrs.push(p), p);
@@ -202,8 +206,9 @@ export class CorebpfWasm {
     }
   }
 
-  /** BTFGen (wasm/btfgen.c): the minimal BTF of `target` for the objects' CO-RE records */
-  btfgen(target: Uint8Array, objects: readonly { btf: Uint8Array; ext: Uint8Array }[]): { ok: true; btf: Uint8Array } | { ok: false; error: string } {
+  /** BTFGen (wasm/btfgen.c): a result of kind btfgen (the minimal BTF of `target` for the
+   *  objects' CO-RE records, or why not) */
+  btfgen(target: Uint8Array, objects: readonly { btf: Uint8Array; ext: Uint8Array }[]): Uint8Array {
     const ptrs: number[] = [];
     const keep = (p: number) => (ptrs.push(p), p);
     try {
@@ -216,25 +221,22 @@ export class CorebpfWasm {
         const dv = new DataView(this.m.HEAPU8.buffer);
         quad.forEach((v, k) => dv.setUint32(table + 16 * i + 4 * k, v, true));
       });
-      const out = this.m._cb_btfgen(t, target.byteLength, table, objects.length);
-      if (!out) throw heapExhausted('building the minimal BTF');
-      try {
-        const status = this.m.HEAPU8[out];
-        const len = new DataView(this.m.HEAPU8.buffer).getUint32(out + 1, true);
-        const body = this.m.HEAPU8.slice(out + 5, out + 5 + len);
-        return status === 0x4f ? { ok: true, btf: body } : { ok: false, error: new TextDecoder().decode(body) };
-      } finally {
-        this.m._cb_free(out);
-      }
+      return this.take(this.m._cb_btfgen(t, target.byteLength, table, objects.length), 'building the minimal BTF');
     } finally {
       for (const p of ptrs) if (p) this.m._free(p);
     }
   }
 
+  /** A result out of wasm memory (a copy: ready to be moved to another thread), as long as
+   * its header says; a result with no header of this version is copied to its NUL for
+   * decodeResult to say what it is instead. */
   private take(out: number, what: string): Uint8Array {
     if (!out) throw heapExhausted(what);
     try {
-      return this.m.HEAPU8.slice(out, this.m.HEAPU8.indexOf(0, out));
+      const heap = this.m.HEAPU8;
+      const size = resultSize(heap.subarray(out, out + RESULT_PREFIX_LEN));
+      const end = size >= 0 && out + size <= heap.byteLength ? out + size : heap.indexOf(0, out);
+      return heap.slice(out, end < 0 ? heap.byteLength : end);
     } finally {
       this.m._cb_free(out);
     }
@@ -244,9 +246,8 @@ export class CorebpfWasm {
     this.m._cb_target_release(handle);
   }
 
-  /** One libbpf open -> load against the virtual kernel; returns the glue's result (the
-   * header of src/worker/result.ts, then the JSON parts) as bytes (a copy out of wasm
-   * memory: ready to be moved to another thread) */
+  /** One libbpf open -> load against the virtual kernel; returns the glue's result of kind
+   * run (src/worker/result.ts: the header, then report, plan and log as JSON texts) */
   run(input: RawRunInput): Uint8Array {
     const ptrs: number[] = [];
     const keep = (p: number) => (ptrs.push(p), p);

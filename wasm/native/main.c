@@ -64,19 +64,19 @@ static double now_us(void)
 static char *strip_log(char *out)
 {
 	char status[CB_RESULT_STATUS_WIDTH + 1], *s;
-	uint32_t off[CB_RESULT_NR_PARTS], len[CB_RESULT_NR_PARTS];
+	uint32_t off[CB_RESULT_RUN_NR_PARTS], len[CB_RESULT_RUN_NR_PARTS];
 	size_t n = strlen(out), keep;
 
-	if (cb_result_parse(out, n, status, off, len)) {
-		fprintf(stderr, "corebpf-native: cb_run() wrote no result header of version %d\n", CB_RESULT_VERSION);
+	if (cb_result_parse(out, n, CB_RESULT_KIND_RUN, status, off, len)) {
+		fprintf(stderr, "corebpf-native: cb_run() wrote no result header of version %d and kind run\n", CB_RESULT_VERSION);
 		exit(1);
 	}
-	keep = off[CB_RESULT_LOG];
-	len[CB_RESULT_LOG] = 2;
+	keep = off[CB_RESULT_RUN_LOG];
+	len[CB_RESULT_RUN_LOG] = 2;
 	s = malloc(keep + 4);
 	memcpy(s, out, keep);
 	memcpy(s + keep, "\"\"}", 4);
-	cb_result_header(s, status, off, len);
+	cb_result_header(s, CB_RESULT_KIND_RUN, status, (uint32_t)keep + 3, off, len);
 	free(out);
 	return s;
 }

@@ -9,7 +9,7 @@ export interface CbExports {
   _cb_add_target_prog(data: number, len: number): number;
   /** btf_dump.c: char * cb_btf_dump_c(…) */
   _cb_btf_dump_c(data: number, len: number, baseData: number, baseLen: number): number;
-  /** btfgen.c: void * cb_btfgen(…) */
+  /** btfgen.c: char * cb_btfgen(…) */
   _cb_btfgen(targ: number, targLen: number, objs: number, n: number): number;
   /** modbtf.c: void cb_clear_module_btfs(void) */
   _cb_clear_module_btfs(): void;
