@@ -74,7 +74,7 @@ function euid(): number {
 
 function unsafe(st: { uid: number; mode: number }, what: string): string | null {
   if (st.uid !== euid()) return `${what} is owned by uid ${st.uid}, not by this process's euid ${euid()}`;
-  if (st.mode & 0o022) return `${what} is writable by ${st.mode & 0o020 ? 'its group' : 'others'} (mode ${(st.mode & 0o777).toString(8)})`;
+  if (st.mode & 0o022) return `${what} is writable by ${(st.mode & 0o022) === 0o022 ? 'its group and others' : st.mode & 0o020 ? 'its group' : 'others'} (mode ${(st.mode & 0o777).toString(8)})`;
   return null;
 }
 
