@@ -20,7 +20,7 @@ import { checkPlan } from './plan.js';
 import type { ObjectSpec } from './object-spec.js';
 import type { DiskCache } from './disk-cache.js';
 import { wasmPaths } from './worker/wasm.js';
-import { decodeOutcome, type RelocateRequest, type RelocateWire } from './worker/service.js';
+import { decodeOutcome, type RelocateOutcome, type RelocateRequest, type RelocateWire } from './worker/service.js';
 
 /** where the running kernel's boot id is (a new one on every boot) */
 export const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
@@ -115,6 +115,8 @@ function encodeResult(wire: RelocateWire, btfSha256: string): Uint8Array {
 export interface CachedResult {
   wire: RelocateWire;
   btfSha256: string;
+  /** the wire decoded (and checked): the caller's to use once */
+  outcome: RelocateOutcome;
 }
 
 /** Read a relocation result back: undefined (and the entry removed) unless it decodes and its
@@ -130,7 +132,7 @@ export function readResult(disk: DiskCache, description: string): CachedResult |
     const wire: RelocateWire = { result: new Uint8Array(v.buffer, v.byteOffset + 4 + mlen, v.byteLength - 4 - mlen), targetCached: true };
     const out = decodeOutcome(wire);
     if (out.plan) checkPlan(out.plan);
-    return { wire, btfSha256: meta.btf };
+    return { wire, btfSha256: meta.btf, outcome: out };
   } catch {
     disk.remove('relocate', description);
     disk.stats.hits--;

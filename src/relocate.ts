@@ -13,7 +13,7 @@ import type { Adjustments } from './adjust.js';
 import type { ObjectSpec } from './object-spec.js';
 import type { LoadPlan, RelocationRecord } from './plan.js';
 import { WorkerPool, type PoolOptions } from './worker/pool.js';
-import { decodeOutcome, type LogLevel, type RelocateRequest, type RelocateStats } from './worker/service.js';
+import { decodeOutcome, type LogLevel, type RelocateOutcome, type RelocateRequest, type RelocateStats } from './worker/service.js';
 
 /** Options of {@link relocate}: the target kernel and the open-phase adjustments. */
 export interface RelocateOptions {
@@ -149,6 +149,7 @@ export class Relocator {
     let btfHash = sysfs ? this.hostBtfHash : this.btfHashes.get(btf!);
     const disk = wire ? null : this.diskCache(opts.cacheDir);
     let description: string | undefined;
+    let decoded: RelocateOutcome | undefined;
     if (disk) {
       const hash = () => (btfHash ??= this.#btfHash(btf ??= this.readTarget(btfSrc as string), sysfs));
       description = relocateDescription(buildIdentity(this.#disk.wasmDir), known.sha256,
@@ -158,6 +159,7 @@ export class Relocator {
         btfHash = hit.btfSha256;
         if (sysfs) this.hostBtfHash = btfHash;
         wire = this.#cache.keepResult(known.sha256, req, hit.wire);
+        decoded = hit.outcome;
       }
     }
     if (!wire) {
@@ -170,7 +172,7 @@ export class Relocator {
       wire = this.#cache.keepResult(known.sha256, req, await pending);
       if (disk) writeResult(disk, description!, wire, btfHash);
     }
-    const out = decodeOutcome(wire);
+    const out = decoded ?? decodeOutcome(wire);
     if (out.plan) {
       btfHash ??= this.#btfHash(btf ??= this.readTarget(btfSrc as string), sysfs);
       out.plan.sources = { object: known.sha256, btf: btfHash };
