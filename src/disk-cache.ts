@@ -1,8 +1,11 @@
 // An on-disk store of the worker's outputs (opt-in: a `cacheDir`, or COREBPF_CACHE_DIR), so
-// that a process whose inputs equal an earlier run's never starts a worker. Root loads BPF
-// programs from what is read here, so the store trusts nothing it did not just check:
+// that a process whose inputs equal an earlier run's never starts a worker. The entries live
+// in `plans/` under corebpf's cache directory (check keeps decompressed BTF in `btf/`).
+// Root loads BPF programs from what is read here, so the store trusts nothing it did not
+// just check:
 //   - the directory is created 0700 and refused (CacheDirError) unless it is a real
-//     directory (not a symlink) owned by this euid and not writable by group or others;
+//     directory (not a symlink) owned by this euid and not writable by group or others, in
+//     a parent that others cannot write either (or that is sticky, as /tmp);
 //   - every entry file is checked the same way once opened (fstat of the open fd);
 //   - an entry is written to a temp file of its own and renamed into place: a reader sees
 //     a whole entry or none, whatever other processes write at the same time;
@@ -19,7 +22,7 @@ import {
   unlinkSync, writeSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CorebpfError } from './errors.js';
 
 /** The cache directory given to BpfObject.open / the Relocator is unsafe to load BPF from:
@@ -50,22 +53,24 @@ export interface DiskCacheStats {
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
 
-/** The default cache directory: $XDG_CACHE_HOME/corebpf, else ~/.cache/corebpf. */
+/** corebpf's default cache directory: $XDG_CACHE_HOME/corebpf, else ~/.cache/corebpf
+ *  (load plans go to its `plans/`, check's decompressed BTF to its `btf/`). */
 export function defaultCacheDir(): string {
   const xdg = process.env.XDG_CACHE_HOME;
   return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'), 'corebpf');
 }
 
 /**
- * The cache directory a call uses: `given` (a path, `true` for the default directory,
- * `false` for none) else the COREBPF_CACHE_DIR environment variable (a path); undefined:
- * no disk cache (the default: nothing is written).
+ * The directory of the plan cache a call uses: `plans/` under `given` (a path, `true` for
+ * {@link defaultCacheDir}, `false` for none), else under the COREBPF_CACHE_DIR environment
+ * variable (a path; `off` or empty: none); undefined: no disk cache (the default: nothing
+ * is written).
  */
 export function resolveCacheDir(given: string | boolean | undefined, env: string | undefined = process.env.COREBPF_CACHE_DIR): string | undefined {
   if (given === false) return undefined;
-  if (given === true) return defaultCacheDir();
-  if (typeof given === 'string' && given !== '') return given;
-  return env ? env : undefined;
+  if (given === true) return join(defaultCacheDir(), 'plans');
+  if (typeof given === 'string' && given !== '') return join(given, 'plans');
+  return env && env !== 'off' ? join(env, 'plans') : undefined;
 }
 
 function euid(): number {
@@ -93,9 +98,12 @@ export class DiskCache {
       throw new CacheDirError(`cache directory ${dir} cannot be created: ${(e as Error).message}`, { path: dir }, { cause: e });
     }
     const st = lstatSync(dir);
+    const up = statSync(dirname(dir));
     const why = st.isSymbolicLink() ? `${dir} is a symbolic link`
       : !st.isDirectory() ? `${dir} is not a directory`
-        : unsafe(st, `cache directory ${dir}`);
+        : unsafe(st, `cache directory ${dir}`)
+          // a parent others can write (and not sticky) lets them swap the directory for theirs
+          ?? ((up.mode & 0o022) && !(up.mode & 0o1000) ? `its parent ${dirname(dir)} is writable by others (mode ${(up.mode & 0o7777).toString(8)})` : null);
     if (why) {
       throw new CacheDirError(`refusing to use the corebpf cache: ${why}. Load plans read from it run as BPF programs: ` +
         `use a directory of your own with mode 0700 (or no cache: unset COREBPF_CACHE_DIR / cacheDir)`, { path: dir });

@@ -50,7 +50,7 @@ describe('on-disk cache on the running kernel', () => {
     const a = JSON.parse(first.stdout) as { workers: number; btfReads: string[]; events: number; progIds: number[]; sources: unknown; relocations: number };
     expect(a.workers).toBe(1);
     expect(a.btfReads.length).toBeGreaterThan(0);
-    expect(readdirSync(dir).filter((n) => n.endsWith('.entry')).sort().map((n) => n.split('-')[0])).toEqual(['open', 'relocate']);
+    expect(readdirSync(join(dir, 'plans')).filter((n) => n.endsWith('.entry')).sort().map((n) => n.split('-')[0])).toEqual(['open', 'relocate']);
 
     const second = await child(dir);
     expect(second.stderr).toBe('');

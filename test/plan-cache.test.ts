@@ -32,7 +32,9 @@ async function fresh(dir: string, object: string | Uint8Array = OBJ, opts: Reloc
   return { res, workers: r.pool.started, stats };
 }
 
-const entries = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.entry'));
+/** the entries in a directory (a cacheDir's are in its plans/) */
+const entries = (dir: string) => readdirSync(statSafe(join(dir, 'plans')) ? join(dir, 'plans') : dir).filter((n) => n.endsWith('.entry'));
+const plans = (dir: string) => join(dir, 'plans');
 
 describe('on-disk cache: hits and misses', () => {
   const dir = tmp('keys');
@@ -42,8 +44,8 @@ describe('on-disk cache: hits and misses', () => {
     first = await fresh(dir);
     expect(first.workers).toBe(1);
     expect(entries(dir)).toHaveLength(1);
-    expect(statSync(dir).mode & 0o777).toBe(0o700);
-    expect(statSync(join(dir, entries(dir)[0]!)).mode & 0o777).toBe(0o600);
+    expect(statSync(plans(dir)).mode & 0o777).toBe(0o700);
+    expect(statSync(join(plans(dir), entries(dir)[0]!)).mode & 0o777).toBe(0o600);
   });
 
   it('equal inputs: the same plan and report, no worker', async () => {
@@ -141,7 +143,7 @@ describe('on-disk cache: bad entries', () => {
       const dir = tmp('bad');
       await fresh(dir);
       const [name] = entries(dir);
-      hurt(join(dir, name!));
+      hurt(join(plans(dir), name!));
       const r = await fresh(dir);
       expect(r.workers).toBe(1);
       expect(r.stats.rejected).toBe(1);
@@ -153,7 +155,7 @@ describe('on-disk cache: bad entries', () => {
   it('an intact entry whose plan is not a valid plan is rejected (checked as an untrusted plan file)', async () => {
     const dir = tmp('plan');
     await fresh(dir);
-    const path = join(dir, entries(dir)[0]!);
+    const path = join(plans(dir), entries(dir)[0]!);
     const b = readFileSync(path);
     const dlen = b.readUInt32LE(12);
     const description = b.toString('utf8', 52, 52 + dlen); // after the 52-byte header
@@ -161,7 +163,7 @@ describe('on-disk cache: bad entries', () => {
     const at = value.indexOf('"pageSize":4096');
     expect(at).toBeGreaterThan(0);
     value.write('"pageSize":4095', at); // same length: the result message stays well-formed
-    DiskCache.open(dir).put('relocate', description, value); // a correct checksum
+    DiskCache.open(plans(dir)).put('relocate', description, value); // a correct checksum
     const r = await fresh(dir);
     expect(r.workers).toBe(1);
     expect(r.stats.rejected).toBe(1);
@@ -214,19 +216,29 @@ describe('on-disk cache: the directory', () => {
 
   it('a relocation with an unsafe cacheDir fails with CacheDirError', async () => {
     const dir = tmp('unsafe');
-    chmodSync(dir, 0o777);
+    mkdirSync(plans(dir));
+    chmodSync(plans(dir), 0o777);
     const r = new Relocator({ cacheDir: dir });
     toClose.push(r);
     await expect(r.relocate(OBJ, BASE)).rejects.toThrow(CacheDirError);
     expect(r.pool.started).toBe(0);
   });
 
-  it('cacheDir false, a path, true and COREBPF_CACHE_DIR', () => {
+  it('a directory in a parent others can write (not sticky) is refused', () => {
+    const parent = tmp('parent');
+    chmodSync(parent, 0o777);
+    expect(() => DiskCache.open(join(parent, 'plans'))).toThrow(/parent .* is writable by others/);
+    chmodSync(parent, 0o1777);
+    expect(() => DiskCache.open(join(parent, 'plans'))).not.toThrow();
+  });
+
+  it('cacheDir false, a path, true and COREBPF_CACHE_DIR (plans/ under corebpf\'s cache directory)', () => {
     expect(resolveCacheDir(undefined, undefined)).toBeUndefined();
-    expect(resolveCacheDir(undefined, '/x')).toBe('/x');
+    expect(resolveCacheDir(undefined, 'off')).toBeUndefined();
+    expect(resolveCacheDir(undefined, '/x')).toBe('/x/plans');
     expect(resolveCacheDir(false, '/x')).toBeUndefined();
-    expect(resolveCacheDir('/y', '/x')).toBe('/y');
-    expect(resolveCacheDir(true, undefined)).toMatch(/\/corebpf$/);
+    expect(resolveCacheDir('/y', '/x')).toBe('/y/plans');
+    expect(resolveCacheDir(true, undefined)).toMatch(/\/corebpf\/plans$/);
   });
 
   it('the size cap evicts the least recently used entries', () => {
