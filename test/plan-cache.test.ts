@@ -261,7 +261,7 @@ describe('on-disk cache: the directory', () => {
     const dir = tmp('race');
     mkdirSync(dir, { recursive: true });
     const script = `
-      import { DiskCache } from ${JSON.stringify(join(ROOT, 'build/tsc/disk-cache.js'))};
+      import { DiskCache } from ${JSON.stringify(join(ROOT, 'dist/index.js'))};
       const c = DiskCache.open(${JSON.stringify(dir)});
       const me = Number(process.argv[1]);
       for (let i = 0; i < 200; i++) {
