@@ -16,6 +16,7 @@ afterAll(() => Promise.all(toClose.map((r) => r.close())));
 
 const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `corebpf-plancache-${tag}-`));
 const BTF = fixtureBytes('amd64-6.1.176.btf.xz');
+const MOD = fixtureBytes('amd64-6.1.176.mod-ext4.btf.xz');
 const OBJ = obj('core_basic');
 const BASE: RelocateOptions = { btf: BTF, kernelRelease: '6.1.0-30-amd64', kconfig: 'CONFIG_BPF=y\n', features: { btf_enum64: false } };
 
@@ -68,6 +69,14 @@ describe('on-disk cache: hits and misses', () => {
     ['an adjustment', () => fresh(dir, OBJ, { ...BASE, adjustments: { programs: { [first.res.plan.programs[0]!.name]: { autoload: false } } } })],
     ['the kernel release', () => fresh(dir, OBJ, { ...BASE, kernelRelease: '6.1.0-31-amd64' })],
     ['the log level', () => fresh(dir, OBJ, { ...BASE, logLevel: 'debug' })],
+    ['kallsyms', () => fresh(dir, OBJ, { ...BASE, kallsyms: 'ffffffff81000000 T _stext\n' })],
+    ['module BTF given', () => fresh(dir, OBJ, { ...BASE, moduleBtfs: [{ name: 'ext4', data: MOD }] })],
+    ['one byte of a module BTF', () => {
+      const data = new Uint8Array(MOD);
+      data[data.length - 2] = data[data.length - 2] === 0x41 ? 0x42 : 0x41;
+      return fresh(dir, OBJ, { ...BASE, moduleBtfs: [{ name: 'ext4', data }] });
+    }],
+    ['a module BTF\'s name', () => fresh(dir, OBJ, { ...BASE, moduleBtfs: [{ name: 'ext5', data: MOD }] })],
     ['the target BTF (one byte)', () => {
       const btf = new Uint8Array(BTF);
       btf[btf.length - 2] = btf[btf.length - 2] === 0x41 ? 0x42 : 0x41; // a letter of the string table
