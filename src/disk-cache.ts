@@ -83,7 +83,7 @@ function unsafe(st: { uid: number; mode: number }, what: string): string | null 
   return null;
 }
 
-/** @internal A checked cache directory (see the file's comment). */
+/** A checked cache directory (see the file's comment). */
 export class DiskCache {
   readonly stats: DiskCacheStats = { hits: 0, misses: 0, rejected: 0, writes: 0, evicted: 0 };
 
