@@ -3,14 +3,21 @@
 // with equal inputs starts no worker, reads no kernel BTF, and its programs load, attach and
 // report an exec through the ring buffer.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync as mkdtemp, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { obj, runNode } from './helpers.js';
 import { needsEach } from './kernel.js';
 
 const DIST = new URL('../dist/index.js', import.meta.url).pathname;
+const made: string[] = [];
+afterAll(() => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
+function mkdtempSync(prefix: string): string {
+  const d = mkdtemp(prefix);
+  made.push(d);
+  return d;
+}
 
 /** a child process: open + load + attach execsnoop, exec /bin/true, report */
 function child(cacheDir: string, extra = '', between = ''): Promise<{ status: number | null; stdout: string; stderr: string }> {

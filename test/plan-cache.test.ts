@@ -3,7 +3,7 @@
 // bad entries are misses and removed; unsafe directories are refused; concurrent writers
 // leave whole entries. Against a Debian kernel's BTF fixture: no kernel needed.
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,9 +12,17 @@ import { CacheDirError as SrcCacheDirError, DiskCache, resolveCacheDir } from '.
 import { ROOT, fixtureBytes, isRoot, obj, runNode } from './helpers.js';
 
 const toClose: Relocator[] = [];
-afterAll(() => Promise.all(toClose.map((r) => r.close())));
+const made: string[] = [];
+afterAll(async () => {
+  await Promise.all(toClose.map((r) => r.close()));
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
-const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `corebpf-plancache-${tag}-`));
+const tmp = (tag: string) => {
+  const d = mkdtempSync(join(tmpdir(), `corebpf-plancache-${tag}-`));
+  made.push(d, `${d}-link`, `${d}-boot_id`);
+  return d;
+};
 const BTF = fixtureBytes('amd64-6.1.176.btf.xz');
 const MOD = fixtureBytes('amd64-6.1.176.mod-ext4.btf.xz');
 const OBJ = obj('core_basic');
