@@ -15,6 +15,7 @@ export {
 } from './plan.js';
 export { PLAN_LIMITS, type PlanExpectation } from './plan-validate.js';
 export { maxInputSize, setMaxInputSize } from './inputs.js';
+export { CacheDirError, DEFAULT_CACHE_MAX_BYTES, defaultCacheDir } from './disk-cache.js';
 export { WorkerPool, type PoolOptions } from './worker/pool.js';
 // host: objects, maps, programs (src/host)
 export {

@@ -5,13 +5,15 @@ import { statSync } from 'node:fs';
 import { readInput, objectNameOf, sha256, HOST_BTF_PATH } from './inputs.js';
 import { knownObject, readObjectFile } from './object-bytes.js';
 import { ResultCache, type OpenKey } from './relocate-cache.js';
+import { diskCache, resolveCacheDir, type DiskCache } from './disk-cache.js';
+import { buildIdentity, openDescription, readResult, readSpec, relocateDescription, targetIdentity, writeResult, writeSpec } from './relocate-disk.js';
 import { rememberDigest, rememberPlan } from './plan-origin.js';
 import { hostBtfPath } from './host/kernel-files.js';
 import type { Adjustments } from './adjust.js';
 import type { ObjectSpec } from './object-spec.js';
 import type { LoadPlan, RelocationRecord } from './plan.js';
 import { WorkerPool, type PoolOptions } from './worker/pool.js';
-import { decodeOutcome, type LogLevel, type RelocateRequest, type RelocateStats } from './worker/service.js';
+import { decodeOutcome, type LogLevel, type RelocateOutcome, type RelocateRequest, type RelocateStats } from './worker/service.js';
 
 /** Options of {@link relocate}: the target kernel and the open-phase adjustments. */
 export interface RelocateOptions {
@@ -43,6 +45,11 @@ export interface RelocateOptions {
   /** the open phase: programs turned off or retargeted, maps resized, ... applied by
    *  libbpf's own setters between its open and load (see src/adjust.ts) */
   adjustments?: Adjustments;
+  /** the on-disk cache of worker outputs (opened specs, relocation results): a directory,
+   *  `true` for $XDG_CACHE_HOME/corebpf (~/.cache/corebpf), `false` for none; default: the
+   *  Relocator's `cacheDir`, else the COREBPF_CACHE_DIR environment variable, else none
+   *  (nothing is written). See the README's "On-disk cache". */
+  cacheDir?: string | boolean;
 }
 
 /** The result of {@link relocate}: the load plan and the relocation report. */
@@ -70,6 +77,13 @@ export interface RelocatorOptions extends PoolOptions {
   /** relocation results kept (by object content and every input; default 16, 0: none):
    *  the same object relocated again with equal inputs is not sent to a worker */
   resultCache?: number;
+  /** the on-disk cache (see {@link RelocateOptions.cacheDir}) of every call that names none */
+  cacheDir?: string | boolean;
+  /** size cap of the on-disk cache directory in bytes (default 64 MiB; the least recently
+   *  used entries are removed) */
+  cacheMaxBytes?: number;
+  /** @internal where the boot id is read (tests) */
+  bootIdPath?: string;
 }
 
 /** A set of relocation workers; each keeps the target BTFs it parsed for later objects. */
@@ -88,11 +102,22 @@ export class Relocator {
   private hostBtf: Uint8Array | undefined;
   /** the plan-origin digest of each cached result's plan (by the result's bytes) */
   readonly #digests = new WeakMap<Uint8Array, string>();
+  readonly #disk: Pick<RelocatorOptions, 'cacheDir' | 'cacheMaxBytes' | 'bootIdPath' | 'wasmDir'>;
+  /** sha256 of the running kernel's sysfs BTF (read, or from a cache entry) */
+  private hostBtfHash: string | undefined;
 
   constructor(opts: RelocatorOptions = {}) {
-    const { resultCache, ...pool } = opts;
+    const { resultCache, cacheDir, cacheMaxBytes, bootIdPath, ...pool } = opts;
     this.pool = new WorkerPool(pool);
     this.#cache = new ResultCache(resultCache ?? 16);
+    this.#disk = { cacheDir, cacheMaxBytes, bootIdPath, wasmDir: pool.wasmDir };
+  }
+
+  /** @internal the on-disk cache a call uses (its `cacheDir`, else this relocator's, else
+   *  COREBPF_CACHE_DIR), or null; CacheDirError when the directory is unsafe */
+  diskCache(cacheDir?: string | boolean): DiskCache | null {
+    const dir = resolveCacheDir(cacheDir ?? this.#disk.cacheDir);
+    return dir === undefined ? null : diskCache(dir, this.#disk.cacheMaxBytes);
   }
 
   /** Relocate an object (bytes or a path) as {@link relocate} does, in this relocator's workers. */
@@ -103,11 +128,14 @@ export class Relocator {
     // saying how to pass one when the kernel has none); its uname is the natural default
     const btfSrc = opts.btf ?? hostBtfPath();
     const host = opts.btf === undefined || opts.btf === HOST_BTF_PATH ? hostKernel() : undefined;
-    const btf = typeof btfSrc === 'string' ? this.readTarget(btfSrc) : btfSrc;
-    let btfKey = this.btfKeys.get(btf);
+    // the running kernel's BTF is one target for the process's life: read only when a worker
+    // needs it (a hit of the on-disk cache never reads it)
+    const sysfs = btfSrc === HOST_BTF_PATH;
+    let btf = sysfs ? this.hostBtf : typeof btfSrc === 'string' ? this.readTarget(btfSrc) : btfSrc;
+    let btfKey = sysfs ? 'btf-host' : this.btfKeys.get(btf!);
     if (!btfKey) {
       btfKey = `btf-${++this.nextKey}`;
-      this.btfKeys.set(btf, btfKey);
+      this.btfKeys.set(btf!, btfKey);
     }
     const req: RelocateRequest = {
       object: known.bytes, objectName, btf, btfKey,
@@ -118,18 +146,35 @@ export class Relocator {
       adjustments: opts.adjustments,
     };
     let wire = this.#cache.result(known.sha256, req);
-    let btfHash = this.btfHashes.get(btf);
+    let btfHash = sysfs ? this.hostBtfHash : this.btfHashes.get(btf!);
+    const disk = wire ? null : this.diskCache(opts.cacheDir);
+    let description: string | undefined;
+    let decoded: RelocateOutcome | undefined;
+    if (disk) {
+      const hash = () => (btfHash ??= this.#btfHash(btf ??= this.readTarget(btfSrc as string), sysfs));
+      description = relocateDescription(buildIdentity(this.#disk.wasmDir), known.sha256,
+        targetIdentity(sysfs ? HOST_BTF_PATH : undefined, hash, this.#disk.bootIdPath), req);
+      const hit = readResult(disk, description);
+      if (hit) {
+        btfHash = hit.btfSha256;
+        if (sysfs) this.hostBtfHash = btfHash;
+        wire = this.#cache.keepResult(known.sha256, req, hit.wire);
+        decoded = hit.outcome;
+      }
+    }
     if (!wire) {
+      btf ??= this.readTarget(btfSrc as string);
       // the worker gets what libbpf reads (no DWARF), in a buffer of its own, moved
       const image = new Uint8Array(known.image()); // a copy (Buffer#slice would be a view)
-      const pending = this.pool.relocateWire({ ...req, object: image }, [image.buffer]);
+      const pending = this.pool.relocateWire({ ...req, btf, object: image }, [image.buffer]);
       // the BTF's hash (megabytes: milliseconds) is computed while the worker relocates
-      if (!btfHash) this.btfHashes.set(btf, (btfHash = sha256(btf)));
+      btfHash ??= this.#btfHash(btf, sysfs);
       wire = this.#cache.keepResult(known.sha256, req, await pending);
+      if (disk) writeResult(disk, description!, wire, btfHash);
     }
-    const out = decodeOutcome(wire);
+    const out = decoded ?? decodeOutcome(wire);
     if (out.plan) {
-      if (!btfHash) this.btfHashes.set(btf, (btfHash = sha256(btf)));
+      btfHash ??= this.#btfHash(btf ??= this.readTarget(btfSrc as string), sysfs);
       out.plan.sources = { object: known.sha256, btf: btfHash };
       // a result's bytes and sources are the same on every hit: so is its plan's digest
       const d = this.#digests.get(wire.result);
@@ -142,21 +187,42 @@ export class Relocator {
     return { ...out, ok: failed.length === 0, failed, guarded, verdict };
   }
 
+  #btfHash(btf: Uint8Array, sysfs: boolean): string {
+    let h = this.btfHashes.get(btf);
+    if (!h) this.btfHashes.set(btf, (h = sha256(btf)));
+    if (sysfs) this.hostBtfHash = h;
+    return h;
+  }
+
   /** libbpf's open phase only (no kernel, nothing relocated): programs, maps and BTF. */
-  async open(object: Uint8Array | string, opts: { objectName?: string } = {}): Promise<ObjectSpec> {
+  async open(object: Uint8Array | string, opts: { objectName?: string; cacheDir?: string | boolean } = {}): Promise<ObjectSpec> {
     return structuredClone(await this.openShared(object, opts));
   }
 
   /** @internal open(), the spec shared with other callers (deeply frozen): BpfObject reads
    *  it and never changes it */
-  async openShared(object: Uint8Array | string, opts: { objectName?: string } = {}): Promise<ObjectSpec> {
+  async openShared(object: Uint8Array | string, opts: { objectName?: string; cacheDir?: string | boolean } = {}): Promise<ObjectSpec> {
     const known = knownObject(typeof object === 'string' ? readObjectFile(object) : object);
     const objectName = opts.objectName ?? (typeof object === 'string' ? objectNameOf(object) : 'obj');
-    const key: OpenKey = { sha256: known.sha256, objectName };
-    const have = this.#cache.spec(key);
+    const have = this.cachedSpec(known.bytes, { objectName, cacheDir: opts.cacheDir });
     if (have) return have;
     const image = new Uint8Array(known.image()); // a copy (Buffer#slice would be a view)
-    return this.#cache.keepSpec(key, await this.pool.open({ object: image, objectName }, [image.buffer]));
+    const spec = await this.pool.open({ object: image, objectName }, [image.buffer]);
+    const disk = this.diskCache(opts.cacheDir);
+    if (disk) writeSpec(disk, openDescription(buildIdentity(this.#disk.wasmDir), known.sha256, objectName), spec);
+    return this.#cache.keepSpec({ sha256: known.sha256, objectName }, spec);
+  }
+
+  /** @internal the opened spec of an earlier open of equal inputs (this process's, else the
+   *  on-disk cache's), without a worker; undefined when there is none */
+  cachedSpec(object: Uint8Array, opts: { objectName: string; cacheDir?: string | boolean }): ObjectSpec | undefined {
+    const known = knownObject(object);
+    const key: OpenKey = { sha256: known.sha256, objectName: opts.objectName };
+    const have = this.#cache.spec(key);
+    if (have) return have;
+    const disk = this.diskCache(opts.cacheDir);
+    const spec = disk ? readSpec(disk, openDescription(buildIdentity(this.#disk.wasmDir), known.sha256, opts.objectName)) : undefined;
+    return spec && this.#cache.keepSpec(key, spec);
   }
 
   private readTarget(path: string): Uint8Array {

@@ -21,13 +21,16 @@
 //   rss    peak RSS of those processes (VmHWM at exit: the process image's own high-water
 //          mark; getrusage's maxRSS of a spawned child also counts the parent's pages
 //          copied at fork), median; goal corebpf <= 64 MB (ratio vs bare node)
+//   start/.../cache-hit, rss/.../cache-hit: the same for corebpf processes whose
+//          COREBPF_CACHE_DIR an earlier process filled (an on-disk cache hit: no worker
+//          starts; the side fails if one does). The plain rows run without the cache.
 // Every load must report the object's program count with a kernel id per program, or the
 // side fails (a peer that loads nothing cannot produce a fast number).
 //
 //   node bench/cases/load-peers.mjs [--quick] [--rounds N] [--runs N] [--dist DIR] [--json]
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { ROOT, isMain, median, round } from './host-lib.mjs';
 
 const B = `${ROOT}build/bench`;
@@ -44,7 +47,13 @@ const GOALS = {
   start: { max: 2, text: '<=2x node -e 0' },
   rss: { maxMB: 64, text: '<=64 MB' },
 };
-const NAMES = { corebpf: 'corebpf', libbpf: 'libbpf', cilium: 'cilium/ebpf', node: 'node' };
+const NAMES = { corebpf: 'corebpf', libbpf: 'libbpf', cilium: 'cilium/ebpf', node: 'node', hit: 'corebpf (cache hit)' };
+/** the environment without the on-disk cache (the plain corebpf side), or with `dir` */
+const cacheEnv = (dir) => {
+  const env = { ...process.env };
+  delete env.COREBPF_CACHE_DIR;
+  return dir ? { ...env, COREBPF_CACHE_DIR: dir } : env;
+};
 const PRINT_RSS = "process.stdout.write(`vmhwm ${require('fs').readFileSync('/proc/self/status', 'utf8').match(/^VmHWM:\\s+(\\d+)/m)[1]}\\n`)";
 
 function skipReason(dist) {
@@ -63,9 +72,9 @@ function ciliumMissing() {
 }
 
 /** one process: wall ms from spawn to exit, per-load ms, VmHWM KB; throws with the side's stderr */
-function runProcess(cmd, args, expectLoads, programs, { rss: needRss = true } = {}) {
+function runProcess(cmd, args, expectLoads, programs, { rss: needRss = true, env = undefined } = {}) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 24 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 24, env });
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error || r.status !== 0) {
     const err = (r.stderr ?? '').split(ROOT).join('').replace(/^kernel-types-error: /m, 'kernel BTF: ').trim().split('\n').filter(Boolean);
@@ -74,6 +83,7 @@ function runProcess(cmd, args, expectLoads, programs, { rss: needRss = true } = 
   const loads = [];
   let rss;
   let phases;
+  let workers;
   for (const line of r.stdout.split('\n')) {
     const f = line.trim().split(/\s+/);
     if (f[0] === 'iter') {
@@ -84,10 +94,11 @@ function runProcess(cmd, args, expectLoads, programs, { rss: needRss = true } = 
       loads.push(Number(f[2]));
     } else if (f[0] === 'vmhwm') rss = Number(f[1]);
     else if (f[0] === 'phases') phases = { boot: Number(f[1]), import: Number(f[2]) };
+    else if (f[0] === 'workers') workers = Number(f[1]);
   }
   if (loads.length !== expectLoads) throw new Error(`${loads.length} loads reported, expected ${expectLoads}`);
   if (needRss && !(rss > 0)) throw new Error('no vmhwm line');
-  return { wall, loads, rss, phases };
+  return { wall, loads, rss, phases, workers };
 }
 
 /** cilium/ebpf's errors without the repeated paths; BTF kinds by name */
@@ -102,7 +113,7 @@ function shortReason(msg) {
 /** sides that load OBJ: name -> (n) => runProcess(...) */
 function loaders(dist, path, programs) {
   return {
-    corebpf: (n) => runProcess(process.execPath, [CHILD, dist, path, String(n)], n, programs),
+    corebpf: (n) => runProcess(process.execPath, [CHILD, dist, path, String(n)], n, programs, { env: cacheEnv() }),
     libbpf: (n) => runProcess(LIBBPF, [path, String(n)], n, programs),
     cilium: (n) => runProcess(CILIUM, [path, String(n)], n, programs),
   };
@@ -194,14 +205,25 @@ export async function run(ctx = {}) {
         samples: Object.fromEntries(Object.entries(warm).map(([k, per]) => [NAMES[k], per.map((xs) => xs.map((x) => round(x, 3)))])),
       }));
 
-    // start -> first program loaded, and peak RSS, from the same fresh processes
-    const startSides = { ...sides, node: () => ({ wall: runProcess(process.execPath, ['-e', '0'], 0, 0, { rss: false }).wall }) };
+    // start -> first program loaded, and peak RSS, from the same fresh processes; the cache-hit
+    // side reads a cache directory one process filled first
+    const cacheDir = mkdtempSync(`${tmpdir()}/corebpf-bench-cache-`);
+    runProcess(process.execPath, [CHILD, dist, path, '1'], 1, o.programs, { env: cacheEnv(cacheDir) });
+    const hit = () => {
+      const r = runProcess(process.execPath, [CHILD, dist, path, '1'], 1, o.programs, { env: cacheEnv(cacheDir) });
+      if (r.workers !== 0) throw new Error(`the cache-hit side started ${r.workers} worker(s): not a hit`);
+      return r;
+    };
+    const startSides = { ...sides, hit, node: () => ({ wall: runProcess(process.execPath, ['-e', '0'], 0, 0, { rss: false }).wall }) };
     const nodeRss = [];
     const start = interleave(startSides, runs, (f, k) => {
       const r = f(1);
       if (k === 'node') nodeRss.push(runBareRss());
       return r;
     });
+    rmSync(cacheDir, { recursive: true, force: true });
+    const hits = start.hit;
+    delete start.hit;
     const sMed = Object.fromEntries(Object.entries(start).map(([k, xs]) => [k, median(xs.map((x) => x.wall))]));
     rows.push(mkRow(`load-peers/start/${o.id}`, o.file, 'ms', { ...sMed, ...un }, 'node', GOALS.start,
       (ratio) => ratio <= GOALS.start.max, {
@@ -218,6 +240,19 @@ export async function run(ctx = {}) {
     rMed.node = median(nodeRss) / 1024;
     rows.push(mkRow(`load-peers/rss/${o.id}`, o.file, 'MB', { ...rMed, ...un }, 'node', GOALS.rss,
       (_, v) => v <= GOALS.rss.maxMB, { runs, samplesKB: { ...Object.fromEntries(Object.entries(start).filter(([k]) => k !== 'node').map(([k, xs]) => [NAMES[k], xs.map((x) => x.rss)])), node: nodeRss } }));
+    // the same with an on-disk cache hit (the first run on a machine, kernel or build is the row above)
+    rows.push(mkRow(`load-peers/start/${o.id}/cache-hit`, o.file, 'ms', { corebpf: median(hits.map((x) => x.wall)), node: sMed.node }, 'node', GOALS.start,
+      (ratio) => ratio <= GOALS.start.max, {
+        runs,
+        corebpfPhases: {
+          boot: round(median(hits.map((x) => x.phases.boot)), 2),
+          import: round(median(hits.map((x) => x.phases.import)), 2),
+          firstLoad: round(median(hits.map((x) => x.loads[0])), 2),
+        },
+        samples: { [NAMES.hit]: hits.map((x) => round(x.wall, 2)), node: start.node.map((x) => round(x.wall, 2)) },
+      }));
+    rows.push(mkRow(`load-peers/rss/${o.id}/cache-hit`, o.file, 'MB', { corebpf: median(hits.map((x) => x.rss)) / 1024, node: rMed.node }, 'node', GOALS.rss,
+      (_, v) => v <= GOALS.rss.maxMB, { runs, samplesKB: { [NAMES.hit]: hits.map((x) => x.rss), node: nodeRss } }));
   }
   for (const r of rows) r.loadavgBefore = loadavgBefore;
   return rows;

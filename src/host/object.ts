@@ -115,17 +115,27 @@ export class BpfObject implements Disposable, AsyncDisposable {
    * (features per name, over the probed ones). With `btf` (another machine's kernel)
    * nothing of this machine is read or probed: pass its kconfig, kallsyms and features.
    * load() raises RLIMIT_MEMLOCK first where the kernel charges BPF memory to it (< 5.11).
+   *
+   * With `cacheDir` (or COREBPF_CACHE_DIR) the worker's outputs (the opened object, the
+   * relocation result) are kept on disk, by every input they were made from; a later process
+   * with equal inputs reads them and starts no worker (README, "On-disk cache").
+   * CacheDirError when the directory is not this user's own (mode 0700-like).
    */
   static async open(object: string | Uint8Array, opts: OpenOptions = {}): Promise<BpfObject> {
     const { relocator, rodata, data, bss, pinRoot, raw, reusePins, ...given } = opts;
     const r = relocator ?? sharedRelocator();
-    r.pool.start(); // boots while this thread reads the object and the machine
+    // a worker boots while this thread reads the object and the machine; with an on-disk
+    // cache, only when the cache has no opened spec of the object (a hit never starts one)
+    const disk = r.diskCache(given.cacheDir);
+    if (!disk) r.pool.start();
     const bytes = typeof object === 'string' ? readObjectFile(object) : object;
     const objectName = given.objectName ?? (typeof object === 'string' ? objectNameOf(object) : undefined);
+    const cached = disk ? r.cachedSpec(bytes, { objectName: objectName ?? 'obj', cacheDir: given.cacheDir }) : undefined;
+    if (disk && !cached) r.pool.start();
     // the running kernel's defaults (features, kconfig, kallsyms, module BTF) are read now,
     // used when load() relocates
     const { opts: relocOpts } = forRunningKernel(bytes, { ...given, objectName });
-    const spec: ObjectSpec = await r.openShared(bytes, { objectName });
+    const spec: ObjectSpec = cached ?? await r.openShared(bytes, { objectName, cacheDir: given.cacheDir });
     return new BpfObject({ opened: new OpenedObject(spec, bytes, { ...relocOpts, objectName }, r) }, { rodata, data, bss, pinRoot, raw, reusePins });
   }
 

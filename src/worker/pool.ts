@@ -48,6 +48,8 @@ export class WorkerPool {
   private closed = false;
   /** how many workers were replaced after a trap or a crash */
   replaced = 0;
+  /** how many workers this pool has started (a cache hit starts none) */
+  started = 0;
 
   constructor(opts: PoolOptions = {}) {
     installErrorTransfer();
@@ -89,6 +91,7 @@ export class WorkerPool {
     const { port1, port2 } = new MessageChannel();
     const start: WorkerStart = { wasmDir: this.wasmDir, wasmPort: port2 };
     const worker = startWorker(new URL('./worker.js', import.meta.url), { workerData: start, transferList: [port2] });
+    this.started++;
     void this.compile().then((m) => port1.postMessage(m ?? null));
     worker.unref();
     const slot: Slot = { worker, remote: Comlink.wrap<RelocationService>(nodeEndpoint(worker)), busy: 0, dead: false, targets: new Set<string>() };
