@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import { readInput, objectNameOf, sha256, HOST_BTF_PATH } from './inputs.js';
 import { knownObject, readObjectFile } from './object-bytes.js';
 import { ResultCache, type OpenKey } from './relocate-cache.js';
-import { rememberDigest, rememberPlan } from './plan-origin.js';
+import { rememberDigest, rememberPlanLater } from './plan-origin.js';
 import { hostBtfPath } from './host/kernel-files.js';
 import type { Adjustments } from './adjust.js';
 import type { ObjectSpec } from './object-spec.js';
@@ -130,11 +130,16 @@ export class Relocator {
     const out = decodeOutcome(wire);
     if (out.plan) {
       if (!btfHash) this.btfHashes.set(btf, (btfHash = sha256(btf)));
-      out.plan.sources = { object: known.sha256, btf: btfHash };
+      const sources = { object: known.sha256, btf: btfHash };
+      out.plan.sources = { ...sources };
       // a result's bytes and sources are the same on every hit: so is its plan's digest
       const d = this.#digests.get(wire.result);
       if (d) rememberDigest(d);
-      else this.#digests.set(wire.result, rememberPlan(out.plan));
+      else {
+        const result = wire.result;
+        // the plan as made, from the bytes (the caller may change out.plan before it is hashed)
+        rememberPlanLater(() => ({ ...decodeOutcome({ result, targetCached: false }).plan, sources }), (digest) => this.#digests.set(result, digest));
+      }
     }
     const failed = out.relocations.filter((r) => r.status === 'failed');
     const guarded = failed.filter((r) => r.guarded === true);

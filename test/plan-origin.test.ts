@@ -1,0 +1,73 @@
+// Which plans this process made (src/plan-origin.ts): a Relocator's plan counts, unchanged or
+// as a copy of its content; a plan changed in any field does not — also when the change is
+// made at once, before the digest (taken off the relocation's path) was computed. Uses tsc's
+// per-module output (build/tsc, built by `make`), so the test sees the Relocator's own
+// plan-origin module (dist/index.js bundles its own copy and does not export it).
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, fixtureBytes, fixtures, obj } from './helpers.js';
+
+const { Relocator } = (await import(`${ROOT}build/tsc/relocate.js`)) as typeof import('../src/relocate.js');
+const { madeHere } = (await import(`${ROOT}build/tsc/plan-origin.js`)) as typeof import('../src/plan-origin.js');
+
+const wasmDir = `${ROOT}dist/wasm`;
+const f61 = fixtures().find((f) => f.file === 'amd64-6.1.176.btf.xz')!;
+const btf = fixtureBytes(f61.file);
+const bytes = new Uint8Array(readFileSync(obj('execsnoop')));
+const relocators: InstanceType<typeof Relocator>[] = [];
+const relocator = (resultCache = 0) => {
+  const r = new Relocator({ size: 1, wasmDir, resultCache });
+  relocators.push(r);
+  return r;
+};
+afterAll(() => Promise.all(relocators.map((r) => r.close())));
+
+const idle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('plan origin', () => {
+  it('a Relocator\'s plan counts, and so does a copy of its content', async () => {
+    const r = await relocator().relocate(bytes, { btf, kernelRelease: f61.kernelRelease });
+    expect(r.plan.programs.length).toBeGreaterThan(0);
+    const copy = structuredClone(r.plan);
+    const text = JSON.stringify(r.plan);
+    expect(madeHere(r.plan)).toBe(true);
+    expect(madeHere(copy)).toBe(true);
+    expect(madeHere(JSON.parse(text))).toBe(true);
+    await idle();
+    expect(madeHere(JSON.parse(text))).toBe(true);
+  });
+
+  it('a plan changed before its digest was taken does not count; its original content does', async () => {
+    const r = await relocator().relocate(bytes, { btf, kernelRelease: '6.1.999-other' });
+    // synchronously after relocate() resolved: no idle turn has run yet
+    const original = structuredClone(r.plan);
+    r.plan.maps[0]!.maxEntries += 1;
+    const changedSources = structuredClone(original);
+    changedSources.sources!.btf = '0'.repeat(64);
+    expect(madeHere(r.plan)).toBe(false);
+    expect(madeHere(original)).toBe(true);
+    expect(madeHere(changedSources)).toBe(false);
+  });
+
+  it('the same, when the change comes after an idle turn (the digest taken meanwhile)', async () => {
+    const r = await relocator().relocate(bytes, { btf, kernelRelease: '6.1.998-other' });
+    const original = structuredClone(r.plan);
+    await idle();
+    r.plan.programs[0]!.license = 'Proprietary';
+    expect(madeHere(r.plan)).toBe(false);
+    expect(madeHere(original)).toBe(true);
+  });
+
+  it('a plan made again from the result cache counts, in its new objects', async () => {
+    const rel = relocator(4);
+    const a = await rel.relocate(bytes, { btf, kernelRelease: '6.1.997-other' });
+    a.plan.kernel.release = 'changed by the caller';
+    const b = await rel.relocate(bytes, { btf, kernelRelease: '6.1.997-other' });
+    expect(b.plan).not.toBe(a.plan);
+    expect(madeHere(b.plan)).toBe(true);
+    expect(madeHere(a.plan)).toBe(false);
+    await idle();
+    const c = await rel.relocate(bytes, { btf, kernelRelease: '6.1.997-other' });
+    expect(madeHere(c.plan)).toBe(true);
+  });
+});
