@@ -138,7 +138,7 @@ export class Relocator {
       else {
         const result = wire.result;
         // the plan as made, from the bytes (the caller may change out.plan before it is hashed)
-        rememberPlanLater(() => ({ ...decodeOutcome({ result, targetCached: false }).plan, sources }), (digest) => this.#digests.set(result, digest));
+        rememberPlanLater(() => ({ ...decodeOutcome({ result, targetCached: false }).plan, sources }), result.byteLength, (digest) => this.#digests.set(result, digest));
       }
     }
     const failed = out.relocations.filter((r) => r.status === 'failed');

@@ -1,6 +1,8 @@
 // Which plans this process made (src/plan-origin.ts): a Relocator's plan counts, unchanged or
 // as a copy of its content; a plan changed in any field does not — also when the change is
-// made at once, before the digest (taken off the relocation's path) was computed. Uses tsc's
+// made at once, before the digest (taken only when a plan is checked) was computed; plans of
+// the last PENDING_MAX relocations are remembered unhashed, older ones only if a check
+// hashed them meanwhile. Uses tsc's
 // per-module output (build/tsc, built by `make`), so the test sees the Relocator's own
 // plan-origin module (dist/index.js bundles its own copy and does not export it).
 import { readFileSync } from 'node:fs';
@@ -8,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, fixtureBytes, fixtures, obj } from './helpers.js';
 
 const { Relocator } = (await import(`${ROOT}build/tsc/relocate.js`)) as typeof import('../src/relocate.js');
-const { madeHere } = (await import(`${ROOT}build/tsc/plan-origin.js`)) as typeof import('../src/plan-origin.js');
+const { madeHere, PENDING_MAX } = (await import(`${ROOT}build/tsc/plan-origin.js`)) as typeof import('../src/plan-origin.js');
 
 const wasmDir = `${ROOT}dist/wasm`;
 const f61 = fixtures().find((f) => f.file === 'amd64-6.1.176.btf.xz')!;
@@ -49,7 +51,7 @@ describe('plan origin', () => {
     expect(madeHere(changedSources)).toBe(false);
   });
 
-  it('the same, when the change comes after an idle turn (the digest taken meanwhile)', async () => {
+  it('the same, when the change comes later', async () => {
     const r = await relocator().relocate(bytes, { btf, kernelRelease: '6.1.998-other' });
     const original = structuredClone(r.plan);
     await idle();
@@ -69,5 +71,19 @@ describe('plan origin', () => {
     await idle();
     const c = await rel.relocate(bytes, { btf, kernelRelease: '6.1.997-other' });
     expect(madeHere(c.plan)).toBe(true);
+  });
+
+  it('the last PENDING_MAX plans are remembered unhashed; an older one only if a check hashed it', async () => {
+    const rel = relocator();
+    const first = await rel.relocate(bytes, { btf, kernelRelease: '6.1.900-first' });
+    const checked = await rel.relocate(bytes, { btf, kernelRelease: '6.1.900-checked' });
+    expect(madeHere(structuredClone(checked.plan))).toBe(true); // hashes every plan noted so far
+    const firstUnchecked = await rel.relocate(bytes, { btf, kernelRelease: '6.1.900-unchecked' });
+    const later = [];
+    for (let i = 0; i < PENDING_MAX; i++) later.push(await rel.relocate(bytes, { btf, kernelRelease: `6.1.${901 + i}-later` }));
+    expect(madeHere(firstUnchecked.plan)).toBe(false); // forgotten unhashed: reusePins is off for it
+    expect(madeHere(first.plan)).toBe(true);
+    expect(madeHere(checked.plan)).toBe(true);
+    expect(later.every((r) => madeHere(r.plan))).toBe(true);
   });
 });
