@@ -7,7 +7,7 @@ import { knownObject, readObjectFile } from './object-bytes.js';
 import { ResultCache, type OpenKey } from './relocate-cache.js';
 import { diskCache, resolveCacheDir, type DiskCache } from './disk-cache.js';
 import { buildIdentity, openDescription, readResult, readSpec, relocateDescription, targetIdentity, writeResult, writeSpec } from './relocate-disk.js';
-import { rememberDigest, rememberPlan } from './plan-origin.js';
+import { rememberDigest, rememberPlanLater } from './plan-origin.js';
 import { hostBtfPath } from './host/kernel-files.js';
 import type { Adjustments } from './adjust.js';
 import type { ObjectSpec } from './object-spec.js';
@@ -175,11 +175,16 @@ export class Relocator {
     const out = decoded ?? decodeOutcome(wire);
     if (out.plan) {
       btfHash ??= this.#btfHash(btf ??= this.readTarget(btfSrc as string), sysfs);
-      out.plan.sources = { object: known.sha256, btf: btfHash };
+      const sources = { object: known.sha256, btf: btfHash };
+      out.plan.sources = { ...sources };
       // a result's bytes and sources are the same on every hit: so is its plan's digest
       const d = this.#digests.get(wire.result);
       if (d) rememberDigest(d);
-      else this.#digests.set(wire.result, rememberPlan(out.plan));
+      else {
+        const result = wire.result;
+        // the plan as made, from the bytes (the caller may change out.plan before it is hashed)
+        rememberPlanLater(() => ({ ...decodeOutcome({ result, targetCached: false }).plan, sources }), result.byteLength, (digest) => this.#digests.set(result, digest));
+      }
     }
     const failed = out.relocations.filter((r) => r.status === 'failed');
     const guarded = failed.filter((r) => r.guarded === true);

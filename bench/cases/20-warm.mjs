@@ -1,8 +1,9 @@
 // Warm relocation: the target BTF was parsed once and is reused (many objects, one kernel).
 //   raw     the wasm module in this thread: cb_run against a registered target handle
-//   worker  the public API: one Relocator, the same BTF bytes every call (the worker keeps
-//           the parsed target; only the object travels): copy to the worker, relocate,
-//           JSON.parse, structured clone of the result back
+//   worker  the public API: one Relocator without result cache (every call is relocated in
+//           the worker, which ctx.expect checks), the same BTF bytes every call (the worker
+//           keeps the parsed target; only the object travels): the object's image to the
+//           worker, relocate, the result back as bytes, parsed by the caller
 //   native  corebpf-native OBJ BTF --repeat N --warm (cb_run per run, target parsed once)
 import { nativeSamples } from '../lib/env.mjs';
 
@@ -10,7 +11,12 @@ export default {
   id: 'warm',
   variants: ['raw', 'worker'],
   title: 'warm relocation (target BTF parsed once, reused)',
-  goal: { kind: 'ms', max: 0.7, text: '<=0.7 ms' },
+  // issue 14: relocation through the worker (the public API) within 1.2x of native; the raw
+  // row (no worker) is informative: the floor the worker row stands on
+  goals: { worker: { kind: 'ratio', max: 1.2, text: '<=1.2x native' } },
+  // V8 tiers a wasm function up after --wasm-tiering-budget bytes of it ran (the pool raises
+  // the budget, src/worker/pool.ts): ~40 warm relocations before the steady state
+  minWarmup: 50,
   async run(ctx, target) {
     const { raw, object } = ctx;
     const h = raw.register(target.bytes);
@@ -21,11 +27,12 @@ export default {
       const t0 = performance.now();
       const r = await relocator.relocate(object.bytes, { btf, objectName: object.name });
       const dt = performance.now() - t0;
-      ctx.expect(r, { cached: true });
+      ctx.expect(r, { cached: true, relocator });
       return dt;
     };
     try {
-      if (relocator) await relocator.relocate(object.bytes, { btf, objectName: object.name }); // parses the target
+      // parses the target
+      if (relocator) ctx.expect(await relocator.relocate(object.bytes, { btf, objectName: object.name }), { cached: false, relocator });
       for (let i = 0; i < ctx.warmup; i++) {
         if (ctx.wants('raw')) rawOnce();
         if (relocator) await workerOnce();

@@ -171,7 +171,9 @@ export class RelocationService {
     if (!btf) throw new CorebpfError(`target BTF ${key} is not cached in this worker`, { code: TARGET_NOT_CACHED });
     let parsed;
     try {
-      parsed = parseBtf(readBtf(btf, 'target BTF'));
+      // the profile keeps the BTF (read lazily): never a view of the pool's staging memory,
+      // which the next target overwrites (src/worker/pool.ts, stageTarget)
+      parsed = parseBtf(readBtf(btf.buffer instanceof SharedArrayBuffer ? btf.slice() : btf, 'target BTF'));
     } catch {
       // libbpf parsed it (the target is registered); the TypeScript reader's refusal leaves
       // the kernel unjudged, as without a profile
