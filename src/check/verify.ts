@@ -215,6 +215,7 @@ export async function runCheckVerify(opts: VerifyOptions): Promise<VerifyRun> {
     appendFileSync(initrd, readFileSync(ka.path));
     const lim = LIMITS[b.row.arch] ?? LIMITS.amd64!;
     let attempts = 0, bootFailures = 0, crashes = 0;
+    let guest: GuestResults | null = null;
     let r: Awaited<ReturnType<LabModules['qemu']['bootOnce']>> | null = null;
     while (!r || r.outcome !== 'ran') {
       if (r?.outcome === 'boot-failed') bootFailures++;
@@ -231,13 +232,18 @@ export async function runCheckVerify(opts: VerifyOptions): Promise<VerifyRun> {
       });
       // node died before it wrote results: a crash, retried
       if (r.outcome === 'ran' && !r.resultsB64) r = { ...r, outcome: 'crashed', why: `the guest's loader exited ${r.exitCode} without results (console: ${join(dir, `console-${attempts}.log`)})` };
+      // results that came back damaged over the console (seen under host load): retried too,
+      // as the lab does, rather than reported as a kernel that did not run the plans
+      else if (r.outcome === 'ran') {
+        try {
+          guest = lab.report.decodeResults(r.resultsB64!);
+        } catch (e) {
+          r = { ...r, outcome: 'crashed', why: `results unreadable: ${(e as Error).message}` };
+        }
+      }
     }
     if (!r) throw new Error('unreachable: at least one boot');
-    let guest: GuestResults | null = null;
-    let why = r.outcome === 'ran' ? null : `${r.outcome}: ${r.why} (console: ${join(dir, `console-${attempts}.log`)})`;
-    if (r.resultsB64) {
-      try { guest = lab.report.decodeResults(r.resultsB64); } catch (e) { why = `results unreadable: ${(e as Error).message}`; }
-    }
+    const why = r.outcome === 'ran' ? null : `${r.outcome}: ${r.why} (console: ${join(dir, `console-${attempts}.log`)})`;
     const fixtureBtf = new Map(b.fixtures.map((id) => [id, run.report.kernels.find((k) => k.id === id)?.btfSha256 ?? null]));
     byKernel.set(b.row.name, { guest, runner: `qemu ${b.row.arch === hostArch ? accel : 'tcg'} ${b.row.name}`, why, fixtureBtf });
     verified.push({
