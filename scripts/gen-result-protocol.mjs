@@ -30,6 +30,10 @@ const SW = spec.statusWidth;
 if (!/^[a-z-]+$/.test(spec.magic)) throw new Error('gen-result-protocol: magic must be [a-z-]+');
 if (!Number.isInteger(spec.version) || spec.version < 1 || spec.version >= 16 ** W) throw new Error('gen-result-protocol: bad version');
 for (const p of spec.parts) if (!/^[a-z]+$/.test(p.name)) throw new Error(`gen-result-protocol: part name '${p.name}' must be [a-z]+`);
+// what cb_set_report_mode(index) makes the report part hold; the first is the default
+const modes = spec.reportModes;
+if (!Array.isArray(modes) || modes[0]?.name !== 'full') throw new Error('gen-result-protocol: reportModes must start with "full" (the default)');
+for (const m of modes) if (!/^[a-z]+$/.test(m.name)) throw new Error(`gen-result-protocol: report mode '${m.name}' must be [a-z]+`);
 
 // the layout: magic, version, status, then " name offset length" per part, then "\n"
 let at = spec.magic.length + 1;
@@ -73,6 +77,15 @@ ${parts.map((p) => `\tCB_RESULT_${upper(p.name)}, /* ${p.holds} */`).join('\n')}
 
 /* the parts' names: the body is {"name":part,...} in this order */
 static const char *const cb_result_part_names[CB_RESULT_NR_PARTS] = { ${parts.map((p) => `"${p.name}"`).join(', ')} };
+
+/* cb_set_report_mode(): what the report part holds (a mode other than full names itself
+ * in the report as "reportMode") */
+enum cb_report_mode {
+${modes.map((m) => `\tCB_REPORT_${upper(m.name)}, /* ${m.holds} */`).join('\n')}
+\tCB_REPORT_NR_MODES
+};
+
+static const char *const cb_report_mode_names[CB_REPORT_NR_MODES] = { ${modes.map((m) => `"${m.name}"`).join(', ')} };
 
 /* Write the header (CB_RESULT_HEADER_LEN bytes, no NUL) to out. */
 static inline void cb_result_header(char *out, const char *status, const uint32_t off[CB_RESULT_NR_PARTS],
@@ -153,6 +166,12 @@ export const RESULT_STATUS_OK = '${spec.statusOk}';
 /** the parts, in the body's order (the body is {"name":part,...}) */
 export const RESULT_PARTS = [${parts.map((p) => `'${p.name}'`).join(', ')}] as const;
 export type ResultPart = (typeof RESULT_PARTS)[number];
+
+/** cb_set_report_mode()'s modes, by number: what the report part holds (a mode other than
+ *  full names itself in the report as "reportMode")
+${modes.map((m) => ` *  - ${m.name}: ${m.holds}`).join('\n')} */
+export const REPORT_MODES = [${modes.map((m) => `'${m.name}'`).join(', ')}] as const;
+export type ReportMode = (typeof REPORT_MODES)[number];
 
 /** where each part's name, offset and length sit in the header */
 export const RESULT_PART_FIELDS: Readonly<Record<ResultPart, { nameAt: number; offsetAt: number; lengthAt: number }>> = {

@@ -25,6 +25,16 @@ enum cb_result_part {
 /* the parts' names: the body is {"name":part,...} in this order */
 static const char *const cb_result_part_names[CB_RESULT_NR_PARTS] = { "report", "plan", "log" };
 
+/* cb_set_report_mode(): what the report part holds (a mode other than full names itself
+ * in the report as "reportMode") */
+enum cb_report_mode {
+	CB_REPORT_FULL, /* relocations: every relocation's record, in libbpf's order */
+	CB_REPORT_FAILED, /* relocations: only the failed ones' records (each whole, in libbpf's order); reportMode: "failed"; programs: the programs with a relocation record, in the order of their first (stats count every record: corebpf check reads no more) */
+	CB_REPORT_NR_MODES
+};
+
+static const char *const cb_report_mode_names[CB_REPORT_NR_MODES] = { "full", "failed" };
+
 /* Write the header (CB_RESULT_HEADER_LEN bytes, no NUL) to out. */
 static inline void cb_result_header(char *out, const char *status, const uint32_t off[CB_RESULT_NR_PARTS],
 				    const uint32_t len[CB_RESULT_NR_PARTS])

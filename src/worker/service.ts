@@ -17,6 +17,7 @@ import { readBtf } from '../btf/raw.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
 import { CorebpfWasm, TargetBtfError, WASM_MAX_MEMORY, type ModuleBtf } from './wasm.js';
 import { RESULT_STATUS_OK, decodeResult, encodeResult, parsePart } from './result.js';
+import type { ReportMode } from './generated/result-protocol.js';
 
 export interface RelocateRequest {
   object: Uint8Array;
@@ -43,6 +44,11 @@ export interface RelocateRequest {
   logLevel?: LogLevel;
   /** only the relocation report comes back (plan and log are dropped in the worker) */
   reportOnly?: boolean;
+  /** what the report holds (wasm/result-protocol.json reportModes): 'full' (default) every
+   *  relocation's record; 'failed' only the failed ones' (plan.relocations too), with the
+   *  outcome's `programs` and stats.relocations counting them all: what `corebpf check`
+   *  reads, written by the glue without the records it would drop */
+  reportMode?: ReportMode;
   /** the open phase: libbpf's setters applied between open and load (src/adjust.ts) */
   adjustments?: Adjustments;
   /** what the target kernel offers (check: read from its BTF): the result lists the plan's
@@ -87,6 +93,7 @@ export function decodeOutcome(w: RelocateWire): RelocateOutcome {
   const plan = glued ? { ...glued, relocations: report.relocations } as LoadPlan : null;
   return {
     plan: plan!, relocations: report.relocations, stats: { ...report.stats, targetCached: w.targetCached }, log: parsePart<string>(r, 'log'),
+    ...(report.programs ? { programs: report.programs } : {}),
     ...(report.unmet ? { unmet: report.unmet } : {}),
     ...(report.missingFeatures ? { missingFeatures: report.missingFeatures } : {}),
   };
@@ -162,6 +169,9 @@ export interface RelocateOutcome {
   unmet?: UnmetNeed[];
   /** with profileTarget: libbpf's features the target kernel lacks */
   missingFeatures?: string[];
+  /** reportMode 'failed': the programs with a relocation record, in the order of their first
+   *  (`relocations` holds only the failed records; stats.relocations counts every one) */
+  programs?: string[];
 }
 
 /** the report part of the glue's result (wasm/result-protocol.json), with what the worker adds */
@@ -169,6 +179,9 @@ interface GlueReport {
   error: { code: string; errno: string; message: string } | null;
   stats: { syscalls: number; relocations: number; failedRelocations: number };
   relocations: RelocationRecord[];
+  /** reportMode 'failed' (the glue writes both) */
+  reportMode?: ReportMode;
+  programs?: string[];
   unmet?: UnmetNeed[];
   missingFeatures?: string[];
 }
@@ -399,6 +412,7 @@ export class RelocationService {
       moduleBtfs: req.moduleBtfs,
       targetPrograms: req.targetPrograms,
       adjustments: adjustmentsText(req.adjustments),
+      reportMode: req.reportMode,
     });
     const r = decodeResult(out, 'the wasm module (dist/wasm)');
     if (r.status !== RESULT_STATUS_OK) {
@@ -422,7 +436,9 @@ export class RelocationService {
     const e = r.error!;
     const tail = logTail(r.log);
     const errnoValue = linuxErrno(e.errno);
-    const details = { object: req.objectName, errno: e.errno, errnoName: e.errno, ...(errnoValue !== undefined ? { errnoValue } : {}), log: r.log, relocations: r.relocations };
+    // a 'failed' report: the failed relocations, with the count and programs of them all
+    const some = r.reportMode === 'failed' ? { relocationCount: r.stats.relocations, programs: r.programs } : {};
+    const details = { object: req.objectName, errno: e.errno, errnoName: e.errno, ...(errnoValue !== undefined ? { errnoValue } : {}), log: r.log, relocations: r.relocations, ...some };
     // libbpf refuses at open an object whose .maps need BTF it lacks
     const code = e.code === 'object_format' && /BTF is required, but is missing/.test(r.log) ? 'no_btf' : e.code;
     switch (code) {

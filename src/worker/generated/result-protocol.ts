@@ -20,6 +20,13 @@ export const RESULT_STATUS_OK = 'ok';
 export const RESULT_PARTS = ['report', 'plan', 'log'] as const;
 export type ResultPart = (typeof RESULT_PARTS)[number];
 
+/** cb_set_report_mode()'s modes, by number: what the report part holds (a mode other than
+ *  full names itself in the report as "reportMode")
+ *  - full: relocations: every relocation's record, in libbpf's order
+ *  - failed: relocations: only the failed ones' records (each whole, in libbpf's order); reportMode: "failed"; programs: the programs with a relocation record, in the order of their first (stats count every record: corebpf check reads no more) */
+export const REPORT_MODES = ['full', 'failed'] as const;
+export type ReportMode = (typeof REPORT_MODES)[number];
+
 /** where each part's name, offset and length sit in the header */
 export const RESULT_PART_FIELDS: Readonly<Record<ResultPart, { nameAt: number; offsetAt: number; lengthAt: number }>> = {
   /** a JSON object: error (null or {code, errno, message}), stats, relocations */
