@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { configFor, objectExterns } from '../object-externs.js';
+import { readElf } from './elf.js';
 import { readKernel } from './kernels.js';
 
 export interface KernelTexts {
@@ -69,11 +70,12 @@ const INDEXED_KERNELS = 8;
 /**
  * The lines of kallsyms an object can match, in their order: libbpf (kallsyms_cb) looks each
  * line's name up among the object's externs, a `d` symbol's ".llvm.<hash>" suffix cut off
- * first. An extern's name is a string of the object, so keeping the lines whose name is one of
- * its strings keeps every line libbpf would use (and every ambiguity it would see), while a
- * worker gets a few lines instead of megabytes to copy and parse for each object × kernel.
- * The text is read once per kernel for the strings of the objects that ask (a pass that looks
- * names up, not an index of every symbol: ~70,000 lines, a handful wanted).
+ * first. An extern is an undefined symbol of the object's symbol table (libbpf's
+ * sym_is_extern), so keeping the lines whose name is one of those keeps every line libbpf
+ * would use (and every ambiguity it would see), while a worker gets a few lines instead of
+ * megabytes to copy and parse for each object × kernel. (An object whose symbol table cannot
+ * be read: the lines of every string of the object.) A kernel's text is searched once per
+ * name, for all its names at once (a regular expression: ~70,000 lines, a handful wanted).
  */
 export function kallsymsFor(object: Uint8Array, kallsyms: string): string {
   let index = symbolIndex.get(kallsyms);
@@ -82,15 +84,15 @@ export function kallsymsFor(object: Uint8Array, kallsyms: string): string {
     index = { asked: new Set(), lines: new Map() };
     symbolIndex.set(kallsyms, index);
   }
-  const strings = objectStrings(object);
+  const names = externNames(object);
   const fresh = new Set<string>();
-  for (const str of strings) if (!index.asked.has(str)) fresh.add(str);
+  for (const n of names) if (!index.asked.has(n)) fresh.add(n);
   if (fresh.size) {
     findSymbols(kallsyms, fresh, index.lines);
-    for (const str of fresh) index.asked.add(str);
+    for (const n of fresh) index.asked.add(n);
   }
   const starts: number[] = [];
-  for (const str of strings) starts.push(...(index.lines.get(str) ?? []));
+  for (const n of names) starts.push(...(index.lines.get(n) ?? []));
   starts.sort((a, b) => a - b);
   return starts.map((s) => {
     const end = kallsyms.indexOf('\n', s);
@@ -100,47 +102,70 @@ export function kallsymsFor(object: Uint8Array, kallsyms: string): string {
 
 /** libbpf's fscanf("%llx %c %499s") separators: C's isspace */
 const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** beyond this many names a pass over every line is cheaper than the expression */
+const MAX_SEARCHED = 64;
 
-/** add to `out` the offsets of the lines ("ADDRESS TYPE NAME [MODULE]") whose name, its
- * ".llvm." suffix cut off for a `d` symbol, is in `want` */
+/** Add to `out` the offset of each line ("ADDRESS TYPE NAME [MODULE]") whose name, its
+ * ".llvm." suffix cut off for a `d` symbol, is in `want`. The expression only finds where a
+ * wanted name follows a separator; each such line is read as a whole to decide. */
 function findSymbols(text: string, want: ReadonlySet<string>, out: Map<string, number[]>): void {
-  const n = text.length;
-  for (let start = 0; start < n;) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = n;
-    let i = start;
-    while (i < end && isSpace(text.charCodeAt(i))) i++;
-    while (i < end && !isSpace(text.charCodeAt(i))) i++; // address
-    while (i < end && isSpace(text.charCodeAt(i))) i++;
-    const type = i;
-    while (i < end && !isSpace(text.charCodeAt(i))) i++;
-    const dataSymbol = i - type === 1 && text.charCodeAt(type) === 0x64; // 'd'
-    while (i < end && isSpace(text.charCodeAt(i))) i++;
-    const name = i;
-    while (i < end && !isSpace(text.charCodeAt(i))) i++;
-    if (i > name) {
-      let key = text.slice(name, i);
-      if (dataSymbol) {
-        const llvm = key.indexOf('.llvm.');
-        if (llvm >= 0) key = key.slice(0, llvm);
-      }
-      if (want.has(key)) {
-        const lines = out.get(key);
-        if (lines) lines.push(start);
-        else out.set(key, [start]);
-      }
+  const add = (start: number) => {
+    const key = lineName(text, start);
+    if (key === undefined || !want.has(key)) return;
+    const lines = out.get(key);
+    if (lines?.[lines.length - 1] === start) return;
+    if (lines) lines.push(start);
+    else out.set(key, [start]);
+  };
+  if (want.size > MAX_SEARCHED) {
+    for (let start = 0; start < text.length;) {
+      add(start);
+      const end = text.indexOf('\n', start);
+      start = end < 0 ? text.length : end + 1;
     }
-    start = end + 1;
+    return;
   }
+  // longest first: a name that is another's prefix must not end the alternation early
+  const re = new RegExp(`[\\t\\v\\f\\r ](?:${[...want].sort((a, b) => b.length - a.length).map(escape).join('|')})(?=[\\s.]|$)`, 'g');
+  for (const m of text.matchAll(re)) add(text.lastIndexOf('\n', m.index!) + 1);
+}
+
+/** the name of the line at `start` as libbpf matches it, or undefined when it has none */
+function lineName(text: string, start: number): string | undefined {
+  let end = text.indexOf('\n', start);
+  if (end < 0) end = text.length;
+  let i = start;
+  while (i < end && isSpace(text.charCodeAt(i))) i++;
+  while (i < end && !isSpace(text.charCodeAt(i))) i++; // address
+  while (i < end && isSpace(text.charCodeAt(i))) i++;
+  const type = i;
+  while (i < end && !isSpace(text.charCodeAt(i))) i++;
+  const dataSymbol = i - type === 1 && text.charCodeAt(type) === 0x64; // 'd'
+  while (i < end && isSpace(text.charCodeAt(i))) i++;
+  const name = i;
+  while (i < end && !isSpace(text.charCodeAt(i))) i++;
+  if (i === name) return undefined;
+  const key = text.slice(name, i);
+  const llvm = dataSymbol ? key.indexOf('.llvm.') : -1;
+  return llvm >= 0 ? key.slice(0, llvm) : key;
 }
 
 // per object (check asks for each kernel)
-const stringsOf = new WeakMap<Uint8Array, Set<string>>();
+const externsOf = new WeakMap<Uint8Array, string[]>();
+
+/** the names an extern of the object can have: its undefined symbols (else all its strings) */
+function externNames(object: Uint8Array): string[] {
+  let names = externsOf.get(object);
+  if (!names) {
+    names = [...new Set(readElf(object)?.undefinedSymbols ?? objectStrings(object))];
+    externsOf.set(object, names);
+  }
+  return names;
+}
 
 /** Every NUL-terminated run of bytes in the object, as latin1 (names are ASCII). */
 function objectStrings(object: Uint8Array): Set<string> {
-  const have = stringsOf.get(object);
-  if (have) return have;
   const out = new Set<string>();
   const b = Buffer.from(object.buffer, object.byteOffset, object.byteLength);
   let start = 0;
@@ -150,6 +175,5 @@ function objectStrings(object: Uint8Array): Set<string> {
     if (end > start) out.add(b.toString('latin1', start, end));
     start = end + 1;
   }
-  stringsOf.set(object, out);
   return out;
 }
