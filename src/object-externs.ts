@@ -57,25 +57,53 @@ function readExterns(object: Uint8Array): ObjectExterns {
  * libbpf only reads the lines of its externs. Kept: those lines, and every line libbpf would
  * refuse whatever the externs (CONFIG_ without '=', or longer than its PATH_MAX line buffer);
  * dropped: comments, blank lines and other options, which it skips. Text with a NUL (where
- * libbpf stops reading) is kept whole. Remembered per (text, externs): asked on every load,
- * and by check for every object × kernel (a few kernels in flight). */
-const configLines: { text: string; key: string; lines: string }[] = [];
-const REMEMBERED_CONFIGS = 32;
+ * libbpf stops reading) is kept whole. A text's lines are indexed by option once (a few texts
+ * are kept: asked on every load, and by check for every object × kernel). */
+interface ConfigIndex {
+  text: string;
+  /** libbpf stops at a NUL: such a text is given whole */
+  nul: boolean;
+  lines: string[];
+  /** the lines kept whatever the externs */
+  always: number[];
+  /** the lines of each option, by its name */
+  byName: Map<string, number[]>;
+}
+const configIndexes: ConfigIndex[] = [];
+const INDEXED_CONFIGS = 4;
+
+function configIndex(text: string): ConfigIndex {
+  const have = configIndexes.find((e) => e.text === text);
+  if (have) return have;
+  const ix: ConfigIndex = { text, nul: text.includes('\0'), lines: [], always: [], byName: new Map() };
+  if (!ix.nul) {
+    ix.lines = text.split('\n');
+    ix.lines.forEach((l, i) => {
+      if (l.length >= 4000) ix.always.push(i);
+      else if (l.startsWith('CONFIG_')) {
+        const eq = l.indexOf('=');
+        if (eq < 0) ix.always.push(i);
+        else {
+          const name = l.slice(0, eq);
+          const at = ix.byName.get(name);
+          if (at) at.push(i);
+          else ix.byName.set(name, [i]);
+        }
+      }
+    });
+  }
+  configIndexes.push(ix);
+  if (configIndexes.length > INDEXED_CONFIGS) configIndexes.shift();
+  return ix;
+}
+
 export function configFor(text: string, names: readonly string[]): string {
-  const key = names.join(',');
-  const have = configLines.find((e) => e.key === key && e.text === text);
-  if (have) return have.lines;
-  if (text.includes('\0')) return text;
-  const want = new Set(names);
-  const kept = text.split('\n').filter((l) => {
-    if (l.length >= 4000) return true;
-    if (!l.startsWith('CONFIG_')) return false;
-    const eq = l.indexOf('=');
-    return eq < 0 || want.has(l.slice(0, eq));
-  });
+  const ix = configIndex(text);
+  if (ix.nul) return text;
+  const kept = [...ix.always];
+  for (const name of new Set(names)) kept.push(...(ix.byName.get(name) ?? []));
   // none of them there: the text as it is (libbpf then says which it misses, as before)
-  const lines = kept.length ? `${kept.join('\n')}\n` : text;
-  configLines.push({ text, key, lines });
-  if (configLines.length > REMEMBERED_CONFIGS) configLines.shift();
-  return lines;
+  if (!kept.length) return text;
+  kept.sort((a, b) => a - b);
+  return `${kept.map((i) => ix.lines[i]).join('\n')}\n`;
 }

@@ -78,19 +78,8 @@ const INDEXED_KERNELS = 8;
  * name, for all its names at once (a regular expression: ~70,000 lines, a handful wanted).
  */
 export function kallsymsFor(object: Uint8Array, kallsyms: string): string {
-  let index = symbolIndex.get(kallsyms);
-  if (!index) {
-    if (symbolIndex.size >= INDEXED_KERNELS) symbolIndex.delete(symbolIndex.keys().next().value!);
-    index = { asked: new Set(), lines: new Map() };
-    symbolIndex.set(kallsyms, index);
-  }
   const names = externNames(object);
-  const fresh = new Set<string>();
-  for (const n of names) if (!index.asked.has(n)) fresh.add(n);
-  if (fresh.size) {
-    findSymbols(kallsyms, fresh, index.lines);
-    for (const n of fresh) index.asked.add(n);
-  }
+  const index = symbolsOf(kallsyms, names);
   const starts: number[] = [];
   for (const n of names) starts.push(...(index.lines.get(n) ?? []));
   starts.sort((a, b) => a - b);
@@ -98,6 +87,32 @@ export function kallsymsFor(object: Uint8Array, kallsyms: string): string {
     const end = kallsyms.indexOf('\n', s);
     return `${kallsyms.slice(s, end < 0 ? kallsyms.length : end)}\n`;
   }).join('');
+}
+
+/** Search a kernel's symbols once for the extern names of all `objects` that have __ksym
+ *  externs (check: when it reads the kernel), so that kallsymsFor() finds them looked up. */
+export function prepareKallsyms(kallsyms: string | undefined, objects: readonly Uint8Array[]): void {
+  if (kallsyms === undefined) return;
+  const names: string[] = [];
+  for (const o of objects) if (contains(o, KSYMS_SEC)) names.push(...externNames(o));
+  symbolsOf(kallsyms, names);
+}
+
+/** the kernel's index, with `names` looked up (those not asked before, in one search) */
+function symbolsOf(kallsyms: string, names: Iterable<string>): SymbolIndex {
+  let index = symbolIndex.get(kallsyms);
+  if (!index) {
+    if (symbolIndex.size >= INDEXED_KERNELS) symbolIndex.delete(symbolIndex.keys().next().value!);
+    index = { asked: new Set(), lines: new Map() };
+    symbolIndex.set(kallsyms, index);
+  }
+  const fresh = new Set<string>();
+  for (const n of names) if (!index.asked.has(n)) fresh.add(n);
+  if (fresh.size) {
+    findSymbols(kallsyms, fresh, index.lines);
+    for (const n of fresh) index.asked.add(n);
+  }
+  return index;
 }
 
 /** libbpf's fscanf("%llx %c %499s") separators: C's isspace */
