@@ -50,6 +50,10 @@ for (const k of spec.kinds) {
   if (new Set(k.parts.map((p) => p.name)).size !== k.parts.length) die(`kind '${k.kind}' names a part twice`);
 }
 if (new Set(spec.kinds.map((k) => k.kind)).size !== spec.kinds.length) die('a kind is named twice');
+// what cb_set_report_mode(index) makes a run's report part hold; the first is the default
+const modes = spec.reportModes;
+if (!Array.isArray(modes) || modes[0]?.name !== 'full') die('reportModes must start with "full" (the default)');
+for (const m of modes) if (!/^[a-z]+$/.test(m.name)) die(`report mode '${m.name}' must be [a-z]+`);
 
 // every export that returns a malloc'd result is a kind's, and every kind's export returns one
 const exported = exportsOf(join(top, 'wasm'));
@@ -131,6 +135,15 @@ struct cb_result_kind_info {
 static const struct cb_result_kind_info cb_result_kinds[CB_RESULT_NR_KINDS] __attribute__((unused)) = {
 ${kinds.map((k) => `\t{ ${cstr(k.kind)}, ${cstr(k.export)}, ${k.body === 'json' ? 1 : 0}, ${k.parts.length}, ${k.headerLen}, { ${k.parts.map((p) => cstr(p.name)).join(', ')} } },`).join('\n')}
 };
+
+/* cb_set_report_mode(): what a run's report part holds (a mode other than full names itself
+ * in the report as "reportMode") */
+enum cb_report_mode {
+${modes.map((m) => `\tCB_REPORT_${m.name.toUpperCase()}, /* ${m.holds} */`).join('\n')}
+\tCB_REPORT_NR_MODES
+};
+
+static const char *const cb_report_mode_names[CB_REPORT_NR_MODES] __attribute__((unused)) = { ${modes.map((m) => cstr(m.name)).join(', ')} };
 
 /* Write the header of a result of kind (its HEADER_LEN bytes, no NUL) to out. size: the
  * whole result's length, header included; off, len: each part's offset from the header's
@@ -268,6 +281,12 @@ ${k.parts.map((p) => `      /** ${p.holds} */\n      ${p.name}: { nameAt: ${p.na
 } as const;
 export type ResultKind = keyof typeof RESULT_KINDS;
 export type ResultPart<K extends ResultKind> = (typeof RESULT_KINDS)[K]['parts'][number];
+
+/** cb_set_report_mode()'s modes, by number: what a run's report part holds (a mode other
+ *  than full names itself in the report as "reportMode")
+${modes.map((m) => ` *  - ${m.name}: ${m.holds}`).join('\n')} */
+export const REPORT_MODES = [${modes.map((m) => `'${m.name}'`).join(', ')}] as const;
+export type ReportMode = (typeof REPORT_MODES)[number];
 `;
 
 const outputs = [[join(top, 'wasm/cb_result.h'), c], [join(top, 'src/worker/generated/result-protocol.ts'), ts]];

@@ -37,7 +37,7 @@ function sameList<T>(a: readonly T[] | undefined, b: readonly T[] | undefined, e
 const json = (v: unknown) => (v === undefined ? '' : JSON.stringify(v));
 
 /** the scalar inputs of a relocation, compared with === (the object by its sha256) */
-const SCALARS = ['objectName', 'btfKey', 'kconfig', 'kallsyms', 'kernelRelease', 'kernelVersion', 'machine', 'pageSize', 'logLevel', 'reportOnly', 'profileTarget'] as const;
+const SCALARS = ['objectName', 'btfKey', 'kconfig', 'kallsyms', 'kernelRelease', 'kernelVersion', 'machine', 'pageSize', 'logLevel', 'reportOnly', 'reportMode', 'profileTarget'] as const;
 
 export class ResultCache {
   #results: ResultEntry[] = [];

@@ -73,8 +73,9 @@ export interface RawWasm {
   /** parse a target BTF once: a handle for run() */
   register(btf: Uint8Array): number;
   release(handle: number): void;
-  /** cb_run's result without the log (withoutLog), as corebpf-native --no-log prints it */
-  run(obj: Uint8Array, name: string, handle: number, release?: string): string;
+  /** cb_run's result without the log (withoutLog), as corebpf-native --no-log prints it;
+   *  reportMode: the number of a mode of wasm/result-protocol.json (0 full, 1 failed) */
+  run(obj: Uint8Array, name: string, handle: number, release?: string, reportMode?: number): string;
 }
 
 /** the wasm build loaded directly (no worker), to compare its raw output with the native one */
@@ -96,11 +97,12 @@ export async function rawWasm(): Promise<RawWasm> {
     release(h) {
       call('cb_target_release', h);
     },
-    run(o, name, h, release = '') {
+    run(o, name, h, release = '', reportMode = 0) {
       const ptrs = [bytes(o), str(name), str(release), str(''), str('x86_64')];
       call('cb_set_object', ptrs[0]!, o.length, ptrs[1]!);
       call('cb_set_target', h);
       call('cb_set_log_level', 1);
+      call('cb_set_report_mode', reportMode);
       call('cb_set_kconfig', 0);
       call('cb_set_kernel', ptrs[2]!, ptrs[3]!, ptrs[4]!, 4096);
       call('cb_set_features', 0, 0);

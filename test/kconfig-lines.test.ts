@@ -1,12 +1,11 @@
 // The running kernel's config goes to the worker as the lines libbpf reads for the object's
-// .kconfig externs (src/host/kernel-env.ts configFor), not all ~8000: the plan must be the
+// .kconfig externs (src/object-externs.ts configFor), not all ~8000: the plan must be the
 // one the whole config gives, for every corpus object with CONFIG_ externs.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Relocator } from '../dist/index.js';
-import { configFor } from '../src/host/kernel-env.js';
-import { objectExterns } from '../src/host/object-externs.js';
+import { configFor, objectExterns } from '../src/object-externs.js';
 import { BTF_DIR, PROGS, corpus, fixtureBytes } from './helpers.js';
 
 const relocator = new Relocator({ size: 1, resultCache: 0 });

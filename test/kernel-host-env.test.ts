@@ -17,7 +17,7 @@ import { forRunningKernel, hostRelocateOptions } from '../src/host/kernel-env.js
 import { hostBtfPath, readKernelConfig, readModuleBtfs } from '../src/host/kernel-files.js';
 import { bumpMemlockRlimit, resetMemlock, RLIM_INFINITY } from '../src/host/memlock.js';
 import { BpfObject } from '../src/host/object.js';
-import { objectExterns } from '../src/host/object-externs.js';
+import { objectExterns } from '../src/object-externs.js';
 import { bpfCmdName, getSyscalls, setSyscalls, syscallError, type Rlimit } from '../src/host/syscall.js';
 import { bpfUsable, skipWith } from './kernel.js';
 

@@ -77,6 +77,16 @@ static const struct cb_result_kind_info cb_result_kinds[CB_RESULT_NR_KINDS] __at
 	{ "btfgen", "cb_btfgen", 0, 2, 117, { "error", "btf" } },
 };
 
+/* cb_set_report_mode(): what a run's report part holds (a mode other than full names itself
+ * in the report as "reportMode") */
+enum cb_report_mode {
+	CB_REPORT_FULL, /* relocations: every relocation's record, in libbpf's order */
+	CB_REPORT_FAILED, /* relocations: only the failed ones' records (each whole, in libbpf's order); reportMode: "failed"; programs: the programs with a relocation record, in the order of their first (stats count every record: corebpf check reads no more) */
+	CB_REPORT_NR_MODES
+};
+
+static const char *const cb_report_mode_names[CB_REPORT_NR_MODES] __attribute__((unused)) = { "full", "failed" };
+
 /* Write the header of a result of kind (its HEADER_LEN bytes, no NUL) to out. size: the
  * whole result's length, header included; off, len: each part's offset from the header's
  * first byte and its length. */

@@ -380,7 +380,7 @@ int vk_core_patch_insn(const char *prog_name, struct bpf_insn *insn, int insn_id
 	return err;
 }
 
-void core_report_json(struct json *j)
+void core_report_json(struct json *j, bool failed_only)
 {
 	int i;
 
@@ -389,6 +389,8 @@ void core_report_json(struct json *j)
 		struct relo_rec *r = &recs[i];
 		bool failed = r->poison || r->calc_failed || r->patch_failed;
 
+		if (failed_only && !failed)
+			continue;
 		json_obj_begin(j);
 		json_kstr(j, "program", r->prog);
 		json_ku64(j, "relo", r->relo_idx);
@@ -428,6 +430,27 @@ void core_report_json(struct json *j)
 		if (r->reason)
 			json_kstr(j, "reason", r->reason);
 		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* the programs with a relocation record, each once, in the order of their first record: what
+ * a caller that gets only the failed records (CB_REPORT_FAILED) still learns of the others */
+void core_report_programs_json(struct json *j)
+{
+	int i, k;
+
+	json_arr_begin(j);
+	for (i = 0; i < nr_recs; i++) {
+		const char *p = recs[i].prog;
+
+		/* libbpf relocates program by program: most records follow one of their own */
+		if (i && strcmp(recs[i - 1].prog, p) == 0)
+			continue;
+		for (k = 0; k < i && strcmp(recs[k].prog, p); k++)
+			;
+		if (k == i)
+			json_str(j, p);
 	}
 	json_arr_end(j);
 }

@@ -269,6 +269,13 @@ CB_EXPORT void cb_set_object(const void *data, size_t len, const char *name)
 
 CB_EXPORT void cb_set_target(int handle) { in.target = handle; }
 CB_EXPORT void cb_set_log_level(int level) { in_log_level = level; }
+
+/* what the report part holds (enum cb_report_mode of cb_result.h; unknown: full) */
+static int in_report_mode = CB_REPORT_FULL;
+CB_EXPORT void cb_set_report_mode(int mode)
+{
+	in_report_mode = mode > CB_REPORT_FULL && mode < CB_REPORT_NR_MODES ? mode : CB_REPORT_FULL;
+}
 int cb_debug_messages(void) { return in_log_level >= LIBBPF_DEBUG; }
 CB_EXPORT void cb_set_kconfig(const char *text) { set_str(&in.kconfig, text); }
 CB_EXPORT void cb_set_adjustments(const char *text) { set_str(&in.adjust, text); }
@@ -839,8 +846,9 @@ static void result_end(struct json *j, enum cb_result_kind kind, int err, const 
 /* Returns a malloc'd text, the caller frees it with cb_free(): the result header of kind run
  * (wasm/cb_result.h, generated from wasm/result-protocol.json: magic, version, size, kind,
  * status, and where each part is) and then {"report":{"error":...,"stats":...,
- * "relocations":[...]},"plan":...,"log":"..."}, whose parts the host slices by the
- * header's offsets. */
+ * "relocations":[...]} (with CB_REPORT_FAILED: "reportMode", the failed relocations
+ * and "programs"),"plan":...,"log":"..."}, whose parts the host slices by the header's
+ * offsets. */
 CB_EXPORT char *cb_run(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
@@ -941,8 +949,14 @@ CB_EXPORT char *cb_run(void)
 	json_ku64(&j, "relocations", core_report_count());
 	json_ku64(&j, "failedRelocations", core_report_failed());
 	json_obj_end(&j);
+	if (in_report_mode != CB_REPORT_FULL)
+		json_kstr(&j, "reportMode", cb_report_mode_names[in_report_mode]);
 	json_key(&j, "relocations");
-	core_report_json(&j);
+	core_report_json(&j, in_report_mode == CB_REPORT_FAILED);
+	if (in_report_mode == CB_REPORT_FAILED) {
+		json_key(&j, "programs");
+		core_report_programs_json(&j);
+	}
 	json_obj_end(&j);
 	part_end(&j, CB_RESULT_RUN_REPORT, off, len);
 	part_begin(&j, CB_RESULT_KIND_RUN, CB_RESULT_RUN_PLAN, off);

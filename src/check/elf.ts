@@ -16,6 +16,8 @@ export interface ElfInfo {
   /** entry programs (FUNC symbols in executable sections other than .text), in symbol order */
   programs: CheckedProgram[];
   sections: string[];
+  /** names of the undefined (SHN_UNDEF) symbols: libbpf's externs are among them */
+  undefinedSymbols: string[];
 }
 
 export function elfEndianness(b: Uint8Array): Endianness | null {
@@ -68,6 +70,7 @@ export function readElf(b: Uint8Array): ElfInfo | null {
     const shstr = sh(shstrndx);
     const sections = Array.from({ length: shnum }, (_, i) => str(shstr, sh(i).name));
     const programs: CheckedProgram[] = [];
+    const undefinedSymbols: string[] = [];
     for (let i = 0; i < shnum; i++) {
       const s = sh(i);
       if (s.type !== SHT_SYMTAB) continue;
@@ -78,14 +81,19 @@ export function readElf(b: Uint8Array): ElfInfo | null {
         if (o + 24 > b.length) break;
         const info = b[o + 4]!;
         const shndx = u16(o + 6);
-        if ((info & 0xf) !== STT_FUNC || shndx === 0 || shndx >= shnum) continue;
+        if (shndx === 0) {
+          const name = str(strtab, u32(o));
+          if (name) undefinedSymbols.push(name);
+          continue;
+        }
+        if ((info & 0xf) !== STT_FUNC || shndx >= shnum) continue;
         const sec = sh(shndx);
         const secName = sections[shndx]!;
         if (!(sec.flags & SHF_EXECINSTR) || secName === '.text') continue;
         programs.push({ name: str(strtab, u32(o)), section: secName });
       }
     }
-    return { endianness, is64: true, machine: u16(18), programs, sections };
+    return { endianness, is64: true, machine: u16(18), programs, sections, undefinedSymbols };
   } catch {
     return null;
   }

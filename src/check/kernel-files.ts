@@ -5,6 +5,8 @@
 // `__ksym`s resolve per kernel offline, as on the kernel itself.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { configFor, objectExterns } from '../object-externs.js';
+import { readElf } from './elf.js';
 import { readKernel } from './kernels.js';
 
 export interface KernelTexts {
@@ -33,6 +35,7 @@ export async function readKernelTexts(dir: string, k: { kconfig?: string; kallsy
 
 const KCONFIG_SEC = new TextEncoder().encode('.kconfig\0');
 const KSYMS_SEC = new TextEncoder().encode('.ksyms\0');
+const CONFIG_PREFIX = new TextEncoder().encode('CONFIG_');
 
 function contains(hay: Uint8Array, needle: Uint8Array): boolean {
   return Buffer.from(hay.buffer, hay.byteOffset, hay.byteLength).indexOf(needle) >= 0;
@@ -40,54 +43,140 @@ function contains(hay: Uint8Array, needle: Uint8Array): boolean {
 
 /** Which of the texts an object can use: libbpf puts `__kconfig` externs in a ".kconfig" and
  * `__ksym` externs in a ".ksyms" DATASEC; an object naming neither never reads them (and a
- * kernel's symbols are megabytes not worth sending to a worker for nothing). */
+ * kernel's symbols are megabytes not worth sending to a worker for nothing). Of the config,
+ * the lines of the object's CONFIG_ externs (configFor, as for the running kernel); none when
+ * the object has no CONFIG_ string at all (only LINUX_* externs, which libbpf fills itself:
+ * it reads no config then); the whole text when it has one the BTF reader did not list. */
 export function textsFor(object: Uint8Array, t: KernelTexts): KernelTexts {
   const out: KernelTexts = {};
-  if (t.kconfig !== undefined && contains(object, KCONFIG_SEC)) out.kconfig = t.kconfig;
+  if (t.kconfig !== undefined && contains(object, KCONFIG_SEC)) {
+    const names = objectExterns(object).kconfig;
+    if (names.length) out.kconfig = configFor(t.kconfig, names);
+    else if (contains(object, CONFIG_PREFIX)) out.kconfig = t.kconfig;
+  }
   if (t.kallsyms !== undefined && contains(object, KSYMS_SEC)) out.kallsyms = kallsymsFor(object, t.kallsyms);
   return out;
 }
 
-// A kernel's symbol lines by name, built once per kernel text; check has a kernel per worker
-// in flight, so a few are kept.
-const symbolIndex = new Map<string, Map<string, number[]>>();
+/** a kernel's symbol lines (their offsets in the text) by name, for the names asked so far */
+interface SymbolIndex {
+  asked: Set<string>;
+  lines: Map<string, number[]>;
+}
+// by kernel text; check has a kernel per worker in flight, so a few are kept
+const symbolIndex = new Map<string, SymbolIndex>();
 const INDEXED_KERNELS = 8;
 
 /**
  * The lines of kallsyms an object can match, in their order: libbpf (kallsyms_cb) looks each
  * line's name up among the object's externs, a `d` symbol's ".llvm.<hash>" suffix cut off
- * first. An extern's name is a string of the object, so keeping the lines whose name is one of
- * its strings keeps every line libbpf would use (and every ambiguity it would see), while a
- * worker gets a few lines instead of megabytes to copy and parse for each object × kernel.
+ * first. An extern is an undefined symbol of the object's symbol table (libbpf's
+ * sym_is_extern), so keeping the lines whose name is one of those keeps every line libbpf
+ * would use (and every ambiguity it would see), while a worker gets a few lines instead of
+ * megabytes to copy and parse for each object × kernel. (An object whose symbol table cannot
+ * be read: the lines of every string of the object.) A kernel's text is searched once per
+ * name, for all its names at once (a regular expression: ~70,000 lines, a handful wanted).
  */
 export function kallsymsFor(object: Uint8Array, kallsyms: string): string {
-  let index = symbolIndex.get(kallsyms);
-  if (!index) {
-    if (symbolIndex.size >= INDEXED_KERNELS) symbolIndex.delete(symbolIndex.keys().next().value!);
-    index = new Map();
-    let start = 0;
-    for (let line = 0; start < kallsyms.length; line++) {
-      let end = kallsyms.indexOf('\n', start);
-      if (end < 0) end = kallsyms.length;
-      const fields = kallsyms.slice(start, end).trim().split(/\s+/);
-      const name = fields[2];
-      if (name) {
-        const llvm = fields[1] === 'd' ? name.indexOf('.llvm.') : -1;
-        const key = llvm >= 0 ? name.slice(0, llvm) : name;
-        const lines = index.get(key);
-        if (lines) lines.push(start); else index.set(key, [start]);
-      }
-      start = end + 1;
-    }
-    symbolIndex.set(kallsyms, index);
-  }
+  const names = externNames(object);
+  const index = symbolsOf(kallsyms, names);
   const starts: number[] = [];
-  for (const str of objectStrings(object)) starts.push(...(index.get(str) ?? []));
+  for (const n of names) starts.push(...(index.lines.get(n) ?? []));
   starts.sort((a, b) => a - b);
   return starts.map((s) => {
     const end = kallsyms.indexOf('\n', s);
     return `${kallsyms.slice(s, end < 0 ? kallsyms.length : end)}\n`;
   }).join('');
+}
+
+/** Search a kernel's symbols once for the extern names of all `objects` that have __ksym
+ *  externs (check: when it reads the kernel), so that kallsymsFor() finds them looked up. */
+export function prepareKallsyms(kallsyms: string | undefined, objects: readonly Uint8Array[]): void {
+  if (kallsyms === undefined) return;
+  const names: string[] = [];
+  for (const o of objects) if (contains(o, KSYMS_SEC)) names.push(...externNames(o));
+  symbolsOf(kallsyms, names);
+}
+
+/** the kernel's index, with `names` looked up (those not asked before, in one search) */
+function symbolsOf(kallsyms: string, names: Iterable<string>): SymbolIndex {
+  let index = symbolIndex.get(kallsyms);
+  if (!index) {
+    if (symbolIndex.size >= INDEXED_KERNELS) symbolIndex.delete(symbolIndex.keys().next().value!);
+    index = { asked: new Set(), lines: new Map() };
+    symbolIndex.set(kallsyms, index);
+  }
+  const fresh = new Set<string>();
+  for (const n of names) if (!index.asked.has(n)) fresh.add(n);
+  if (fresh.size) {
+    findSymbols(kallsyms, fresh, index.lines);
+    for (const n of fresh) index.asked.add(n);
+  }
+  return index;
+}
+
+/** libbpf's fscanf("%llx %c %499s") separators: C's isspace */
+const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** beyond this many names a pass over every line is cheaper than the expression */
+const MAX_SEARCHED = 64;
+
+/** Add to `out` the offset of each line ("ADDRESS TYPE NAME [MODULE]") whose name, its
+ * ".llvm." suffix cut off for a `d` symbol, is in `want`. The expression only finds where a
+ * wanted name follows a separator; each such line is read as a whole to decide. */
+function findSymbols(text: string, want: ReadonlySet<string>, out: Map<string, number[]>): void {
+  const add = (start: number) => {
+    const key = lineName(text, start);
+    if (key === undefined || !want.has(key)) return;
+    const lines = out.get(key);
+    if (lines?.[lines.length - 1] === start) return;
+    if (lines) lines.push(start);
+    else out.set(key, [start]);
+  };
+  if (want.size > MAX_SEARCHED) {
+    for (let start = 0; start < text.length;) {
+      add(start);
+      const end = text.indexOf('\n', start);
+      start = end < 0 ? text.length : end + 1;
+    }
+    return;
+  }
+  // longest first: a name that is another's prefix must not end the alternation early
+  const re = new RegExp(`[\\t\\v\\f\\r ](?:${[...want].sort((a, b) => b.length - a.length).map(escape).join('|')})(?=[\\s.]|$)`, 'g');
+  for (const m of text.matchAll(re)) add(text.lastIndexOf('\n', m.index!) + 1);
+}
+
+/** the name of the line at `start` as libbpf matches it, or undefined when it has none */
+function lineName(text: string, start: number): string | undefined {
+  let end = text.indexOf('\n', start);
+  if (end < 0) end = text.length;
+  let i = start;
+  while (i < end && isSpace(text.charCodeAt(i))) i++;
+  while (i < end && !isSpace(text.charCodeAt(i))) i++; // address
+  while (i < end && isSpace(text.charCodeAt(i))) i++;
+  const type = i;
+  while (i < end && !isSpace(text.charCodeAt(i))) i++;
+  const dataSymbol = i - type === 1 && text.charCodeAt(type) === 0x64; // 'd'
+  while (i < end && isSpace(text.charCodeAt(i))) i++;
+  const name = i;
+  while (i < end && !isSpace(text.charCodeAt(i))) i++;
+  if (i === name) return undefined;
+  const key = text.slice(name, i);
+  const llvm = dataSymbol ? key.indexOf('.llvm.') : -1;
+  return llvm >= 0 ? key.slice(0, llvm) : key;
+}
+
+// per object (check asks for each kernel)
+const externsOf = new WeakMap<Uint8Array, string[]>();
+
+/** the names an extern of the object can have: its undefined symbols (else all its strings) */
+function externNames(object: Uint8Array): string[] {
+  let names = externsOf.get(object);
+  if (!names) {
+    names = [...new Set(readElf(object)?.undefinedSymbols ?? objectStrings(object))];
+    externsOf.set(object, names);
+  }
+  return names;
 }
 
 /** Every NUL-terminated run of bytes in the object, as latin1 (names are ASCII). */

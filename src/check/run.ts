@@ -13,9 +13,10 @@ import { CorebpfError, LibbpfError, ObjectFormatError, RelocationError } from '.
 import { objectNameOf, readInput, sha256 } from '../inputs.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
 import { WorkerPool } from '../worker/pool.js';
+import type { ReportMode } from '../worker/generated/result-protocol.js';
 import { btfEndianness, elfArch, readElf } from './elf.js';
 import { adjustmentsFor, type Expectation, type ObjectAdjustment } from './expect.js';
-import { readKernelTexts, textsFor, type KernelTexts } from './kernel-files.js';
+import { prepareKallsyms, readKernelTexts, textsFor, type KernelTexts } from './kernel-files.js';
 import { listKernels, machineOf, readKernel, shardOf, type KernelInput } from './kernels.js';
 import {
   REPORT_FORMAT, REPORT_VERSION, classify, completePrograms, errorPrograms, failedRelocation,
@@ -44,6 +45,10 @@ export interface CheckOptions {
   /** called after every object × kernel */
   onProgress?: (p: CheckProgress) => void;
   wasmDir?: string;
+  /** @internal the report the workers send: 'failed' (the default: the failed relocations,
+   *  their count and programs, all the report reads) or 'full' (every record;
+   *  test/check-report-mode.test.ts compares the two) */
+  reportMode?: ReportMode;
 }
 
 /** The progress of a check run, as given to `onProgress`. */
@@ -173,7 +178,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckRun> {
       let p = loads.get(i);
       if (!p) {
         // the BTF, and the kernel's config and symbols when it brings them
-        p = Promise.all([readKernel(kernels[i]!.path, stats), readKernelTexts(opts.btfDir, kernels[i]!)]);
+        p = Promise.all([readKernel(kernels[i]!.path, stats), readKernelTexts(opts.btfDir, kernels[i]!).then((t) => {
+          prepareKallsyms(t.kallsyms, objects.map((o) => o.bytes)); // one search for every object's ksyms
+          return t;
+        })]);
         p.catch(() => {}); // handled when awaited
         loads.set(i, p);
       }
@@ -190,7 +198,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckRun> {
         const loaded = await load(i).catch((e: unknown) => e as Error);
         loads.delete(i);
         const [bytes, texts] = loaded instanceof Error ? [loaded, {}] : loaded;
-        results[i] = await checkKernel(pool, w, k, bytes, texts, objects, stats, () => { done++; progress(); }, opts.onPlan);
+        results[i] = await checkKernel(pool, w, k, bytes, texts, objects, stats, () => { done++; progress(); }, opts.onPlan, opts.reportMode ?? 'failed');
         current.delete(k.id);
         kernelsDone++;
         unexpected += countUnexpected(objects, k, results[i]!, expectations);
@@ -245,7 +253,7 @@ function errorResult(o: ObjectInput, k: KernelInput, e: unknown, ms: number): Ob
 }
 
 async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: Uint8Array | Error, texts: KernelTexts, objects: ObjectInput[],
-  stats: CheckRun['stats'], tick: () => void, onPlan?: CheckOptions['onPlan']): Promise<ObjectResult[]> {
+  stats: CheckRun['stats'], tick: () => void, onPlan: CheckOptions['onPlan'], reportMode: ReportMode): Promise<ObjectResult[]> {
   const out: ObjectResult[] = new Array(objects.length);
   if (bytes instanceof Error) {
     objects.forEach((o, i) => { out[i] = errorResult(o, k, bytes, 0); tick(); });
@@ -288,6 +296,9 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
             profileTarget: true,
             ...textsFor(o.bytes, texts),
             reportOnly: !onPlan, // the matrix needs the relocations; --verify the plans too
+            // what the matrix reads of them: the failed ones, the count and the programs
+            // (the glue writes no record of the others, this thread parses none)
+            reportMode: onPlan ? 'full' : reportMode,
             adjustments: disabled.length ? disablePrograms(o.adjustments, disabled.map((d) => d.program)) : o.adjustments,
           }, [], w);
           break;
@@ -302,18 +313,21 @@ async function checkKernel(pool: WorkerPool, w: number, k: KernelInput, bytes: U
       if (r.missingFeatures) k.missingFeatures = r.missingFeatures;
       if (onPlan && r.plan) onPlan(o.id, k.id, r.plan);
       out[i] = withDisabled({
-        object: o.id, kernel: k.id, outcome: 'relocated', relocations: r.relocations.length,
+        object: o.id, kernel: k.id, outcome: 'relocated', relocations: r.stats.relocations,
         failed: r.relocations.filter((x) => x.status === 'failed').map(failedRelocation),
-        programsRelocated: programsOf(r.relocations), error: null, programs: [], ms: Math.round(performance.now() - t),
+        programsRelocated: r.programs ?? programsOf(r.relocations), error: null, programs: [], ms: Math.round(performance.now() - t),
         ...(r.unmet?.length ? { unmet: r.unmet } : {}),
       });
     } catch (e) {
       const ms = Math.round(performance.now() - t);
       if (e instanceof RelocationError) {
+        // a 'failed' report: the failed records, and the count and programs of them all
         const rel = e.relocations as RelocationRecord[];
+        const count = e.details.relocationCount as number | undefined;
+        const programs = e.details.programs as string[] | undefined;
         out[i] = withDisabled({
-          object: o.id, kernel: k.id, outcome: 'stopped', relocations: rel.length,
-          failed: rel.filter((x) => x.status === 'failed').map(failedRelocation), programsRelocated: programsOf(rel),
+          object: o.id, kernel: k.id, outcome: 'stopped', relocations: count ?? rel.length,
+          failed: rel.filter((x) => x.status === 'failed').map(failedRelocation), programsRelocated: programs ?? programsOf(rel),
           error: { name: e.name, message: firstLines(e.message) }, programs: [], ms,
         });
       } else {

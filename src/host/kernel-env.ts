@@ -15,7 +15,7 @@ import { HOST_BTF_PATH, objectNameOf, readInput } from '../inputs.js';
 import type { RelocateOptions } from '../relocate.js';
 import { kernelFeatures } from './features/index.js';
 import { hostBtfPath, readKallsyms, readKernelConfig, readModuleBtfs } from './kernel-files.js';
-import { objectExterns } from './object-externs.js';
+import { configFor, objectExterns } from '../object-externs.js';
 
 export interface HostEnvOptions {
   /** where /proc/config.gz and /boot/config-* are looked for (tests) */
@@ -23,32 +23,6 @@ export interface HostEnvOptions {
   /** /sys/kernel/btf/vmlinux (tests) */
   sysfsBtf?: string;
   kallsymsPath?: string;
-}
-
-/* The system config's lines libbpf reads for an object's externs: a kernel config is ~100 KB
- * (~8000 lines) that goes to the worker and into wasm memory with every relocation, and
- * libbpf only reads the lines of its externs. Kept: those lines, and every line libbpf would
- * refuse whatever the externs (CONFIG_ without '=', or longer than its PATH_MAX line buffer);
- * dropped: comments, blank lines and other options, which it skips. Text with a NUL (where
- * libbpf stops reading) is kept whole. Remembered per (text, externs): asked on every load. */
-const configLines = new Map<string, { text: string; lines: string }>();
-export function configFor(text: string, names: readonly string[]): string {
-  if (text.includes('\0')) return text;
-  const key = names.join(',');
-  const have = configLines.get(key);
-  if (have?.text === text) return have.lines;
-  const want = new Set(names);
-  const kept = text.split('\n').filter((l) => {
-    if (l.length >= 4000) return true;
-    if (!l.startsWith('CONFIG_')) return false;
-    const eq = l.indexOf('=');
-    return eq < 0 || want.has(l.slice(0, eq));
-  });
-  // none of them there: the text as it is (libbpf then says which it misses, as before)
-  const lines = kept.length ? `${kept.join('\n')}\n` : text;
-  configLines.set(key, { text, lines });
-  if (configLines.size > 16) configLines.delete(configLines.keys().next().value as string);
-  return lines;
 }
 
 /**

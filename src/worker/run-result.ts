@@ -7,6 +7,7 @@ import type { CtxTarget } from '../analysis/ctx-access.js';
 import { unmetNeeds, type UnmetNeed } from '../analysis/needs.js';
 import type { KernelOffers } from '../btf/kernel-features.js';
 import type { LoadPlan, RelocationRecord } from '../plan.js';
+import type { ReportMode } from './generated/result-protocol.js';
 import { decodeResult, parsePart } from './result.js';
 
 /** Counts of a relocation in the worker. */
@@ -37,6 +38,9 @@ export interface RelocateOutcome {
   unmet?: UnmetNeed[];
   /** with profileTarget: libbpf's features the target kernel lacks */
   missingFeatures?: string[];
+  /** reportMode 'failed': the programs with a relocation record, in the order of their first
+   *  (`relocations` holds only the failed records; stats.relocations counts every one) */
+  programs?: string[];
 }
 
 /** the report part of the glue's result (wasm/result-protocol.json), with what the worker adds */
@@ -44,6 +48,9 @@ export interface GlueReport {
   error: { code: string; errno: string; message: string } | null;
   stats: { syscalls: number; relocations: number; failedRelocations: number };
   relocations: RelocationRecord[];
+  /** reportMode 'failed' (the glue writes both) */
+  reportMode?: ReportMode;
+  programs?: string[];
   unmet?: UnmetNeed[];
   missingFeatures?: string[];
 }
@@ -60,6 +67,7 @@ export function decodeOutcome(w: RelocateWire): RelocateOutcome {
   const plan = glued ? { ...glued, relocations: report.relocations } as LoadPlan : null;
   return {
     plan: plan!, relocations: report.relocations, stats: { ...report.stats, targetCached: w.targetCached }, log: parsePart<string>(r.parts.log),
+    ...(report.programs ? { programs: report.programs } : {}),
     ...(report.unmet ? { unmet: report.unmet } : {}),
     ...(report.missingFeatures ? { missingFeatures: report.missingFeatures } : {}),
   };

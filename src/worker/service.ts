@@ -14,6 +14,7 @@ import { readBtf } from '../btf/raw.js';
 import { CorebpfWasm, TargetBtfError, WASM_MAX_MEMORY, type ModuleBtf } from './wasm.js';
 import { RESULT_STATUS_OK, decodeResult, encodeResult, parsePart, textPart } from './result.js';
 import { judgeReport, linuxErrno, linuxErrnos, withLinuxErrnos, type GlueReport, type GlueResult, type RelocateWire } from './run-result.js';
+import type { ReportMode } from './generated/result-protocol.js';
 
 export { decodeOutcome, linuxErrno, linuxErrnos, type RelocateOutcome, type RelocateStats, type RelocateWire } from './run-result.js';
 
@@ -42,6 +43,11 @@ export interface RelocateRequest {
   logLevel?: LogLevel;
   /** only the relocation report comes back (plan and log are dropped in the worker) */
   reportOnly?: boolean;
+  /** what the report holds (wasm/result-protocol.json reportModes): 'full' (default) every
+   *  relocation's record; 'failed' only the failed ones' (plan.relocations too), with the
+   *  outcome's `programs` and stats.relocations counting them all: what `corebpf check`
+   *  reads, written by the glue without the records it would drop */
+  reportMode?: ReportMode;
   /** the open phase: libbpf's setters applied between open and load (src/adjust.ts) */
   adjustments?: Adjustments;
   /** what the target kernel offers (check: read from its BTF): the result lists the plan's
@@ -276,6 +282,7 @@ export class RelocationService {
       moduleBtfs: req.moduleBtfs,
       targetPrograms: req.targetPrograms,
       adjustments: adjustmentsText(req.adjustments),
+      reportMode: req.reportMode,
     });
     const r = decodeResult(out, 'run', FROM_WASM);
     if (r.status !== RESULT_STATUS_OK) {
@@ -297,7 +304,9 @@ export class RelocationService {
     const e = r.error!;
     const tail = logTail(r.log);
     const errnoValue = linuxErrno(e.errno);
-    const details = { object: req.objectName, errno: e.errno, errnoName: e.errno, ...(errnoValue !== undefined ? { errnoValue } : {}), log: r.log, relocations: r.relocations };
+    // a 'failed' report: the failed relocations, with the count and programs of them all
+    const some = r.reportMode === 'failed' ? { relocationCount: r.stats.relocations, programs: r.programs } : {};
+    const details = { object: req.objectName, errno: e.errno, errnoName: e.errno, ...(errnoValue !== undefined ? { errnoValue } : {}), log: r.log, relocations: r.relocations, ...some };
     // libbpf refuses at open an object whose .maps need BTF it lacks
     const code = e.code === 'object_format' && /BTF is required, but is missing/.test(r.log) ? 'no_btf' : e.code;
     switch (code) {

@@ -3,9 +3,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { CorebpfError } from '../errors.js';
+import { CorebpfError, WasmProtocolError } from '../errors.js';
 import type { CbExports } from './generated/exports.js';
-import { RESULT_PREFIX_LEN } from './generated/result-protocol.js';
+import { REPORT_MODES, RESULT_PREFIX_LEN, type ReportMode } from './generated/result-protocol.js';
 import { resultSize } from './result.js';
 
 /** the module: emscripten's runtime helpers and the glue's entry points (generated from the
@@ -59,6 +59,8 @@ export interface RawRunInput {
   targetPrograms?: readonly Uint8Array[];
   /** open-phase adjustments in the glue's text form (src/adjust.ts) */
   adjustments?: string;
+  /** what the report part holds (wasm/result-protocol.json reportModes; default full) */
+  reportMode?: ReportMode;
 }
 
 export interface ModuleBtf {
@@ -242,6 +244,16 @@ export class CorebpfWasm {
     }
   }
 
+  private setReportMode(mode: ReportMode): void {
+    // a module built before report modes has no setter, and writes the full report
+    if (typeof this.m._cb_set_report_mode !== 'function') {
+      if (mode === 'full') return;
+      throw new WasmProtocolError(`the wasm module (dist/wasm) cannot write the '${mode}' report (it has no cb_set_report_mode): rebuild the wasm module and the JavaScript from one checkout (\`make\`)`,
+        { code: 'wasm_protocol', reportMode: mode });
+    }
+    this.m._cb_set_report_mode(REPORT_MODES.indexOf(mode));
+  }
+
   releaseTarget(handle: number): void {
     this.m._cb_target_release(handle);
   }
@@ -256,6 +268,7 @@ export class CorebpfWasm {
       this.m._cb_set_object(obj, input.object.byteLength, keep(this.cstr(input.objectName)));
       this.m._cb_set_target(input.target);
       this.m._cb_set_log_level(input.logLevel);
+      this.setReportMode(input.reportMode ?? 'full');
       this.m._cb_set_kconfig(keep(this.cstr(input.kconfig)));
       if (input.kallsyms !== undefined) {
         const ks = new TextEncoder().encode(input.kallsyms);

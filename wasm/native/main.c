@@ -3,7 +3,8 @@
  *
  *   corebpf-native OBJECT TARGET_BTF [--name N] [--kconfig FILE] [--release R]
  *                  [--kernel-version V] [--machine M] [--page-size N] [--features HEX]
- *                  [--no-log] [--log-level 0|1|2] [--repeat N] [--warm]
+ *                  [--no-log] [--log-level 0|1|2] [--report-mode full|failed]
+ *                  [--repeat N] [--warm]
  *
  * Prints the result of cb_run() (the last run's: the header of wasm/cb_result.h, then the
  * JSON). With --repeat, prints per-run wall times in microseconds to stderr as
@@ -22,6 +23,7 @@ const char *cb_target_error(void);
 void cb_set_object(const void *data, size_t len, const char *name);
 void cb_set_target(int handle);
 void cb_set_log_level(int level);
+void cb_set_report_mode(int mode);
 void cb_set_kconfig(const char *text);
 void cb_set_kernel(const char *release, const char *version, const char *machine, long page_size);
 void cb_set_features(const unsigned char *profile, size_t len);
@@ -88,7 +90,7 @@ int main(int argc, char **argv)
 	unsigned char features[64] = { 0 };
 	size_t nfeat = 0, obj_len, btf_len, kc_len;
 	long page_size = 4096;
-	int repeat = 1, warm = 0, no_log = 0, log_level = 1, i, h = -1;
+	int repeat = 1, warm = 0, no_log = 0, log_level = 1, report_mode = CB_REPORT_FULL, i, h = -1;
 	char *obj, *btf, *kconfig = NULL, *out = NULL;
 
 	for (i = 1; i < argc; i++) {
@@ -104,6 +106,16 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--warm")) warm = 1;
 		else if (!strcmp(a, "--no-log")) no_log = 1;
 		else if (!strcmp(a, "--log-level") && i + 1 < argc) log_level = atoi(argv[++i]);
+		else if (!strcmp(a, "--report-mode") && i + 1 < argc) {
+			const char *m = argv[++i];
+
+			for (report_mode = 0; report_mode < CB_REPORT_NR_MODES && strcmp(cb_report_mode_names[report_mode], m); report_mode++)
+				;
+			if (report_mode == CB_REPORT_NR_MODES) {
+				fprintf(stderr, "%s: unknown report mode '%s'\n", argv[0], m);
+				return 2;
+			}
+		}
 		else if (!strcmp(a, "--features") && i + 1 < argc) {
 			const char *hx = argv[++i];
 
@@ -150,6 +162,7 @@ int main(int argc, char **argv)
 		cb_set_object(obj, obj_len, name);
 		cb_set_target(h);
 		cb_set_log_level(log_level);
+		cb_set_report_mode(report_mode);
 		cb_set_kconfig(kconfig);
 		cb_set_kernel(release, version, machine, page_size);
 		cb_set_features(features, nfeat);

@@ -49,6 +49,8 @@ export interface CbExports {
   _cb_set_log_level(level: number): void;
   /** corebpf.c: void cb_set_object(…) */
   _cb_set_object(data: number, len: number, name: number): void;
+  /** corebpf.c: void cb_set_report_mode(…) */
+  _cb_set_report_mode(mode: number): void;
   /** corebpf.c: void cb_set_target(…) */
   _cb_set_target(handle: number): void;
   /** corebpf.c: const char * cb_target_error(void) */
@@ -60,4 +62,4 @@ export interface CbExports {
 }
 
 /** their names, as the Makefile links them (with malloc and free) */
-export const CB_EXPORT_NAMES = ['cb_add_module_btf', 'cb_add_target_prog', 'cb_btf_dump_c', 'cb_btfgen', 'cb_clear_module_btfs', 'cb_clear_target_progs', 'cb_errno_name', 'cb_feature_count', 'cb_feature_desc', 'cb_feature_name', 'cb_free', 'cb_libbpf_version', 'cb_malloc', 'cb_open', 'cb_run', 'cb_selftest_trap', 'cb_set_adjustments', 'cb_set_features', 'cb_set_kallsyms', 'cb_set_kconfig', 'cb_set_kernel', 'cb_set_log_level', 'cb_set_object', 'cb_set_target', 'cb_target_error', 'cb_target_register', 'cb_target_release'] as const;
+export const CB_EXPORT_NAMES = ['cb_add_module_btf', 'cb_add_target_prog', 'cb_btf_dump_c', 'cb_btfgen', 'cb_clear_module_btfs', 'cb_clear_target_progs', 'cb_errno_name', 'cb_feature_count', 'cb_feature_desc', 'cb_feature_name', 'cb_free', 'cb_libbpf_version', 'cb_malloc', 'cb_open', 'cb_run', 'cb_selftest_trap', 'cb_set_adjustments', 'cb_set_features', 'cb_set_kallsyms', 'cb_set_kconfig', 'cb_set_kernel', 'cb_set_log_level', 'cb_set_object', 'cb_set_report_mode', 'cb_set_target', 'cb_target_error', 'cb_target_register', 'cb_target_release'] as const;

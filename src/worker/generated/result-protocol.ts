@@ -82,3 +82,10 @@ export const RESULT_KINDS = {
 } as const;
 export type ResultKind = keyof typeof RESULT_KINDS;
 export type ResultPart<K extends ResultKind> = (typeof RESULT_KINDS)[K]['parts'][number];
+
+/** cb_set_report_mode()'s modes, by number: what a run's report part holds (a mode other
+ *  than full names itself in the report as "reportMode")
+ *  - full: relocations: every relocation's record, in libbpf's order
+ *  - failed: relocations: only the failed ones' records (each whole, in libbpf's order); reportMode: "failed"; programs: the programs with a relocation record, in the order of their first (stats count every record: corebpf check reads no more) */
+export const REPORT_MODES = ['full', 'failed'] as const;
+export type ReportMode = (typeof REPORT_MODES)[number];
