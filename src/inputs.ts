@@ -2,11 +2,19 @@
 // the worker only ever sees bytes.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, type BigIntStats } from 'node:fs';
 import { basename } from 'node:path';
 import { CorebpfError } from './errors.js';
 
 export const HOST_BTF_PATH = '/sys/kernel/btf/vmlinux';
+
+/** A file version's identity, for the caches of what was read from a file (object files,
+ *  target BTF, kernel config, uprobe targets): a new inode (a replaced file), size, mtime or
+ *  ctime (which a write bumps even when the writer sets mtime back) makes a new one; all in
+ *  nanoseconds, so two writes within a millisecond differ. From a `{ bigint: true }` stat. */
+export function fileIdentity(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
 
 /* Decompressed inputs are capped: a few hundred KB of .xz can expand to gigabytes. The
  * largest kernel BTF (all of vmlinux) is under 10 MiB; 256 MiB leaves room for vmlinux

@@ -3,7 +3,7 @@
 // array instance, and checked against the copy on every use (a memcmp, ~20x cheaper than
 // hashing again), so an array changed in place is a new object, never a stale one.
 import { statSync } from 'node:fs';
-import { readInput, sha256 } from './inputs.js';
+import { fileIdentity, readInput, sha256 } from './inputs.js';
 import { relocationImage } from './object-image.js';
 
 export interface KnownObject {
@@ -49,7 +49,7 @@ export function readObjectFile(path: string, what = 'BPF object'): Uint8Array {
   try {
     const st = statSync(path, { bigint: true });
     if (!st.isFile()) return readInput(path, what);
-    id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${path}`;
+    id = `${fileIdentity(st)}:${path}`;
   } catch {
     return readInput(path, what); // readInput says what is wrong
   }

@@ -2,7 +2,7 @@
 // computed by libbpf in a worker thread.
 import { machine, release, version } from 'node:os';
 import { statSync } from 'node:fs';
-import { readInput, objectNameOf, sha256, HOST_BTF_PATH } from './inputs.js';
+import { fileIdentity, readInput, objectNameOf, sha256, HOST_BTF_PATH } from './inputs.js';
 import { knownObject, readObjectFile } from './object-bytes.js';
 import { ResultCache, type OpenKey } from './relocate-cache.js';
 import { diskCache, resolveCacheDir, type DiskCache } from './disk-cache.js';
@@ -236,8 +236,7 @@ export class Relocator {
     if (path === HOST_BTF_PATH && this.hostBtf) return this.hostBtf;
     let id: string;
     try {
-      const st = statSync(path);
-      id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${path}`;
+      id = `${fileIdentity(statSync(path, { bigint: true }))}:${path}`;
     } catch {
       return readInput(path, 'target BTF'); // readInput says what is wrong
     }

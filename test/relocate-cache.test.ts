@@ -3,7 +3,7 @@
 // gives an equal plan in new objects; any different input — the bytes (even the same array
 // changed in place), the name, the target, kconfig, adjustments, module BTF — is relocated
 // again.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Relocator } from '../dist/index.js';
@@ -138,7 +138,37 @@ describe('object files', () => {
       const a = readObjectFile(p);
       expect(readObjectFile(p)).toBe(a); // unchanged: the same bytes
       writeFileSync(p, 'bbbb');
+      utimesSync(p, 1e9, 1e9); // a whole second: restorable exactly
       expect(Buffer.from(readObjectFile(p)).toString()).toBe('bbbb');
+      // same size, mtime set back to what it was: the ctime still tells (fileIdentity)
+      // (a coarse-grained clock, a jiffy, gives changes within one tick the same times)
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      writeFileSync(p, 'cccc');
+      utimesSync(p, 1e9, 1e9);
+      expect(statSync(p, { bigint: true }).mtimeNs).toBe(1_000_000_000_000_000_000n);
+      expect(Buffer.from(readObjectFile(p)).toString()).toBe('cccc');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('target BTF files', () => {
+  it('are read again when rewritten to the same size with the mtime set back (ctime)', async () => {
+    const dir = mkdtempSync(`${tmpdir()}/corebpf-btffile-`);
+    try {
+      const p = `${dir}/target.btf`;
+      writeFileSync(p, btf61);
+      utimesSync(p, 1e9, 1e9);
+      const first = await relocator.relocate(obj('execsnoop'), { btf: p });
+      expect(first.ok).toBe(true);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      // the same size, every byte after the header's 24 changed: not BTF any more
+      const bad = Buffer.from(btf61);
+      bad.fill(0xff, 24);
+      writeFileSync(p, bad);
+      utimesSync(p, 1e9, 1e9);
+      await expect(relocator.relocate(obj('execsnoop'), { btf: p })).rejects.toThrow();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { NotSupportedError } from '../errors.js';
-import { HOST_BTF_PATH } from '../inputs.js';
+import { fileIdentity, HOST_BTF_PATH } from '../inputs.js';
 
 /** libbpf's btf__load_vmlinux_btf() fallback locations (%s: uname -r) */
 export const VMLINUX_FALLBACKS = [
@@ -73,7 +73,7 @@ export function readKernelConfig(rel: string = release(), paths: readonly string
     try {
       const st = statSync(f, { bigint: true, throwIfNoEntry: false });
       if (!st) continue; // (no exception: the usual miss, asked on every load)
-      id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+      id = fileIdentity(st);
       const have = kconfigTexts.get(f);
       if (have?.id === id) return have.text;
       data = readFileSync(f);

@@ -9,6 +9,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, resolve } from 'node:path';
 import { ObjectFormatError } from '../errors.js';
+import { fileIdentity } from '../inputs.js';
 import { pathDirs, searchDirs } from '../path-search.js';
 
 const SHT_SYMTAB = 2;
@@ -192,15 +193,15 @@ export class ElfFile {
   }
 }
 
-const cache = new Map<string, { mtimeMs: number; size: number; elf: ElfFile }>();
+const cache = new Map<string, { id: string; elf: ElfFile }>();
 
-/** Parse (and cache by path, mtime and size) the ELF file at `path`. */
+/** Parse (and cache by path and file identity) the ELF file at `path`. */
 export function openElf(path: string): ElfFile {
-  const st = statSync(path);
+  const id = fileIdentity(statSync(path, { bigint: true }));
   const c = cache.get(path);
-  if (c && c.mtimeMs === st.mtimeMs && c.size === st.size) return c.elf;
+  if (c?.id === id) return c.elf;
   const elf = new ElfFile(new Uint8Array(readFileSync(path)), path);
-  cache.set(path, { mtimeMs: st.mtimeMs, size: st.size, elf });
+  cache.set(path, { id, elf });
   if (cache.size > 16) cache.delete(cache.keys().next().value as string);
   return elf;
 }
