@@ -115,8 +115,12 @@ export class DiskCache {
     return join(this.dir, `${kind}-${sha(description).toString('hex')}.entry`);
   }
 
-  /** The value stored for exactly this description, or undefined (a bad entry is removed). */
-  get(kind: string, description: string): Uint8Array | undefined {
+  /** The value stored for exactly this description, or undefined (a bad entry is removed).
+   *  With `decode`, the decoded value: an entry that passes the store's checks but that
+   *  `decode` throws on (a valid file of the wrong shape) is bad too, and counted as such. */
+  get(kind: string, description: string): Uint8Array | undefined;
+  get<T>(kind: string, description: string, decode: (value: Uint8Array) => T): T | undefined;
+  get<T>(kind: string, description: string, decode?: (value: Uint8Array) => T): T | Uint8Array | undefined {
     const path = this.#path(kind, description);
     let fd: number;
     try {
@@ -125,16 +129,17 @@ export class DiskCache {
       this.stats.misses++;
       return undefined;
     }
-    let value: Uint8Array | undefined;
+    let value: T | Uint8Array | undefined;
     try {
-      value = this.#readEntry(fd, description);
-      if (value) futimesSync(fd, new Date(), new Date()); // recently used: evicted last
+      const bytes = this.#readEntry(fd, description);
+      value = bytes && decode ? decode(bytes) : bytes;
+      if (value !== undefined) futimesSync(fd, new Date(), new Date()); // recently used: evicted last
     } catch {
       value = undefined;
     } finally {
       closeSync(fd);
     }
-    if (!value) {
+    if (value === undefined) {
       this.stats.rejected++;
       this.stats.misses++;
       this.remove(kind, description);

@@ -122,24 +122,16 @@ export interface CachedResult {
 /** Read a relocation result back: undefined (and the entry removed) unless it decodes and its
  *  plan passes the checks of an untrusted plan file. */
 export function readResult(disk: DiskCache, description: string): CachedResult | undefined {
-  const v = disk.get('relocate', description);
-  if (!v) return undefined;
-  try {
+  return disk.get('relocate', description, (v) => {
     const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
     const mlen = b.readUInt32LE(0);
     const meta = JSON.parse(b.toString('utf8', 4, 4 + mlen)) as { btf?: unknown };
     if (typeof meta.btf !== 'string' || !/^[0-9a-f]{64}$/.test(meta.btf)) throw new Error('bad meta');
     const wire: RelocateWire = { result: new Uint8Array(v.buffer, v.byteOffset + 4 + mlen, v.byteLength - 4 - mlen), targetCached: true };
-    const out = decodeOutcome(wire);
-    if (out.plan) checkPlan(out.plan);
-    return { wire, btfSha256: meta.btf, outcome: out };
-  } catch {
-    disk.remove('relocate', description);
-    disk.stats.hits--;
-    disk.stats.misses++;
-    disk.stats.rejected++;
-    return undefined;
-  }
+    const outcome = decodeOutcome(wire);
+    if (outcome.plan) checkPlan(outcome.plan);
+    return { wire, btfSha256: meta.btf, outcome };
+  });
 }
 
 /** Store a worker's relocation result. */
@@ -166,17 +158,7 @@ function checkSpec(v: unknown): ObjectSpec {
 
 /** Read an opened spec back (undefined, and the entry removed, unless it has the right shape). */
 export function readSpec(disk: DiskCache, description: string): ObjectSpec | undefined {
-  const v = disk.get('open', description);
-  if (!v) return undefined;
-  try {
-    return checkSpec(JSON.parse(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8')));
-  } catch {
-    disk.remove('open', description);
-    disk.stats.hits--;
-    disk.stats.misses++;
-    disk.stats.rejected++;
-    return undefined;
-  }
+  return disk.get('open', description, (v) => checkSpec(JSON.parse(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8'))));
 }
 
 /** Store an opened spec. */
