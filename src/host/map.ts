@@ -1,21 +1,22 @@
 // A live BPF map: an owned fd plus the map's attributes, with keys and values encoded and
 // decoded through the map's BTF (src/host/btf-codec.ts) or as raw bytes. Beside it: the map
 // types (map-type.ts), the value layout of per-CPU and fd maps (map-value.ts), the key walk
-// (map-iter.ts) and the batch commands (map-batch.ts).
+// (map-iter.ts), the batch commands (map-batch.ts) and the element calls' fast path
+// (map-elements.ts).
 import type { InnerMapAdjustment, MapAdjustment } from '../adjust.js';
 import { CorebpfError } from '../errors.js';
 import * as A from './attr.js';
 import { bumpMemlockRlimit } from './memlock.js';
 import { PinState } from './pin.js';
 import { BtfCodec, encodeRaw, type BtfValue } from './btf-codec.js';
-import { scalarCodec, type ScalarCodec } from './btf-codec/scalar.js';
 import { OwnedFd } from './fd.js';
 import * as U from './generated/uapi.js';
 import { lookupBatch, updateBatch } from './map-batch.js';
+import { buf, MapElements, NO_KEY } from './map-elements.js';
 import { nextKeys } from './map-iter.js';
-import { isBatchMapType, isFdValueMapType, isPerCpuMapType, mapTypeName, updateFlags, type UpdateFlags } from './map-type.js';
-import { decodeMapValue, encodeMapValue, encodeMapValueInto, valueBufferSize } from './map-value.js';
-import { getSyscalls, type Bytes, type Syscalls } from './syscall.js';
+import { isBatchMapType, isPerCpuMapType, mapTypeName, updateFlags, type UpdateFlags } from './map-type.js';
+import { decodeMapValue, encodeMapValue, valueBufferSize } from './map-value.js';
+import type { Bytes } from './syscall.js';
 
 export { isFdValueMapType, isPerCpuMapType, mapTypeName, possibleCpus, type UpdateFlags } from './map-type.js';
 
@@ -63,19 +64,6 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  */
 export type MapInput<T> = unknown extends T ? unknown : [BtfValue] extends [T] ? unknown : T | Uint8Array;
 
-/** An empty key: passed as a NULL pointer (queues, stacks). */
-const NO_KEY = new Uint8Array(0);
-
-/**
- * Key plus value bytes above which a map keeps no element channel (its per-call buffers
- * would cost more memory than the calls they save: large global-data sections).
- */
-const CHANNEL_MAX_BYTES = 16384;
-
-function buf(u: Uint8Array): Buffer {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
-
 /** A BPF map: its attributes (adjustable until the object is loaded) and, once loaded, its elements, read and written through its fd with keys and values encoded by its BTF. Got from {@link BpfObject.map}; `K` and `V` type the keys and values. */
 export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   /** the map's name in the kernel (truncated to 15 bytes there) */
@@ -93,11 +81,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   readonly btfValueTypeId: number;
   #fd: OwnedFd | null;
   #pin: PinState;
-  /** the prebuilt element attr and buffers (attr/map-elem.ts); null: none (too large) */
-  #chan: A.MapElemChannel | null | undefined;
-  /** whole-byte integer keys / values: the codec's fast path (btf-codec/scalar.ts) */
-  #keyScalar: ScalarCodec | null = null;
-  #valueScalar: ScalarCodec | null = null;
+  readonly #elems = new MapElements();
   readonly #opened: MapAdjuster | null;
   #pinPath: string | null = null;
   #autocreate = true;
@@ -170,7 +154,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
     self.btfValueTypeId = self.codec ? types.btfValueTypeId ?? 0 : 0;
     self.sectionName = types.sectionName ?? null;
     this.#pin = new PinState(types.pinnedPath ?? null);
-    this.#chan = undefined;
+    this.#elems.reset();
   }
 
   /** created in the kernel (it has an fd) */
@@ -343,100 +327,20 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   // ---------------------------------------------------------------------------------------
   // elements
 
-  /**
-   * The element channel for one call, or null for the general path: the map is not created,
-   * too large for one, or a call of this map is using it (a getter run while encoding).
-   */
-  #channel(): A.MapElemChannel | null {
-    if (this.#fd === null) return null;
-    const sys = getSyscalls();
-    let ch = this.#chan;
-    if (ch === undefined || (ch !== null && ch.sys !== sys)) ch = this.#newChannel(sys);
-    return ch === null || ch.busy ? null : ch;
-  }
-
-  #newChannel(sys: Syscalls): A.MapElemChannel | null {
-    const vs = this.valueBufferSize;
-    if (this.keySize + vs > CHANNEL_MAX_BYTES) return (this.#chan = null);
-    const scalar = (id: number, size: number) => {
-      const c = this.codec && id ? scalarCodec(this.codec, id) : null;
-      return c && c.size === size ? c : null;
-    };
-    this.#keyScalar = scalar(this.btfKeyTypeId, this.keySize);
-    this.#valueScalar = this.perCpu || isFdValueMapType(this.type) ? null : scalar(this.btfValueTypeId, this.valueSize);
-    return (this.#chan = new A.MapElemChannel(sys, this.keySize, vs));
-  }
-
-  /** Encode a key into the channel's key buffer (as #keyFor does). */
-  #putKey(ch: A.MapElemChannel, key: unknown): void {
-    if (this.keySize === 0) return;
-    if (this.#keyScalar?.encode(ch.keyView, 0, key)) return;
-    if (this.codec && this.btfKeyTypeId && !(key instanceof Uint8Array)) {
-      ch.key.fill(0);
-      this.codec.encode(this.btfKeyTypeId, key, ch.key, 0, 'key');
-      return;
-    }
-    A.copyBytes(ch.key, encodeRaw(key, this.keySize, 'key'));
-  }
-
   /** Raw lookup: the value bytes (all CPUs for per-CPU maps), or undefined when absent. */
   getRaw(key: Bytes | null, flags = 0): Buffer | undefined {
     this.#checkRawKey(key);
-    const ch = this.#channel();
-    if (ch === null || key === null || key.byteLength !== ch.key.byteLength) {
-      const v = A.bytes(this.valueBufferSize);
-      return A.mapLookupElem(this.fd, key ?? NO_KEY, v, flags) ? buf(v) : undefined;
-    }
-    A.copyBytes(ch.key, key);
-    if (!ch.lookup(this.fd, flags)) return undefined;
-    // a copy (on its own ArrayBuffer, as before): the channel's buffer serves the next call
-    const out = Buffer.allocUnsafeSlow(ch.value.byteLength);
-    A.copyBytes(out, ch.value);
-    return out;
+    return this.#elems.getRaw(this as BpfMap<unknown, unknown>, key, flags);
   }
 
   /** The value for a key, decoded (an array of one value per CPU for per-CPU maps), or undefined when absent. */
   get(key?: MapInput<K>, flags = 0): V | undefined {
-    const fd = this.fd;
-    const ch = this.#channel();
-    if (ch === null) {
-      const v = A.bytes(this.valueBufferSize);
-      return A.mapLookupElem(fd, this.#keyFor(key) ?? NO_KEY, v, flags) ? this.decodeValue(v) : undefined;
-    }
-    ch.busy = true;
-    try {
-      this.#putKey(ch, key);
-      if (!ch.lookup(fd, flags)) return undefined;
-      // decoding copies out of the channel's value buffer
-      const vs = this.#valueScalar;
-      return (vs ? vs.decode(ch.valueView, 0) : this.decodeValue(ch.value)) as V;
-    } finally {
-      ch.busy = false;
-    }
-  }
-
-  /** the key's bytes for one synchronous call (a reused buffer when BTF-encoded) */
-  #keyFor(key: unknown): Uint8Array | null {
-    if (this.keySize === 0) return null;
-    if (this.codec && this.btfKeyTypeId && !(key instanceof Uint8Array)) {
-      // a fresh buffer: this path also serves calls made while the channel is in use
-      return this.codec.encode(this.btfKeyTypeId, key, new Uint8Array(this.keySize), 0, 'key');
-    }
-    return encodeRaw(key, this.keySize, 'key');
+    return this.#elems.get(this as BpfMap<unknown, unknown>, key, flags) as V | undefined;
   }
 
   /** Whether the map has an element for this key. */
   has(key: MapInput<K>): boolean {
-    const ch = this.#channel();
-    if (ch === null) return this.getRaw(this.encodeKey(key)) !== undefined;
-    ch.busy = true;
-    try {
-      this.#putKey(ch, key);
-      // the value lands in the channel's buffer and is not copied out
-      return ch.lookup(this.fd, 0);
-    } finally {
-      ch.busy = false;
-    }
+    return this.#elems.has(this as BpfMap<unknown, unknown>, key);
   }
 
   /** Raw update: value bytes of exactly the map's value size (all CPUs for per-CPU maps). */
@@ -445,37 +349,12 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
       throw new TypeError(`map '${this.name}': value of ${value.byteLength} bytes, expected ${this.valueBufferSize}`);
     }
     this.#checkRawKey(key);
-    const ch = this.#channel();
-    if (ch === null || key === null || key.byteLength !== ch.key.byteLength) {
-      A.mapUpdateElem(this.fd, key ?? NO_KEY, value, updateFlags(flags));
-      return;
-    }
-    const fd = this.fd;
-    const f = updateFlags(flags);
-    A.copyBytes(ch.key, key);
-    A.copyBytes(ch.value, value);
-    ch.update(fd, f);
+    this.#elems.setRaw(this as BpfMap<unknown, unknown>, key, value, flags);
   }
 
   /** BPF_MAP_UPDATE_ELEM. `flags`: 'any' (default), 'noexist', 'exist', 'lock' or a number. */
   set(key: MapInput<K>, value: MapInput<V>, flags: UpdateFlags = 'any'): this {
-    const ch = this.#channel();
-    if (ch === null) {
-      this.setRaw(this.#keyFor(key), this.encodeValue(value), flags);
-      return this;
-    }
-    ch.busy = true;
-    try {
-      this.#putKey(ch, key);
-      if (!this.#valueScalar?.encode(ch.valueView, 0, value)) {
-        ch.value.fill(0);
-        encodeMapValueInto(this, value, ch.value);
-      }
-      const fd = this.fd;
-      ch.update(fd, updateFlags(flags));
-    } finally {
-      ch.busy = false;
-    }
+    this.#elems.set(this as BpfMap<unknown, unknown>, key, value, flags);
     return this;
   }
 
