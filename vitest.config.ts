@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+    // the bpffs at /sys/fs/bpf, mounted once where it is not (test/global-setup.ts)
+    globalSetup: ['test/global-setup.ts'],
     // real-kernel and worker-thread tests: one file at a time on 2 cores keeps them honest
     fileParallelism: true,
     testTimeout: 60_000,

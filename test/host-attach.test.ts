@@ -327,8 +327,6 @@ describe('real kernel: tracing attachments', () => {
 
   it('pinned link outlives its Link object; openPinnedLink() gets it back; unpin + close detaches', (ctx) => {
     needs(ctx, 'perf_link');
-    const mounts = readFileSync('/proc/mounts', 'utf8');
-    if (!mounts.split('\n').some((l) => l.split(' ')[1] === '/sys/fs/bpf')) execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
     const path = `/sys/fs/bpf/corebpf-attach-${process.pid}`;
     using counter = counterMap();
     using prog = load(U.BPF_PROG_TYPE_TRACEPOINT, countingProg(counter.fd, { comm: GETPID_COMM }), 'tp_pinned');

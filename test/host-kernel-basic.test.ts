@@ -1,7 +1,6 @@
 // Real-kernel tests of the host's syscall layer, attr builders and fd wrapper.
 // They skip (and say why) only when not root or when bpf() answers EPERM.
-import { execFileSync } from 'node:child_process';
-import { existsSync, fstatSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, fstatSync, readdirSync, unlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PermissionError, SyscallError, VerifierError } from '../src/errors.js';
 import * as A from '../src/host/attr.js';
@@ -312,15 +311,7 @@ describe('real kernel: programs', () => {
 
 describe('real kernel: pinning and fds', () => {
   needsEach('bpf');
-  function ensureBpffs(): void {
-    const mounts = readFileSync('/proc/mounts', 'utf8');
-    if (!mounts.split('\n').some((l) => l.split(' ')[1] === '/sys/fs/bpf' && l.split(' ')[2] === 'bpf')) {
-      execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
-    }
-  }
-
   it('pins a map to /sys/fs/bpf and gets it back with BPF_OBJ_GET', () => {
-    ensureBpffs();
     const path = `/sys/fs/bpf/corebpf-test-${process.pid}-map`;
     using m = A.mapCreate({ mapType: U.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 4, name: 'pinned' });
     A.objPin(m.fd, path);
