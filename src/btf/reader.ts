@@ -1,13 +1,15 @@
 // A dependency-free reader of raw BTF blobs (kernel `vmlinux` / module BTF, or the .BTF
-// section of an object), little- or big-endian, optionally split on top of a base BTF.
+// section of an object), little- or big-endian, optionally split on top of a base BTF. The
+// blob's layout is checked up front (layout.ts); records are decoded when first asked for.
 import { BtfFormatError } from './errors.js';
+import { readLayout, type BtfEndianness } from './layout.js';
 import {
-  BTF_HEADER_SIZE, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_CONST,
+  BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_CONST,
   BTF_KIND_DATASEC, BTF_KIND_DECL_TAG, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FLOAT,
   BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_FWD, BTF_KIND_INT, BTF_KIND_NAMES, BTF_KIND_PTR,
   BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_TYPE_TAG, BTF_KIND_UNION,
-  BTF_KIND_UNKN, BTF_KIND_VAR, BTF_KIND_VOLATILE, BTF_MAGIC, BTF_TYPE_SIZE, BTF_VERSION,
-  btfInfoKflag, btfInfoKind, btfInfoVlen, btfTypeExtraSize,
+  BTF_KIND_UNKN, BTF_KIND_VAR, BTF_KIND_VOLATILE, BTF_TYPE_SIZE,
+  btfInfoKflag, btfInfoKind, btfInfoVlen,
   type BtfKind, type BtfKindName,
 } from './kinds.js';
 import type {
@@ -18,9 +20,7 @@ import type {
 export { BtfFormatError } from './errors.js';
 export * from './kinds.js';
 export type * from './types.js';
-
-/** Byte order of a BTF blob (from its magic). */
-export type BtfEndianness = 'little' | 'big';
+export type { BtfEndianness } from './layout.js';
 
 /** Options of {@link parseBtf}. */
 export interface BtfParseOptions {
@@ -30,8 +30,6 @@ export interface BtfParseOptions {
 
 /** Same limit as libbpf's MAX_RESOLVE_DEPTH. */
 const MAX_RESOLVE_DEPTH = 32;
-/** BTF_MAX_NAME_OFFSET / BTF_MAX_TYPE of the kernel UAPI. */
-const BTF_MAX_TYPE = 0x000fffff;
 
 const VOID: BtfVoid = { id: 0, kind: BTF_KIND_UNKN, kindName: 'UNKN', name: '', nameOff: 0, vlen: 0, kflag: false };
 const FUNC_LINKAGE: readonly BtfFuncLinkage[] = ['static', 'global', 'extern'];
@@ -41,8 +39,6 @@ const LONG_NAMES = new Set([
   'unsigned int long', 'long unsigned int', 'long int unsigned', 'int unsigned long',
   'int long unsigned',
 ]);
-
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
 /** Parse a raw BTF blob. Throws BtfFormatError when it is truncated or corrupt. */
 export function parseBtf(data: Uint8Array, options: BtfParseOptions = {}): Btf {
@@ -67,7 +63,6 @@ export class Btf {
   readonly #data: Uint8Array;
   readonly #view: DataView;
   readonly #le: boolean;
-  readonly #typeStart: number;   // absolute byte offset of the type section
   readonly #strStart: number;    // absolute byte offset of the string section
   readonly #offsets: Uint32Array; // absolute byte offset of each type record
   readonly #cache: (BtfType | undefined)[];
@@ -82,152 +77,17 @@ export class Btf {
     this.#view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const base = options.base;
     this.base = base;
-
-    // --- header
-    if (data.length < BTF_HEADER_SIZE) {
-      throw new BtfFormatError(`BTF truncated: ${data.length} bytes, the header alone needs ${BTF_HEADER_SIZE}`, { offset: 0 });
-    }
-    let le: boolean;
-    if (this.#view.getUint16(0, true) === BTF_MAGIC) le = true;
-    else if (this.#view.getUint16(0, false) === BTF_MAGIC) le = false;
-    else {
-      throw new BtfFormatError(
-        `bad BTF magic ${hex(this.#view.getUint16(0, true))} (expected ${hex(BTF_MAGIC)} in either byte order)`, { offset: 0 });
-    }
-    this.#le = le;
-    this.endianness = le ? 'little' : 'big';
-    const u32 = (o: number): number => this.#view.getUint32(o, le);
-    const header: BtfHeader = {
-      magic: BTF_MAGIC, version: data[2]!, flags: data[3]!, hdrLen: u32(4),
-      typeOff: u32(8), typeLen: u32(12), strOff: u32(16), strLen: u32(20),
-    };
-    this.header = header;
-    if (header.version !== BTF_VERSION) {
-      throw new BtfFormatError(`unsupported BTF version ${header.version} (expected ${BTF_VERSION})`, { offset: 2 });
-    }
-    if (header.hdrLen < BTF_HEADER_SIZE) {
-      throw new BtfFormatError(`BTF hdr_len ${header.hdrLen} is smaller than ${BTF_HEADER_SIZE}`, { offset: 4 });
-    }
-    if (header.hdrLen > data.length) {
-      throw new BtfFormatError(`BTF truncated: hdr_len is ${header.hdrLen} but the blob has ${data.length} bytes`, { offset: 4 });
-    }
-    for (let i = BTF_HEADER_SIZE; i < header.hdrLen; i++) {
-      if (data[i] !== 0) throw new BtfFormatError(`unsupported non-zero BTF header field at byte ${i}`, { offset: i });
-    }
-    const meta = data.length - header.hdrLen;
-    const typeEnd = header.typeOff + header.typeLen;
-    const strEnd = header.strOff + header.strLen;
-    if (typeEnd > meta || strEnd > meta) {
-      const want = header.hdrLen + Math.max(typeEnd, strEnd);
-      throw new BtfFormatError(`BTF truncated: its sections end at byte ${want} but the blob has ${data.length} bytes`, { offset: data.length });
-    }
-    if (Math.max(typeEnd, strEnd) < meta) {
-      throw new BtfFormatError(
-        `${meta - Math.max(typeEnd, strEnd)} unexpected bytes after the BTF sections (blob of ${data.length} bytes)`,
-        { offset: header.hdrLen + Math.max(typeEnd, strEnd) });
-    }
-    if (header.typeOff % 4 !== 0) throw new BtfFormatError(`BTF type section misaligned (type_off ${header.typeOff})`, { offset: 8 });
-    if (header.typeLen % 4 !== 0) throw new BtfFormatError(`BTF type section length ${header.typeLen} is not a multiple of 4`, { offset: 12 });
-    if (header.typeLen > 0 && header.strLen > 0 && header.typeOff < strEnd && header.strOff < typeEnd) {
-      throw new BtfFormatError('BTF type and string sections overlap', { offset: 8 });
-    }
-    this.#typeStart = header.hdrLen + header.typeOff;
-    this.#strStart = header.hdrLen + header.strOff;
-
-    // --- strings (libbpf btf_parse_str_sec)
-    if (base) {
-      if (base.endianness !== this.endianness) {
-        throw new BtfFormatError(`split BTF is ${this.endianness}-endian but its base is ${base.endianness}-endian`, { offset: 0 });
-      }
-      this.startStrOff = base.startStrOff + base.header.strLen;
-      this.startId = base.lastId + 1;
-    } else {
-      this.startStrOff = 0;
-      this.startId = 1;
-    }
-    if (header.strLen === 0) {
-      if (!base) throw new BtfFormatError('BTF string section is empty', { offset: 20 });
-    } else {
-      if (data[this.#strStart + header.strLen - 1] !== 0) {
-        throw new BtfFormatError('BTF string section is not NUL-terminated', { offset: this.#strStart + header.strLen - 1 });
-      }
-      if (!base && data[this.#strStart] !== 0) {
-        throw new BtfFormatError('BTF string section does not start with the empty string', { offset: this.#strStart });
-      }
-    }
-
-    // --- type records
-    const typeEndAbs = this.#typeStart + header.typeLen;
-    let offsets = new Uint32Array(Math.max(16, header.typeLen >>> 4));
-    let n = 0;
-    for (let p = this.#typeStart; p < typeEndAbs;) {
-      const id = this.startId + n;
-      if (p + BTF_TYPE_SIZE > typeEndAbs) {
-        throw new BtfFormatError(`BTF type [${id}] truncated: ${typeEndAbs - p} bytes left of a ${BTF_TYPE_SIZE}-byte record`, { offset: p, typeId: id });
-      }
-      const info = u32(p + 4);
-      const kind = btfInfoKind(info);
-      const extra = btfTypeExtraSize(kind, btfInfoVlen(info));
-      if (extra < 0) throw new BtfFormatError(`BTF type [${id}] has invalid kind ${kind}`, { offset: p, typeId: id });
-      if (p + BTF_TYPE_SIZE + extra > typeEndAbs) {
-        throw new BtfFormatError(
-          `BTF type [${id}] ${BTF_KIND_NAMES[kind]} truncated: needs ${BTF_TYPE_SIZE + extra} bytes, ${typeEndAbs - p} left`, { offset: p, typeId: id });
-      }
-      if (n === offsets.length) {
-        const grown = new Uint32Array(offsets.length * 2);
-        grown.set(offsets);
-        offsets = grown;
-      }
-      offsets[n++] = p;
-      p += BTF_TYPE_SIZE + extra;
-    }
-    this.#offsets = offsets.subarray(0, n);
-    this.typeCount = n;
-    this.lastId = this.startId + n - 1;
-    if (this.lastId > BTF_MAX_TYPE) throw new BtfFormatError(`too many BTF types (last id ${this.lastId})`, { offset: this.#typeStart });
-    this.#cache = new Array<BtfType | undefined>(n);
-    this.#validate();
-  }
-
-  /** Every type id and string offset a record refers to must exist. */
-  #validate(): void {
-    const v = this.#view, le = this.#le;
-    const u32 = (o: number): number => v.getUint32(o, le);
-    const strLimit = this.startStrOff + this.header.strLen;
-    for (let i = 0; i < this.typeCount; i++) {
-      const p = this.#offsets[i]!, id = this.startId + i;
-      const bad = (what: string, at: number): never => {
-        throw new BtfFormatError(`BTF type [${id}] ${BTF_KIND_NAMES[btfInfoKind(u32(p + 4))]}: ${what}`, { offset: at, typeId: id });
-      };
-      const name = (o: number): void => { if (u32(o) >= strLimit) bad(`name offset ${u32(o)} is outside the string section`, o); };
-      const ref = (o: number): void => { if (u32(o) > this.lastId) bad(`refers to type [${u32(o)}], the last is [${this.lastId}]`, o); };
-      name(p);
-      const info = u32(p + 4), kind = btfInfoKind(info), vlen = btfInfoVlen(info);
-      const q = p + BTF_TYPE_SIZE;
-      switch (kind) {
-        case BTF_KIND_INT: {
-          const size = u32(p + 8), enc = u32(q);
-          const bits = enc & 0xff, off = (enc >>> 16) & 0xff;
-          if (![1, 2, 4, 8, 16].includes(size)) bad(`invalid size ${size}`, p + 8);
-          if (bits > 128 || off + bits > size * 8) bad(`invalid bits ${bits} at offset ${off} for size ${size}`, q);
-          break;
-        }
-        case BTF_KIND_PTR: case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST:
-        case BTF_KIND_RESTRICT: case BTF_KIND_FUNC: case BTF_KIND_FUNC_PROTO: case BTF_KIND_VAR:
-        case BTF_KIND_TYPE_TAG: case BTF_KIND_DECL_TAG:
-          ref(p + 8);
-          if (kind === BTF_KIND_FUNC_PROTO) for (let k = 0; k < vlen; k++) { name(q + 8 * k); ref(q + 8 * k + 4); }
-          break;
-        case BTF_KIND_ARRAY: ref(q); ref(q + 4); break;
-        case BTF_KIND_STRUCT: case BTF_KIND_UNION:
-          for (let k = 0; k < vlen; k++) { name(q + 12 * k); ref(q + 12 * k + 4); }
-          break;
-        case BTF_KIND_ENUM: for (let k = 0; k < vlen; k++) name(q + 8 * k); break;
-        case BTF_KIND_ENUM64: for (let k = 0; k < vlen; k++) name(q + 12 * k); break;
-        case BTF_KIND_DATASEC: for (let k = 0; k < vlen; k++) ref(q + 12 * k); break;
-        default: break;
-      }
-    }
+    const l = readLayout(data, this.#view, base);
+    this.header = l.header;
+    this.#le = l.le;
+    this.endianness = l.endianness;
+    this.#strStart = l.strStart;
+    this.startId = l.startId;
+    this.startStrOff = l.startStrOff;
+    this.#offsets = l.offsets;
+    this.typeCount = l.offsets.length;
+    this.lastId = l.lastId;
+    this.#cache = new Array<BtfType | undefined>(this.typeCount);
   }
 
   /** Whether `id` is a valid type id here (0, the base's, or this blob's). */
