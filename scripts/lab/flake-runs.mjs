@@ -48,6 +48,7 @@ function record(exit, seconds, since) {
       kernel: k.kernel, outcome: k.outcome, attempts: k.attempts, bootFailures: k.bootFailures, crashes: k.crashes,
       passed: k.passed, failed: k.failed, skipped: k.skipped,
       failures: k.failures.map((f) => `${f.file}: ${f.name}`),
+      retried: k.retried ?? [],
     })),
   };
 }
@@ -78,6 +79,8 @@ function summarize(lines) {
     const bad = r.kernels.filter((k) => k.failed || k.outcome !== 'ran');
     out.push(`- ${r.date} (${r.commit}): ${bad.map((k) => `${k.kernel} ${k.outcome}, ${k.failed} failed${k.failures.length ? ` (${k.failures.join('; ')})` : ''}`).join('; ') || `exit ${r.exit}`}`);
   }
+  // what the retries absorbed: each would have failed CI without them
+  for (const r of lines) for (const k of r.kernels) for (const why of k.retried ?? []) out.push(`- retried, ${r.date} (${r.commit}) ${k.kernel}: ${why}`);
   return out.join('\n');
 }
 

@@ -163,32 +163,43 @@ function whyNoResults(r) {
 async function runKernel(k) {
   const lim = LIMITS[k.arch];
   let attempts = 0, bootFailures = 0, crashes = 0, r = null;
-  if (k.kvmProbeResult) { r = k.kvmProbeResult; attempts = 1; }
+  /** what each retried attempt ended in: the flakes the retries absorbed, for the report */
+  const retried = [];
+  if (k.kvmProbeResult) {
+    r = withResults(k.kvmProbeResult);
+    attempts = 1;
+  }
   // node dying under emulation is a crash of the guest run, retried like a kernel crash: either
   // vitest itself (a signal) or its test fork, which vitest reports as an unhandled "Channel
-  // closed" before exiting 1 without results (1 run in 3 on the arm64 guest); a vitest that
-  // ran and reported is final
-  const noResults = (x) => x.outcome === 'ran' && !x.resultsB64;
-  while (!r || r.outcome !== 'ran' || noResults(r)) {
-    if (r && noResults(r)) r = { ...r, outcome: 'crashed', why: whyNoResults(r) };
+  // closed" before exiting 1 without results (1 run in 3 on the arm64 guest); so are results
+  // that arrive unreadable (a console line lost or garbled: the gzip check catches it). A
+  // vitest that ran and reported readable results is final.
+  while (!r || r.outcome !== 'ran') {
+    if (r) retried.push(`attempt ${attempts}: ${r.outcome}: ${r.why}`);
     if (r && r.outcome === 'boot-failed') bootFailures++;
     if (r && (r.outcome === 'crashed' || r.outcome === 'timeout')) crashes++;
     if (bootFailures > BOOT_RETRIES || crashes > CRASH_RETRIES) break;
     attempts++;
     const logPath = join(k.dir, `console-${attempts}.log`);
     const started = Date.now();
-    r = await bootOnce({ ...vm(k, k.arch === hostArch ? accel : 'tcg'), bootDeadlineMs: lim.bootMs, deadlineMs: lim.runMs, logPath,
-      onLine: (l) => { if (/^ (✓|×|↓) /.test(l) && process.env.LAB_VERBOSE) console.log(`  [${k.name}] ${l.trim()}`); } });
+    r = withResults(await bootOnce({ ...vm(k, k.arch === hostArch ? accel : 'tcg'), bootDeadlineMs: lim.bootMs, deadlineMs: lim.runMs, logPath,
+      onLine: (l) => { if (/^ (✓|×|↓) /.test(l) && process.env.LAB_VERBOSE) console.log(`  [${k.name}] ${l.trim()}`); } }));
     const s = ((Date.now() - started) / 1000).toFixed(1);
-    if (noResults(r)) log(`${k.name}: attempt ${attempts}: crashed: ${whyNoResults(r)} (${s} s; console: ${logPath})`);
-    else if (r.outcome === 'ran') log(`${k.name}: tests ran (attempt ${attempts}, ${r.accel}, boot ${(r.bootMs / 1000).toFixed(1)} s, total ${s} s)`);
+    if (r.outcome === 'ran') log(`${k.name}: tests ran (attempt ${attempts}, ${r.accel}, boot ${(r.bootMs / 1000).toFixed(1)} s, total ${s} s)`);
     else log(`${k.name}: attempt ${attempts}: ${r.outcome}: ${r.why} (${s} s; console: ${logPath})`);
   }
-  let results = null;
-  if (r.resultsB64) {
-    try { results = decodeResults(r.resultsB64); } catch (e) { r = { ...r, outcome: 'crashed', why: `results unreadable: ${e.message}` }; }
+  return summarize(k, { ...r, attempts, bootFailures, crashes, retried });
+}
+
+/** a guest run with its results decoded; one that ran without readable results is a crash */
+function withResults(r) {
+  if (r.outcome !== 'ran') return { ...r, results: null };
+  if (!r.resultsB64) return { ...r, results: null, outcome: 'crashed', why: whyNoResults(r) };
+  try {
+    return { ...r, results: decodeResults(r.resultsB64) };
+  } catch (e) {
+    return { ...r, results: null, outcome: 'crashed', why: `results unreadable (${r.resultsB64.length} base64 bytes): ${e.message}` };
   }
-  return summarize(k, { ...r, results, attempts, bootFailures, crashes });
 }
 
 await decideAccel(kernels.find((k) => k.arch === hostArch) ?? kernels[0]);

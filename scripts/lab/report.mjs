@@ -23,7 +23,7 @@ export function summarize(kernel, run) {
     kernel: kernel.name, arch: kernel.arch, release: kernel.release, packages: kernel.packages,
     unpinned: kernel.unpinned ?? null,
     outcome: run.outcome, why: run.why ?? null, accel: run.accel ?? null,
-    attempts: run.attempts, bootFailures: run.bootFailures, crashes: run.crashes,
+    attempts: run.attempts, bootFailures: run.bootFailures, crashes: run.crashes, retried: run.retried ?? [],
     bootSeconds: run.bootMs != null ? +(run.bootMs / 1000).toFixed(1) : null,
     totalSeconds: run.totalMs != null ? +(run.totalMs / 1000).toFixed(1) : null,
     vitestExit: run.exitCode ?? null,
@@ -56,6 +56,7 @@ export function details(summaries) {
   for (const s of summaries) {
     if (s.unpinned) out.push(`${s.kernel}: NOTE the pinned packages are gone from the archive; booted ${s.packages} instead`);
     if (s.outcome !== 'ran') out.push(`${s.kernel}: ${s.outcome}: ${s.why}`);
+    for (const r of s.retried ?? []) out.push(`${s.kernel}: retried: ${r}`);
     if (s.consoleTail?.length) out.push(`${s.kernel}: the console's last ${s.consoleTail.length} lines:\n    ${s.consoleTail.join('\n    ')}`);
     for (const f of s.failures) out.push(`${s.kernel}: FAIL ${f.file} > ${f.name}\n    ${(f.error ?? '').split('\n').slice(0, 6).join('\n    ')}`);
     for (const r of s.skipReasons) out.push(`${s.kernel}: skipped ${r.count}: ${r.reason}`);
