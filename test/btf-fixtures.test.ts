@@ -452,6 +452,59 @@ describe('synthetic BTF with every kind', () => {
     expect(b.strAt(b.typeById(7).nameOff)).toBe('s');
   });
 
+  it('rejects a bad name or type id in the entries of each kind, and an INT of a bad size or bit width, at its byte offset', () => {
+    // words per record of synthetic(): where each record starts
+    const words = [4, 9, 7, 3, 4, 6, 9, 3, 3, 4, 3, 6, 3, 3, 5, 3, 3, 3, 6];
+    const at = (id: number, word: number) => 24 + 4 * (words.slice(0, id - 1).reduce((a, b) => a + b, 0) + word);
+    const cases: [id: number, word: number, value: number, message: RegExp][] = [
+      [1, 2, 3, /\[1\] INT: invalid size 3$/],
+      [1, 3, (1 << 24) | 33, /\[1\] INT: invalid bits 33 at offset 0 for size 4$/],
+      [2, 6, 0x7fffffff, /\[2\] ENUM64: name offset 2147483647 is outside the string section$/], // the second enumerator
+      [3, 2, 999, /\[3\] FUNC_PROTO: refers to type \[999\], the last is \[19\]$/],           // the return type
+      [3, 3, 0x7fffffff, /\[3\] FUNC_PROTO: name offset 2147483647/],                         // a parameter's name
+      [3, 4, 999, /\[3\] FUNC_PROTO: refers to type \[999\]/],                                // a parameter's type
+      [6, 3, 999, /\[6\] DATASEC: refers to type \[999\]/],
+      [7, 6, 0x7fffffff, /\[7\] STRUCT: name offset 2147483647/],                             // the second member's name
+      [7, 7, 999, /\[7\] STRUCT: refers to type \[999\]/],
+      [12, 4, 999, /\[12\] ARRAY: refers to type \[999\]/],                                   // the index type
+      [15, 3, 0x7fffffff, /\[15\] ENUM: name offset 2147483647/],
+      [19, 4, 999, /\[19\] UNION: refers to type \[999\]/],
+    ];
+    for (const [id, word, value, message] of cases) {
+      const d = synthetic(true);
+      new DataView(d.buffer).setUint32(at(id, word), value, true);
+      let err: unknown;
+      try { parseBtf(d); } catch (e) { err = e; }
+      expect(err, `type ${id} word ${word}`).toBeInstanceOf(BtfFormatError);
+      expect((err as BtfFormatError).message).toMatch(message);
+      expect((err as BtfFormatError).details).toMatchObject({ offset: at(id, word), typeId: id });
+    }
+    // the record's own name is checked before its entries
+    const d = synthetic(true);
+    new DataView(d.buffer).setUint32(at(7, 0), 0x7fffffff, true);
+    new DataView(d.buffer).setUint32(at(7, 4), 999, true);
+    expect(() => parseBtf(d)).toThrow(/\[7\] STRUCT: name offset 2147483647/);
+  });
+
+  it('finds every type of a name in id order, and an enum by one of its enumerators', () => {
+    const b = parseBtf(buildBtf(true, (n) => [
+      /* 1 */ [n('a'), info(1, 0), 4, 32],
+      /* 2 */ [n('b'), info(1, 0), 4, 32],
+      /* 3 */ [n('a'), info(8, 0), 1],
+      /* 4 */ [n('e'), info(6, 2), 4, n('X'), 0, n('Y'), 1],
+      /* 5 */ [n('a'), info(6, 1), 4, n('Y'), 2],
+      /* 6 */ [n('f'), info(19, 1), 8, n('Z'), 3, 0],
+    ]));
+    expect(b.findAllByName('a').map((t) => t.id)).toEqual([1, 3, 5]);
+    expect(b.findAllByName('a', 'ENUM').map((t) => t.id)).toEqual([5]);
+    expect(b.findAllByName('c')).toEqual([]);
+    expect(b.findEnumByEnumerator('Y')?.id).toBe(4); // the first enum that has it
+    expect(b.findEnumByEnumerator('Z')).toMatchObject({ id: 6, kindName: 'ENUM64' });
+    expect(b.findEnumByEnumerator('X')?.values.map((v) => v.name)).toEqual(['X', 'Y']);
+    expect(b.findEnumByEnumerator('a')).toBeUndefined(); // a type's name, not an enumerator
+    expect(b.findEnumByEnumerator('')).toBeUndefined();
+  });
+
   it('rejects a non-zero header tail and reference loops', () => {
     const d = synthetic(true, 32);
     d[30] = 1;

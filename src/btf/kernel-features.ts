@@ -7,8 +7,8 @@
 // The evidence, best first: the UAPI enumerator or struct member the feature arrived with, in
 // the kernel's own BTF (an enum the kernel's BTF carries lists exactly what that kernel has);
 // else the upstream release that brought it, from the kernel release; else assumed present.
-import { BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FUNC, BTF_KIND_STRUCT } from './kinds.js';
-import type { Btf } from './reader.js';
+import { BTF_KIND_FUNC, BTF_KIND_STRUCT } from './kinds.js';
+import type { Btf, BtfEnum, BtfEnum64 } from './reader.js';
 
 /** What a feature's answer rests on: the kernel's BTF, the kernel release, or nothing (assumed present). */
 export type FeatureBasis = 'btf' | 'version' | 'assumed';
@@ -84,25 +84,11 @@ export function releaseVersion(release: string | null | undefined): [number, num
   return m ? [Number(m[1]), Number(m[2])] : null;
 }
 
-/** the enumerators of every enum, by name -> the set of its enum's enumerator names */
-function enumIndex(btf: Btf): Map<string, Set<string>> {
-  const byName = new Map<string, Set<string>>();
-  for (let id = 1; id <= btf.lastId; id++) {
-    const kind = btf.kindOf(id);
-    if (kind !== BTF_KIND_ENUM && kind !== BTF_KIND_ENUM64) continue;
-    const t = btf.typeById(id);
-    if (t.kind !== BTF_KIND_ENUM && t.kind !== BTF_KIND_ENUM64) continue;
-    const names = new Set(t.values.map((v) => v.name));
-    for (const n of names) if (!byName.has(n)) byName.set(n, names);
-  }
-  return byName;
-}
-
 /** true/false when the BTF answers; null when it has nothing to say (the enum or struct is absent) */
-function fromBtf(btf: Btf, ev: Evidence, enums: () => Map<string, Set<string>>): boolean | null {
+function fromBtf(btf: Btf, ev: Evidence, enumOf: (sibling: string) => BtfEnum | BtfEnum64 | undefined): boolean | null {
   if ('enumerator' in ev) {
-    const siblings = enums().get(ev.sibling);
-    return siblings ? siblings.has(ev.enumerator) : null;
+    const e = enumOf(ev.sibling);
+    return e ? e.values.some((v) => v.name === ev.enumerator) : null;
   }
   if ('struct' in ev) {
     const s = btf.findByName(ev.struct, BTF_KIND_STRUCT);
@@ -121,13 +107,17 @@ function fromBtf(btf: Btf, ev: Evidence, enums: () => Map<string, Set<string>>):
  * BTF does not; without either, a feature is assumed present, as before.
  */
 export function kernelFeaturesFromBtf(btf: Btf, release?: string | null): KernelFeatureProfile {
-  let enums: Map<string, Set<string>> | undefined;
-  const lazyEnums = () => (enums ??= enumIndex(btf));
+  // several rules ask the same enum (bpf_func_id): each is found once
+  const enums = new Map<string, BtfEnum | BtfEnum64 | undefined>();
+  const enumOf = (sibling: string) => {
+    if (!enums.has(sibling)) enums.set(sibling, btf.findEnumByEnumerator(sibling));
+    return enums.get(sibling);
+  };
   const version = releaseVersion(release);
   const features: Record<string, boolean> = {};
   const basis: Record<string, FeatureBasis> = {};
   for (const [name, rule] of Object.entries(KERNEL_FEATURE_RULES)) {
-    const seen = rule.evidence ? fromBtf(btf, rule.evidence, lazyEnums) : null;
+    const seen = rule.evidence ? fromBtf(btf, rule.evidence, enumOf) : null;
     if (seen !== null) {
       features[name] = seen;
       basis[name] = 'btf';
@@ -154,15 +144,9 @@ export interface KernelOffers {
 }
 
 function enumValues(btf: Btf, sibling: string, skip: RegExp): number[] | null {
-  for (let id = 1; id <= btf.lastId; id++) {
-    const kind = btf.kindOf(id);
-    if (kind !== BTF_KIND_ENUM && kind !== BTF_KIND_ENUM64) continue;
-    const t = btf.typeById(id);
-    if ((t.kind !== BTF_KIND_ENUM && t.kind !== BTF_KIND_ENUM64) || !t.values.some((v) => v.name === sibling)) continue;
-    // the count enumerators (__BPF_FUNC_MAX_ID, __MAX_BPF_MAP_TYPE) are not things a program uses
-    return t.values.filter((v) => !skip.test(v.name)).map((v) => Number(v.value));
-  }
-  return null;
+  const t = btf.findEnumByEnumerator(sibling);
+  // the count enumerators (__BPF_FUNC_MAX_ID, __MAX_BPF_MAP_TYPE) are not things a program uses
+  return t ? t.values.filter((v) => !skip.test(v.name)).map((v) => Number(v.value)) : null;
 }
 
 /** The helpers, map types, program types and attach types a kernel offers, from the UAPI enums its BTF carries. */

@@ -13,7 +13,7 @@ import {
   type BtfKind, type BtfKindName,
 } from './kinds.js';
 import type {
-  BtfEnumValue, BtfFuncLinkage, BtfHeader, BtfMember, BtfParam, BtfType, BtfVarLinkage,
+  BtfEnum, BtfEnum64, BtfEnumValue, BtfFuncLinkage, BtfHeader, BtfMember, BtfParam, BtfType, BtfVarLinkage,
   BtfVarSecinfo, BtfVoid,
 } from './types.js';
 
@@ -68,7 +68,7 @@ export class Btf {
   readonly #cache: (BtfType | undefined)[];
   readonly #strCache = new Map<number, string>();
   readonly #decoder = new TextDecoder('utf-8', { fatal: false });
-  #byName: Map<number, number[]> | undefined;
+  #byName: NameIndex | undefined;
   #ptrSize: number | undefined;
 
   constructor(data: Uint8Array, options: BtfParseOptions = {}) {
@@ -143,19 +143,29 @@ export class Btf {
     const out = this.base ? this.base.findAllByName(name, kind) : [];
     const index = this.#byName ??= this.#nameIndex();
     const bytes = NAME_ENCODER.encode(name);
-    for (const id of index.get(fnv1a(bytes, 0, bytes.length)) ?? []) {
-      if (this.strAt(this.#view.getUint32(this.#offsets[id - this.startId]!, this.#le)) !== name) continue; // a hash collision
+    const h = fnv1a(bytes, 0, bytes.length);
+    // ids of one hash sit in the probe sequence from its home slot in the order they went in
+    for (let slot = h & index.mask, e; (e = index.slots[slot]!) !== 0; slot = (slot + 1) & index.mask) {
+      const i = e - 1;
+      if (index.hashes[i] !== h) continue;
+      if (this.strAt(this.#view.getUint32(this.#offsets[i]!, this.#le)) !== name) continue; // a hash collision
+      const id = this.startId + i;
       if (want === undefined || this.kindOf(id) === want) out.push(this.typeById(id));
     }
     return out;
   }
 
   // Names hashed from their bytes, not decoded: a kernel's ~130k names would otherwise be
-  // decoded to strings once per parse, most never asked for (check parses every kernel).
-  #nameIndex(): Map<number, number[]> {
-    const map = new Map<number, number[]>();
-    const data = this.#data;
-    for (let i = 0; i < this.typeCount; i++) {
+  // decoded to strings once per parse, most never asked for (check parses every kernel). An
+  // open-addressing table in two typed arrays, not a Map of arrays: no object per name for the
+  // collector to trace (check builds one per kernel in each worker).
+  #nameIndex(): NameIndex {
+    const data = this.#data, n = this.typeCount;
+    const hashes = new Uint32Array(n);
+    let size = 16;
+    while (size < n * 2) size *= 2;
+    const slots = new Uint32Array(size), mask = size - 1;
+    for (let i = 0; i < n; i++) {
       const nameOff = this.#view.getUint32(this.#offsets[i]!, this.#le);
       if (nameOff === 0) continue;
       let h: number;
@@ -166,10 +176,41 @@ export class Btf {
         const b = NAME_ENCODER.encode(this.strAt(nameOff)); // a split BTF naming a base string
         h = fnv1a(b, 0, b.length);
       }
-      const ids = map.get(h);
-      if (ids) ids.push(this.startId + i); else map.set(h, [this.startId + i]);
+      hashes[i] = h;
+      let slot = h & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = i + 1;
     }
-    return map;
+    return { hashes, slots, mask };
+  }
+
+  /**
+   * The first enum (ENUM or ENUM64; lowest id, base first) with an enumerator of this name:
+   * how a kernel's UAPI enums are found (enum bpf_func_id by BPF_FUNC_map_lookup_elem). The
+   * records are scanned without decoding the thousands of other enums.
+   */
+  findEnumByEnumerator(name: string): BtfEnum | BtfEnum64 | undefined {
+    const inBase = this.base?.findEnumByEnumerator(name);
+    if (inBase) return inBase;
+    const want = NAME_ENCODER.encode(name);
+    const v = this.#view, le = this.#le, data = this.#data;
+    const strEnd = this.startStrOff + this.header.strLen;
+    const named = (off: number): boolean => {
+      if (off < this.startStrOff || off >= strEnd) return off !== 0 && this.strAt(off) === name; // a base string
+      const at = this.#strStart + off - this.startStrOff;
+      if (at + want.length >= data.length || data[at + want.length] !== 0) return false;
+      for (let j = 0; j < want.length; j++) if (data[at + j] !== want[j]) return false;
+      return true;
+    };
+    for (let i = 0; i < this.typeCount; i++) {
+      const p = this.#offsets[i]!, info = v.getUint32(p + 4, le), kind = btfInfoKind(info);
+      if (kind !== BTF_KIND_ENUM && kind !== BTF_KIND_ENUM64) continue;
+      const stride = kind === BTF_KIND_ENUM ? 8 : 12, n = btfInfoVlen(info);
+      for (let k = 0, e = p + BTF_TYPE_SIZE; k < n; k++, e += stride) {
+        if (named(v.getUint32(e, le))) return this.typeById(this.startId + i) as BtfEnum | BtfEnum64;
+      }
+    }
+    return undefined;
   }
 
   /** The first type (lowest id, base first) with this name, optionally of one kind. */
@@ -369,6 +410,13 @@ export function skipModifiers(btf: Btf, typeId: number, maxDepth = 64): BtfType 
 }
 
 const NAME_ENCODER = new TextEncoder();
+
+/** Named types by the FNV-1a hash of their name: `slots` holds record index + 1 (0: empty). */
+interface NameIndex {
+  hashes: Uint32Array;
+  slots: Uint32Array;
+  mask: number;
+}
 
 /** FNV-1a over bytes [start, end) */
 function fnv1a(b: Uint8Array, start: number, end: number): number {
