@@ -9,8 +9,10 @@ import { basename, dirname, join } from 'node:path';
 /** Modules loaded in every guest when the kernel has them as modules (not built in). */
 export const GUEST_MODULES = ['veth', 'dummy', 'sch_ingress', 'cls_bpf', 'act_bpf'];
 
-/** What of the repository the guest gets under /corebpf. */
-export const PACKAGE_PARTS = ['package.json', 'tsconfig.json', 'vitest.config.ts', 'dist', 'src', 'test', 'testdata', 'examples'];
+/** What of the repository the guest gets under /corebpf: build/tsc too, tsc's per-module
+ *  output, for the tests whose child processes run one internal module (cli-run's tracefs
+ *  permission test: tracefs is root-only in the guests, readable by all on many hosts). */
+export const PACKAGE_PARTS = ['package.json', 'tsconfig.json', 'vitest.config.ts', 'dist', 'build/tsc', 'src', 'test', 'testdata', 'examples'];
 /** node_modules the guest never needs (compilers and type declarations) */
 const NODE_MODULES_SKIP = new Set(['typescript', '@types', '.cache']);
 
