@@ -147,24 +147,12 @@ export function readLayout(data: Uint8Array, view: DataView, base: BtfBase | und
 /** Every type id and string offset a record refers to must exist. (One pass over a kernel's
  *  ~130k records on every parse: nothing here allocates unless a record is bad.) */
 function validate(v: DataView, l: BtfLayout): void {
-  const le = l.le, offsets = l.offsets, lastId = l.lastId;
-  const strLimit = l.startStrOff + l.header.strLen;
-  let badIsId = false;
-  // the offset of the first bad name (at +nameAt) or type id (at +idAt; -1: none) of `count`
-  // entries `stride` bytes apart from `from`, or -1
-  const scan = (from: number, count: number, stride: number, nameAt: number, idAt: number): number => {
-    for (let k = 0, o = from; k < count; k++, o += stride) {
-      if (nameAt >= 0 && v.getUint32(o + nameAt, le) >= strLimit) return (badIsId = false), o + nameAt;
-      if (idAt >= 0 && v.getUint32(o + idAt, le) > lastId) return (badIsId = true), o + idAt;
-    }
-    return -1;
-  };
+  const le = l.le, offsets = l.offsets;
   for (let i = 0; i < offsets.length; i++) {
     const p = offsets[i]!;
     const info = v.getUint32(p + 4, le), kind = btfInfoKind(info), vlen = btfInfoVlen(info);
     const q = p + BTF_TYPE_SIZE;
-    if (v.getUint32(p, le) >= strLimit) badRecord(v, l, i, `name offset ${v.getUint32(p, le)} is outside the string section`, p);
-    let at = -1;
+    nameIn(v, l, i, p);
     switch (kind) {
       case BTF_KIND_INT: {
         const size = v.getUint32(p + 8, le), enc = v.getUint32(q, le);
@@ -176,20 +164,36 @@ function validate(v: DataView, l: BtfLayout): void {
       case BTF_KIND_PTR: case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST:
       case BTF_KIND_RESTRICT: case BTF_KIND_FUNC: case BTF_KIND_FUNC_PROTO: case BTF_KIND_VAR:
       case BTF_KIND_TYPE_TAG: case BTF_KIND_DECL_TAG:
-        if (v.getUint32(p + 8, le) > lastId) { at = p + 8; badIsId = true; } else if (kind === BTF_KIND_FUNC_PROTO) at = scan(q, vlen, 8, 0, 4);
+        idIn(v, l, i, p + 8);
+        if (kind === BTF_KIND_FUNC_PROTO) entries(v, l, i, q, vlen, 8, 0, 4);
         break;
-      case BTF_KIND_ARRAY: at = scan(q, 2, 4, -1, 0); break;
-      case BTF_KIND_STRUCT: case BTF_KIND_UNION: at = scan(q, vlen, 12, 0, 4); break;
-      case BTF_KIND_ENUM: at = scan(q, vlen, 8, 0, -1); break;
-      case BTF_KIND_ENUM64: at = scan(q, vlen, 12, 0, -1); break;
-      case BTF_KIND_DATASEC: at = scan(q, vlen, 12, -1, 0); break;
+      case BTF_KIND_ARRAY: entries(v, l, i, q, 2, 4, -1, 0); break;
+      case BTF_KIND_STRUCT: case BTF_KIND_UNION: entries(v, l, i, q, vlen, 12, 0, 4); break;
+      case BTF_KIND_ENUM: entries(v, l, i, q, vlen, 8, 0, -1); break;
+      case BTF_KIND_ENUM64: entries(v, l, i, q, vlen, 12, 0, -1); break;
+      case BTF_KIND_DATASEC: entries(v, l, i, q, vlen, 12, -1, 0); break;
       default: break;
     }
-    if (at >= 0) {
-      const n = v.getUint32(at, le);
-      badRecord(v, l, i, badIsId ? `refers to type [${n}], the last is [${lastId}]` : `name offset ${n} is outside the string section`, at);
-    }
   }
+}
+
+/** `count` entries of record `i`, `stride` bytes apart from `from`: a name offset at +nameAt
+ *  and a type id at +idAt (-1: none). */
+function entries(v: DataView, l: BtfLayout, i: number, from: number, count: number, stride: number, nameAt: number, idAt: number): void {
+  for (let k = 0, o = from; k < count; k++, o += stride) {
+    if (nameAt >= 0) nameIn(v, l, i, o + nameAt);
+    if (idAt >= 0) idIn(v, l, i, o + idAt);
+  }
+}
+
+function nameIn(v: DataView, l: BtfLayout, i: number, at: number): void {
+  const off = v.getUint32(at, l.le);
+  if (off >= l.startStrOff + l.header.strLen) badRecord(v, l, i, `name offset ${off} is outside the string section`, at);
+}
+
+function idIn(v: DataView, l: BtfLayout, i: number, at: number): void {
+  const id = v.getUint32(at, l.le);
+  if (id > l.lastId) badRecord(v, l, i, `refers to type [${id}], the last is [${l.lastId}]`, at);
 }
 
 function badRecord(v: DataView, l: BtfLayout, i: number, what: string, at: number): never {

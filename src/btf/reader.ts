@@ -148,7 +148,7 @@ export class Btf {
     for (let slot = h & index.mask, e; (e = index.slots[slot]!) !== 0; slot = (slot + 1) & index.mask) {
       const i = e - 1;
       if (index.hashes[i] !== h) continue;
-      if (this.strAt(this.#view.getUint32(this.#offsets[i]!, this.#le)) !== name) continue; // a hash collision
+      if (!this.#strIs(this.#view.getUint32(this.#offsets[i]!, this.#le), name, bytes)) continue; // a hash collision
       const id = this.startId + i;
       if (want === undefined || this.kindOf(id) === want) out.push(this.typeById(id));
     }
@@ -169,8 +169,8 @@ export class Btf {
       const nameOff = this.#view.getUint32(this.#offsets[i]!, this.#le);
       if (nameOff === 0) continue;
       let h: number;
-      if (nameOff >= this.startStrOff && nameOff - this.startStrOff < this.header.strLen) {
-        const start = this.#strStart + nameOff - this.startStrOff;
+      const start = this.#ownStrAt(nameOff);
+      if (start >= 0) {
         h = fnv1a(data, start, data.indexOf(0, start));
       } else {
         const b = NAME_ENCODER.encode(this.strAt(nameOff)); // a split BTF naming a base string
@@ -193,24 +193,34 @@ export class Btf {
     const inBase = this.base?.findEnumByEnumerator(name);
     if (inBase) return inBase;
     const want = NAME_ENCODER.encode(name);
-    const v = this.#view, le = this.#le, data = this.#data;
-    const strEnd = this.startStrOff + this.header.strLen;
-    const named = (off: number): boolean => {
-      if (off < this.startStrOff || off >= strEnd) return off !== 0 && this.strAt(off) === name; // a base string
-      const at = this.#strStart + off - this.startStrOff;
-      if (at + want.length >= data.length || data[at + want.length] !== 0) return false;
-      for (let j = 0; j < want.length; j++) if (data[at + j] !== want[j]) return false;
-      return true;
-    };
+    const v = this.#view, le = this.#le;
     for (let i = 0; i < this.typeCount; i++) {
       const p = this.#offsets[i]!, info = v.getUint32(p + 4, le), kind = btfInfoKind(info);
       if (kind !== BTF_KIND_ENUM && kind !== BTF_KIND_ENUM64) continue;
       const stride = kind === BTF_KIND_ENUM ? 8 : 12, n = btfInfoVlen(info);
       for (let k = 0, e = p + BTF_TYPE_SIZE; k < n; k++, e += stride) {
-        if (named(v.getUint32(e, le))) return this.typeById(this.startId + i) as BtfEnum | BtfEnum64;
+        if (this.#strIs(v.getUint32(e, le), name, want)) return this.typeById(this.startId + i) as BtfEnum | BtfEnum64;
       }
     }
     return undefined;
+  }
+
+  /** Where the string at `offset` starts in this blob's bytes, or -1 when it is the base's. */
+  #ownStrAt(offset: number): number {
+    const rel = offset - this.startStrOff;
+    return rel >= 0 && rel < this.header.strLen ? this.#strStart + rel : -1;
+  }
+
+  /**
+   * Whether the string at `offset` is `name` (`bytes`, its UTF-8), compared in place: lookups
+   * test many offsets and most are not the name, so decoding each would be garbage.
+   */
+  #strIs(offset: number, name: string, bytes: Uint8Array): boolean {
+    const at = this.#ownStrAt(offset), data = this.#data;
+    if (at < 0) return this.strAt(offset) === name; // a split BTF naming its base's string
+    if (at + bytes.length >= data.length || data[at + bytes.length] !== 0) return false;
+    for (let j = 0; j < bytes.length; j++) if (data[at + j] !== bytes[j]) return false;
+    return true;
   }
 
   /** The first type (lowest id, base first) with this name, optionally of one kind. */
