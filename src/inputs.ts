@@ -1,10 +1,10 @@
 // Reading the caller's inputs (files, compressed fixtures) happens in the caller's thread:
 // the worker only ever sees bytes.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, type BigIntStats } from 'node:fs';
 import { basename } from 'node:path';
 import { CorebpfError } from './errors.js';
+import { childProcess } from './lazy-modules.js';
 
 export const HOST_BTF_PATH = '/sys/kernel/btf/vmlinux';
 
@@ -55,7 +55,7 @@ export function readInput(path: string, what: string): Uint8Array {
     if (path.endsWith('.xz')) {
       const limit = maxInputSize();
       try {
-        return new Uint8Array(execFileSync('xz', ['-dc', '--', path], { maxBuffer: limit, stdio: ['ignore', 'pipe', 'pipe'] }));
+        return new Uint8Array(childProcess().execFileSync('xz', ['-dc', '--', path], { maxBuffer: limit, stdio: ['ignore', 'pipe', 'pipe'] }));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOBUFS') throw inputTooLarge(path, what, limit);
         throw e;

@@ -41,6 +41,7 @@ function child(cacheDir: string, extra = '', between = ''): Promise<{ status: nu
     const events = rb.drain().filter((e) => e.filename === '/bin/true');
     console.log(JSON.stringify({
       workers: relocator.pool.started, btfReads, events: events.length,
+      workerModules: process.moduleLoadList.filter((m) => /^NativeModule (worker_threads|v8)$/.test(m)),
       progIds: obj.programs.map((p) => p.id), sources: obj.plan.sources, relocations: obj.relocations.length,
     }));
     obj.close();`;
@@ -54,8 +55,9 @@ describe('on-disk cache on the running kernel', () => {
     const dir = mkdtempSync(join(tmpdir(), 'corebpf-hostcache-'));
     const first = await child(dir);
     expect(first.stderr).toBe('');
-    const a = JSON.parse(first.stdout) as { workers: number; btfReads: string[]; events: number; progIds: number[]; sources: unknown; relocations: number };
+    const a = JSON.parse(first.stdout) as { workers: number; workerModules: string[]; btfReads: string[]; events: number; progIds: number[]; sources: unknown; relocations: number };
     expect(a.workers).toBe(1);
+    expect(a.workerModules.sort()).toEqual(['NativeModule v8', 'NativeModule worker_threads']);
     expect(a.btfReads.length).toBeGreaterThan(0);
     expect(readdirSync(join(dir, 'plans')).filter((n) => n.endsWith('.entry')).sort().map((n) => n.split('-')[0])).toEqual(['open', 'relocate']);
 
@@ -63,6 +65,7 @@ describe('on-disk cache on the running kernel', () => {
     expect(second.stderr).toBe('');
     const b = JSON.parse(second.stdout) as typeof a;
     expect(b.workers).toBe(0);
+    expect(b.workerModules).toEqual([]); // nor loads what a worker needs (start-up time)
     expect(b.btfReads).toEqual([]);
     expect(b.events).toBeGreaterThanOrEqual(1); // the programs run: the exec was reported
     expect(b.progIds).toHaveLength(2);

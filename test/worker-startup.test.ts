@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CorebpfError, Relocator, WasmProtocolError, WasmTrapError, WorkerPool } from '../dist/index.js';
-import { ROOT, obj, patchResultVersion } from './helpers.js';
+import { ROOT, obj, patchResultVersion, runNode } from './helpers.js';
 import { WASM_TIERING_BUDGET, wasmTieringFlag } from '../src/worker/pool.js';
 
 const toClose: { close(): Promise<void> }[] = [];
@@ -32,6 +32,38 @@ describe('worker pool start-up', () => {
     const outs = await Promise.all([0, 1, 2].map(() => pool.relocate({ object, objectName: 'core_basic', btf: object })));
     expect(outs.every((o) => o.relocations.length > 0)).toBe(true);
     expect(pool.live).toBe(2);
+  });
+});
+
+describe('what importing corebpf loads', () => {
+  // which of the modules src/lazy-modules.ts defers a process has loaded, after `step`
+  const loadedAfter = async (step: string): Promise<{ builtins: string[]; comlink: string[] }> => {
+    const script = `
+      import { createRequire } from 'node:module';
+      const corebpf = await import(${JSON.stringify(`${ROOT}dist/index.js`)});
+      ${step}
+      console.log(JSON.stringify({
+        builtins: process.moduleLoadList.filter((m) => /^NativeModule (child_process|zlib|worker_threads|v8)$/.test(m)),
+        comlink: Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('/comlink/')).map((k) => k.slice(k.lastIndexOf('/comlink/') + 9)),
+      }));`;
+    const r = await runNode(['--input-type=module', '-e', script], { timeoutMs: 60_000 });
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout) as { builtins: string[]; comlink: string[] };
+  };
+
+  it('no worker, spawn or decompression module until a call needs one', async () => {
+    expect(await loadedAfter('')).toEqual({ builtins: [], comlink: [] });
+  });
+
+  it('the first relocation loads the worker modules, and one comlink for the thread', async () => {
+    const after = await loadedAfter(`
+      const r = new corebpf.Relocator();
+      const path = ${JSON.stringify(obj('core_basic'))};
+      const out = await r.relocate(path, { btf: new Uint8Array((await import('node:fs')).readFileSync(path)) });
+      if (!out.relocations.length) throw new Error('no relocations');
+      await r.close();`);
+    expect(after.builtins.sort()).toEqual(['NativeModule v8', 'NativeModule worker_threads']);
+    expect(after.comlink.sort()).toEqual(['dist/umd/comlink.js', 'dist/umd/node-adapter.js']);
   });
 });
 

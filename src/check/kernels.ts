@@ -1,11 +1,11 @@
 // The kernels of `corebpf check --btf-dir DIR`: *.btf, *.btf.xz and vmlinux ELF files under
 // DIR (recursively), described by DIR/manifest.json when there is one (the format of
 // testdata/btf/manifest.json), and the deterministic --shard slice of them.
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { CorebpfError } from '../errors.js';
 import { inputTooLarge, maxInputSize, readInput } from '../inputs.js';
+import { childProcess } from '../lazy-modules.js';
 import { readThroughCache } from './btf-cache.js';
 import { kernelFile } from './kernel-files.js';
 import type { CheckedKernel, Endianness, SkippedKernel } from './report.js';
@@ -195,7 +195,7 @@ export async function readKernel(path: string, stats?: { cacheHits: number }): P
 
 function unxz(path: string): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const child = spawn('xz', ['-dc', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = childProcess().spawn('xz', ['-dc', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
     let err = '';
     let total = 0;

@@ -7,7 +7,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { disablePrograms, type Adjustments } from '../adjust.js';
 import { CorebpfError, LibbpfError, ObjectFormatError, RelocationError } from '../errors.js';
 import { objectNameOf, readInput, sha256 } from '../inputs.js';

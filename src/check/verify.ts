@@ -4,13 +4,13 @@
 // kernel, every plan of that kernel loaded in it one program at a time, closed, nothing
 // attached (scripts/lab/verify-guest.mjs). The verdicts come back over the console and
 // become each result's raw `verifier` data, which classify() puts beside the offline verdict.
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NotSupportedError } from '../errors.js';
 import type { LoadPlan } from '../plan.js';
 import { listKernels, shardOf } from './kernels.js';
+import { childProcess } from '../lazy-modules.js';
 import { classify, type CheckedKernel, type ObjectResult } from './report.js';
 import { runCheck, type CheckOptions, type CheckRun } from './run.js';
 import type { VerifierProgramResult, VerifierResult } from './verdict.js';
@@ -162,7 +162,7 @@ export async function runCheckVerify(opts: VerifyOptions): Promise<VerifyRun> {
     const f = lab.kernels.fetchedKernel(deps, m.row);
     if (!f.fetched) { missing.push(`${m.row.name} (for ${k.id}) is not fetched: run make lab-fetch`); continue; }
     const q = lab.qemu.ARCHES[m.row.arch]?.qemu;
-    if (!q || spawnSync(q, ['--version']).status !== 0) { missing.push(`${q ?? `qemu for ${m.row.arch}`} is not installed (scripts/install-deps.sh installs it)`); continue; }
+    if (!q || childProcess().spawnSync(q, ['--version']).status !== 0) { missing.push(`${q ?? `qemu for ${m.row.arch}`} is not installed (scripts/install-deps.sh installs it)`); continue; }
     const e = boot.get(m.row.name) ?? { row: m.row, fetched: f, fixtures: [] };
     e.fixtures.push(k.id);
     boot.set(m.row.name, e);

@@ -2,13 +2,13 @@
 // (as bpf2go does), against libbpf's BPF-side headers shipped in dist/include (the libbpf
 // inside the wasm, so helpers and relocation records agree) and a vmlinux.h that libbpf's
 // btf_dump writes from kernel BTF.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { btfDumpC } from '../btf-dump.js';
 import { CorebpfError } from '../errors.js';
+import { childProcess } from '../lazy-modules.js';
 import { findExecutable } from '../path-search.js';
 
 export interface CompileOptions {
@@ -80,7 +80,7 @@ export function bpfIncludeDir(): string {
 
 function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; stderr: string }> {
   return new Promise((res, rej) => {
-    const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = childProcess().spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     p.on('error', (e) => rej(new CorebpfError(`could not run ${cmd}: ${e.message}`)));

@@ -4,8 +4,8 @@
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { release } from 'node:os';
-import { gunzipSync } from 'node:zlib';
 import { NotSupportedError } from '../errors.js';
+import { zlib } from '../lazy-modules.js';
 import { fileIdentity, HOST_BTF_PATH } from '../inputs.js';
 
 /** libbpf's btf__load_vmlinux_btf() fallback locations (%s: uname -r) */
@@ -80,7 +80,7 @@ export function readKernelConfig(rel: string = release(), paths: readonly string
     } catch {
       continue;
     }
-    const text = (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data).toString('utf8');
+    const text = (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b ? zlib().gunzipSync(data) : data).toString('utf8');
     kconfigTexts.set(f, { id, text });
     return text;
   }

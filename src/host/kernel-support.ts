@@ -3,7 +3,6 @@
 // trampolines), the perf PMUs and tracefs for probes. A failed load or attach of such a
 // program becomes a NotSupportedError naming what the kernel lacks.
 import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { NotSupportedError, SyscallError } from '../errors.js';
 import { parseBtf } from '../btf/reader.js';
 import { BTF_KIND_FUNC } from '../btf/kinds.js';
@@ -12,6 +11,7 @@ import type { OwnedFd } from './fd.js';
 import * as U from './generated/uapi.js';
 import { enumName, getSyscalls } from './syscall.js';
 import { pmuType, probeEventsAvailable } from './tracefs.js';
+import { zlib } from '../lazy-modules.js';
 
 function isErrno(e: unknown, names: ReadonlySet<string> | string[]): e is SyscallError {
   const set = Array.isArray(names) ? new Set(names) : names;
@@ -25,7 +25,7 @@ export function kernelConfig(): Map<string, string> | null {
   if (kconfigCache !== undefined) return kconfigCache;
   kconfigCache = null;
   try {
-    const text = gunzipSync(readFileSync('/proc/config.gz')).toString('utf8');
+    const text = zlib().gunzipSync(readFileSync('/proc/config.gz')).toString('utf8');
     const m = new Map<string, string>();
     for (const line of text.split('\n')) {
       const set = /^(CONFIG_\w+)=(.*)$/.exec(line);

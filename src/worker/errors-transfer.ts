@@ -1,6 +1,6 @@
 // Errors cross the worker boundary as plain data and are rebuilt as the same classes, so
 // callers can use `instanceof` on what a worker threw. Installed on both sides.
-import * as Comlink from 'comlink';
+import { comlink } from '../lazy-modules.js';
 import { fromWire, isErrorWire, toWire } from '../errors.js';
 
 const throwMarker = (v: unknown): v is { value: unknown } => typeof v === 'object' && v !== null && 'value' in v;
@@ -9,8 +9,9 @@ let installed = false;
 export function installErrorTransfer(): void {
   if (installed) return;
   installed = true;
-  const builtin = Comlink.transferHandlers.get('throw')!;
-  Comlink.transferHandlers.set('throw', {
+  const { transferHandlers } = comlink();
+  const builtin = transferHandlers.get('throw')!;
+  transferHandlers.set('throw', {
     canHandle: builtin.canHandle,
     serialize(v: unknown) {
       return [{ corebpf: toWire(throwMarker(v) ? v.value : v) }, []];

@@ -3,7 +3,8 @@
 // script given inline (--eval, --print, --input-type: "--input-type can only be used with
 // string input") or a debugger port the parent already holds (--inspect*). Everything else
 // (loaders, --import, memory and feature flags) is kept.
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { Worker, WorkerOptions } from 'node:worker_threads';
+import { workerThreads } from '../lazy-modules.js';
 
 /** options whose value may be the next argument */
 const WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
@@ -32,7 +33,7 @@ export function startWorker(url: URL, opts: WorkerOptions): Worker {
   let argv = workerExecArgv();
   for (let attempt = 0; ; attempt++) {
     try {
-      return new Worker(url, { ...opts, execArgv: argv });
+      return new (workerThreads().Worker)(url, { ...opts, execArgv: argv });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || attempt >= 2) throw e;

@@ -2,12 +2,11 @@
 // a worker whose wasm trapped, or that died, is replaced before the next call.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import type { MessagePort, TransferListItem, Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type * as Comlink from 'comlink';
 import { CorebpfError, WasmTrapError } from '../errors.js';
+import { comlink, nodeEndpoint, v8, workerThreads } from '../lazy-modules.js';
 import { installErrorTransfer } from './errors-transfer.js';
 import { startWorker } from './exec-argv.js';
 import { Wasm, wasmPaths, type WasmModule } from './wasm.js';
@@ -117,13 +116,13 @@ export class WorkerPool {
   }
 
   private spawn(i: number): Slot {
-    const { port1, port2 } = new MessageChannel();
+    const { port1, port2 } = new (workerThreads().MessageChannel)();
     const start: WorkerStart = { wasmDir: this.wasmDir, wasmPort: port2 };
     const worker = startWorker(new URL('./worker.js', import.meta.url), { workerData: start, transferList: [port2] });
     this.started++;
     void this.compile().then((m) => port1.postMessage(m ?? null));
     worker.unref();
-    const slot: Slot = { worker, remote: Comlink.wrap<RelocationService>(nodeEndpoint(worker)), busy: 0, dead: false, targets: new Set<string>() };
+    const slot: Slot = { worker, remote: comlink().wrap<RelocationService>(nodeEndpoint()(worker)), busy: 0, dead: false, targets: new Set<string>() };
     const onDeath = () => {
       slot.dead = true;
       if (this.slots[i] === slot) this.slots[i] = undefined;
@@ -209,7 +208,7 @@ export class WorkerPool {
   /** @internal relocate(), the result still as the worker's bytes (decodeOutcome parses them): the Relocator keeps them in its result cache */
   async relocateWire(req: RelocateRequest, transfer: TransferListItem[] = [], worker?: number): Promise<RelocateWire> {
     const key = req.btfKey;
-    if (key === undefined || !req.btf) return this.run((r) => r.relocate(Comlink.transfer(req, transfer as never[])), worker);
+    if (key === undefined || !req.btf) return this.run((r) => r.relocate(comlink().transfer(req, transfer as never[])), worker);
     const { btf, ...lean } = req;
     return this.run(async (r, slot) => {
       if (slot.targets.has(key)) {
@@ -225,7 +224,7 @@ export class WorkerPool {
       // be held three times at once (here, in the message, in the worker)
       const staged = stageTarget(slot, btf);
       try {
-        const out = await r.relocate(Comlink.transfer({ ...lean, btf: staged.bytes }, [...transfer, ...staged.transfer] as never[]));
+        const out = await r.relocate(comlink().transfer({ ...lean, btf: staged.bytes }, [...transfer, ...staged.transfer] as never[]));
         slot.targets.add(key);
         return out;
       } finally {
@@ -236,7 +235,7 @@ export class WorkerPool {
 
   /** libbpf's open phase only: the object's programs, maps and BTF. */
   async open(req: OpenRequest, transfer: TransferListItem[] = []): Promise<ObjectSpec> {
-    return this.run((r) => r.open(Comlink.transfer(req, transfer as never[])));
+    return this.run((r) => r.open(comlink().transfer(req, transfer as never[])));
   }
 
   /** libbpf's btf_dump of `btf` (split on `base`) as a C header. */
@@ -295,5 +294,5 @@ function tuneWasmTiering(): void {
   if (tieringTuned) return;
   tieringTuned = true;
   const flag = wasmTieringFlag(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`, process.env.COREBPF_WASM_TIERING_BUDGET);
-  if (flag) setFlagsFromString(flag);
+  if (flag) v8().setFlagsFromString(flag);
 }

@@ -1,7 +1,7 @@
 // What a worker does: relocation requests against the wasm module, with parsed target BTF
 // kept per worker so later objects against the same kernel skip the parse.
 import { createHash } from 'node:crypto';
-import * as Comlink from 'comlink';
+import { comlink } from '../lazy-modules.js';
 import {
   CorebpfError, LibbpfError, NotSupportedError, ObjectFormatError, RelocationError, WasmTrapError,
 } from '../errors.js';
@@ -195,7 +195,7 @@ export class RelocationService {
 
   async relocate(req: RelocateRequest): Promise<RelocateWire> {
     const w = await this.guarded(`relocating '${req.objectName}'`, (m) => this.relocateWith(m, req));
-    return Comlink.transfer(w, [w.result.buffer]);
+    return comlink().transfer(w, [w.result.buffer]);
   }
 
   /** libbpf's bpf_object__open() only: the opened object's programs, maps and BTF. */
@@ -223,7 +223,7 @@ export class RelocationService {
       }
       return r.parts.header;
     });
-    return Comlink.transfer(out, [out.buffer]);
+    return comlink().transfer(out, [out.buffer]);
   }
 
   /** BTFGen: the minimal BTF of `target` that relocates the objects as the full one does. */
@@ -238,7 +238,7 @@ export class RelocationService {
       // its own buffer: the BTF alone moves to the caller
       return r.parts.btf.slice();
     });
-    return Comlink.transfer(out, [out.buffer]);
+    return comlink().transfer(out, [out.buffer]);
   }
 
   /** Trap inside the wasm module on purpose: the test of trap handling and worker replacement. */

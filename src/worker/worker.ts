@@ -1,7 +1,6 @@
 // Worker thread entry: exposes a RelocationService over comlink.
 import { parentPort, workerData } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { comlink, nodeEndpoint } from '../lazy-modules.js';
 import { installErrorTransfer } from './errors-transfer.js';
 import { RelocationService } from './service.js';
 import { CorebpfWasm, Wasm, type WasmModule } from './wasm.js';
@@ -20,4 +19,4 @@ const compiled = start.wasmPort && new Promise<WasmModule | undefined>((resolve)
 });
 CorebpfWasm.preload(start.wasmDir, compiled);
 const service = new RelocationService(start.wasmDir);
-Comlink.expose(service, nodeEndpoint(parentPort));
+comlink().expose(service, nodeEndpoint()(parentPort));
