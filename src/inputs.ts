@@ -1,7 +1,7 @@
 // Reading the caller's inputs (files, compressed fixtures) happens in the caller's thread:
 // the worker only ever sees bytes.
 import { createHash } from 'node:crypto';
-import { readFileSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, type BigIntStats } from 'node:fs';
 import { basename } from 'node:path';
 import { CorebpfError } from './errors.js';
 import { childProcess } from './lazy-modules.js';
@@ -70,6 +70,35 @@ export function readInput(path: string, what: string): Uint8Array {
     }
     throw new CorebpfError(`cannot read ${what} '${path}': ${err.message}`, { path, code: err.code }, { cause: e });
   }
+}
+
+/**
+ * A file's bytes as readInput() gives them, read into shared memory when the file is not
+ * compressed: a target BTF there reaches a worker without a copy (the pool sends shared
+ * memory as it is, WorkerPool's stageTarget), where a private array would be copied into
+ * memory shared with the worker first — megabytes, freshly paged in, on the first
+ * relocation of every process. The caller must never change the bytes.
+ */
+export function readInputShared(path: string, what: string): Uint8Array {
+  if (path.endsWith('.xz')) return readInput(path, what);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    // sysfs and regular files report their size; a file that says 0 or grows while read
+    // (procfs style) is read the ordinary way
+    if (size > 0 && size <= maxInputSize()) {
+      const bytes = new Uint8Array(new SharedArrayBuffer(size));
+      let off = 0;
+      for (let n; off < size && (n = readSync(fd, bytes, off, size - off, off)) > 0;) off += n;
+      if (off === size && readSync(fd, new Uint8Array(1), 0, 1, off) === 0) return bytes;
+    }
+  } catch {
+    // readInput says what is wrong
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return readInput(path, what);
 }
 
 /** The object name libbpf uses (prefix of internal map names): file name up to the first dot. */

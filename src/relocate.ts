@@ -2,7 +2,7 @@
 // computed by libbpf in a worker thread.
 import { machine, release, version } from 'node:os';
 import { statSync } from 'node:fs';
-import { fileIdentity, readInput, objectNameOf, sha256, HOST_BTF_PATH } from './inputs.js';
+import { fileIdentity, readInput, readInputShared, objectNameOf, sha256, HOST_BTF_PATH } from './inputs.js';
 import { knownObject, readObjectFile } from './object-bytes.js';
 import { ResultCache, type OpenKey } from './relocate-cache.js';
 import { diskCache, resolveCacheDir, type DiskCache } from './disk-cache.js';
@@ -244,7 +244,7 @@ export class Relocator {
     if (bytes) {
       this.btfFiles.delete(id); // most recent last
     } else {
-      bytes = readInput(path, 'target BTF');
+      bytes = readInputShared(path, 'target BTF');
     }
     this.btfFiles.set(id, bytes);
     if (path === HOST_BTF_PATH) this.hostBtf = bytes;

@@ -3,9 +3,12 @@
 // there must not overwrite it, the next target overwrites it only after the worker answered,
 // and nothing the worker keeps (the parsed target, the kernel profile of `check`) is a view
 // of it. Every result is compared with the same relocation in a fresh pool.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkerPool } from '../dist/index.js';
+import { CorebpfError } from '../src/errors.js';
+import { readInputShared } from '../src/inputs.js';
 import { ROOT, fixtureBytes, fixtures, obj } from './helpers.js';
 
 const pools: WorkerPool[] = [];
@@ -71,5 +74,35 @@ describe('target staging', () => {
     }
     // the caller's arrays are never moved or changed
     for (const t of targets) expect(Buffer.from(t.btf).equals(fixtureBytes(t.key))).toBe(true);
+  });
+});
+
+describe('targets in shared memory', () => {
+  it('readInputShared: a file into a SharedArrayBuffer; .xz, a procfs file and errors as readInput', () => {
+    const file = `${tmpdir()}/corebpf-shared-${process.pid}.btf`;
+    writeFileSync(file, fixtureBytes(targets[0]!.key));
+    const shared = readInputShared(file, 'target BTF');
+    expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.from(shared).equals(fixtureBytes(targets[0]!.key))).toBe(true);
+    const xz = readInputShared(`${ROOT}testdata/btf/${targets[0]!.key}`, 'target BTF');
+    expect(xz.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.from(xz).equals(shared)).toBe(true);
+    // procfs says size 0: read the ordinary way, whole
+    expect(new TextDecoder().decode(readInputShared('/proc/self/status', 'status'))).toMatch(/^Name:[\s\S]*\nPid:/);
+    expect(() => readInputShared(`${file}.missing`, 'target BTF')).toThrow(CorebpfError);
+    expect(() => readInputShared(`${file}.missing`, 'target BTF')).toThrow(/cannot read target BTF .*ENOENT/);
+  });
+
+  it('goes to the worker as it is (no staging memory), and relocates as a private copy does', async () => {
+    const p = pool();
+    const t = targets[1]!;
+    const shared = new Uint8Array(new SharedArrayBuffer(t.btf.byteLength));
+    shared.set(t.btf);
+    const r = await p.relocate({ ...request(objects[0]!, t), btf: shared });
+    expect(essence(r)).toBe(await reference(objects[0]!, t));
+    expect((p as unknown as { slots: { staging?: SharedArrayBuffer }[] }).slots[0]!.staging).toBeUndefined();
+    // a private array is staged (the check above would see a change in the pool's fields)
+    await p.relocate({ ...request(objects[0]!, targets[2]!), btfKey: 'other' });
+    expect((p as unknown as { slots: { staging?: SharedArrayBuffer }[] }).slots[0]!.staging).toBeInstanceOf(SharedArrayBuffer);
   });
 });

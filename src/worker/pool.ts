@@ -53,6 +53,8 @@ const STAGING_STEP = 1 << 20;
  * copies the target into wasm memory before it answers, and keeps no view of it.
  */
 function stageTarget(slot: Slot, btf: Uint8Array): { bytes: Uint8Array; transfer: ArrayBuffer[]; release(): void } {
+  // shared already, and never changed (the Relocator reads target files so: readInputShared)
+  if (btf.buffer instanceof SharedArrayBuffer) return { bytes: btf, transfer: [], release() {} };
   if (slot.stagingBusy) {
     const own = btf.slice();
     return { bytes: own, transfer: [own.buffer], release() {} };

@@ -22,7 +22,9 @@ export interface RelocateRequest {
   object: Uint8Array;
   objectName: string;
   /** target kernel BTF: raw BTF or an ELF (vmlinux) with a .BTF section; may be left out
-   * when this worker has `btfKey` cached (TargetNotCached is thrown if it has not) */
+   * when this worker has `btfKey` cached (TargetNotCached is thrown if it has not). Bytes
+   * in a SharedArrayBuffer are read where they are, not copied: leave them unchanged until
+   * the call settles. */
   btf?: Uint8Array;
   /** identifies `btf` for the parsed-BTF cache; computed (sha256) when absent */
   btfKey?: string;
