@@ -27,9 +27,11 @@ function child(cacheDir: string, extra = '', between = ''): Promise<{ status: nu
     import { syncBuiltinESMExports } from 'node:module';
     // every read of the kernel's BTF in this process is seen
     const btfReads = [];
-    const readFileSync = fs.readFileSync;
-    fs.readFileSync = function (p, ...rest) { if (String(p).startsWith('/sys/kernel/btf/vmlinux')) btfReads.push(String(p)); return readFileSync.call(this, p, ...rest); };
-    syncBuiltinESMExports(); // the named imports of node:fs see the wrapper too
+    for (const f of ['readFileSync', 'openSync']) { // readInputShared opens and reads
+      const orig = fs[f];
+      fs[f] = function (p, ...rest) { if (String(p).startsWith('/sys/kernel/btf/vmlinux')) btfReads.push(String(p)); return orig.call(this, p, ...rest); };
+    }
+    syncBuiltinESMExports(); // the named imports of node:fs see the wrappers too
     const { BpfObject, Relocator } = await import(${JSON.stringify(DIST)});
     const relocator = new Relocator();
     const obj = await BpfObject.open(${JSON.stringify(obj('execsnoop'))}, { relocator, cacheDir: ${JSON.stringify(cacheDir)} ${extra} });
