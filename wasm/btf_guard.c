@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "btf.h"
+#include "libbpf.h"
 #include "libbpf_internal.h"
 
 #include "btf_guard.h"
@@ -72,6 +73,45 @@ long vk_btf_bad_bitfield(const struct btf *btf)
 			while (mt && (btf_is_mod(mt) || btf_is_typedef(mt)))
 				mt = btf__type_by_id(btf, mt->type);
 			if (!mt || !(btf_is_int(mt) || btf_is_any_enum(mt)) || mt->size == 0)
+				return id;
+		}
+	}
+	return 0;
+}
+
+/* libbpf copies a struct_ops map's variable (type->size bytes) and then reads each member at
+ * its offset, for its size (bpf_map__init_kern_struct_ops: libbpf_is_mem_zeroed, the
+ * program pointer, memcpy), without checking that the member lies inside the struct: an
+ * object whose BTF puts one past the end reads past the copy (found by fuzz/fuzz_reloc.c,
+ * regression input fuzz/regressions/reloc/struct-ops-member-past-end). A compiler never
+ * emits such a struct and the kernel refuses it at BPF_BTF_LOAD; it is refused here, before
+ * bpf_object__load. Bitfield members are left to libbpf, which refuses them before reading.
+ * Returns the struct's type id, or 0. */
+long vk_struct_ops_bad_member(const struct bpf_object *obj)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct bpf_map *map;
+	int i;
+
+	if (!btf)
+		return 0;
+	bpf_object__for_each_map(map, obj) {
+		const struct btf_type *t;
+		const struct btf_member *m;
+		uint32_t id = bpf_map__btf_value_type_id(map);
+
+		if (bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS || !id)
+			continue;
+		t = btf__type_by_id(btf, id);
+		if (!t || !btf_is_composite(t))
+			continue;
+		for (i = 0, m = btf_members(t); i < btf_vlen(t); i++, m++) {
+			long long size;
+
+			if (btf_member_bitfield_size(t, i))
+				continue;
+			size = btf__resolve_size(btf, m->type);
+			if (size >= 0 && (unsigned long long)btf_member_bit_offset(t, i) / 8 + size > t->size)
 				return id;
 		}
 	}

@@ -925,6 +925,9 @@ CB_EXPORT char *cb_run(void)
 			} else if ((cyc = vk_btf_bad_bitfield(bpf_object__btf(obj)))) {
 				libbpf_print(LIBBPF_WARN, "libbpf: the object's BTF type [%ld] has a bitfield of a non-integer or zero-size type\n", cyc);
 				err = -EINVAL;
+			} else if ((cyc = vk_struct_ops_bad_member(obj))) {
+				libbpf_print(LIBBPF_WARN, "libbpf: struct_ops type [%ld] has a member past its end\n", cyc);
+				err = -EINVAL;
 			}
 		}
 		if (!err)
