@@ -82,7 +82,6 @@ export class WorkerPool {
   started = 0;
 
   constructor(opts: PoolOptions = {}) {
-    installErrorTransfer();
     this.slots = new Array(Math.max(1, opts.size ?? availableParallelism())).fill(undefined);
     this.wasmDir = opts.wasmDir;
   }
@@ -118,6 +117,7 @@ export class WorkerPool {
   }
 
   private spawn(i: number): Slot {
+    installErrorTransfer(); // with the first worker: a pool that never starts one loads no comlink
     const { port1, port2 } = new (workerThreads().MessageChannel)();
     const start: WorkerStart = { wasmDir: this.wasmDir, wasmPort: port2 };
     const worker = startWorker(new URL('./worker.js', import.meta.url), { workerData: start, transferList: [port2] });
