@@ -139,9 +139,10 @@ export function isRoot(): boolean {
  * Run node with `args` without blocking this process's event loop (spawnSync would: under a
  * slow emulated guest, a call of a minute starves vitest's worker RPC, which then times out).
  */
-export function runNode(args: string[], opts: { uid?: number; gid?: number; timeoutMs?: number } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runNode(args: string[], opts: { uid?: number; gid?: number; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });
+    const env = opts.env ? { ...process.env, ...opts.env } : undefined;
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CorebpfError, Relocator, WasmProtocolError, WasmTrapError, WorkerPool } from '../dist/index.js';
 import { ROOT, obj, patchResultVersion, runNode } from './helpers.js';
-import { WASM_TIERING_BUDGET, wasmTieringFlag } from '../src/worker/pool.js';
+import { v8TieringDefault, wasmTieringBudget } from '../src/worker/wasm-tiering.js';
 
 const toClose: { close(): Promise<void> }[] = [];
 afterAll(() => Promise.all(toClose.map((x) => x.close())));
@@ -62,7 +62,9 @@ describe('what importing corebpf loads', () => {
       const out = await r.relocate(path, { btf: new Uint8Array((await import('node:fs')).readFileSync(path)) });
       if (!out.relocations.length) throw new Error('no relocations');
       await r.close();`);
-    expect(after.builtins.sort()).toEqual(['NativeModule v8', 'NativeModule worker_threads']);
+    // v8 only where the module is compiled with a tiering budget (src/worker/wasm-tiering.ts)
+    const tiering = wasmTieringBudget('', undefined, v8TieringDefault()) !== undefined;
+    expect(after.builtins.sort()).toEqual(tiering ? ['NativeModule v8', 'NativeModule worker_threads'] : ['NativeModule worker_threads']);
     expect(after.comlink.sort()).toEqual(['dist/umd/comlink.js', 'dist/umd/node-adapter.js']);
   });
 });
@@ -110,19 +112,6 @@ describe('the wasm module the workers run', () => {
     // the worker is replaced after a trap; its successor starts with the module of now
     await expect(pool.run((w) => w.selftestTrap())).rejects.toBeInstanceOf(WasmTrapError);
     await expect(pool.relocate(req())).rejects.toBeInstanceOf(WasmProtocolError);
-  });
-});
-
-describe('wasm tiering (process-wide V8 flag, set once before the module is compiled)', () => {
-  it('raises the budget by default, takes COREBPF_WASM_TIERING_BUDGET, and never overrides a flag given to Node', () => {
-    expect(wasmTieringFlag('', undefined)).toBe(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
-    expect(WASM_TIERING_BUDGET).toBeGreaterThan(1_800_000); // V8's own default
-    expect(wasmTieringFlag('--enable-source-maps', '12345678')).toBe('--wasm-tiering-budget=12345678');
-    expect(wasmTieringFlag('', '0')).toBeUndefined();
-    expect(wasmTieringFlag('', 'lots')).toBeUndefined();
-    for (const given of ['--liftoff-only', '--no-liftoff', '--wasm-tiering-budget=1', '--wasm_tiering_budget=9', '--no-wasm-dynamic-tiering', '--no-wasm-tier-up']) {
-      expect(wasmTieringFlag(`--max-old-space-size=100 ${given}`, undefined), given).toBeUndefined();
-    }
   });
 });
 

@@ -6,10 +6,11 @@ import type { MessagePort, TransferListItem, Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os';
 import type * as Comlink from 'comlink';
 import { CorebpfError, WasmTrapError } from '../errors.js';
-import { comlink, nodeEndpoint, v8, workerThreads } from '../lazy-modules.js';
+import { comlink, nodeEndpoint, workerThreads } from '../lazy-modules.js';
 import { installErrorTransfer } from './errors-transfer.js';
 import { startWorker } from './exec-argv.js';
-import { Wasm, wasmPaths, type WasmModule } from './wasm.js';
+import { wasmPaths, type WasmModule } from './wasm.js';
+import { compileWasm } from './wasm-tiering.js';
 import { TARGET_NOT_CACHED, decodeOutcome, type OpenRequest, type RelocateOutcome, type RelocateRequest, type RelocateWire, type RelocationService } from './service.js';
 import type { ObjectSpec } from '../object-spec.js';
 
@@ -75,7 +76,7 @@ export class WorkerPool {
   private readonly wasmDir?: string;
   /** the wasm module, compiled once for every worker (undefined: a worker compiles its own),
    * and the sha256 of the bytes it was compiled from */
-  private compiled: { sha256: string; module: Promise<WasmModule | undefined> } | undefined;
+  private compiled: { sha256: string; module: WasmModule | undefined } | undefined;
   private closed = false;
   /** how many workers were replaced after a trap or a crash */
   replaced = 0;
@@ -97,33 +98,41 @@ export class WorkerPool {
     return this.slots.filter((s) => s && !s.dead).length;
   }
 
-  /** The module compiled off this thread (V8 compiles in the background) while a worker
-   * starts, once for all workers. A worker pairs it with the glue (corebpf.cjs) it reads
-   * when it starts, so a module file whose bytes changed since (a rebuild) is compiled
-   * again. Any failure leaves it to the worker, which reads the files itself and says what
-   * is wrong. */
-  private compile(): Promise<WasmModule | undefined> {
-    tuneWasmTiering();
+  /** The module, compiled once for all workers, before a worker starts (compileWasm: V8
+   * compiles its functions lazily, on first call, so this takes milliseconds). A worker
+   * pairs it with the glue (corebpf.cjs) it reads when it starts, so a module file whose
+   * bytes changed since (a rebuild) is compiled again. Any failure leaves it to the worker,
+   * which reads the files itself and says what is wrong. */
+  private compile(): WasmModule | undefined {
     let bytes: Buffer;
     try {
       bytes = readFileSync(wasmPaths(this.wasmDir).wasm);
     } catch {
-      return Promise.resolve(undefined);
+      return undefined;
     }
     const sha = createHash('sha256').update(bytes).digest('hex');
     if (this.compiled?.sha256 !== sha) {
-      this.compiled = { sha256: sha, module: Wasm.compile(bytes).catch(() => undefined) };
+      let module: WasmModule | undefined;
+      try {
+        module = compileWasm(bytes);
+      } catch {
+        module = undefined;
+      }
+      this.compiled = { sha256: sha, module };
     }
     return this.compiled.module;
   }
 
   private spawn(i: number): Slot {
-    installErrorTransfer(); // with the first worker: a pool that never starts one loads no comlink
     const { port1, port2 } = new (workerThreads().MessageChannel)();
     const start: WorkerStart = { wasmDir: this.wasmDir, wasmPort: port2 };
+    // compiled before the thread starts: the tiering flag it sets for a moment (compileWasm)
+    // must not be in effect while the new thread compiles Node's internal modules
+    const module = this.compile();
     const worker = startWorker(new URL('./worker.js', import.meta.url), { workerData: start, transferList: [port2] });
     this.started++;
-    void this.compile().then((m) => port1.postMessage(m ?? null));
+    port1.postMessage(module ?? null);
+    installErrorTransfer(); // with the first worker (a pool that starts none loads no comlink), once it boots
     worker.unref();
     const slot: Slot = { worker, remote: comlink().wrap<RelocationService>(nodeEndpoint()(worker)), busy: 0, dead: false, targets: new Set<string>() };
     const onDeath = () => {
@@ -270,32 +279,4 @@ export class WorkerPool {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/**
- * V8 runs a wasm function first as Liftoff code and recompiles it with TurboFan in the
- * background once about `--wasm-tiering-budget` bytes of it have run (1.8 MB by default).
- * One load against a kernel's BTF crosses that for libbpf's BTF parsing, whose TurboFan
- * code comes too late to help that load: the compile costs CPU and ~14 MB of peak memory
- * and delays exit. With a higher budget a short-lived process stays in Liftoff; a
- * long-lived one tiers up a few relocations later (bench/README.md, Start-up and memory).
- * Process-wide, so set once, and never over a tiering flag the user gave Node
- * (COREBPF_WASM_TIERING_BUDGET=N sets another budget, 0 leaves V8's).
- */
-export const WASM_TIERING_BUDGET = 5_000_000;
-
-/** The V8 flag tuneWasmTiering() sets, given Node's options (execArgv and NODE_OPTIONS) and
- *  COREBPF_WASM_TIERING_BUDGET; undefined: leave V8's tiering alone. */
-export function wasmTieringFlag(nodeOptions: string, budgetEnv: string | undefined): string | undefined {
-  if (/--(no-)?(wasm[-_]tiering[-_]budget|liftoff|wasm[-_]dynamic[-_]tiering|wasm[-_]tier[-_]up)\b/.test(nodeOptions)) return undefined;
-  const budget = budgetEnv === undefined || budgetEnv.trim() === '' ? WASM_TIERING_BUDGET : Number(budgetEnv);
-  return Number.isSafeInteger(budget) && budget > 0 ? `--wasm-tiering-budget=${budget}` : undefined;
-}
-
-let tieringTuned = false;
-function tuneWasmTiering(): void {
-  if (tieringTuned) return;
-  tieringTuned = true;
-  const flag = wasmTieringFlag(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`, process.env.COREBPF_WASM_TIERING_BUDGET);
-  if (flag) v8().setFlagsFromString(flag);
 }

@@ -28,7 +28,7 @@ declare const compiledModule: unique symbol;
 interface WasmApi {
   compile(bytes: Uint8Array): Promise<WasmModule>;
   instantiate(module: WasmModule, imports: object): Promise<object>;
-  Module: abstract new (...args: never[]) => WasmModule;
+  Module: new (bytes: Uint8Array) => WasmModule;
 }
 /** the JS API of WebAssembly (globalThis.WebAssembly) */
 export const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
