@@ -130,13 +130,9 @@ export class Relocator {
     const host = opts.btf === undefined || opts.btf === HOST_BTF_PATH ? hostKernel() : undefined;
     // the running kernel's BTF is one target for the process's life: read only when a worker
     // needs it (a hit of the on-disk cache never reads it)
-    const sysfs = btfSrc === HOST_BTF_PATH;
-    let btf = sysfs ? this.hostBtf : typeof btfSrc === 'string' ? this.readTarget(btfSrc) : btfSrc;
-    let btfKey = sysfs ? 'btf-host' : this.btfKeys.get(btf!);
-    if (!btfKey) {
-      btfKey = `btf-${++this.nextKey}`;
-      this.btfKeys.set(btf!, btfKey);
-    }
+    const target = this.#target(btfSrc);
+    const { sysfs, btfKey } = target;
+    let btf = target.btf;
     const req: RelocateRequest = {
       object: known.bytes, objectName, btf, btfKey,
       kconfig: opts.kconfig, kallsyms: opts.kallsyms, kernelRelease: opts.kernelRelease ?? host?.release,
@@ -190,6 +186,35 @@ export class Relocator {
     const guarded = failed.filter((r) => r.guarded === true);
     const verdict = !failed.length ? 'ok' : guarded.length === failed.length ? 'ok-guarded' : 'failed';
     return { ...out, ok: failed.length === 0, failed, guarded, verdict };
+  }
+
+  /** a target named by `btfSrc`: its bytes (read, unless it is the running kernel's, which
+   *  is read when a worker needs it) and the key workers cache its parsed form by */
+  #target(btfSrc: Uint8Array | string): { sysfs: boolean; btf: Uint8Array | undefined; btfKey: string } {
+    const sysfs = btfSrc === HOST_BTF_PATH;
+    const btf = sysfs ? this.hostBtf : typeof btfSrc === 'string' ? this.readTarget(btfSrc) : btfSrc;
+    let btfKey = sysfs ? 'btf-host' : this.btfKeys.get(btf!);
+    if (!btfKey) {
+      btfKey = `btf-${++this.nextKey}`;
+      this.btfKeys.set(btf!, btfKey);
+    }
+    return { sysfs, btf, btfKey };
+  }
+
+  /** @internal Have a worker parse the target BTF `btf` names (default: this machine's) now,
+   *  ahead of the relocation that needs it: BpfObject.open() calls this while its object
+   *  opens, so that load() finds the kernel's types parsed (libbpf's BTF parse of a 5 MiB
+   *  vmlinux is the longest step of a first load). Best effort: a target that cannot be
+   *  read or parsed is reported by the relocation, which reads and sends it again. */
+  prepareTarget(btf?: Uint8Array | string): void {
+    try {
+      const btfSrc = btf ?? hostBtfPath();
+      const t = this.#target(btfSrc);
+      const bytes = t.btf ?? this.readTarget(btfSrc as string);
+      this.pool.prepareTarget(bytes, t.btfKey).catch(() => {});
+    } catch {
+      // the relocation reads it again and says what is wrong
+    }
   }
 
   #btfHash(btf: Uint8Array, sysfs: boolean): string {

@@ -3,7 +3,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CorebpfError, Relocator, WasmProtocolError, WasmTrapError, WorkerPool } from '../dist/index.js';
+import { BpfObject, CorebpfError, ObjectFormatError, Relocator, WasmProtocolError, WasmTrapError, WorkerPool } from '../dist/index.js';
 import { ROOT, obj, patchResultVersion, runNode } from './helpers.js';
 import { v8TieringDefault, wasmTieringBudget } from '../src/worker/wasm-tiering.js';
 
@@ -124,5 +124,49 @@ describe('WorkerPool.start()', () => {
     expect(pool.live).toBe(1);
     await pool.open({ object: new Uint8Array(readFileSync(obj('core_basic'))), objectName: 'core_basic' });
     expect(pool.live).toBe(1);
+  });
+});
+
+describe('a target parsed ahead of its relocation (prepareTarget)', () => {
+  const object = () => new Uint8Array(readFileSync(obj('core_basic')));
+
+  it('is parsed once, on the worker that opens, and the relocation waits for it there', async () => {
+    const pool = new WorkerPool({ size: 2 });
+    toClose.push(pool);
+    pool.start();
+    const opened = pool.open({ object: object(), objectName: 'core_basic' });
+    const btf = object();
+    const prepared = pool.prepareTarget(btf, 'k');
+    await opened;
+    // the worker may still be parsing: the relocation goes to it, not to a second worker
+    const out = await pool.relocateWire({ object: object(), objectName: 'core_basic', btf, btfKey: 'k' });
+    await prepared;
+    expect(out.targetCached).toBe(true);
+    expect(pool.started).toBe(1);
+    // a target the pool has is not sent again
+    await pool.prepareTarget(btf, 'k');
+    expect((await pool.relocateWire({ object: object(), objectName: 'core_basic', btf, btfKey: 'k' })).targetCached).toBe(true);
+  });
+
+  it('a target that does not parse rejects the preparation, and the relocation says what is wrong', async () => {
+    const pool = new WorkerPool({ size: 1 });
+    toClose.push(pool);
+    const junk = new Uint8Array(4096).fill(7);
+    await expect(pool.prepareTarget(junk, 'junk')).rejects.toBeInstanceOf(ObjectFormatError);
+    const e = await pool.relocate({ object: object(), objectName: 'core_basic', btf: junk, btfKey: 'junk' }).then(() => null, (x: Error) => x);
+    expect(e).toBeInstanceOf(ObjectFormatError);
+    expect(e!.message).toMatch(/^target BTF: /);
+  });
+
+  it('BpfObject.open() has the worker parse the target while the object opens', async () => {
+    const r = new Relocator({ size: 2 });
+    toClose.push(r);
+    const path = obj('core_basic');
+    const o = await BpfObject.open(path, { relocator: r, btf: new Uint8Array(readFileSync(path)) });
+    const res = await o.relocate();
+    expect(res.relocations.length).toBeGreaterThan(0);
+    expect(res.stats.targetCached).toBe(true); // parsed before this relocation asked
+    expect(r.pool.started).toBe(1);
+    o.close();
   });
 });

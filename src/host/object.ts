@@ -135,7 +135,10 @@ export class BpfObject implements Disposable, AsyncDisposable {
     // the running kernel's defaults (features, kconfig, kallsyms, module BTF) are read now,
     // used when load() relocates
     const { opts: relocOpts } = forRunningKernel(bytes, { ...given, objectName });
-    const spec: ObjectSpec = cached ?? await r.openShared(bytes, { objectName, cacheDir: given.cacheDir });
+    const opening = cached ? undefined : r.openShared(bytes, { objectName, cacheDir: given.cacheDir });
+    // the worker opening the object parses the target kernel's BTF next, before load() asks
+    if (opening && r.pool.live > 0) r.prepareTarget(relocOpts.btf);
+    const spec: ObjectSpec = cached ?? await opening!;
     return new BpfObject({ opened: new OpenedObject(spec, bytes, { ...relocOpts, objectName }, r) }, { rodata, data, bss, pinRoot, raw, reusePins });
   }
 

@@ -40,6 +40,8 @@ interface Slot {
   staging?: SharedArrayBuffer;
   /** a call's target is in `staging` until the worker answered it */
   stagingBusy?: boolean;
+  /** prepareTarget() calls this worker has not answered yet */
+  preparing: number;
 }
 
 /** staging memory grows in steps of this (a kernel's BTF is 3-7 MiB) */
@@ -134,7 +136,7 @@ export class WorkerPool {
     port1.postMessage(module ?? null);
     installErrorTransfer(); // with the first worker (a pool that starts none loads no comlink), once it boots
     worker.unref();
-    const slot: Slot = { worker, remote: comlink().wrap<RelocationService>(nodeEndpoint()(worker)), busy: 0, dead: false, targets: new Set<string>() };
+    const slot: Slot = { worker, remote: comlink().wrap<RelocationService>(nodeEndpoint()(worker)), busy: 0, dead: false, targets: new Set<string>(), preparing: 0 };
     const onDeath = () => {
       slot.dead = true;
       if (this.slots[i] === slot) this.slots[i] = undefined;
@@ -210,6 +212,39 @@ export class WorkerPool {
     this.replaced++;
   }
 
+  /** Have a worker parse target `key` (bytes `btf`) now, before a relocation needs it: the
+   *  least busy running worker (one is started when none runs), which then takes the
+   *  relocations against that target first (relocateWire). Rejects as the worker did; the
+   *  relocation then sends the target again and reports what is wrong with it. */
+  async prepareTarget(btf: Uint8Array, key: string): Promise<void> {
+    if (this.closed || this.slots.some((s) => s && !s.dead && s.targets.has(key))) return;
+    let i = -1;
+    this.slots.forEach((s, j) => {
+      if (s && !s.dead && (i < 0 || s.busy < this.slots[i]!.busy)) i = j;
+    });
+    await this.run(async (r, slot) => {
+      slot.targets.add(key);
+      slot.preparing++;
+      const staged = stageTarget(slot, btf);
+      try {
+        await r.prepareTarget(comlink().transfer({ btf: staged.bytes, btfKey: key }, staged.transfer as never[]));
+      } catch (e) {
+        slot.targets.delete(key);
+        throw e;
+      } finally {
+        staged.release();
+        slot.preparing--;
+      }
+    }, i < 0 ? undefined : i);
+  }
+
+  /** a running worker that has target `key` (or is parsing it, and does nothing else), if one
+   *  does: a relocation against `key` goes there rather than to a worker that would parse it again */
+  private holding(key: string): number | undefined {
+    const i = this.slots.findIndex((s) => s && !s.dead && s.targets.has(key) && s.busy <= s.preparing);
+    return i < 0 ? undefined : i;
+  }
+
   /** Relocate on the least busy worker. With `btfKey`, the target BTF bytes are sent only
    * to a worker that has not been sent that target yet; a worker that dropped it from its
    * cache since says so, and gets the bytes again. */
@@ -242,7 +277,7 @@ export class WorkerPool {
       } finally {
         staged.release();
       }
-    }, worker);
+    }, worker ?? this.holding(key));
   }
 
   /** libbpf's open phase only: the object's programs, maps and BTF. */

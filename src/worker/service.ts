@@ -200,6 +200,18 @@ export class RelocationService {
     return comlink().transfer(w, [w.result.buffer]);
   }
 
+  /** Parse a target BTF now and keep it (nothing relocated): the relocation against
+   *  `btfKey` that comes next finds it parsed. */
+  async prepareTarget(req: { btf: Uint8Array; btfKey: string }): Promise<void> {
+    // after the answers of the calls that came first have gone out: an open that waited for
+    // the module as this does would otherwise wait for the parse too
+    if (!this.wasm) await this.module().catch(() => undefined);
+    await new Promise(setImmediate);
+    await this.guarded('parsing the target BTF', (m) => {
+      this.target(m, req.btf, req.btfKey);
+    });
+  }
+
   /** libbpf's bpf_object__open() only: the opened object's programs, maps and BTF. */
   async open(req: OpenRequest): Promise<ObjectSpec> {
     return this.guarded(`opening '${req.objectName}'`, (m) => {
