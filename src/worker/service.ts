@@ -111,6 +111,8 @@ export class RelocationService {
   /** what each cached target kernel has, read from its BTF (profileTarget), by target key */
   private profiles = new Map<string, TargetProfile>();
   private featureIds: Map<string, number> | undefined;
+  /** targets prepareTarget() is about to parse, by key: a relocation against one waits */
+  private preparing = new Map<string, Promise<void>>();
   /** set once the module trapped: its memory can no longer be trusted */
   broken = false;
 
@@ -196,6 +198,8 @@ export class RelocationService {
   }
 
   async relocate(req: RelocateRequest): Promise<RelocateWire> {
+    // a target being prepared is parsed first (prepareTarget yields before it parses)
+    if (req.btfKey !== undefined) await this.preparing.get(req.btfKey);
     const w = await this.guarded(`relocating '${req.objectName}'`, (m) => this.relocateWith(m, req));
     return comlink().transfer(w, [w.result.buffer]);
   }
@@ -203,13 +207,22 @@ export class RelocationService {
   /** Parse a target BTF now and keep it (nothing relocated): the relocation against
    *  `btfKey` that comes next finds it parsed. */
   async prepareTarget(req: { btf: Uint8Array; btfKey: string }): Promise<void> {
-    // after the answers of the calls that came first have gone out: an open that waited for
-    // the module as this does would otherwise wait for the parse too
-    if (!this.wasm) await this.module().catch(() => undefined);
-    await new Promise(setImmediate);
-    await this.guarded('parsing the target BTF', (m) => {
-      this.target(m, req.btf, req.btfKey);
-    });
+    const done = (async () => {
+      // after the answers of the calls that came first have gone out: an open that waited
+      // for the module as this does would otherwise wait for the parse too
+      if (!this.wasm) await this.module().catch(() => undefined);
+      await new Promise(setImmediate);
+      await this.guarded('parsing the target BTF', (m) => {
+        this.target(m, req.btf, req.btfKey);
+      });
+    })();
+    const settled = done.then(() => undefined, () => undefined);
+    this.preparing.set(req.btfKey, settled);
+    try {
+      await done;
+    } finally {
+      if (this.preparing.get(req.btfKey) === settled) this.preparing.delete(req.btfKey);
+    }
   }
 
   /** libbpf's bpf_object__open() only: the opened object's programs, maps and BTF. */
