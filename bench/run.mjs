@@ -6,7 +6,7 @@
 //                      [--targets host,amd64-6.1.176] [--object FILE.bpf.o]
 //                      [--dist DIR] [--wasm-dir DIR] [--native BIN] [--out FILE]
 //
-// --dist: the built package to measure (index.js, worker.js, wasm/; default dist/), e.g. a
+// --dist: the built package to measure (index.js, worker.cjs, wasm/; default dist/), e.g. a
 // copy kept to compare builds; --wasm-dir defaults to DIST/wasm.
 //
 // Each case is a module in bench/cases/, run in file-name order; its default export is one of

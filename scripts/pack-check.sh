@@ -10,7 +10,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$top"
 tarball="$(npm pack --silent --pack-destination "$work" | tail -1)"
 tar -tzf "$work/$tarball" | sed 's|^package/||' | sort > "$work/files"
-need=(package.json README.md LICENSE dist/index.js dist/cli.js dist/worker.js dist/types/index.d.ts
+need=(package.json README.md LICENSE dist/index.js dist/cli.js dist/worker.cjs dist/types/index.d.ts
   dist/wasm/corebpf.wasm dist/wasm/corebpf.cjs dist/THIRD_PARTY_NOTICES dist/include/bpf/bpf_helpers.h
   dist/include/bpf/bpf_tracing.h dist/include/bpf/bpf_core_read.h dist/include/bpf/usdt.bpf.h dist/include/linux/errno.h
   testdata/progs/execsnoop.bpf.o testdata/btf/manifest.json testdata/btf/amd64-6.1.176.btf.xz)

@@ -63,7 +63,7 @@ export function buildIdentity(wasmDir?: string): string {
     try {
       version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? version;
     } catch { /* not in a package */ }
-    id = canonical({ version, wasm: fileHash(p.wasm), glue: fileHash(p.js), worker: fileHash(fileURLToPath(new URL('./worker.js', import.meta.url))) });
+    id = canonical({ version, wasm: fileHash(p.wasm), glue: fileHash(p.js), worker: fileHash(fileURLToPath(new URL('./worker.cjs', import.meta.url))) });
     builds.set(key, id);
   }
   return id;

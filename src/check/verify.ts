@@ -117,7 +117,7 @@ async function buildBaseOnce(lab: LabModules, top: string, dir: string, arch: st
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'base.cpio');
   const lock = join(dir, 'base.lock');
-  const inputs = ['dist/index.js', 'dist/worker.js', 'scripts/lab/verify-guest.mjs', 'scripts/lab/guest-init.sh', 'package-lock.json'].map((f) => join(top, f));
+  const inputs = ['dist/index.js', 'dist/worker.cjs', 'scripts/lab/verify-guest.mjs', 'scripts/lab/guest-init.sh', 'package-lock.json'].map((f) => join(top, f));
   const fresh = () => existsSync(path) && inputs.every((f) => !existsSync(f) || statSync(f).mtimeMs < statSync(path).mtimeMs);
   for (let waited = 0; ; waited += 500) {
     if (fresh()) return path;

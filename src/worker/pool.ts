@@ -131,7 +131,7 @@ export class WorkerPool {
     // compiled before the thread starts: the tiering flag it sets for a moment (compileWasm)
     // must not be in effect while the new thread compiles Node's internal modules
     const module = this.compile();
-    const worker = startWorker(new URL('./worker.js', import.meta.url), { workerData: start, transferList: [port2] });
+    const worker = startWorker(new URL('./worker.cjs', import.meta.url), { workerData: start, transferList: [port2] });
     this.started++;
     port1.postMessage(module ?? null);
     installErrorTransfer(); // with the first worker (a pool that starts none loads no comlink), once it boots
