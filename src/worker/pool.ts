@@ -1,7 +1,7 @@
 // Relocation workers seen from the caller's thread. Each worker owns one wasm instance;
 // a worker whose wasm trapped, or that died, is replaced before the next call.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { MessagePort, TransferListItem, Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type * as Comlink from 'comlink';
@@ -42,6 +42,17 @@ interface Slot {
   stagingBusy?: boolean;
   /** prepareTarget() calls this worker has not answered yet */
   preparing: number;
+}
+
+let entry: URL | undefined;
+/** The worker's entry beside this module: dist/worker.cjs in the package (a CommonJS bundle:
+ *  rollup.config.mjs says why), worker.js in the unbundled build (build/tsc, some tests). */
+function workerEntry(): URL {
+  if (!entry) {
+    const cjs = new URL('./worker.cjs', import.meta.url);
+    entry = existsSync(cjs) ? cjs : new URL('./worker.js', import.meta.url);
+  }
+  return entry;
 }
 
 /** staging memory grows in steps of this (a kernel's BTF is 3-7 MiB) */
@@ -131,7 +142,7 @@ export class WorkerPool {
     // compiled before the thread starts: the tiering flag it sets for a moment (compileWasm)
     // must not be in effect while the new thread compiles Node's internal modules
     const module = this.compile();
-    const worker = startWorker(new URL('./worker.cjs', import.meta.url), { workerData: start, transferList: [port2] });
+    const worker = startWorker(workerEntry(), { workerData: start, transferList: [port2] });
     this.started++;
     port1.postMessage(module ?? null);
     installErrorTransfer(); // with the first worker (a pool that starts none loads no comlink), once it boots
