@@ -18,12 +18,13 @@
 // (src/relocate-disk.ts); this module only stores bytes under descriptions.
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  closeSync, constants, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync,
+  closeSync, constants, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync,
   unlinkSync, writeSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CorebpfError } from './errors.js';
+import { readFully } from './inputs.js';
 
 /** The cache directory given to BpfObject.open / the Relocator is unsafe to load BPF from:
  *  not a directory, a symlink, owned by another user, or writable by group or others. */
@@ -153,12 +154,7 @@ export class DiskCache {
     const st = fstatSync(fd);
     if (!st.isFile() || unsafe(st, 'entry') || st.size < HEADER || st.size > MAX_ENTRY) return undefined;
     const buf = Buffer.allocUnsafe(st.size);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) return undefined; // truncated since the fstat
-      got += n;
-    }
+    if (!readFully(fd, buf)) return undefined; // truncated since the fstat
     if (!buf.subarray(0, 8).equals(MAGIC) || buf.readUInt32LE(8) !== CACHE_FORMAT) return undefined;
     const dlen = buf.readUInt32LE(12);
     const vlen = buf.readUInt32LE(16);

@@ -89,9 +89,7 @@ export function readInputShared(path: string, what: string): Uint8Array {
     // (procfs style) is read the ordinary way
     if (size > 0 && size <= maxInputSize()) {
       const bytes = new Uint8Array(new SharedArrayBuffer(size));
-      let off = 0;
-      for (let n; off < size && (n = readSync(fd, bytes, off, size - off, off)) > 0;) off += n;
-      if (off === size && readSync(fd, new Uint8Array(1), 0, 1, off) === 0) return bytes;
+      if (readFully(fd, bytes) && readSync(fd, new Uint8Array(1), 0, 1, size) === 0) return bytes;
     }
   } catch {
     // readInput says what is wrong
@@ -99,6 +97,16 @@ export function readInputShared(path: string, what: string): Uint8Array {
     if (fd !== undefined) closeSync(fd);
   }
   return readInput(path, what);
+}
+
+/** Fill `buf` from the start of `fd` (reads return less than asked: sysfs gives a page at a
+ *  time); false when the file ended first. */
+export function readFully(fd: number, buf: Uint8Array): boolean {
+  for (let off = 0, n; off < buf.byteLength; off += n) {
+    n = readSync(fd, buf, off, buf.byteLength - off, off);
+    if (n === 0) return false;
+  }
+  return true;
 }
 
 /** The object name libbpf uses (prefix of internal map names): file name up to the first dot. */
