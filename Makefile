@@ -126,6 +126,7 @@ $(DIST)/index.js: $(TS_SRC) tsconfig.json rollup.config.mjs package.json
 	@test -x node_modules/.bin/tsc || { echo "make: the npm dependencies are not installed: run 'npm ci' (or 'make deps', which installs everything) first" >&2; exit 1; }
 	npx tsc -p tsconfig.json
 	npx rollup -c rollup.config.mjs --silent
+	@rm -f $(DIST)/worker.js # the worker's bundle before it was CommonJS (dist/worker.cjs): npm pack would ship it
 
 %.d: ;
 
