@@ -138,7 +138,10 @@ static long bpf_btf_load(union bpf_attr *a)
 
 /* Sizes every kernel refuses at BPF_MAP_CREATE (the map types' alloc checks): a map left
  * for user space to size (max_entries 0) then fails here, offline, with libbpf's own
- * "failed to create" message, as it would on a kernel. */
+ * "failed to create" message, as it would on a kernel. The key and value sizes matter
+ * beyond that: libbpf fills prog-array and map-in-map slots, global data and struct_ops
+ * maps with bpf_map_update_elem() from a 4-byte int key (and fd value), and
+ * bpf_map_update() copies the map's own key_size and value_size bytes from them. */
 static bool map_sizes_invalid(const union bpf_attr *a)
 {
 	switch (a->map_type) {
@@ -146,9 +149,19 @@ static bool map_sizes_invalid(const union bpf_attr *a)
 	case BPF_MAP_TYPE_PERCPU_HASH:
 	case BPF_MAP_TYPE_LRU_HASH:
 	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
-	case BPF_MAP_TYPE_ARRAY:
-	case BPF_MAP_TYPE_PERCPU_ARRAY:
 		return !a->max_entries || !a->key_size || !a->value_size;
+	case BPF_MAP_TYPE_ARRAY: /* array_map_alloc_check */
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+		return !a->max_entries || a->key_size != 4 || !a->value_size;
+	case BPF_MAP_TYPE_PROG_ARRAY: /* fd_array_map_alloc_check: fds in 4-byte slots */
+	case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
+	case BPF_MAP_TYPE_CGROUP_ARRAY:
+	case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+		return !a->max_entries || a->key_size != 4 || a->value_size != 4;
+	case BPF_MAP_TYPE_HASH_OF_MAPS: /* fd_htab_map_alloc_check */
+		return !a->max_entries || !a->key_size || a->value_size != 4;
+	case BPF_MAP_TYPE_STRUCT_OPS: /* bpf_struct_ops_map_alloc_check */
+		return a->key_size != 4 || a->max_entries != 1;
 	case BPF_MAP_TYPE_QUEUE:
 	case BPF_MAP_TYPE_STACK:
 		return !a->max_entries;
