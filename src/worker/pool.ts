@@ -167,19 +167,20 @@ export class WorkerPool {
     }
     // an idle worker first; a new one only while every live worker is busy: a worker costs
     // a thread start, a wasm instance and its memory, which sequential calls never need
-    let best = -1;
-    let free = -1;
-    for (let i = 0; i < this.slots.length; i++) {
-      const s = this.slots[i];
-      if (!s || s.dead) {
-        if (free < 0) free = i;
-        continue;
-      }
-      if (s.busy === 0) return [i, s];
-      if (best < 0 || s.busy < this.slots[best]!.busy) best = i;
-    }
+    const best = this.leastBusy();
+    if (best >= 0 && this.slots[best]!.busy === 0) return [best, this.slots[best]!];
+    const free = this.slots.findIndex((s) => !s || s.dead);
     if (free >= 0) return [free, this.spawn(free)];
     return [best, this.slots[best]!];
+  }
+
+  /** the running worker with the fewest calls in flight (the first of equals), or -1 */
+  private leastBusy(): number {
+    let best = -1;
+    this.slots.forEach((s, i) => {
+      if (s && !s.dead && (best < 0 || s.busy < this.slots[best]!.busy)) best = i;
+    });
+    return best;
   }
 
   /** Start a worker now unless one runs: a caller that will need one soon (BpfObject.open)
@@ -229,10 +230,7 @@ export class WorkerPool {
    *  relocation then sends the target again and reports what is wrong with it. */
   async prepareTarget(btf: Uint8Array, key: string): Promise<void> {
     if (this.closed || this.slots.some((s) => s && !s.dead && s.targets.has(key))) return;
-    let i = -1;
-    this.slots.forEach((s, j) => {
-      if (s && !s.dead && (i < 0 || s.busy < this.slots[i]!.busy)) i = j;
-    });
+    const i = this.leastBusy();
     await this.run(async (r, slot) => {
       slot.targets.add(key);
       slot.preparing++;

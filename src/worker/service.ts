@@ -199,7 +199,8 @@ export class RelocationService {
 
   async relocate(req: RelocateRequest): Promise<RelocateWire> {
     // a target being prepared is parsed first (prepareTarget yields before it parses)
-    if (req.btfKey !== undefined) await this.preparing.get(req.btfKey);
+    const preparing = req.btfKey === undefined ? undefined : this.preparing.get(req.btfKey);
+    if (preparing) await preparing;
     const w = await this.guarded(`relocating '${req.objectName}'`, (m) => this.relocateWith(m, req));
     return comlink().transfer(w, [w.result.buffer]);
   }
@@ -216,7 +217,7 @@ export class RelocationService {
         this.target(m, req.btf, req.btfKey);
       });
     })();
-    const settled = done.then(() => undefined, () => undefined);
+    const settled = done.catch(() => undefined);
     this.preparing.set(req.btfKey, settled);
     try {
       await done;

@@ -26,7 +26,6 @@ type Factory = (opts: Record<string, unknown>) => Promise<CorebpfModule>;
 export interface WasmModule { readonly [compiledModule]?: never }
 declare const compiledModule: unique symbol;
 interface WasmApi {
-  compile(bytes: Uint8Array): Promise<WasmModule>;
   instantiate(module: WasmModule, imports: object): Promise<object>;
   Module: new (bytes: Uint8Array) => WasmModule;
 }
