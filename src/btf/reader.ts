@@ -171,7 +171,10 @@ export class Btf {
       let h: number;
       const start = this.#ownStrAt(nameOff);
       if (start >= 0) {
-        h = fnv1a(data, start, data.indexOf(0, start));
+        // fnv1a up to the NUL, inline: a call to indexOf per name costs more than the hash
+        h = 0x811c9dc5;
+        for (let j = start, c; (c = data[j]!) !== 0; j++) h = Math.imul(h ^ c, 0x01000193);
+        h >>>= 0;
       } else {
         const b = NAME_ENCODER.encode(this.strAt(nameOff)); // a split BTF naming a base string
         h = fnv1a(b, 0, b.length);
