@@ -12,6 +12,7 @@
 #include "../wasm/cb_result.h"
 
 int cb_target_register(const void *data, size_t len);
+int cb_target_register_owned(void *data, size_t len);
 void cb_target_release(int h);
 const char *cb_target_error(void);
 void cb_set_object(const void *data, size_t len, const char *name);

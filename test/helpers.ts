@@ -76,6 +76,11 @@ export interface RawWasm {
   /** cb_run's result without the log (withoutLog), as corebpf-native --no-log prints it;
    *  reportMode: the number of a mode of wasm/result-protocol.json (0 full, 1 failed) */
   run(obj: Uint8Array, name: string, handle: number, release?: string, reportMode?: number): string;
+  /** the module itself, and a call of one of its exports by C name */
+  module: RawModule;
+  call(f: string, ...a: number[]): number;
+  /** a copy of `b` in wasm memory (malloc) */
+  bytes(b: Uint8Array): number;
 }
 
 /** the wasm build loaded directly (no worker), to compare its raw output with the native one */
@@ -112,6 +117,9 @@ export async function rawWasm(): Promise<RawWasm> {
       for (const p of ptrs) m._free(p);
       return new TextDecoder().decode(withoutLog(out));
     },
+    module: m,
+    call,
+    bytes,
   };
 }
 

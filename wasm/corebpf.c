@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <byteswap.h>
+#include <malloc.h>
 #include <gelf.h>
 #include <libelf.h>
 
@@ -23,6 +24,7 @@
 #include "core_report.h"
 #include "json.h"
 #include "btf_guard.h"
+#include "libbpf/btf_adopt.h"
 #include "vk.h"
 
 #include "cb_export.h"
@@ -157,26 +159,22 @@ out:
 	return btf;
 }
 
-/* Parse a target kernel's BTF (raw, or an ELF with .BTF) once; later relocations against
- * the same handle reuse the parsed types. Returns a handle > 0, or -errno. */
-CB_EXPORT int cb_target_register(const void *data, size_t len)
+/* Parse a target BTF: `owned`, when not NULL, is `data` from malloc, which raw BTF hands to
+ * libbpf as its copy; it is freed here when libbpf did not take it. */
+static struct btf *target_btf(const void *data, size_t len, void *owned)
 {
 	struct btf *btf;
-	int h;
 
-	target_err[0] = 0;
-	for (h = 1; h < MAX_TARGETS && targets[h]; h++)
-		;
-	if (h == MAX_TARGETS) {
-		snprintf(target_err, sizeof(target_err), "too many target BTFs registered (%d)", MAX_TARGETS - 1);
-		return -EMFILE;
-	}
 	if (len >= 4 && memcmp(data, "\177ELF", 4) == 0) {
 		btf = btf_from_elf(data, len);
 	} else {
 		log_reset();
 		libbpf_set_print(print_fn);
+		if (owned)
+			cb_btf_adopt(owned, len);
 		btf = btf__new(data, len);
+		if (owned && cb_btf_adopted())
+			owned = NULL;
 		if (!btf) {
 			int err = errno;
 			const char *l = cb_log_len ? cb_log : "";
@@ -185,6 +183,24 @@ CB_EXPORT int cb_target_register(const void *data, size_t len)
 				 *l ? ": " : "", (int)strcspn(l, "\n"), l);
 		}
 	}
+	free(owned);
+	return btf;
+}
+
+static int target_register(const void *data, size_t len, void *owned)
+{
+	struct btf *btf;
+	int h;
+
+	target_err[0] = 0;
+	for (h = 1; h < MAX_TARGETS && targets[h]; h++)
+		;
+	if (h == MAX_TARGETS) {
+		free(owned);
+		snprintf(target_err, sizeof(target_err), "too many target BTFs registered (%d)", MAX_TARGETS - 1);
+		return -EMFILE;
+	}
+	btf = target_btf(data, len, owned);
 	if (!btf)
 		return -EINVAL;
 	{
@@ -211,6 +227,21 @@ CB_EXPORT int cb_target_register(const void *data, size_t len)
 	}
 	targets[h] = btf;
 	return h;
+}
+
+/* Parse a target kernel's BTF (raw, or an ELF with .BTF) once; later relocations against
+ * the same handle reuse the parsed types. Returns a handle > 0, or -errno. */
+CB_EXPORT int cb_target_register(const void *data, size_t len)
+{
+	return target_register(data, len, NULL);
+}
+
+/* cb_target_register() of a buffer from cb_malloc() that this call takes: raw BTF becomes
+ * libbpf's own copy (a kernel's BTF is then in wasm memory once, not twice); freed when the
+ * target is released, or by this call when it is not kept. */
+CB_EXPORT int cb_target_register_owned(void *data, size_t len)
+{
+	return target_register(data, len, data);
 }
 
 CB_EXPORT void cb_target_release(int h)
@@ -1027,6 +1058,24 @@ CB_EXPORT char *cb_open(void)
 	bpf_object__close(obj);
 	vk_reset();
 	return json_take(&j);
+}
+
+/* for the test of cb_target_register_owned(): where target `h`'s raw BTF lies in wasm memory */
+CB_EXPORT const void *cb_target_raw_data(int h)
+{
+	__u32 size;
+
+	return h > 0 && h < MAX_TARGETS && targets[h] ? btf__raw_data(targets[h], &size) : NULL;
+}
+
+/* for tests of what the glue keeps and frees: bytes of the C heap in use */
+CB_EXPORT size_t cb_heap_used(void)
+{
+#ifdef __EMSCRIPTEN__
+	return mallinfo().uordblks;
+#else
+	return mallinfo2().uordblks;
+#endif
 }
 
 /* for the test of the worker's trap handling: a wasm trap on purpose */

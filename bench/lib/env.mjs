@@ -148,16 +148,12 @@ export class RawWasm {
     return p;
   }
 
-  /** copy a target BTF in, parse it (cb_target_register); returns the handle */
+  /** copy a target BTF in and parse it, as the worker does (cb_target_register_owned: libbpf
+   *  keeps the copy); returns the handle */
   register(btf) {
-    const p = this.bytes(btf);
-    try {
-      const h = this.m._cb_target_register(p, btf.byteLength);
-      if (h < 0) throw new Error(`target BTF: ${this.m.UTF8ToString(this.m._cb_target_error())}`);
-      return h;
-    } finally {
-      this.m._free(p);
-    }
+    const h = this.m._cb_target_register_owned(this.bytes(btf), btf.byteLength);
+    if (h < 0) throw new Error(`target BTF: ${this.m.UTF8ToString(this.m._cb_target_error())}`);
+    return h;
   }
 
   release(h) {

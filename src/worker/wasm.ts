@@ -157,16 +157,12 @@ export class CorebpfWasm {
     return p;
   }
 
-  /** Parse a target BTF once; returns a handle, or throws with libbpf's reason. */
+  /** Parse a target BTF once; returns a handle, or throws with libbpf's reason. The copy in
+   *  wasm memory is libbpf's from then on (cb_target_register_owned: not copied again). */
   registerTarget(btf: Uint8Array): number {
-    const p = this.bytes(btf);
-    try {
-      const h = this.m._cb_target_register(p, btf.byteLength);
-      if (h < 0) throw new TargetBtfError(this.m.UTF8ToString(this.m._cb_target_error()));
-      return h;
-    } finally {
-      this.m._free(p);
-    }
+    const h = this.m._cb_target_register_owned(this.bytes(btf), btf.byteLength);
+    if (h < 0) throw new TargetBtfError(this.m.UTF8ToString(this.m._cb_target_error()));
+    return h;
   }
 
   /** Trap on purpose (tests of the trap handling). */

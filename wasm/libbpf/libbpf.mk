@@ -3,7 +3,8 @@
 # libbpf's own sources, unmodified. Its syscalls and host queries are redirected at
 # compile time to the virtual kernel (wasm/vk.c) by force-including wasm/vk_redirect.h;
 # features.c is compiled inside wasm/libbpf/features_preset.c so the feature cache can be
-# preset from a profile. In libbpf.c only, four functions are renamed to our wrappers:
+# preset from a profile, btf.c inside btf_unit.c so that btf__new() can keep the buffer a
+# target's BTF was copied into instead of copying it again. In libbpf.c only, four functions are renamed to our wrappers:
 #   bpf_core_calc_relo_insn, bpf_core_patch_insn -> the CO-RE report (wasm/core_report.c)
 #   btf__load_vmlinux_btf, btf__free             -> the parsed target BTF, kept across loads
 #   bpf_core_add_cands                           -> candidate search through a name index
@@ -13,11 +14,12 @@
 #                                                   made weak and ours, strong, wins the link
 #   libbpf_num_possible_cpus                     -> the virtual kernel's CPU count (same way)
 LIBBPF_DIR := $(SRC)/libbpf
-# libbpf.c is compiled inside wasm/libbpf/libbpf_unit.c, features.c inside features_preset.c
-LIBBPF_NAMES := bpf btf btf_dump btf_iter btf_relocate bpf_prog_linfo elf gen_loader \
+# libbpf.c is compiled inside wasm/libbpf/libbpf_unit.c, btf.c inside btf_unit.c, features.c
+# inside features_preset.c
+LIBBPF_NAMES := bpf btf_dump btf_iter btf_relocate bpf_prog_linfo elf gen_loader \
   hashmap libbpf_errno libbpf_probes linker netlink nlattr relo_core ringbuf \
   str_error strset usdt zip
-LIBBPF_UNITS := features_preset libbpf_unit relo_core_fmt
+LIBBPF_UNITS := btf_unit features_preset libbpf_unit relo_core_fmt
 
 LIBBPF_GEN := $(BUILD)/gen
 LIBBPF_FEAT_NAMES := $(LIBBPF_GEN)/feat_names.h
@@ -39,7 +41,7 @@ WASM_LIBBPF   := $(BUILD)/wasm/lib/libbpf.a
 NATIVE_LIBBPF := $(BUILD)/native/lib/libbpf.a
 LIBBPF_WASM_OBJS := $(patsubst %,$(BUILD)/wasm/obj/libbpf/%.o,$(LIBBPF_NAMES) $(LIBBPF_UNITS))
 LIBBPF_NATIVE_OBJS := $(patsubst %,$(BUILD)/native/obj/libbpf/%.o,$(LIBBPF_NAMES) $(LIBBPF_UNITS))
-LIBBPF_DEPS = $(SRC)/.fetched $(TOP)/wasm/vk_redirect.h $(TOP)/wasm/libbpf/libbpf.mk $(TOP)/wasm/libbpf/weak_overrides.h $(TOP)/wasm/libbpf/relo_core_weak.h $(LIBELF_HEADERS) $(ZLIB_HEADERS) $(LIBBPF_FEAT_NAMES)
+LIBBPF_DEPS = $(SRC)/.fetched $(TOP)/wasm/vk_redirect.h $(TOP)/wasm/libbpf/libbpf.mk $(TOP)/wasm/libbpf/weak_overrides.h $(TOP)/wasm/libbpf/relo_core_weak.h $(TOP)/wasm/libbpf/btf_adopt.h $(LIBELF_HEADERS) $(ZLIB_HEADERS) $(LIBBPF_FEAT_NAMES)
 
 .PHONY: libbpf libbpf-wasm libbpf-native
 libbpf: libbpf-wasm libbpf-native

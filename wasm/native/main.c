@@ -18,6 +18,7 @@
 #include "../cb_result.h"
 
 int cb_target_register(const void *data, size_t len);
+int cb_target_register_owned(void *data, size_t len);
 void cb_target_release(int h);
 const char *cb_target_error(void);
 void cb_set_object(const void *data, size_t len, const char *name);
@@ -153,7 +154,15 @@ int main(int argc, char **argv)
 		if (h < 0 || !warm) {
 			if (h > 0)
 				cb_target_release(h);
-			h = cb_target_register(btf, btf_len);
+			/* as the worker does: the BTF copied into a buffer of its own, which libbpf keeps */
+			void *own = malloc(btf_len ? btf_len : 1);
+
+			if (!own) {
+				fprintf(stderr, "target: out of memory\n");
+				return 2;
+			}
+			memcpy(own, btf, btf_len);
+			h = cb_target_register_owned(own, btf_len);
 			if (h < 0) {
 				fprintf(stderr, "target: %s\n", cb_target_error());
 				return 2;

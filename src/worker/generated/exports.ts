@@ -25,6 +25,8 @@ export interface CbExports {
   _cb_feature_name(id: number): number;
   /** corebpf.c: void cb_free(…) */
   _cb_free(p: number): void;
+  /** corebpf.c: size_t cb_heap_used(void) */
+  _cb_heap_used(): number;
   /** corebpf.c: const char * cb_libbpf_version(void) */
   _cb_libbpf_version(): number;
   /** corebpf.c: void * cb_malloc(…) */
@@ -55,11 +57,15 @@ export interface CbExports {
   _cb_set_target(handle: number): void;
   /** corebpf.c: const char * cb_target_error(void) */
   _cb_target_error(): number;
+  /** corebpf.c: const void * cb_target_raw_data(…) */
+  _cb_target_raw_data(h: number): number;
   /** corebpf.c: int cb_target_register(…) */
   _cb_target_register(data: number, len: number): number;
+  /** corebpf.c: int cb_target_register_owned(…) */
+  _cb_target_register_owned(data: number, len: number): number;
   /** corebpf.c: void cb_target_release(…) */
   _cb_target_release(h: number): void;
 }
 
 /** their names, as the Makefile links them (with malloc and free) */
-export const CB_EXPORT_NAMES = ['cb_add_module_btf', 'cb_add_target_prog', 'cb_btf_dump_c', 'cb_btfgen', 'cb_clear_module_btfs', 'cb_clear_target_progs', 'cb_errno_name', 'cb_feature_count', 'cb_feature_desc', 'cb_feature_name', 'cb_free', 'cb_libbpf_version', 'cb_malloc', 'cb_open', 'cb_run', 'cb_selftest_trap', 'cb_set_adjustments', 'cb_set_features', 'cb_set_kallsyms', 'cb_set_kconfig', 'cb_set_kernel', 'cb_set_log_level', 'cb_set_object', 'cb_set_report_mode', 'cb_set_target', 'cb_target_error', 'cb_target_register', 'cb_target_release'] as const;
+export const CB_EXPORT_NAMES = ['cb_add_module_btf', 'cb_add_target_prog', 'cb_btf_dump_c', 'cb_btfgen', 'cb_clear_module_btfs', 'cb_clear_target_progs', 'cb_errno_name', 'cb_feature_count', 'cb_feature_desc', 'cb_feature_name', 'cb_free', 'cb_heap_used', 'cb_libbpf_version', 'cb_malloc', 'cb_open', 'cb_run', 'cb_selftest_trap', 'cb_set_adjustments', 'cb_set_features', 'cb_set_kallsyms', 'cb_set_kconfig', 'cb_set_kernel', 'cb_set_log_level', 'cb_set_object', 'cb_set_report_mode', 'cb_set_target', 'cb_target_error', 'cb_target_raw_data', 'cb_target_register', 'cb_target_register_owned', 'cb_target_release'] as const;
