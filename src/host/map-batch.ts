@@ -1,5 +1,6 @@
 // The BPF_MAP_*_BATCH commands for a map, falling back to one element at a time where the
-// map type or the kernel lacks them (batches: kernel 5.6+).
+// map type or the kernel lacks them (batches: kernel 5.6+); deleting several keys or every
+// key is one element at a time.
 import { SyscallError } from '../errors.js';
 import * as A from './attr.js';
 import * as U from './generated/uapi.js';
@@ -72,4 +73,18 @@ export function updateBatch(m: BpfMap<unknown, unknown>, entries: Iterable<reado
     A.mapUpdateElem(m.fd, keys.subarray(i * ks, (i + 1) * ks), vals.subarray(i * vs, (i + 1) * vs), updateFlags(flags));
   }
   return list.length;
+}
+
+/** Delete several keys; returns how many existed. */
+export function deleteKeys(m: BpfMap<unknown, unknown>, keys: Iterable<unknown>): number {
+  let n = 0;
+  for (const k of keys) if (m.delete(k)) n++;
+  return n;
+}
+
+/** Delete every key (hash-like maps; arrays cannot delete). Returns the count deleted. */
+export function clearMap(m: BpfMap<unknown, unknown>): number {
+  let n = 0;
+  for (const k of m.keysRaw()) if (m.deleteRaw(k)) n++;
+  return n;
 }

@@ -3,12 +3,13 @@
 // integer keys and values, the codec's scalar path (btf-codec/scalar.ts), so a call costs
 // one syscall and no allocation. Anything the channel cannot take (no fd yet, a map too
 // large for one, a call made while a getter of this map is encoding) takes the general path.
+// The raw calls' size checks are here too; delete and lookup-and-delete have only that path.
 import * as A from './attr.js';
 import { encodeRaw } from './btf-codec.js';
 import { scalarCodec, type ScalarCodec } from './btf-codec/scalar.js';
 import type { BpfMap } from './map.js';
 import { isFdValueMapType, updateFlags, type UpdateFlags } from './map-type.js';
-import { encodeMapValueInto } from './map-value.js';
+import { buf, encodeMapValueInto } from './map-value.js';
 import { getSyscalls, type Bytes, type Syscalls } from './syscall.js';
 
 /** An empty key: passed as a NULL pointer (queues, stacks). */
@@ -22,8 +23,20 @@ const CHANNEL_MAX_BYTES = 16384;
 
 type AnyMap = BpfMap<unknown, unknown>;
 
-export function buf(u: Uint8Array): Buffer {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+// the kernel copies key_size bytes from the key's address: a shorter buffer would have it
+// read past the end of ours (cilium/ebpf refuses a wrong-sized key the same way)
+export function checkRawKey(m: { readonly name: string; readonly keySize: number }, key: Bytes | null): void {
+  const n = key?.byteLength ?? 0;
+  if (n !== m.keySize) {
+    throw new TypeError(`map '${m.name}': key of ${n} bytes, expected ${m.keySize}${m.keySize === 0 ? ' (this map has no keys: pass null)' : ''}`);
+  }
+}
+
+/** Raw value bytes are exactly what the kernel reads and writes (all CPUs for per-CPU maps). */
+export function checkRawValue(m: { readonly name: string; readonly valueBufferSize: number }, value: Bytes): void {
+  if (value.byteLength !== m.valueBufferSize) {
+    throw new TypeError(`map '${m.name}': value of ${value.byteLength} bytes, expected ${m.valueBufferSize}`);
+  }
 }
 
 /** One map's element channel and scalar codecs; reset when the map is bound to a new fd. */
@@ -73,8 +86,9 @@ export class MapElements {
     A.copyBytes(ch.key, encodeRaw(key, m.keySize, 'key'));
   }
 
-  /** BPF_MAP_LOOKUP_ELEM of raw key bytes (checked by the caller): a copy of the value, or undefined. */
+  /** BPF_MAP_LOOKUP_ELEM of raw key bytes (checked here): a copy of the value, or undefined. */
   getRaw(m: AnyMap, key: Bytes | null, flags: number): Buffer | undefined {
+    checkRawKey(m, key);
     const ch = this.#channel(m);
     if (ch === null || key === null || key.byteLength !== ch.key.byteLength) {
       const v = A.bytes(m.valueBufferSize);
@@ -121,8 +135,10 @@ export class MapElements {
     }
   }
 
-  /** BPF_MAP_UPDATE_ELEM of raw bytes (sizes checked by the caller). */
+  /** BPF_MAP_UPDATE_ELEM of raw bytes (sizes checked here). */
   setRaw(m: AnyMap, key: Bytes | null, value: Bytes, flags: UpdateFlags): void {
+    checkRawValue(m, value);
+    checkRawKey(m, key);
     const ch = this.#channel(m);
     if (ch === null || key === null || key.byteLength !== ch.key.byteLength) {
       A.mapUpdateElem(m.fd, key ?? NO_KEY, value, updateFlags(flags));
@@ -155,6 +171,19 @@ export class MapElements {
       ch.busy = false;
     }
   }
+}
+
+/** BPF_MAP_DELETE_ELEM of raw key bytes (checked here): true when the key was there. */
+export function deleteElem(m: AnyMap, key: Bytes): boolean {
+  checkRawKey(m, key);
+  return A.mapDeleteElem(m.fd, key);
+}
+
+/** BPF_MAP_LOOKUP_AND_DELETE_ELEM: the value decoded, or undefined when absent. */
+export function takeElem(m: AnyMap, key: unknown): unknown {
+  const v = A.bytes(m.valueBufferSize);
+  const k = m.keySize === 0 ? null : m.encodeKey(key);
+  return A.mapLookupAndDeleteElem(m.fd, k, v) ? m.decodeValue(v) : undefined;
 }
 
 /** the key's bytes for one synchronous call (null: a map without keys) */

@@ -1,7 +1,7 @@
 // Walking a map's keys with BPF_MAP_GET_NEXT_KEY. The next key is fetched BEFORE the current
 // one is handed out, so deleting the current key inside the loop is safe; if a key the walk
 // still needs disappears anyway, the kernel restarts hash maps from their first key and keys
-// already handed out are skipped.
+// already handed out are skipped. The raw entries and the count are walks too.
 import * as A from './attr.js';
 
 /** Raw keys of the map (safe against deleting the current key); its fd is read at each call. */
@@ -25,4 +25,19 @@ export function* nextKeys(m: { readonly fd: number; readonly keySize: number; re
     if (!more || ++steps > limit) return;
     next = after;
   }
+}
+
+/** Raw [key, value] pairs; keys deleted between the key walk and the lookup are skipped. */
+export function* rawEntries(m: { keysRaw(): Iterable<Buffer>; getRaw(key: Buffer): Buffer | undefined }): Generator<[Buffer, Buffer], void, undefined> {
+  for (const k of m.keysRaw()) {
+    const v = m.getRaw(k);
+    if (v !== undefined) yield [k, v];
+  }
+}
+
+/** Number of keys (walks the map). */
+export function countKeys(m: { keysRaw(): Iterable<Buffer> }): number {
+  let n = 0;
+  for (const _ of m.keysRaw()) n++;
+  return n;
 }

@@ -1,9 +1,36 @@
 // The value layout of a map as the kernel reads and writes it, and its encoding: per-CPU maps
 // (PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH, PERCPU_CGROUP_STORAGE) hold one value per
 // possible CPU, round_up(value_size, 8) bytes each, and decode to an array with one entry
-// per possible CPU; maps of fds take a handle with an fd and read back 32-bit ids.
+// per possible CPU; maps of fds take a handle with an fd and read back 32-bit ids. Keys are
+// one value each, by their BTF type or as raw bytes.
 import { encodeRaw, type BtfCodec } from './btf-codec.js';
 import { isFdValueMapType, possibleCpus } from './map-type.js';
+
+/** What the key encoding depends on (a BpfMap's attributes). */
+export interface MapKeyLayout {
+  readonly keySize: number;
+  readonly codec: BtfCodec | null;
+  readonly btfKeyTypeId: number;
+}
+
+export function buf(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+/** A key as the bytes the kernel takes (by the key's BTF type; bytes pass through). */
+export function encodeMapKey(m: MapKeyLayout, key: unknown): Uint8Array {
+  if (m.keySize === 0) return new Uint8Array(0);
+  if (m.codec && m.btfKeyTypeId && !(key instanceof Uint8Array)) {
+    return m.codec.encode(m.btfKeyTypeId, key, new Uint8Array(m.keySize), 0, 'key');
+  }
+  return encodeRaw(key, m.keySize, 'key');
+}
+
+/** Key bytes as a JS value (by the key's BTF type; a Buffer without BTF). */
+export function decodeMapKey(m: MapKeyLayout, b: Uint8Array): unknown {
+  if (m.codec && m.btfKeyTypeId) return m.codec.decode(m.btfKeyTypeId, b);
+  return buf(b);
+}
 
 /** What the value layout depends on (a BpfMap's attributes). */
 export interface MapValueLayout {

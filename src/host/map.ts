@@ -1,91 +1,50 @@
 // A live BPF map: an owned fd plus the map's attributes, with keys and values encoded and
-// decoded through the map's BTF (src/host/btf-codec.ts) or as raw bytes. Beside it: the map
-// types (map-type.ts), the value layout of per-CPU and fd maps (map-value.ts), the key walk
-// (map-iter.ts), the batch commands (map-batch.ts) and the element calls' fast path
-// (map-elements.ts).
+// decoded through the map's BTF (src/host/btf-codec.ts) or as raw bytes. BpfMap is the
+// handle; the map-*.ts modules beside it do its work, each named where BpfMap uses it.
 import type { InnerMapAdjustment, MapAdjustment } from '../adjust.js';
 import { CorebpfError } from '../errors.js';
 import * as A from './attr.js';
-import { bumpMemlockRlimit } from './memlock.js';
 import { PinState } from './pin.js';
-import { BtfCodec, encodeRaw, type BtfValue } from './btf-codec.js';
+import { BtfCodec, type BtfValue } from './btf-codec.js';
 import { OwnedFd } from './fd.js';
-import * as U from './generated/uapi.js';
-import { lookupBatch, updateBatch } from './map-batch.js';
-import { buf, MapElements, NO_KEY } from './map-elements.js';
-import { nextKeys } from './map-iter.js';
-import { isBatchMapType, isPerCpuMapType, mapTypeName, updateFlags, type UpdateFlags } from './map-type.js';
-import { decodeMapValue, encodeMapValue, valueBufferSize } from './map-value.js';
+import { createMap, openPinnedMap } from './map-create.js';
+import { mapTypeArg, MapOpenPhase, u32Arg, type MapAdjuster } from './map-adjust.js';
+import { clearMap, deleteKeys, lookupBatch, updateBatch } from './map-batch.js';
+import { deleteElem, MapElements, NO_KEY, takeElem } from './map-elements.js';
+import { setSpec, setTypes, type MapInput, type MapSpec, type MapTypeInfo } from './map-spec.js';
+import { countKeys, nextKeys, rawEntries } from './map-iter.js';
+import { isBatchMapType, mapTypeName, updateFlags, type UpdateFlags } from './map-type.js';
+import { decodeMapKey, decodeMapValue, encodeMapKey, encodeMapValue, valueBufferSize } from './map-value.js';
 import type { Bytes } from './syscall.js';
 
 export { isFdValueMapType, isPerCpuMapType, mapTypeName, possibleCpus, type UpdateFlags } from './map-type.js';
-
-/** The attributes of a map. */
-export interface MapSpec {
-  name: string;
-  /** enum bpf_map_type */
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  /** BPF_F_* map flags */
-  flags: number;
-}
-
-export interface MapTypeInfo {
-  /** BTF of the key and value types (the object's BTF) */
-  codec?: BtfCodec | null;
-  btfKeyTypeId?: number;
-  btfValueTypeId?: number;
-  /** libbpf's "real name" of an internal map: the section (".rodata", ".data.custom", ...) */
-  sectionName?: string | null;
-  pinnedPath?: string | null;
-}
-
-/** The opened object's side of a map handle before load: where adjustments go. */
-export interface MapAdjuster {
-  /** record an adjustment (throws when it is not possible); returns the map's attributes after it */
-  adjustMap(name: string, a: MapAdjustment): MapSpec & { pinPath: string | null; autocreate: boolean; innerMap: InnerMapAdjustment | null };
-  /** bpf_map__reuse_fd: use this map instead of creating one */
-  reuseFd(name: string, fd: number): void;
-}
+export type { MapInput, MapSpec, MapTypeInfo } from './map-spec.js';
 
 /** BpfObject binds a map handle to its fd at load (not part of the public API). */
 export const BIND_MAP = Symbol('corebpf.bindMap');
 /** BpfObject sets an opened map handle's pin path, autocreate and inner map. */
 export const OPENED_MAP = Symbol('corebpf.openedMap');
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/**
- * What get/set/delete/push/... take for keys or values of type T: anything (checked when
- * encoded) while T is the untyped default (BtfValue, unknown); T or raw bytes once the map
- * is typed (`obj.map<number, Event>(...)`, `corebpf gen`).
- */
-export type MapInput<T> = unknown extends T ? unknown : [BtfValue] extends [T] ? unknown : T | Uint8Array;
-
 /** A BPF map: its attributes (adjustable until the object is loaded) and, once loaded, its elements, read and written through its fd with keys and values encoded by its BTF. Got from {@link BpfObject.map}; `K` and `V` type the keys and values. */
 export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   /** the map's name in the kernel (truncated to 15 bytes there) */
   readonly name: string;
-  readonly type: number;
-  readonly keySize: number;
-  readonly valueSize: number;
-  readonly maxEntries: number;
-  readonly flags: number;
+  // set by setSpec and setTypes (map-spec.ts), here and at load
+  readonly type!: number;
+  readonly keySize!: number;
+  readonly valueSize!: number;
+  readonly maxEntries!: number;
+  readonly flags!: number;
   /** internal maps: the section they hold (".rodata", ".bss", ".data.custom", ...), else null */
-  readonly sectionName: string | null;
-  readonly perCpu: boolean;
-  readonly codec: BtfCodec | null;
-  readonly btfKeyTypeId: number;
-  readonly btfValueTypeId: number;
+  readonly sectionName!: string | null;
+  readonly perCpu!: boolean;
+  readonly codec!: BtfCodec | null;
+  readonly btfKeyTypeId!: number;
+  readonly btfValueTypeId!: number;
   #fd: OwnedFd | null;
   #pin: PinState;
   readonly #elems = new MapElements();
-  readonly #opened: MapAdjuster | null;
-  #pinPath: string | null = null;
-  #autocreate = true;
-  #innerMap: InnerMapAdjustment | null = null;
+  readonly #open: MapOpenPhase;
 
   /**
    * Without an fd: a map of an opened object not loaded yet, whose attributes can still be
@@ -93,66 +52,33 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
    */
   constructor(fd: OwnedFd | null, spec: MapSpec, types: MapTypeInfo = {}, opened: MapAdjuster | null = null) {
     this.#fd = fd;
-    this.#opened = opened;
+    this.#open = new MapOpenPhase(opened, types.pinnedPath ?? null);
     this.name = spec.name;
-    this.type = spec.type;
-    this.keySize = spec.keySize;
-    this.valueSize = spec.valueSize;
-    this.maxEntries = spec.maxEntries;
-    this.flags = spec.flags;
-    this.perCpu = isPerCpuMapType(spec.type);
-    this.codec = types.codec ?? null;
-    this.btfKeyTypeId = this.codec ? types.btfKeyTypeId ?? 0 : 0;
-    this.btfValueTypeId = this.codec ? types.btfValueTypeId ?? 0 : 0;
-    this.sectionName = types.sectionName ?? null;
+    setSpec(this, spec);
+    setTypes(this, types);
     this.#pin = new PinState(types.pinnedPath ?? null);
-    this.#pinPath = types.pinnedPath ?? null;
   }
 
   /** set the opened-state attributes a handle starts with (BpfObject, before load) @internal */
   [OPENED_MAP](pinPath: string | null, autocreate: boolean, innerMap: InnerMapAdjustment | null): void {
-    this.#pinPath = pinPath;
-    this.#autocreate = autocreate;
-    this.#innerMap = innerMap;
+    this.#open.init(pinPath, autocreate, innerMap);
   }
 
   /** Create a standalone map (not part of an object). */
   static create(o: A.MapCreateOptions & { codec?: BtfCodec; btfKeyTypeId?: number; btfValueTypeId?: number }): BpfMap {
-    bumpMemlockRlimit(); // as libbpf's bpf_map_create()
-    const fd = A.mapCreate(o);
-    return new BpfMap(fd, {
-      name: o.name ?? '', type: o.mapType, keySize: o.keySize, valueSize: o.valueSize, maxEntries: o.maxEntries, flags: o.mapFlags ?? 0,
-    }, { codec: o.codec, btfKeyTypeId: o.btfKeyTypeId, btfValueTypeId: o.btfValueTypeId });
+    return createMap(o, (fd, spec, types) => new BpfMap(fd, spec, types));
   }
 
   /** Open a pinned map (raw keys and values unless a codec and type ids are given). */
   static fromPin(path: string, types: MapTypeInfo = {}): BpfMap {
-    const fd = A.objGet(path, 0, 'map');
-    try {
-      const info = A.mapInfo(fd.fd);
-      return new BpfMap(fd, {
-        name: info.name, type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.mapFlags,
-      }, { ...types, pinnedPath: path });
-    } catch (e) {
-      fd.close();
-      throw e;
-    }
+    return openPinnedMap(path, types, (fd, spec, t) => new BpfMap(fd, spec, t));
   }
 
   /** @internal */
   [BIND_MAP](fd: OwnedFd, spec: MapSpec, types: MapTypeInfo): void {
-    const self = this as Mutable<BpfMap<K, V>>;
     this.#fd = fd;
-    self.type = spec.type;
-    self.keySize = spec.keySize;
-    self.valueSize = spec.valueSize;
-    self.maxEntries = spec.maxEntries;
-    self.flags = spec.flags;
-    self.perCpu = isPerCpuMapType(spec.type);
-    self.codec = types.codec ?? null;
-    self.btfKeyTypeId = self.codec ? types.btfKeyTypeId ?? 0 : 0;
-    self.btfValueTypeId = self.codec ? types.btfValueTypeId ?? 0 : 0;
-    self.sectionName = types.sectionName ?? null;
+    setSpec(this, spec);
+    setTypes(this, types);
     this.#pin = new PinState(types.pinnedPath ?? null);
     this.#elems.reset();
   }
@@ -163,19 +89,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   }
 
   #adjust(what: string, a: MapAdjustment): this {
-    if (!this.#opened) throw new CorebpfError(`map '${this.name}': ${what} needs an opened object (BpfObject.open), not a created map or a load plan`, { map: this.name });
-    if (this.#fd) throw new CorebpfError(`map '${this.name}' is already created: ${what} before load()`, { map: this.name });
-    const r = this.#opened.adjustMap(this.name, a);
-    const self = this as Mutable<BpfMap<K, V>>;
-    self.type = r.type;
-    self.keySize = r.keySize;
-    self.valueSize = r.valueSize;
-    self.maxEntries = r.maxEntries;
-    self.flags = r.flags;
-    self.perCpu = isPerCpuMapType(r.type);
-    this.#pinPath = r.pinPath;
-    this.#autocreate = r.autocreate;
-    this.#innerMap = r.innerMap;
+    setSpec(this, this.#open.adjust(this.name, this.#fd !== null, what, a));
     return this;
   }
 
@@ -201,13 +115,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** libbpf's bpf_map__set_type: a number or a name ('hash', 'BPF_MAP_TYPE_LRU_HASH') */
   setType(type: number | string): this {
-    let v = type;
-    if (typeof v === 'string') {
-      const want = v.toUpperCase().startsWith('BPF_MAP_TYPE_') ? v.toUpperCase() : `BPF_MAP_TYPE_${v.toUpperCase()}`;
-      v = (U.bpf_map_type as Record<string, number>)[want] ?? NaN;
-      if (Number.isNaN(v)) throw new CorebpfError(`unknown map type '${type}'`);
-    }
-    return this.#adjust('setType', { type: v });
+    return this.#adjust('setType', { type: mapTypeArg(type) });
   }
 
   /** libbpf's bpf_map__set_autocreate: false leaves the map out (programs using it must be off) */
@@ -233,27 +141,23 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
    * from the fd now, as libbpf does) instead of creating one; the caller keeps its fd.
    */
   reuseFd(fd: number): this {
-    if (!this.#opened) throw new CorebpfError(`map '${this.name}': reuseFd needs an opened object (BpfObject.open)`, { map: this.name });
-    if (this.#fd) throw new CorebpfError(`map '${this.name}' is already created: reuseFd before load()`, { map: this.name });
-    const info = A.mapInfo(fd);
-    this.#adjust('reuseFd', { type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.mapFlags });
-    this.#opened.reuseFd(this.name, fd);
+    this.#open.reuseFd(this.name, this.#fd !== null, fd, (a) => this.#adjust('reuseFd', a));
     return this;
   }
 
   /** where it is (or will be) pinned: set with setPinPath or LIBBPF_PIN_BY_NAME */
   get pinPath(): string | null {
-    return this.#fd ? this.#pin.path : this.#pinPath;
+    return this.#fd ? this.#pin.path : this.#open.pinPath;
   }
 
   /** whether load() creates it (libbpf's bpf_map__autocreate) */
   get autocreate(): boolean {
-    return this.#fd ? true : this.#autocreate;
+    return this.#fd ? true : this.#open.autocreate;
   }
 
   /** the inner-map template's attributes of a map-in-map, before load */
   get innerMap(): InnerMapAdjustment | null {
-    return this.#innerMap;
+    return this.#open.innerMap;
   }
 
   /** the map's fd; throws when the object is not loaded */
@@ -294,21 +198,16 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   }
 
   // ---------------------------------------------------------------------------------------
-  // encoding
+  // encoding (map-value.ts)
 
   /** A key as the bytes the kernel takes (by the key's BTF type; bytes pass through). */
   encodeKey(key: unknown): Uint8Array {
-    if (this.keySize === 0) return new Uint8Array(0);
-    if (this.codec && this.btfKeyTypeId && !(key instanceof Uint8Array)) {
-      return this.codec.encode(this.btfKeyTypeId, key, new Uint8Array(this.keySize), 0, 'key');
-    }
-    return encodeRaw(key, this.keySize, 'key');
+    return encodeMapKey(this, key);
   }
 
   /** Key bytes as a JS value (by the key's BTF type; a Buffer without BTF). */
   decodeKey(b: Uint8Array): K {
-    if (this.codec && this.btfKeyTypeId) return this.codec.decode(this.btfKeyTypeId, b) as K;
-    return buf(b) as K;
+    return decodeMapKey(this, b) as K;
   }
 
   /**
@@ -325,11 +224,10 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   }
 
   // ---------------------------------------------------------------------------------------
-  // elements
+  // elements (map-elements.ts)
 
   /** Raw lookup: the value bytes (all CPUs for per-CPU maps), or undefined when absent. */
   getRaw(key: Bytes | null, flags = 0): Buffer | undefined {
-    this.#checkRawKey(key);
     return this.#elems.getRaw(this as BpfMap<unknown, unknown>, key, flags);
   }
 
@@ -345,10 +243,6 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Raw update: value bytes of exactly the map's value size (all CPUs for per-CPU maps). */
   setRaw(key: Bytes | null, value: Bytes, flags: UpdateFlags = 'any'): void {
-    if (value.byteLength !== this.valueBufferSize) {
-      throw new TypeError(`map '${this.name}': value of ${value.byteLength} bytes, expected ${this.valueBufferSize}`);
-    }
-    this.#checkRawKey(key);
     this.#elems.setRaw(this as BpfMap<unknown, unknown>, key, value, flags);
   }
 
@@ -360,17 +254,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Raw delete: true when the key was there. */
   deleteRaw(key: Bytes): boolean {
-    this.#checkRawKey(key);
-    return A.mapDeleteElem(this.fd, key);
-  }
-
-  // the kernel copies key_size bytes from the key's address: a shorter buffer would have it
-  // read past the end of ours (cilium/ebpf refuses a wrong-sized key the same way)
-  #checkRawKey(key: Bytes | null): void {
-    const n = key?.byteLength ?? 0;
-    if (n !== this.keySize) {
-      throw new TypeError(`map '${this.name}': key of ${n} bytes, expected ${this.keySize}${this.keySize === 0 ? ' (this map has no keys: pass null)' : ''}`);
-    }
+    return deleteElem(this as BpfMap<unknown, unknown>, key);
   }
 
   /** Delete a key; false when it was absent. */
@@ -380,9 +264,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** BPF_MAP_LOOKUP_AND_DELETE_ELEM (hash maps, queues, stacks). */
   take(key?: MapInput<K>): V | undefined {
-    const v = A.bytes(this.valueBufferSize);
-    const k = this.keySize === 0 ? null : this.encodeKey(key);
-    return A.mapLookupAndDeleteElem(this.fd, k, v) ? this.decodeValue(v) : undefined;
+    return takeElem(this as BpfMap<unknown, unknown>, key) as V | undefined;
   }
 
   /** Queue/stack: push a value (flags 'exist' overwrites the oldest when full). */
@@ -401,7 +283,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   }
 
   // ---------------------------------------------------------------------------------------
-  // iteration
+  // iteration (map-iter.ts)
 
   /** Raw keys via BPF_MAP_GET_NEXT_KEY (safe against deleting the current key). */
   *keysRaw(): Generator<Buffer, void, undefined> {
@@ -415,10 +297,7 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Raw [key, value] pairs; keys deleted between the key walk and the lookup are skipped. */
   *entriesRaw(): Generator<[Buffer, Buffer], void, undefined> {
-    for (const k of this.keysRaw()) {
-      const v = this.getRaw(k);
-      if (v !== undefined) yield [k, v];
-    }
+    yield* rawEntries(this);
   }
 
   /** The [key, value] pairs, decoded. */
@@ -438,13 +317,11 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Number of keys (walks the map). */
   count(): number {
-    let n = 0;
-    for (const _ of this.keysRaw()) n++;
-    return n;
+    return countKeys(this);
   }
 
   // ---------------------------------------------------------------------------------------
-  // batches
+  // batches (map-batch.ts)
 
   /** Whether this map type implements the BPF_MAP_*_BATCH commands. */
   get supportsBatch(): boolean {
@@ -476,16 +353,12 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
 
   /** Delete several keys; returns how many existed. */
   deleteBatch(keys: Iterable<MapInput<K>>): number {
-    let n = 0;
-    for (const k of keys) if (this.delete(k)) n++;
-    return n;
+    return deleteKeys(this as BpfMap<unknown, unknown>, keys);
   }
 
   /** Delete every key (hash-like maps; arrays cannot delete). Returns the count deleted. */
   clear(): number {
-    let n = 0;
-    for (const k of this.keysRaw()) if (this.deleteRaw(k)) n++;
-    return n;
+    return clearMap(this as BpfMap<unknown, unknown>);
   }
 
   /** BPF_MAP_FREEZE: no more writes from user space. */
@@ -519,11 +392,6 @@ export class BpfMap<K = BtfValue, V = BtfValue> implements Disposable {
   toString(): string {
     return `BpfMap(${this.name}, ${this.typeName}, ${this.#fd ?? 'not created'})`;
   }
-}
-
-function u32Arg(what: string, n: number): number {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new CorebpfError(`bad ${what} ${n}: expected an unsigned 32-bit integer`);
-  return n;
 }
 
 /** The usual name (shadows the global Map where imported as `Map`). */

@@ -7,7 +7,7 @@ import { CorebpfError } from '../errors.js';
 import { effectiveMap, effectiveProgram, type ObjectSpec } from '../object-spec.js';
 import type { LoadPlan } from '../plan.js';
 import type { RelocateOptions, RelocateResult, Relocator } from '../relocate.js';
-import type { MapAdjuster } from './map.js';
+import type { MapAdjuster } from './map-adjust.js';
 import { loadedProgramBtf } from './prog-btf.js';
 import type { OpenedProgramState, ProgramAdjuster } from './program.js';
 
