@@ -1,5 +1,6 @@
 // The handles of an object's programs and maps before load: an opened object's (adjustable
-// through it, libbpf's open phase) or a load plan's (relocated already: only autoload changes).
+// through it, libbpf's open phase) or a load plan's (relocated already: only autoload changes);
+// and finding one by name, among those handles before load or those load() kept after.
 import type { Btf } from '../btf/reader.js';
 import { CorebpfError } from '../errors.js';
 import type { LoadPlan } from '../plan.js';
@@ -51,4 +52,44 @@ export function mapHandles(o: OpenedObject | null, plan: LoadPlan | null, codec:
     codec: m.btf ? codec : null, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId,
     sectionName: m.internal ? sectionOfInternal(m, btf) : null, pinnedPath: m.pinPath,
   }));
+}
+
+/** A program handle by name (before load, or any of the object's). */
+export function programHandle(objectName: string, all: readonly Program[], name: string): Program {
+  const p = all.find((x) => x.name === name);
+  if (!p) throw new CorebpfError(`object '${objectName}' has no program '${name}' (programs: ${all.map((x) => x.name).join(', ')})`, { program: name });
+  return p;
+}
+
+/** A map by name, or an internal map by section: `created` is what load() created, null before load. */
+export function findMap(objectName: string, created: readonly BpfMap[] | null, all: readonly BpfMap[], name: string): BpfMap {
+  const list = created ?? all;
+  const m = list.find((x) => x.name === name) ?? list.find((x) => x.sectionName === name);
+  if (!m) {
+    const notCreated = created && all.some((x) => x.name === name || x.sectionName === name);
+    throw new CorebpfError(notCreated
+      ? `map '${name}' of object '${objectName}' was not created (no program loaded uses it, or autocreate is off)`
+      : `object '${objectName}' has no map '${name}' (maps: ${list.map((x) => x.sectionName ?? x.name).join(', ')})`, { map: name });
+  }
+  return m;
+}
+
+/** A program by name: `loaded` is what load() loaded, null before load. */
+export function findProgram(objectName: string, loaded: readonly Program[] | null, all: readonly Program[], name: string): Program {
+  if (!loaded) return programHandle(objectName, all, name);
+  const p = loaded.find((x) => x.name === name);
+  if (!p) {
+    const notLoaded = all.some((x) => x.name === name);
+    throw new CorebpfError(notLoaded
+      ? `program '${name}' of object '${objectName}' was not loaded (autoload off)`
+      : `object '${objectName}' has no program '${name}' (programs: ${loaded.map((x) => x.name).join(', ')})`);
+  }
+  return p;
+}
+
+/** A map load() created, by name (global variables read and write its value after load). */
+export function createdMap(created: readonly BpfMap[] | null, name: string): BpfMap {
+  const m = created?.find((x) => x.name === name);
+  if (!m) throw new CorebpfError(`map '${name}' was not created`);
+  return m;
 }

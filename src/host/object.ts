@@ -1,58 +1,43 @@
 // BpfObject: a BPF object relocated for a kernel (a load plan) and, once loaded, the live
 // maps and programs it created. Everything it creates is owned by it and closed by close().
-// Its load phase is object-load.ts, its global variables globals.ts, its record decoding
-// record-decoder.ts.
+// Its open phase is object-open.ts, its load phase object-load.ts, its handles and finding
+// them by name object-handles.ts, its BTF object-btf.ts, its global variables globals.ts,
+// its record decoding record-decoder.ts.
 //
 //   const obj = await BpfObject.open('execsnoop.bpf.o', { rodata: { target_uid: 1000 } });
 //   obj.load();
 //   const counts = obj.map('counts');
 //   for await (const ev of await obj.ringbuf('events', { type: 'event' })) ...
 //   obj.close();
-import { parseBtf, type Btf } from '../btf/reader.js';
+import type { Btf } from '../btf/reader.js';
 import { CorebpfError } from '../errors.js';
-import { checkPlan, parsePlan, planBytes, type LoadPlan, type RelocationRecord } from '../plan.js';
+import { checkPlan, parsePlan, type LoadPlan, type RelocationRecord } from '../plan.js';
 import { madeHere } from '../plan-origin.js';
 import { checkPlanSources } from '../plan-validate.js';
-import { sharedRelocator, type RelocateResult } from '../relocate.js';
-import { objectNameOf, sha256 } from '../inputs.js';
-import { readObjectFile } from '../object-bytes.js';
-import type { ObjectSpec } from '../object-spec.js';
+import type { RelocateResult } from '../relocate.js';
+import { sha256 } from '../inputs.js';
 import type { Adjustments } from '../adjust.js';
-import { BtfCodec, type BtfValue } from './btf-codec.js';
+import type { BtfCodec, BtfValue } from './btf-codec.js';
 import { GlobalVars, type GlobalVariable } from './globals.js';
 
 export type { GlobalVariable } from './globals.js';
 export type { LoadOptions, ObjectOptions, OpenOptions, RecordBufferOptions } from './object-options.js';
 import * as U from './generated/uapi.js';
 import { ResourceSet, trackLeak, untrackLeak } from './leaks.js';
-import { forRunningKernel } from './kernel-env.js';
 import { BpfMap, mapTypeName } from './map.js';
-import { mapHandles, programHandles } from './object-handles.js';
+import { ObjectBtf } from './object-btf.js';
+import { createdMap, findMap, findProgram, mapHandles, programHandle, programHandles } from './object-handles.js';
 import { replayObject } from './object-load.js';
+import { openObject } from './object-open.js';
 import type { LoadOptions, ObjectOptions, OpenOptions, RecordBufferOptions } from './object-options.js';
-import { OpenedObject } from './opened.js';
+import type { OpenedObject } from './opened.js';
 import { openPerfBuffer, type PerfBufferReader } from './perfbuf.js';
 import type { Program } from './program.js';
-import { recordDecoder } from './record-decoder.js';
+import { recordDecoder, recordDecoderOf } from './record-decoder.js';
 import { openRingBuffer, type RingBufferReader } from './ringbuf.js';
 import { resolvePinPath } from './replay.js';
-import { attachStructOps, updateStructOpsLink, type StructOpsMap, type StructOpsProgFd } from './link/struct-ops.js';
+import { attachStructOps, planStructOps, updateStructOpsLink, type StructOpsMap, type StructOpsProgFd } from './link/struct-ops.js';
 import type { Link } from './link.js';
-
-/* The object BTF of recent plans and specs, parsed (a Btf is read-only once parsed): an
- * object opened and loaded again parses its BTF once. By the base64 text itself. */
-const parsedBtfs = new Map<string, Btf>();
-function parsedBtf(src: string): Btf {
-  let btf = parsedBtfs.get(src);
-  if (btf) {
-    parsedBtfs.delete(src);
-  } else {
-    btf = parseBtf(planBytes(src));
-  }
-  parsedBtfs.set(src, btf);
-  if (parsedBtfs.size > 8) parsedBtfs.delete(parsedBtfs.keys().next().value as string);
-  return btf;
-}
 
 /** A BPF object: opened with {@link BpfObject.open} (libbpf's open phase, adjustable), loaded into the kernel with `load()`, its programs attached; owns its maps, programs and links, which `close()` releases. */
 export class BpfObject implements Disposable, AsyncDisposable {
@@ -65,7 +50,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
   #result: RelocateResult | null = null;
   /** the adjustments version and program selection the plan was relocated with */
   #planKey = '';
-  #btf: { src: string | null; btf: Btf | null; codec: BtfCodec | null } | null = null;
+  readonly #btf: ObjectBtf;
   /** handles of every program and map, in libbpf's order; bound to fds at load */
   #allPrograms: Program[];
   #allMaps: BpfMap[];
@@ -78,12 +63,13 @@ export class BpfObject implements Disposable, AsyncDisposable {
 
   private constructor(src: { plan: LoadPlan } | { opened: OpenedObject }, opts: ObjectOptions = {}) {
     this.#opts = opts;
+    this.#btf = new ObjectBtf(opts);
     this.#opened = 'opened' in src ? src.opened : null;
     if ('plan' in src) this.#plan = src.plan;
     // an object relocated here reuses its own pins; a plan from elsewhere only when asked
     this.#reusePins = opts.reusePins ?? ('opened' in src || madeHere(src.plan));
     this.#globals = new GlobalVars(this, {
-      currentPlan: () => this.#plan, opened: this.#opened, createdMap: (name) => this.#createdMap(name),
+      currentPlan: () => this.#plan, opened: this.#opened, createdMap: (name) => createdMap(this.#maps, name),
     });
     this.#allPrograms = programHandles(this.#opened, this.#plan, this, this.name, this.#autoload);
     this.#allMaps = mapHandles(this.#opened, this.#plan, this.codec, this.btf);
@@ -122,24 +108,8 @@ export class BpfObject implements Disposable, AsyncDisposable {
    * CacheDirError when the directory is not this user's own (mode 0700-like).
    */
   static async open(object: string | Uint8Array, opts: OpenOptions = {}): Promise<BpfObject> {
-    const { relocator, rodata, data, bss, pinRoot, raw, reusePins, ...given } = opts;
-    const r = relocator ?? sharedRelocator();
-    // a worker boots while this thread reads the object and the machine; with an on-disk
-    // cache, only when the cache has no opened spec of the object (a hit never starts one)
-    const disk = r.diskCache(given.cacheDir);
-    if (!disk) r.pool.start();
-    const bytes = typeof object === 'string' ? readObjectFile(object) : object;
-    const objectName = given.objectName ?? (typeof object === 'string' ? objectNameOf(object) : undefined);
-    const cached = disk ? r.cachedSpec(bytes, { objectName: objectName ?? 'obj', cacheDir: given.cacheDir }) : undefined;
-    if (disk && !cached) r.pool.start();
-    // the running kernel's defaults (features, kconfig, kallsyms, module BTF) are read now,
-    // used when load() relocates
-    const { opts: relocOpts } = forRunningKernel(bytes, { ...given, objectName });
-    const opening = cached ? undefined : r.openShared(bytes, { objectName, cacheDir: given.cacheDir });
-    // the worker opening the object parses the target kernel's BTF next, before load() asks
-    if (opening && r.pool.live > 0) r.prepareTarget(relocOpts.btf);
-    const spec: ObjectSpec = cached ?? await opening!;
-    return new BpfObject({ opened: new OpenedObject(spec, bytes, { ...relocOpts, objectName }, r) }, { rodata, data, bss, pinRoot, raw, reusePins });
+    const { opened, opts: objectOpts } = await openObject(object, opts);
+    return new BpfObject({ opened }, objectOpts);
   }
 
   /** An object from a load plan (a LoadPlan, or its JSON text or bytes). */
@@ -201,12 +171,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
   }
 
   #btfState(): { btf: Btf | null; codec: BtfCodec | null } {
-    const src = this.#plan ? this.#plan.btf : this.#opened!.spec.btf;
-    if (this.#btf?.src !== src) {
-      const btf = src ? parsedBtf(src) : null;
-      this.#btf = { src, btf, codec: btf && !this.#opts.raw ? new BtfCodec(btf) : null };
-    }
-    return this.#btf;
+    return this.#btf.of(this.#plan ? this.#plan.btf : this.#opened!.spec.btf);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -302,16 +267,8 @@ export class BpfObject implements Disposable, AsyncDisposable {
     trackLeak(this, `BpfObject '${this.name}'`);
   }
 
-  #createdMap(name: string): BpfMap {
-    const m = this.#maps?.find((x) => x.name === name);
-    if (!m) throw new CorebpfError(`map '${name}' was not created`);
-    return m;
-  }
-
   #programHandle(name: string): Program {
-    const p = this.#allPrograms.find((x) => x.name === name);
-    if (!p) throw new CorebpfError(`object '${this.name}' has no program '${name}' (programs: ${this.#allPrograms.map((x) => x.name).join(', ')})`, { program: name });
-    return p;
+    return programHandle(this.name, this.#allPrograms, name);
   }
 
   #assertOpen(): void {
@@ -338,30 +295,14 @@ export class BpfObject implements Disposable, AsyncDisposable {
    *  its BTF key and value decode to (`corebpf gen` writes them; default BtfValue). */
   map<K = BtfValue, V = BtfValue>(name: string): BpfMap<K, V> {
     this.#assertOpen();
-    const list = this.#maps ?? this.#allMaps;
-    const m = list.find((x) => x.name === name) ?? list.find((x) => x.sectionName === name);
-    if (!m) {
-      const notCreated = this.#maps && this.#allMaps.some((x) => x.name === name || x.sectionName === name);
-      throw new CorebpfError(notCreated
-        ? `map '${name}' of object '${this.name}' was not created (no program loaded uses it, or autocreate is off)`
-        : `object '${this.name}' has no map '${name}' (maps: ${list.map((x) => x.sectionName ?? x.name).join(', ')})`, { map: name });
-    }
-    return m as BpfMap<unknown, unknown> as BpfMap<K, V>;
+    return findMap(this.name, this.#maps, this.#allMaps, name) as BpfMap<unknown, unknown> as BpfMap<K, V>;
   }
 
   /** A program by name; before load a handle whose attributes can be read and set
    *  (setAutoload, setAttachTarget, ...). */
   program(name: string): Program {
     this.#assertOpen();
-    if (!this.#programs) return this.#programHandle(name);
-    const p = this.#programs.find((x) => x.name === name);
-    if (!p) {
-      const notLoaded = this.#allPrograms.some((x) => x.name === name);
-      throw new CorebpfError(notLoaded
-        ? `program '${name}' of object '${this.name}' was not loaded (autoload off)`
-        : `object '${this.name}' has no program '${name}' (programs: ${this.#programs.map((x) => x.name).join(', ')})`);
-    }
-    return p;
+    return findProgram(this.name, this.#programs, this.#allPrograms, name);
   }
 
   /** Where a map of this object is (or would be) pinned, or null. */
@@ -375,18 +316,12 @@ export class BpfObject implements Disposable, AsyncDisposable {
     return recordDecoder<T>(this.name, this.btf, this.codec, typeName);
   }
 
-  #recordDecoder(opts: RecordBufferOptions): ((b: Buffer) => unknown) | undefined {
-    if (opts.decode) return opts.decode;
-    if (opts.type) return this.decoderFor(opts.type);
-    return undefined;
-  }
-
   /** Read a BPF_MAP_TYPE_RINGBUF map: an async iterable of records (Buffers, or decoded).
    *  `T`: what `opts.type` / `opts.decode` yields (e.g. a `corebpf gen` interface). */
   async ringbuf<T = unknown>(name: string, opts: RecordBufferOptions = {}): Promise<RingBufferReader<T>> {
     const m = this.map(name);
     if (m.type !== U.BPF_MAP_TYPE_RINGBUF) throw new CorebpfError(`map '${name}' is a ${mapTypeName(m.type)} map, not a ringbuf`);
-    const decode = this.#recordDecoder(opts);
+    const decode = recordDecoderOf(opts, (t) => this.decoderFor(t));
     this.#assertOpen();
     return this.#res.adopt(openRingBuffer({ fd: m.fd, name: m.name, maxEntries: m.maxEntries }, decode as ((b: Buffer) => T) | undefined, opts));
   }
@@ -395,7 +330,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
   async perfbuf<T = unknown>(name: string, opts: RecordBufferOptions = {}): Promise<PerfBufferReader<T>> {
     const m = this.map(name);
     if (m.type !== U.BPF_MAP_TYPE_PERF_EVENT_ARRAY) throw new CorebpfError(`map '${name}' is a ${mapTypeName(m.type)} map, not a perf_event_array`);
-    const decode = this.#recordDecoder(opts);
+    const decode = recordDecoderOf(opts, (t) => this.decoderFor(t));
     this.#assertOpen();
     return this.#res.adopt(openPerfBuffer({ fd: m.fd, name: m.name, maxEntries: m.maxEntries }, decode as ((b: Buffer) => T) | undefined, opts));
   }
@@ -425,13 +360,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
   #structOps(mapName: string, what: string): [StructOpsMap, StructOpsProgFd] {
     const m = this.map(mapName);
     if (!this.#programs) throw new CorebpfError(`object '${this.name}' is not loaded: load() it before ${what} map '${mapName}'`);
-    const plan = this.#plan!;
-    const spec = plan.maps.find((x) => x.name === m.name && !x.innerTemplate)!;
-    return [{ name: m.name, fd: m.fd, spec, byteOrder: plan.byteOrder }, (i) => {
-      const name = plan.programs[i]?.name;
-      const p = this.#programs?.find((x) => x.name === name);
-      return p ? { name: p.name, fd: p.fd } : null;
-    }];
+    return planStructOps(this.#plan!, m, this.#programs);
   }
 
   /** Adopt a resource (a link, a reader) so that close() closes it with the object. */

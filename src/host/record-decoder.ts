@@ -1,4 +1,5 @@
-// Records (ring buffer, perf buffer) decoded as a BTF type of their object.
+// Records (ring buffer, perf buffer) decoded as a BTF type of their object, or as a
+// reader's options ask.
 import type { Btf } from '../btf/reader.js';
 import { BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_UNION, type BtfKind } from '../btf/kinds.js';
 import { CorebpfError } from '../errors.js';
@@ -33,4 +34,11 @@ export function recordDecoder<T>(objectName: string, btf: Btf | null, objectCode
     }
     return codec.decode(id, data) as T;
   };
+}
+
+/** The decoder a record reader's options ask for: `decode`, else one for the BTF type `type`, else none (Buffers). */
+export function recordDecoderOf(opts: { decode?: (record: Buffer) => unknown; type?: string }, decoderFor: (typeName: string) => (b: Buffer) => unknown): ((b: Buffer) => unknown) | undefined {
+  if (opts.decode) return opts.decode;
+  if (opts.type) return decoderFor(opts.type);
+  return undefined;
 }

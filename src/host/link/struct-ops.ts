@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parseBtf } from '../../btf/reader.js';
 import { BTF_KIND_ENUM, BTF_KIND_ENUM64 } from '../../btf/kinds.js';
 import { CorebpfError, NotSupportedError, SyscallError } from '../../errors.js';
-import { planBytes, type PlanMap } from '../../plan.js';
+import { planBytes, type LoadPlan, type PlanMap } from '../../plan.js';
 import * as A from '../attr.js';
 import * as U from '../generated/uapi.js';
 import { Link } from '../link.js';
@@ -25,6 +25,16 @@ export interface StructOpsMap {
 
 /** The program fd of plan program i, or null when it was not loaded. */
 export type StructOpsProgFd = (program: number) => { name: string; fd: number } | null;
+
+/** An object's struct_ops map as attachStructOps takes it: its plan entry and its loaded programs' fds. */
+export function planStructOps(plan: LoadPlan, map: { name: string; fd: number }, programs: readonly { name: string; fd: number }[]): [StructOpsMap, StructOpsProgFd] {
+  const spec = plan.maps.find((x) => x.name === map.name && !x.innerTemplate)!;
+  return [{ name: map.name, fd: map.fd, spec, byteOrder: plan.byteOrder }, (i) => {
+    const name = plan.programs[i]?.name;
+    const p = programs.find((x) => x.name === name);
+    return p ? { name: p.name, fd: p.fd } : null;
+  }];
+}
 
 /** The map's value with its programs' fds written in, set as key 0 (which registers a plain
  *  struct_ops map; a link map's value is only stored, and EBUSY once a link has used it). */
