@@ -12,11 +12,13 @@
 // Calls: bpf-to-bpf calls are analyzed context-insensitively (the callee's entry state is
 // the join over its call sites, the value it returns the join over its exits); callbacks
 // (ld_imm64 of a function, for bpf_loop & co.) are entered with unknown arguments.
+import { functionStarts, pathTo } from './cfg.js';
+import { aluConst, bswap, jmpConst, MASK32, readConst, s32, s64 } from './const-eval.js';
 import {
   BPF_ABS, BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_CALL, BPF_CMPXCHG, BPF_EXIT, BPF_FETCH, BPF_IND, BPF_JA,
   BPF_JMP, BPF_JMP32, BPF_LD, BPF_LDX, BPF_MEM, BPF_MEMSX, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC,
   BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE, BPF_ST, BPF_STX, BPF_X, BPF_XCHG, cls, decodeInsns,
-  isLdImm64, mode, op, poisonOf, size, type Insn,
+  isLdImm64, mode, op, poisonOf, size,
 } from './insn.js';
 import {
   TOP, U, c, clobber, cloneState, entryState, joinState, joinVal, sameVal, stackish, type State, type Val,
@@ -48,98 +50,6 @@ export interface ReachResult {
   /** per instruction: whether some execution may get there */
   reachable: boolean[];
   poisons: Poison[];
-}
-
-const MASK32 = 0xffffffffn;
-const s64 = (v: bigint) => BigInt.asIntN(64, v);
-const s32 = (v: bigint) => BigInt.asIntN(32, v);
-
-function aluConst(o: number, a: bigint, b: bigint, is64: boolean, off: number): bigint | null {
-  const w = is64 ? 64 : 32;
-  const ua = BigInt.asUintN(w, a);
-  const ub = BigInt.asUintN(w, b);
-  const sa = BigInt.asIntN(w, a);
-  const sb = BigInt.asIntN(w, b);
-  const sh = Number(ub & BigInt(w - 1));
-  let r: bigint;
-  switch (o) {
-    case 0x00: r = ua + ub; break; // ADD
-    case 0x10: r = ua - ub; break; // SUB
-    case 0x20: r = ua * ub; break; // MUL
-    case 0x30: // DIV, SDIV (off 1): x / 0 = 0
-      if (ub === 0n) r = 0n;
-      else r = off === 1 ? sa / sb : ua / ub;
-      break;
-    case 0x40: r = ua | ub; break; // OR
-    case 0x50: r = ua & ub; break; // AND
-    case 0x60: r = ua << BigInt(sh); break; // LSH
-    case 0x70: r = ua >> BigInt(sh); break; // RSH
-    case 0x80: r = -ua; break; // NEG
-    case 0x90: // MOD, SMOD: x % 0 = x
-      if (ub === 0n) r = ua;
-      else r = off === 1 ? sa % sb : ua % ub;
-      break;
-    case 0xa0: r = ua ^ ub; break; // XOR
-    case 0xb0: // MOV, MOVSX (off 8/16/32)
-      r = off === 8 || off === 16 || off === 32 ? BigInt.asIntN(off, b) : ub;
-      break;
-    case 0xc0: r = sa >> BigInt(sh); break; // ARSH
-    default: return null;
-  }
-  return BigInt.asUintN(w, r);
-}
-
-function bswap(v: bigint, bits: number): bigint {
-  let r = 0n;
-  for (let i = 0; i < bits / 8; i++) r = (r << 8n) | ((v >> BigInt(i * 8)) & 0xffn);
-  return r;
-}
-
-/** both-constant conditional jump: taken? */
-function jmpConst(o: number, a: bigint, b: bigint, is64: boolean): boolean | null {
-  const w = is64 ? 64 : 32;
-  const ua = BigInt.asUintN(w, a);
-  const ub = BigInt.asUintN(w, b);
-  const sa = BigInt.asIntN(w, a);
-  const sb = BigInt.asIntN(w, b);
-  switch (o) {
-    case 0x10: return ua === ub; // JEQ
-    case 0x20: return ua > ub; // JGT
-    case 0x30: return ua >= ub; // JGE
-    case 0x40: return (ua & ub) !== 0n; // JSET
-    case 0x50: return ua !== ub; // JNE
-    case 0x60: return sa > sb; // JSGT
-    case 0x70: return sa >= sb; // JSGE
-    case 0xa0: return ua < ub; // JLT
-    case 0xb0: return ua <= ub; // JLE
-    case 0xc0: return sa < sb; // JSLT
-    case 0xd0: return sa <= sb; // JSLE
-    default: return null;
-  }
-}
-
-function readConst(bytes: Uint8Array, at: number, n: number, le: boolean, signed: boolean): bigint | null {
-  if (at < 0 || at + n > bytes.byteLength) return null;
-  let v = 0n;
-  for (let i = 0; i < n; i++) {
-    const byte = BigInt(bytes[at + (le ? n - 1 - i : i)]!);
-    v = (v << 8n) | byte;
-  }
-  return signed ? BigInt.asUintN(64, BigInt.asIntN(n * 8, v)) : v;
-}
-
-/** function entry points: instruction 0, bpf-to-bpf call targets, ld_imm64 function references */
-function functionStarts(insns: Insn[]): number[] {
-  const starts = new Set([0]);
-  for (let pc = 0; pc < insns.length; pc++) {
-    const i = insns[pc]!;
-    if (i.code === (BPF_JMP | BPF_CALL) && i.src === BPF_PSEUDO_CALL) starts.add(pc + i.imm + 1);
-    if (isLdImm64(i)) {
-      if (i.src === BPF_PSEUDO_FUNC) starts.add(pc + i.imm + 1);
-      pc++;
-    }
-  }
-  return [...starts].filter((s) => s >= 0 && s < insns.length).sort((a, b) => a - b);
 }
 
 /** Which instructions of a relocated program can run: conditional constant propagation over its final instructions (conservative: what it calls dead is dead). */
@@ -386,19 +296,6 @@ export function analyzeReach(input: ReachInput): ReachResult {
     poisons.push(p);
   }
   return { count: n, reachable, poisons };
-}
-
-/** the control-flow decisions on the first path the analysis found to `pc`, then `pc` */
-function pathTo(pc: number, pred: Int32Array, insns: Insn[]): number[] {
-  const out: number[] = [pc];
-  // keep jumps and calls, and any instruction the path does not simply fall through from
-  for (let next = pc, at = pred[pc]!; at >= 0; next = at, at = pred[at]!) {
-    const k = cls(insns[at]!.code);
-    const falls = at + 1 === next || (isLdImm64(insns[at]!) && at + 2 === next);
-    if (((k === BPF_JMP || k === BPF_JMP32) && op(insns[at]!.code) !== BPF_EXIT) || !falls) out.push(at);
-  }
-  if (out[out.length - 1] !== 0) out.push(0);
-  return out.reverse();
 }
 
 export const _internal = { aluConst, jmpConst, functionStarts, s32, MASK32 };
