@@ -2,9 +2,7 @@
 // swap or a conditional jump does when every operand is a constant, and constants read out
 // of frozen map bytes. Apart from reach.ts because it is plain arithmetic on the
 // instruction set's semantics, with no abstract state.
-export const MASK32 = 0xffffffffn;
 export const s64 = (v: bigint) => BigInt.asIntN(64, v);
-export const s32 = (v: bigint) => BigInt.asIntN(32, v);
 
 export function aluConst(o: number, a: bigint, b: bigint, is64: boolean, off: number): bigint | null {
   const w = is64 ? 64 : 32;

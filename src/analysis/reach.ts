@@ -13,7 +13,7 @@
 // the join over its call sites, the value it returns the join over its exits); callbacks
 // (ld_imm64 of a function, for bpf_loop & co.) are entered with unknown arguments.
 import { functionStarts, pathTo } from './cfg.js';
-import { aluConst, bswap, jmpConst, MASK32, readConst, s32, s64 } from './const-eval.js';
+import { aluConst, bswap, jmpConst, readConst, s64 } from './const-eval.js';
 import {
   BPF_ABS, BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_CALL, BPF_CMPXCHG, BPF_EXIT, BPF_FETCH, BPF_IND, BPF_JA,
   BPF_JMP, BPF_JMP32, BPF_LD, BPF_LDX, BPF_MEM, BPF_MEMSX, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC,
@@ -297,5 +297,3 @@ export function analyzeReach(input: ReachInput): ReachResult {
   }
   return { count: n, reachable, poisons };
 }
-
-export const _internal = { aluConst, jmpConst, functionStarts, s32, MASK32 };
