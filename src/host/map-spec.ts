@@ -3,20 +3,12 @@
 // and the key and value types of a typed handle (MapInput). A handle takes its attributes
 // when made, again when its object binds it at load, and after each open-phase adjustment:
 // setSpec and setTypes are that one way of taking them.
+import type { PlanMap } from '../plan.js';
 import type { BtfCodec, BtfValue } from './btf-codec.js';
 import { isPerCpuMapType } from './map-type.js';
 
-/** The attributes of a map. */
-export interface MapSpec {
-  name: string;
-  /** enum bpf_map_type */
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  /** BPF_F_* map flags */
-  flags: number;
-}
+/** The attributes of a map: those of a load plan's map (PlanMap) a handle keeps. */
+export type MapSpec = Pick<PlanMap, 'name' | 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>;
 
 export interface MapTypeInfo {
   /** BTF of the key and value types (the object's BTF) */
