@@ -1,6 +1,6 @@
-/* Shared by the fuzz targets: the glue's exported entry points (wasm/corebpf.c, the same
- * functions the wasm module exports, CB_EXPORTS in mk/corebpf.mk) and the checks every
- * target applies to their results. */
+/* Shared by the fuzz targets: the glue's exported entry points (the CB_EXPORT functions of
+ * wasm/, the same functions the wasm module exports, CB_EXPORTS in mk/corebpf.mk) and the
+ * checks every target applies to their results. */
 #ifndef COREBPF_FUZZ_H
 #define COREBPF_FUZZ_H
 #include <stddef.h>

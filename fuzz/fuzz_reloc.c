@@ -1,6 +1,6 @@
 /* Target (a): an object opened, CO-RE-relocated against a fixed target kernel BTF and
  * turned into a load plan -- cb_run(), the wasm module's relocate entry point. The plan
- * writer is part of cb_run (write_plan), so this target also fuzzes the plan output. */
+ * writer is part of cb_run (plan_write), so this target also fuzzes the plan output. */
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,5 +1,5 @@
 // The load plan: what libbpf would have done to a kernel, as plain data (docs/load-plan.md).
-// Produced by the worker (wasm/corebpf.c writes it), replayed by the host without WASM.
+// Produced by the worker (wasm/plan.c writes it), replayed by the host without WASM.
 import { ObjectFormatError } from './errors.js';
 import { validatePlan } from './plan-validate.js';
 

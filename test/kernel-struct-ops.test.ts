@@ -1,6 +1,6 @@
 // struct_ops: a TCP congestion control written in BPF (testdata/progs/struct_ops.bpf.c),
 // made into a plan by libbpf in the wasm (the map's kernel value type, its value and which
-// slots take which program's fd: wasm/corebpf.c), loaded by the host and registered the way
+// slots take which program's fd: wasm/plan_map.c), loaded by the host and registered the way
 // libbpf's bpf_map__attach_struct_ops() does it (src/host/link/struct-ops.ts): the value
 // set with the programs' fds (SEC(".struct_ops")), plus a struct_ops link for
 // SEC(".struct_ops.link") maps (Linux 6.4+). Connections over loopback then use it (chosen

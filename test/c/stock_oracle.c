@@ -353,7 +353,7 @@ void *gzopen(const char *path, const char *mode)
 	return gzopen64(path, mode);
 }
 
-/* The virtual kernel has one CPU (corebpf.c's vk_num_possible_cpus; the plan leaves
+/* The virtual kernel has one CPU (plan_map.c's vk_num_possible_cpus; the plan leaves
  * per-CPU sizes to the host). libbpf.so calls its own exported function through the PLT,
  * so this definition wins there too. */
 int libbpf_num_possible_cpus(void)
@@ -550,7 +550,7 @@ static void put_features(void)
 }
 
 /* vk record -> plan index: the object's maps and programs in libbpf's order, as
- * corebpf.c's write_plan numbers them */
+ * plan.c's plan_write numbers them */
 static int *map_index, *prog_index;
 
 static void index_records(struct bpf_object *obj)

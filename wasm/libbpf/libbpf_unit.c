@@ -5,7 +5,7 @@
  * order at open, and then refuses to load it: a real kernel of the host's byte order
  * could not run it. The virtual kernel stands in for a kernel of the *object's* byte
  * order (an s390x target, say), so it lets the load proceed and writes the plan back in
- * the object's byte order (corebpf.c). */
+ * the object's byte order (plan_endian.c). */
 #include "libbpf.c"
 
 /* byte order of the object's ELF file: ELFDATA2LSB or ELFDATA2MSB */
@@ -98,7 +98,7 @@ bad:
 /* A struct_ops map's value as bpf_map__attach_struct_ops() hands it to the kernel
  * (st_ops->kern_vdata, laid out as the kernel's bpf_struct_ops_<name>, program fds written
  * by bpf_object_prepare_struct_ops() at load), or NULL for any other map. libbpf keeps it
- * private and writes it only at attach, which the plan leaves to the host (corebpf.c). */
+ * private and writes it only at attach, which the plan leaves to the host (plan_map.c). */
 const void *vk_struct_ops_value(const struct bpf_map *map, uint32_t *size)
 {
 	if (!bpf_map__is_struct_ops(map) || !map->st_ops->kern_vdata)

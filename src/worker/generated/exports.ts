@@ -31,39 +31,39 @@ export interface CbExports {
   _cb_libbpf_version(): number;
   /** corebpf.c: void * cb_malloc(…) */
   _cb_malloc(n: number): number;
-  /** corebpf.c: char * cb_open(void) */
+  /** run.c: char * cb_open(void) */
   _cb_open(): number;
-  /** corebpf.c: char * cb_run(void) */
+  /** run.c: char * cb_run(void) */
   _cb_run(): number;
   /** corebpf.c: void cb_selftest_trap(void) */
   _cb_selftest_trap(): void;
-  /** corebpf.c: void cb_set_adjustments(…) */
+  /** inputs.c: void cb_set_adjustments(…) */
   _cb_set_adjustments(text: number): void;
-  /** corebpf.c: void cb_set_features(…) */
+  /** inputs.c: void cb_set_features(…) */
   _cb_set_features(profile: number, len: number): void;
-  /** corebpf.c: void cb_set_kallsyms(…) */
+  /** inputs.c: void cb_set_kallsyms(…) */
   _cb_set_kallsyms(text: number, len: number): void;
-  /** corebpf.c: void cb_set_kconfig(…) */
+  /** inputs.c: void cb_set_kconfig(…) */
   _cb_set_kconfig(text: number): void;
-  /** corebpf.c: void cb_set_kernel(…) */
+  /** inputs.c: void cb_set_kernel(…) */
   _cb_set_kernel(release: number, version: number, machine: number, pageSize: number): void;
-  /** corebpf.c: void cb_set_log_level(…) */
+  /** log.c: void cb_set_log_level(…) */
   _cb_set_log_level(level: number): void;
-  /** corebpf.c: void cb_set_object(…) */
+  /** inputs.c: void cb_set_object(…) */
   _cb_set_object(data: number, len: number, name: number): void;
-  /** corebpf.c: void cb_set_report_mode(…) */
+  /** inputs.c: void cb_set_report_mode(…) */
   _cb_set_report_mode(mode: number): void;
-  /** corebpf.c: void cb_set_target(…) */
+  /** inputs.c: void cb_set_target(…) */
   _cb_set_target(handle: number): void;
-  /** corebpf.c: const char * cb_target_error(void) */
+  /** target.c: const char * cb_target_error(void) */
   _cb_target_error(): number;
-  /** corebpf.c: const void * cb_target_raw_data(…) */
+  /** target.c: const void * cb_target_raw_data(…) */
   _cb_target_raw_data(h: number): number;
-  /** corebpf.c: int cb_target_register(…) */
+  /** target.c: int cb_target_register(…) */
   _cb_target_register(data: number, len: number): number;
-  /** corebpf.c: int cb_target_register_owned(…) */
+  /** target.c: int cb_target_register_owned(…) */
   _cb_target_register_owned(data: number, len: number): number;
-  /** corebpf.c: void cb_target_release(…) */
+  /** target.c: void cb_target_release(…) */
   _cb_target_release(h: number): void;
 }
 
