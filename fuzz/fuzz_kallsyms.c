@@ -1,6 +1,6 @@
 /* Target (d): /proc/kallsyms text -- cb_set_kallsyms() then cb_run() on a fixed object
  * with __ksym externs (testdata/progs/ksyms.bpf.c): a typeless one (const void) makes
- * libbpf read the virtual kernel's /proc/kallsyms (vk.c serves it from this input). */
+ * libbpf read the virtual kernel's /proc/kallsyms (vk_host.c serves it from this input). */
 #include "fuzz.h"
 
 static void *obj;

@@ -5,9 +5,10 @@
 #   make stock-oracle   build/native/stock-oracle
 #
 # Built with the system headers (/usr/include/bpf, linux-libc-dev) and -lbpf, never the
-# pinned libbpf 1.5 sources. wasm/vk.c is compiled in with its own calls to close, fcntl
-# and mmap renamed to stock_real_*: the executable defines close/fcntl/mmap itself (to
-# catch libbpf.so's calls), and vk.c must reach libc's, not come back to those.
+# pinned libbpf 1.5 sources. The virtual kernel (VK_NAMES of mk/corebpf.mk) is compiled in
+# with its own calls to close, fcntl and mmap renamed to stock_real_*: the executable
+# defines close/fcntl/mmap itself (to catch libbpf.so's calls), and the virtual kernel must
+# reach libc's, not come back to those.
 STOCK_OUT := $(BUILD)/native/stock-oracle
 STOCK_OBJ := $(BUILD)/native/obj/stock
 STOCK_CFLAGS := -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wno-unused-parameter -I$(TOP)/wasm
@@ -16,7 +17,8 @@ STOCK_VK_RENAMES := -Dclose=stock_real_close -Dfcntl=stock_real_fcntl -Dmmap=sto
 .PHONY: stock-oracle
 stock-oracle: $(STOCK_OUT)
 
-$(STOCK_OBJ)/vk.o: $(TOP)/wasm/vk.c $(TOP)/wasm/vk.h $(TOP)/wasm/vk_nr.h $(TOP)/mk/stock.mk
+STOCK_VK_OBJS := $(patsubst %,$(STOCK_OBJ)/%.o,$(VK_NAMES))
+$(STOCK_VK_OBJS): $(STOCK_OBJ)/%.o: $(TOP)/wasm/%.c $(TOP)/wasm/vk.h $(TOP)/wasm/vk_internal.h $(TOP)/wasm/vk_nr.h $(TOP)/mk/stock.mk
 	@mkdir -p $(@D)
 	@test -f /usr/include/bpf/libbpf.h || { echo "stock-oracle: needs Debian's libbpf-dev (apt-get install libbpf-dev)" >&2; exit 1; }
 	$(CC_NATIVE) $(STOCK_CFLAGS) $(STOCK_VK_RENAMES) -c $< -o $@
@@ -29,5 +31,5 @@ $(STOCK_OBJ)/target_prog.o: $(TOP)/wasm/target_prog.c $(TOP)/wasm/vk.h $(TOP)/mk
 	@mkdir -p $(@D)
 	$(CC_NATIVE) $(STOCK_CFLAGS) -c $< -o $@
 # -rdynamic: the interposed libc functions must be in the dynamic symbol table
-$(STOCK_OUT): $(STOCK_OBJ)/stock_oracle.o $(STOCK_OBJ)/vk.o $(STOCK_OBJ)/target_prog.o
+$(STOCK_OUT): $(STOCK_OBJ)/stock_oracle.o $(STOCK_VK_OBJS) $(STOCK_OBJ)/target_prog.o
 	$(CC_NATIVE) -rdynamic $^ -lbpf -lz -o $@

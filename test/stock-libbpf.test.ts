@@ -1,6 +1,6 @@
 // corebpf (libbpf 1.5.0, ours) against Debian's stock libbpf (libbpf-dev 1:1.1.2, the shared
 // library: an independent build of an older version). Both run their normal open -> load
-// pipeline against the same virtual kernel (wasm/vk.c; for the stock library through
+// pipeline against the same virtual kernel (wasm/vk*.c; for the stock library through
 // interposed libc functions, test/c/stock_oracle.c) and the same target BTF; we compare
 // what they would have loaded. docs/stock-libbpf.md explains the method and every known
 // difference.

@@ -1,7 +1,7 @@
 /* Kernel module BTF for the virtual kernel: the host reads /sys/kernel/btf/<module> and
  * gives the bytes here as data (the worker stays pure); the virtual kernel answers libbpf's
  * load_module_btfs() with them (BPF_BTF_GET_NEXT_ID, BPF_BTF_GET_FD_BY_ID,
- * BPF_OBJ_GET_INFO_BY_FD, see vk.c), so libbpf finds CO-RE candidates, kfuncs, ksyms and
+ * BPF_OBJ_GET_INFO_BY_FD, see vk_btf.c), so libbpf finds CO-RE candidates, kfuncs, ksyms and
  * attach targets in modules exactly as it does on a kernel. What a program then needs of
  * a module (a BTF object fd in an ld_imm64, in fd_array, or as attach_btf_obj_fd) is
  * written into the plan BY MODULE NAME; the host opens the module's BTF at replay. */

@@ -3,7 +3,7 @@
  * loaded in the kernel, and libbpf finds that function's BTF id in the loaded program's
  * BTF (libbpf_find_prog_btf_id: BPF_OBJ_GET_INFO_BY_FD, BPF_BTF_GET_FD_BY_ID). The host
  * reads each target's BTF from the kernel and gives the bytes here as data (the worker
- * stays pure); the virtual kernel answers those calls with them (vk.c), so libbpf itself
+ * stays pure); the virtual kernel answers those calls with them (vk_btf.c), so libbpf itself
  * resolves the target. The plan names the target by its slot ("attachProgram"); the host
  * passes the target's real fd as attach_prog_fd at replay. */
 #include <stdlib.h>

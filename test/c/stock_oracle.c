@@ -1,6 +1,6 @@
 /* stock-oracle: Debian's own libbpf (the libbpf-dev shared library, 1:1.1.2, an
  * independent build of an older version) running its normal open -> load pipeline against
- * corebpf's virtual kernel (wasm/vk.c), without a kernel. test/stock-libbpf.test.ts
+ * corebpf's virtual kernel (wasm/vk*.c), without a kernel. test/stock-libbpf.test.ts
  * compares what it produces with corebpf-native (libbpf 1.5.0); docs/stock-libbpf.md
  * explains the comparison and every difference.
  *
@@ -12,14 +12,15 @@
  * open, fopen, faccessat, gzopen): a definition in the executable wins over libc's for
  * calls from the shared library. They forward to the virtual kernel, which records every
  * bpf() call and answers with fake fds (>= VK_FD_BASE); anything else goes on to the real
- * libc function (dlsym(RTLD_NEXT, ...)). vk.c is compiled with close/fcntl/mmap renamed to
- * stock_real_* (mk/stock.mk): its own calls to libc must not come back here.
+ * libc function (dlsym(RTLD_NEXT, ...)). The virtual kernel is compiled with
+ * close/fcntl/mmap renamed to stock_real_* (mk/stock.mk): its own calls to libc must not
+ * come back here.
  *
  * Files are virtual too, as in corebpf: while libbpf runs, the only files that exist are
  * OBJECT, TARGET_BTF (given as btf_custom_path, the CO-RE target) and
  * /sys/kernel/btf/vmlinux, which is TARGET_BTF as well (the "kernel's" BTF, used for
  * tp_btf/fentry attach ids and typed ksyms) — what corebpf gives libbpf as the target.
- * /proc/kallsyms is the --kallsyms text if given (served by vk.c); kernel configs, tracefs
+ * /proc/kallsyms is the --kallsyms text if given (served by vk_host.c); kernel configs, tracefs
  * and module BTFs do not exist (--kconfig FILE is given to libbpf as opts.kconfig text, as
  * corebpf does); uname() reports release R and version V (default empty, as corebpf-native).
  *
@@ -59,7 +60,7 @@
 
 #include "vk.h"
 
-/* the virtual kernel's entry points (wasm/vk.c) */
+/* the virtual kernel's entry points (wasm/vk_syscall.c, vk_host.c) */
 long vk_syscall(long nr, ...);
 int vk_close(int fd);
 int vk_fcntl(int fd, int cmd, ...);
