@@ -3,13 +3,13 @@
 #   $(BUILD)/native/corebpf-native            (gcc: the oracle and benchmark baseline)
 # the virtual kernel (also compiled into the stock oracle, mk/stock.mk)
 VK_NAMES := vk vk_syscall vk_map vk_prog vk_btf vk_host
-GLUE_NAMES := $(VK_NAMES) core_report corebpf log inputs target run result plan plan_map plan_endian json \
+GLUE_NAMES := $(VK_NAMES) core_report core_report_fmt corebpf log inputs target run result plan plan_map plan_endian json \
   cand_index modbtf adjust target_prog btf_dump btfgen btf_guard
 GLUE_SRCS := $(patsubst %,$(TOP)/wasm/%.c,$(GLUE_NAMES))
 GLUE_CPPFLAGS = -std=gnu11 -D_GNU_SOURCE $(LIBBPF_INCLUDES) -Wall -Wno-unused-parameter
 # glue that includes libbpf's internal headers sees the same redirections as libbpf
 # (the virtual kernel, VK_NAMES, implements them and must reach the real functions)
-$(foreach f,corebpf log inputs target run result plan plan_map plan_endian core_report cand_index adjust btfgen btf_guard,$(BUILD)/wasm/obj/glue/$(f).o $(BUILD)/native/obj/glue/$(f).o): GLUE_EXTRA = -include $(TOP)/wasm/vk_redirect.h
+$(foreach f,corebpf log inputs target run result plan plan_map plan_endian core_report core_report_fmt cand_index adjust btfgen btf_guard,$(BUILD)/wasm/obj/glue/$(f).o $(BUILD)/native/obj/glue/$(f).o): GLUE_EXTRA = -include $(TOP)/wasm/vk_redirect.h
 GLUE_WASM_OBJS := $(patsubst %,$(BUILD)/wasm/obj/glue/%.o,$(GLUE_NAMES))
 GLUE_NATIVE_OBJS := $(patsubst %,$(BUILD)/native/obj/glue/%.o,$(GLUE_NAMES) main)
 

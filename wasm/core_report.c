@@ -13,7 +13,9 @@
 #include "relo_core.h"
 
 #include "core_report.h"
+#include "core_report_fmt.h"
 #include "json.h"
+#include "log.h"
 
 struct relo_rec {
 	char *prog;
@@ -41,13 +43,8 @@ struct relo_rec {
 static struct relo_rec *recs;
 static int nr_recs;
 
-/* the log captured by corebpf.c: the warnings libbpf prints while it decides */
-extern char *cb_log;
-extern size_t cb_log_len;
-
 /* relo_core.c's calls to bpf_core_format_spec() come here (libbpf.mk): the specs are only
  * for libbpf's debug messages, so format them only when those are kept */
-int cb_debug_messages(void);
 
 int vk_core_format_spec(char *buf, size_t buf_sz, const struct bpf_core_spec *spec)
 {
@@ -99,168 +96,6 @@ int core_report_hard_failed(void)
 	return 0;
 }
 
-static const char *kind_name(__u32 kind)
-{
-	switch (kind) {
-#define K(x, s) case BPF_CORE_##x: return s
-	K(FIELD_BYTE_OFFSET, "field_byte_offset");
-	K(FIELD_BYTE_SIZE, "field_byte_size");
-	K(FIELD_EXISTS, "field_exists");
-	K(FIELD_SIGNED, "field_signed");
-	K(FIELD_LSHIFT_U64, "field_lshift_u64");
-	K(FIELD_RSHIFT_U64, "field_rshift_u64");
-	K(TYPE_ID_LOCAL, "type_id_local");
-	K(TYPE_ID_TARGET, "type_id_target");
-	K(TYPE_EXISTS, "type_exists");
-	K(TYPE_SIZE, "type_size");
-	K(ENUMVAL_EXISTS, "enumval_exists");
-	K(ENUMVAL_VALUE, "enumval_value");
-	K(TYPE_MATCHES, "type_matches");
-#undef K
-	default:
-		return "unknown";
-	}
-}
-
-static bool kind_is_field(__u32 kind)
-{
-	return kind <= BPF_CORE_FIELD_RSHIFT_U64;
-}
-
-static bool kind_is_enumval(__u32 kind)
-{
-	return kind == BPF_CORE_ENUMVAL_EXISTS || kind == BPF_CORE_ENUMVAL_VALUE;
-}
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
-static char *type_str(const struct btf *btf, __u32 id)
-{
-	const struct btf_type *t = btf__type_by_id(btf, id);
-	const char *name;
-
-	if (!t)
-		return strdup("<invalid>");
-	name = btf__name_by_offset(btf, t->name_off);
-	return fmt("%s %s", btf_kind_str(t), name && *name ? name : "<anon>");
-}
-
-/* C-like access path from libbpf's parsed local spec: task_struct.real_parent, s[2].x */
-static char *access_str(const struct btf *btf, const struct bpf_core_spec *spec, __u32 kind)
-{
-	const struct btf_type *t = btf__type_by_id(btf, spec->root_type_id);
-	const char *root = t ? btf__name_by_offset(btf, t->name_off) : NULL;
-	char buf[1024];
-	size_t n = 0;
-	int i;
-
-	buf[0] = 0;
-	n += snprintf(buf + n, sizeof(buf) - n, "%s", root && *root ? root : "<anon>");
-	if (kind_is_enumval(kind) && spec->len > 0) {
-		snprintf(buf + n, sizeof(buf) - n, "::%s", spec->spec[0].name ? spec->spec[0].name : "?");
-		return strdup(buf);
-	}
-	if (!kind_is_field(kind))
-		return strdup(buf);
-	for (i = 0; i < spec->len && n < sizeof(buf); i++) {
-		const struct bpf_core_accessor *a = &spec->spec[i];
-
-		if (i == 0) {
-			if (a->idx)
-				n += snprintf(buf + n, sizeof(buf) - n, "[%u]", a->idx);
-		} else if (a->name) {
-			n += snprintf(buf + n, sizeof(buf) - n, ".%s", a->name);
-		} else {
-			n += snprintf(buf + n, sizeof(buf) - n, "[%u]", a->idx);
-		}
-	}
-	return strdup(buf);
-}
-
-/* the last "libbpf: " warning printed since log offset `from`, without prefix/newline */
-static char *last_warning(size_t from)
-{
-	const char *end, *p, *line = NULL;
-	size_t len;
-
-	if (!cb_log || from >= cb_log_len)
-		return NULL;
-	end = cb_log + cb_log_len;
-	for (p = cb_log + from; p < end;) {
-		const char *nl = memchr(p, '\n', end - p);
-		const char *le = nl ? nl : end;
-
-		/* debug lines say "matching"/"non-matching"; warnings say what failed */
-		if (memmem(p, le - p, "failed", 6) || memmem(p, le - p, "ambiguity", 9) ||
-		    memmem(p, le - p, "doesn't support", 15))
-			line = p;
-		p = nl ? nl + 1 : end;
-	}
-	if (!line)
-		return NULL;
-	if (strncmp(line, "libbpf: ", 8) == 0)
-		line += 8;
-	p = memchr(line, '\n', end - line);
-	len = p ? (size_t)(p - line) : (size_t)(end - line);
-	return strndup(line, len);
-}
-
-/*
- * libbpf computes BPF_CORE_FIELD_LSHIFT_U64 for the byte order it was COMPILED for
- * (`#if __BYTE_ORDER__` in relo_core.c): little-endian in this build (wasm, and the native
- * oracle on x86), whatever the object and the target are. On a big-endian kernel
- * bpf_core_read.h reads the bitfield's bytes into the low-order end of a u64, and the
- * shift that isolates it is libbpf's big-endian formula. So for a big-endian spec the
- * value is recomputed here with libbpf's own steps (bpf_core_calc_field_relo), using the
- * byte order of the spec's BTF. Found by test/bpftool-offsets.test.ts (s390x fixtures).
- */
-static bool be_lshift_u64(const struct bpf_core_spec *spec, __u64 *val)
-{
-	const struct bpf_core_accessor *acc;
-	const struct btf_type *t, *mt;
-	__u32 bit_off, bit_sz, byte_off, byte_sz, field_type_id;
-
-	if (!spec || !spec->btf || spec->len <= 0 || btf__endianness(spec->btf) != BTF_BIG_ENDIAN)
-		return false;
-	acc = &spec->spec[spec->len - 1];
-	if (!acc->name)
-		return false; /* array element: libbpf refuses shifts there */
-	t = btf_type_by_id(spec->btf, acc->type_id);
-	mt = skip_mods_and_typedefs(spec->btf, btf_members(t)[acc->idx].type, &field_type_id);
-	bit_off = spec->bit_offset;
-	bit_sz = btf_member_bitfield_size(t, acc->idx);
-	if (bit_sz) {
-		byte_sz = mt->size;
-		byte_off = bit_off / 8 / byte_sz * byte_sz;
-		while (bit_off + bit_sz - byte_off * 8 > byte_sz * 8) {
-			if (byte_sz >= 8)
-				return false;
-			byte_sz *= 2;
-			byte_off = bit_off / 8 / byte_sz * byte_sz;
-		}
-	} else {
-		__s64 sz = btf__resolve_size(spec->btf, field_type_id);
-
-		if (sz < 0)
-			return false;
-		byte_sz = sz;
-		byte_off = bit_off / 8;
-	}
-	*val = (8 - byte_sz) * 8 + (bit_off - byte_off * 8);
-	return true;
-}
-
 int vk_core_calc_relo_insn(const char *prog_name, const struct bpf_core_relo *relo, int relo_idx,
 			   const struct btf *local_btf, struct bpf_core_cand_list *cands,
 			   struct bpf_core_spec *specs_scratch, struct bpf_core_relo_res *targ_res)
@@ -277,9 +112,9 @@ int vk_core_calc_relo_insn(const char *prog_name, const struct bpf_core_relo *re
 	if (!err && relo->kind == BPF_CORE_FIELD_LSHIFT_U64) {
 		__u64 v;
 
-		if (be_lshift_u64(&specs_scratch[0], &v))
+		if (core_be_lshift_u64(&specs_scratch[0], &v))
 			targ_res->orig_val = v;
-		if (!targ_res->poison && be_lshift_u64(&specs_scratch[2], &v))
+		if (!targ_res->poison && core_be_lshift_u64(&specs_scratch[2], &v))
 			targ_res->new_val = v;
 	}
 
@@ -294,7 +129,7 @@ int vk_core_calc_relo_insn(const char *prog_name, const struct bpf_core_relo *re
 	r->insn = -1;
 	r->kind = relo->kind;
 	r->local_type_id = relo->type_id;
-	r->type = type_str(local_btf, relo->type_id);
+	r->type = core_type_str(local_btf, relo->type_id);
 	raw = btf__name_by_offset(local_btf, relo->access_str_off);
 	r->raw_access = strdup(raw ? raw : "");
 	r->cands = ncands;
@@ -305,15 +140,15 @@ int vk_core_calc_relo_insn(const char *prog_name, const struct bpf_core_relo *re
 			const struct btf_type *lt = btf__type_by_id(local_btf, relo->type_id);
 			const char *ln = lt ? btf__name_by_offset(local_btf, lt->name_off) : NULL;
 
-			r->access = kind_is_field(relo->kind) ? fmt("%s (raw %s)", ln && *ln ? ln : "<anon>", r->raw_access)
+			r->access = core_kind_is_field(relo->kind) ? core_fmt("%s (raw %s)", ln && *ln ? ln : "<anon>", r->raw_access)
 							       : strdup(ln && *ln ? ln : "<anon>");
 		}
-		r->reason = last_warning(log_from);
+		r->reason = core_last_warning(log_from);
 		if (!r->reason)
-			r->reason = fmt("libbpf could not compute the relocation (error %d)", err);
+			r->reason = core_fmt("libbpf could not compute the relocation (error %d)", err);
 		return err;
 	}
-	r->access = access_str(local_btf, &specs_scratch[0], relo->kind);
+	r->access = core_access_str(local_btf, &specs_scratch[0], relo->kind);
 	r->local_val = targ_res->orig_val;
 	r->target_val = targ_res->new_val;
 	r->poison = targ_res->poison;
@@ -330,15 +165,15 @@ int vk_core_calc_relo_insn(const char *prog_name, const struct bpf_core_relo *re
 	}
 	if (targ_res->poison) {
 		if (ncands == 0)
-			r->reason = fmt("target BTF has no %s (no type with this name and a compatible kind)", r->type);
-		else if (kind_is_field(relo->kind))
-			r->reason = fmt("%d candidate %s in target BTF, but none has field %s", ncands,
+			r->reason = core_fmt("target BTF has no %s (no type with this name and a compatible kind)", r->type);
+		else if (core_kind_is_field(relo->kind))
+			r->reason = core_fmt("%d candidate %s in target BTF, but none has field %s", ncands,
 					ncands == 1 ? "type" : "types", r->access);
-		else if (kind_is_enumval(relo->kind))
-			r->reason = fmt("%d candidate %s in target BTF, but none has enumerator %s", ncands,
+		else if (core_kind_is_enumval(relo->kind))
+			r->reason = core_fmt("%d candidate %s in target BTF, but none has enumerator %s", ncands,
 					ncands == 1 ? "enum" : "enums", r->access);
 		else
-			r->reason = fmt("%d candidate %s in target BTF, none compatible with %s", ncands,
+			r->reason = core_fmt("%d candidate %s in target BTF, none compatible with %s", ncands,
 					ncands == 1 ? "type" : "types", r->type);
 	}
 	return 0;
@@ -360,22 +195,22 @@ int vk_core_patch_insn(const char *prog_name, struct bpf_insn *insn, int insn_id
 		r->poison = true;
 		free(r->reason);
 		r->reason = res->fail_memsz_adjust
-			? fmt("field size changed from %u to %u bytes in the target and the access cannot be adjusted (not a pointer or unsigned integer of matching type)",
+			? core_fmt("field size changed from %u to %u bytes in the target and the access cannot be adjusted (not a pointer or unsigned integer of matching type)",
 			      res->orig_sz, res->new_sz)
-			: last_warning(log_from);
+			: core_last_warning(log_from);
 		if (!r->reason)
-			r->reason = fmt("libbpf poisoned instruction #%d", insn_idx);
+			r->reason = core_fmt("libbpf poisoned instruction #%d", insn_idx);
 	}
 	if (err) {
 		r->patch_failed = true;
 		r->err = err;
 		free(r->reason);
-		r->reason = last_warning(log_from);
+		r->reason = core_last_warning(log_from);
 		if (res->fail_memsz_adjust && !r->reason)
-			r->reason = fmt("field size changed from %u to %u bytes and the load cannot be adjusted",
+			r->reason = core_fmt("field size changed from %u to %u bytes and the load cannot be adjusted",
 					res->orig_sz, res->new_sz);
 		if (!r->reason)
-			r->reason = fmt("libbpf could not patch instruction #%d (error %d)", insn_idx, err);
+			r->reason = core_fmt("libbpf could not patch instruction #%d (error %d)", insn_idx, err);
 	}
 	return err;
 }
@@ -399,7 +234,7 @@ void core_report_json(struct json *j, bool failed_only)
 			json_u64(j, r->insn);
 		else
 			json_null(j);
-		json_kstr(j, "kind", kind_name(r->kind));
+		json_kstr(j, "kind", core_kind_name(r->kind));
 		json_kstr(j, "type", r->type);
 		json_ku64(j, "localTypeId", r->local_type_id);
 		json_kstr(j, "access", r->access);
