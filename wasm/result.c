@@ -10,6 +10,7 @@
 #include "cb_export.h"
 #include "core_report.h"
 #include "json.h"
+#include "log.h"
 #include "result.h"
 
 void result_begin(struct json *j, enum cb_result_kind kind)
@@ -70,4 +71,12 @@ void result_write_error(struct json *j, const char *code, int err, const char *w
 	json_kstr(j, "errno", cb_errno_name(err < 0 ? -err : err));
 	json_kstr(j, "message", msg);
 	json_obj_end(j);
+}
+
+void result_end_with_log(struct json *j, enum cb_result_kind kind, int log_part, int err, uint32_t *off, uint32_t *len)
+{
+	result_part_begin(j, kind, log_part, off);
+	json_strn(j, cb_log ? cb_log : "", cb_log_len);
+	result_part_end(j, log_part, off, len);
+	result_end(j, kind, err, off, len);
 }

@@ -166,10 +166,7 @@ CB_EXPORT char *cb_run(void)
 	else
 		json_null(&j);
 	result_part_end(&j, CB_RESULT_RUN_PLAN, off, len);
-	result_part_begin(&j, CB_RESULT_KIND_RUN, CB_RESULT_RUN_LOG, off);
-	json_strn(&j, cb_log ? cb_log : "", cb_log_len);
-	result_part_end(&j, CB_RESULT_RUN_LOG, off, len);
-	result_end(&j, CB_RESULT_KIND_RUN, err, off, len);
+	result_end_with_log(&j, CB_RESULT_KIND_RUN, CB_RESULT_RUN_LOG, err, off, len);
 
 	bpf_object__close(obj);
 	for (int i = 0; i < nr_pins; i++) {
@@ -217,10 +214,7 @@ CB_EXPORT char *cb_open(void)
 	else
 		json_null(&j);
 	result_part_end(&j, CB_RESULT_OPEN_OBJECT, off, len);
-	result_part_begin(&j, CB_RESULT_KIND_OPEN, CB_RESULT_OPEN_LOG, off);
-	json_strn(&j, cb_log ? cb_log : "", cb_log_len);
-	result_part_end(&j, CB_RESULT_OPEN_LOG, off, len);
-	result_end(&j, CB_RESULT_KIND_OPEN, err, off, len);
+	result_end_with_log(&j, CB_RESULT_KIND_OPEN, CB_RESULT_OPEN_LOG, err, off, len);
 	bpf_object__close(obj);
 	vk_reset();
 	return json_take(&j);
