@@ -9,7 +9,8 @@
 # zlib and glibc), so the lab's guests run it with nothing installed.
 FEATORACLE_OUT := $(BUILD)/native/feature-oracle
 FEATORACLE_OBJ := $(BUILD)/native/obj/libbpf-real
-FEATORACLE_NAMES := $(LIBBPF_NAMES) libbpf features
+# libbpf.c, btf.c and features.c as they are (the wasm build compiles them inside units)
+FEATORACLE_NAMES := $(LIBBPF_NAMES) libbpf btf features
 FEATORACLE_LIBBPF_OBJS := $(patsubst %,$(FEATORACLE_OBJ)/%.o,$(FEATORACLE_NAMES))
 FEATORACLE_CFLAGS = -O2 -std=gnu89 -D_LARGEFILE64_SOURCE -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE \
   -I$(LIBBPF_DIR)/src -I$(LIBBPF_DIR)/include -I$(LIBBPF_DIR)/include/uapi $(LIBELF_CFLAGS) $(ZLIB_CFLAGS) \
