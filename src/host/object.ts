@@ -39,6 +39,10 @@ import { resolvePinPath } from './replay.js';
 import { attachStructOps, planStructOps, updateStructOpsLink, type StructOpsMap, type StructOpsProgFd } from './link/struct-ops.js';
 import type { Link } from './link.js';
 
+/** what a plan was relocated from: the adjustments made so far (their version) and the
+ *  programs asked for; load() relocates again when it differs */
+const planKey = (version: number, programs?: readonly string[]) => `${version}:${programs ? JSON.stringify(programs) : ''}`;
+
 /** A BPF object: opened with {@link BpfObject.open} (libbpf's open phase, adjustable), loaded into the kernel with `load()`, its programs attached; owns its maps, programs and links, which `close()` releases. */
 export class BpfObject implements Disposable, AsyncDisposable {
   readonly #opts: ObjectOptions;
@@ -220,7 +224,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
     const o = this.#opened;
     if (!o) throw new CorebpfError(`object '${this.name}' comes from a load plan: it is relocated already`);
     if (this.loaded) throw new CorebpfError(`object '${this.name}' is already loaded`);
-    const key = `${o.version}:${opts.programs ? JSON.stringify(opts.programs) : ''}`;
+    const key = planKey(o.version, opts.programs);
     const r = await o.relocate(opts.programs);
     this.#result = r;
     this.#plan = r.plan;
@@ -243,7 +247,7 @@ export class BpfObject implements Disposable, AsyncDisposable {
       this.#replay(opts);
       return Promise.resolve(this);
     }
-    const key = `${o.version}:${opts.programs ? JSON.stringify(opts.programs) : ''}`;
+    const key = planKey(o.version, opts.programs);
     return (async () => {
       if (!this.#plan || this.#planKey !== key) await this.relocate({ programs: opts.programs });
       this.#assertOpen();
@@ -319,20 +323,23 @@ export class BpfObject implements Disposable, AsyncDisposable {
   /** Read a BPF_MAP_TYPE_RINGBUF map: an async iterable of records (Buffers, or decoded).
    *  `T`: what `opts.type` / `opts.decode` yields (e.g. a `corebpf gen` interface). */
   async ringbuf<T = unknown>(name: string, opts: RecordBufferOptions = {}): Promise<RingBufferReader<T>> {
-    const m = this.map(name);
-    if (m.type !== U.BPF_MAP_TYPE_RINGBUF) throw new CorebpfError(`map '${name}' is a ${mapTypeName(m.type)} map, not a ringbuf`);
-    const decode = recordDecoderOf(opts, (t) => this.decoderFor(t));
-    this.#assertOpen();
-    return this.#res.adopt(openRingBuffer({ fd: m.fd, name: m.name, maxEntries: m.maxEntries }, decode as ((b: Buffer) => T) | undefined, opts));
+    const { ref, decode } = this.#recordMap<T>(name, U.BPF_MAP_TYPE_RINGBUF, 'ringbuf', opts);
+    return this.#res.adopt(openRingBuffer(ref, decode, opts));
   }
 
   /** Read a BPF_MAP_TYPE_PERF_EVENT_ARRAY map: an async iterable of records (`T` as for ringbuf). */
   async perfbuf<T = unknown>(name: string, opts: RecordBufferOptions = {}): Promise<PerfBufferReader<T>> {
+    const { ref, decode } = this.#recordMap<T>(name, U.BPF_MAP_TYPE_PERF_EVENT_ARRAY, 'perf_event_array', opts);
+    return this.#res.adopt(openPerfBuffer(ref, decode, opts));
+  }
+
+  /** the map a record reader reads (checked to be of `type`) and its records' decoder */
+  #recordMap<T>(name: string, type: number, typeName: string, opts: RecordBufferOptions) {
     const m = this.map(name);
-    if (m.type !== U.BPF_MAP_TYPE_PERF_EVENT_ARRAY) throw new CorebpfError(`map '${name}' is a ${mapTypeName(m.type)} map, not a perf_event_array`);
-    const decode = recordDecoderOf(opts, (t) => this.decoderFor(t));
+    if (m.type !== type) throw new CorebpfError(`map '${name}' is a ${mapTypeName(m.type)} map, not a ${typeName}`);
+    const decode = recordDecoderOf(opts, (t) => this.decoderFor(t)) as ((b: Buffer) => T) | undefined;
     this.#assertOpen();
-    return this.#res.adopt(openPerfBuffer({ fd: m.fd, name: m.name, maxEntries: m.maxEntries }, decode as ((b: Buffer) => T) | undefined, opts));
+    return { ref: { fd: m.fd, name: m.name, maxEntries: m.maxEntries }, decode };
   }
 
   /**
