@@ -1,8 +1,10 @@
 /* Force-included (-include) into every libbpf translation unit, wasm and native alike.
  *
  * libbpf's syscalls and the host facts it reads (uname, page size, environment, files)
- * are redirected here to the virtual kernel (vk.c), so that libbpf runs its normal
- * open -> load pipeline without a kernel and the result depends only on the inputs.
+ * are redirected here to the virtual kernel (the calls land in vk_syscall.c and
+ * vk_host.c, the bpf() commands in vk_btf.c, vk_map.c and vk_prog.c), so that libbpf
+ * runs its normal open -> load pipeline without a kernel and the result depends only on
+ * the inputs.
  * The system headers are included first and the redirections are function-like macros,
  * so declarations and struct members with the same names are left alone.
  */

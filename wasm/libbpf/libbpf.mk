@@ -1,7 +1,7 @@
 # libbpf 1.5.0 (pinned in emsdk.lock) -> $(BUILD)/{wasm,native}/lib/libbpf.a
 #
 # libbpf's own sources, unmodified. Its syscalls and host queries are redirected at
-# compile time to the virtual kernel (wasm/vk.c) by force-including wasm/vk_redirect.h;
+# compile time to the virtual kernel (wasm/vk*.c) by force-including wasm/vk_redirect.h;
 # features.c is compiled inside wasm/libbpf/features_preset.c so the feature cache can be
 # preset from a profile, btf.c inside btf_unit.c so that btf__new() can keep the buffer a
 # target's BTF was copied into instead of copying it again. In libbpf.c only, four functions are renamed to our wrappers:
