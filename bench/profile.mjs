@@ -116,7 +116,7 @@ function callgrindPerRun(target, mode, n) {
   };
   const self = diff(one.self, many.self);
   const incl = diff(one.incl, many.incl);
-  const total = incl.get('cb_run') + (mode === 'cold' ? (incl.get('cb_target_register') ?? 0) + (incl.get('cb_target_release') ?? 0) : 0);
+  const total = incl.get('cb_run') + (mode === 'cold' ? (incl.get('cb_target_register_owned') ?? 0) + (incl.get('cb_target_release') ?? 0) : 0);
   const rank = (m) => [...m].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([name, v]) => ({ name, pct: (100 * v) / total, minstr: v / 1e6 }));
   return { instrPerRun: total, self: rank(self), inclusive: rank(incl) };
 }
@@ -141,7 +141,7 @@ const object = new Uint8Array(readFileSync(opt.object));
 const summary = { date: new Date().toISOString(), target: opt.target, object: opt.object.replace(ROOT, ''), runs, wasm: {}, native: {} };
 
 // functions whose inclusive share tells the phases apart
-const PHASES = /^(cb_target_register|btf__new|btf_new|btf_parse_type_sec|btf_sanity_check|cand_index_build|cand_index_free|cb_run|bpf_object__open_mem|bpf_object_open|bpf_object__load|bpf_object_load|bpf_object__relocate|bpf_object__relocate_core|bpf_core_resolve_relo|bpf_core_add_cands|vk_core_add_cands|bpf_core_calc_relo_insn|vk_core_calc_relo_insn|bpf_core_format_spec|vk_core_format_spec|bpf_core_parse_spec|bpf_core_spec_match|core_report_json|fmt|bpf_object__load_progs|bpf_object_load_prog|bpf_object__sanitize_and_load_btf|btf__dedup|plan_write|core_report_json|json_\w+|print_fn|libbpf_print|vsnprintf|UTF8ToString|btf__free|vk_btf_free|cb_target_release|bpf_object__close|malloc|free|dlmalloc|dlfree|memcpy|memset)$/;
+const PHASES = /^(cb_target_register_owned|target_register|target_btf|btf__new|btf_new|btf_parse_type_sec|btf_sanity_check|cand_index_build|cand_index_free|cb_run|bpf_object__open_mem|bpf_object_open|bpf_object__load|bpf_object_load|bpf_object__relocate|bpf_object__relocate_core|bpf_core_resolve_relo|bpf_core_add_cands|vk_core_add_cands|bpf_core_calc_relo_insn|vk_core_calc_relo_insn|bpf_core_format_spec|vk_core_format_spec|bpf_core_parse_spec|bpf_core_spec_match|core_report_json|fmt|bpf_object__load_progs|bpf_object_load_prog|bpf_object__sanitize_and_load_btf|btf__dedup|plan_write|core_report_json|json_\w+|print_fn|libbpf_print|vsnprintf|UTF8ToString|btf__free|vk_btf_free|cb_target_release|bpf_object__close|malloc|free|dlmalloc|dlfree|memcpy|memset)$/;
 
 if (!opt['no-wasm']) {
   const dir = opt['wasm-dir'] ?? profilingWasm();
@@ -150,7 +150,7 @@ if (!opt['no-wasm']) {
     writeFileSync(`${OUT}/wasm-${target.id}-${mode}.cpuprofile`, JSON.stringify(profile));
     const s = summarizeProfile(profile, 'once');
     // wasm-opt inlines much of libbpf into its callers: the split by callee says more than phases
-    const split = Object.fromEntries(['once', 'cb_run', 'cb_target_register', 'cb_target_release'].map((f) => [f, calleesOf(profile, f)]));
+    const split = Object.fromEntries(['once', 'cb_run', 'cb_target_register_owned', 'cb_target_release'].map((f) => [f, calleesOf(profile, f)]));
     summary.wasm[mode] = { msPerRun, self: s.self.slice(0, 40), inclusive: s.inclusive.filter((e) => PHASES.test(e.name)), callees: split };
     console.log(`\nwasm ${mode} against ${target.id}: ${msPerRun.toFixed(2)} ms per run (while profiled; V8 sampling profile of the loop, ${s.totalMs.toFixed(0)} ms sampled)`);
     printRanked('self time (% of the loop):', s.self);

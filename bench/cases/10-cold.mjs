@@ -1,11 +1,11 @@
 // Cold relocation: the target BTF is parsed in every run (a kernel seen for the first time).
-//   raw     the wasm module in this thread: copy BTF in, cb_target_register, cb_run,
+//   raw     the wasm module in this thread: copy BTF in, cb_target_register_owned, cb_run,
 //           cb_target_release (what native's `--repeat N` times, plus the copies in/out)
 //   worker  the public API: Relocator.relocate(object bytes, { btf }) with a BTF array no
 //           worker has seen (a new array each run; no result cache): copy to the worker,
 //           parse, relocate, the result back as bytes, parsed by the caller (the BTF's
 //           sha256 for the plan's sources is computed meanwhile)
-//   native  corebpf-native OBJ BTF --repeat N (cb_target_register + cb_run per run)
+//   native  corebpf-native OBJ BTF --repeat N (cb_target_register_owned + cb_run per run)
 import { freshTarget, nativeSamples } from '../lib/env.mjs';
 
 export default {
