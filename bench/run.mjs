@@ -254,6 +254,7 @@ if (otherRows.length) {
       r.goal ?? '-', r.met === undefined ? '' : r.met ? 'met' : 'NOT MET', ...(withPeers ? [r.peersText ?? ''] : [])]);
   }
   console.log(`\n${table(more)}`);
+  for (const r of otherRows.filter((x) => x.note)) console.log(`${r.case}: ${r.note}`);
   for (const r of otherRows.filter((x) => x.shards)) {
     console.log(`${r.case}: ${r.objects} objects, ${r.msPerKernel} ms per kernel (2 workers), xz -d ${r.unxzMsPerKernel} ms per kernel`);
     for (const x of r.shards) console.log(`  --shard I/${x.machines}: ${x.kernelsEach} kernels each, ${x.warmCacheMin} min (BTF cache warm), ${x.coldCacheMin} min (first run)`);

@@ -21,9 +21,15 @@
 //   rss    peak RSS of those processes (VmHWM at exit: the process image's own high-water
 //          mark; getrusage's maxRSS of a spawned child also counts the parent's pages
 //          copied at fork), median; goal corebpf <= 64 MB (ratio vs bare node)
+//   warm/.../in-bpf   the floor under the warm goal: ms inside bpf(2) per warm load, corebpf
+//          (bench/lib/load-child.mjs --kernel-time) and libbpf (bench/native/open_load.c
+//          times its own calls); ratio corebpf's / libbpf's whole warm load (informative)
 //   start/.../cache-hit, rss/.../cache-hit: the same for corebpf processes whose
 //          COREBPF_CACHE_DIR an earlier process filled (an on-disk cache hit: no worker
 //          starts; the side fails if one does). The plain rows run without the cache.
+//   start/floor, rss/floor   the floor under the start and memory goals, once: a process that
+//          starts a worker, compiles corebpf.wasm there and reads this kernel's BTF into wasm
+//          memory, nothing else (bench/lib/floor-child.cjs), vs bare node (informative)
 // Every load must report the object's program count with a kernel id per program, or the
 // side fails (a peer that loads nothing cannot produce a fast number).
 //
@@ -37,6 +43,8 @@ const B = `${ROOT}build/bench`;
 const LIBBPF = `${B}/open-load`;
 const CILIUM = `${B}/cilium-open-load`;
 const CHILD = `${ROOT}bench/lib/load-child.mjs`;
+const FLOOR = `${ROOT}bench/lib/floor-child.cjs`;
+const HOST_BTF = '/sys/kernel/btf/vmlinux';
 const OBJECTS = [
   { id: 'full', file: 'load_bench.bpf.o', programs: 2 },
   { id: 'nocore', file: 'load_bench_nocore.bpf.o', programs: 2 },
@@ -81,6 +89,8 @@ function runProcess(cmd, args, expectLoads, programs, { rss: needRss = true, env
     throw new Error(r.error?.message ?? (err.length ? err.slice(-3).join('; ') : `exit status ${r.status}`));
   }
   const loads = [];
+  /** per load, the ms inside bpf(2), where the side reports it */
+  const kernel = [];
   let rss;
   let phases;
   let workers;
@@ -92,13 +102,14 @@ function runProcess(cmd, args, expectLoads, programs, { rss: needRss = true, env
         throw new Error(`load ${f[1]} reported ${f[3]} programs with ids '${f[4] ?? ''}', expected ${programs} programs with distinct kernel ids`);
       }
       loads.push(Number(f[2]));
+      if (f[5] !== undefined) kernel.push(Number(f[5]));
     } else if (f[0] === 'vmhwm') rss = Number(f[1]);
     else if (f[0] === 'phases') phases = { boot: Number(f[1]), import: Number(f[2]) };
     else if (f[0] === 'workers') workers = Number(f[1]);
   }
   if (loads.length !== expectLoads) throw new Error(`${loads.length} loads reported, expected ${expectLoads}`);
   if (needRss && !(rss > 0)) throw new Error('no vmhwm line');
-  return { wall, loads, rss, phases, workers };
+  return { wall, loads, kernel, rss, phases, workers };
 }
 
 /** cilium/ebpf's errors without the repeated paths; BTF kinds by name */
@@ -114,6 +125,8 @@ function shortReason(msg) {
 function loaders(dist, path, programs) {
   return {
     corebpf: (n) => runProcess(process.execPath, [CHILD, dist, path, String(n)], n, programs, { env: cacheEnv() }),
+    /** corebpf (its unbundled build) with bpf(2) timed: not a side of the warm row */
+    corebpfKernel: (n) => runProcess(process.execPath, [CHILD, dist, path, String(n), '--kernel-time'], n, programs, { env: cacheEnv() }),
     libbpf: (n) => runProcess(LIBBPF, [path, String(n)], n, programs),
     cilium: (n) => runProcess(CILIUM, [path, String(n)], n, programs),
   };
@@ -185,13 +198,16 @@ export async function run(ctx = {}) {
       }
     }
     all.corebpf(1); // fails the case if corebpf cannot load it
+    const { corebpfKernel } = all;
+    delete all.corebpfKernel;
     const sides = Object.fromEntries(Object.entries(all).filter(([k]) => !unavailable[k]));
     const un = Object.fromEntries(Object.keys(unavailable).map((k) => [k, `unavailable: ${unavailable[k]}`]));
     process.stderr.write(`  load-peers: ${o.file}: ${Object.keys(sides).join(', ')}` +
       `${Object.keys(un).length ? ` (${Object.entries(un).map(([k, v]) => `${NAMES[k]} ${v}`).join('; ')})` : ''}\n`);
 
     // warm: 20 loads per process, loads 2..20
-    const warm = interleave(sides, procs, (f) => f(LOADS).loads.slice(1));
+    const warmRuns = interleave(sides, procs, (f) => f(LOADS));
+    const warm = Object.fromEntries(Object.entries(warmRuns).map(([k, runs]) => [k, runs.map((r) => r.loads.slice(1))]));
     const wMed = {};
     const wBest = {};
     for (const [k, per] of Object.entries(warm)) {
@@ -204,6 +220,24 @@ export async function run(ctx = {}) {
         best: Object.fromEntries(Object.entries(wBest).map(([k, v]) => [NAMES[k], round(v, 3)])), processes: procs, loadsPerProcess: LOADS,
         samples: Object.fromEntries(Object.entries(warm).map(([k, per]) => [NAMES[k], per.map((xs) => xs.map((x) => round(x, 3)))])),
       }));
+
+    // the floor under the warm goal: the kernel's own work, inside bpf(2), per warm load of
+    // corebpf (its unbundled build, whose syscall layer can be timed) and of libbpf (its
+    // syscall() interposed, bench/native/open_load.c), against libbpf's whole open + load
+    if (sides.libbpf) {
+      const kc = [];
+      for (let r = 0; r < procs; r++) kc.push(...corebpfKernel(LOADS).kernel.slice(1));
+      const kl = median(warmRuns.libbpf.flatMap((r) => r.kernel.slice(1)));
+      const floor = median(kc);
+      rows.push({
+        case: `load-peers/warm/${o.id}/in-bpf`, object: o.file, unit: 'ms',
+        wasm_or_node_value: round(floor, 3), native_value: round(wMed.libbpf, 2), native_side: NAMES.libbpf,
+        ratio: round(floor / wMed.libbpf, 3), goal: `floor of ${GOALS.warm.text}`, met: undefined,
+        peers: { [NAMES.libbpf]: round(kl, 3) },
+        note: 'ms inside bpf(2) per warm load (the kernel\'s work: map creation, BTF and program loads, the verifier); ratio = corebpf\'s in bpf(2) / libbpf\'s whole warm open + load',
+        samples: { corebpf: kc.map((x) => round(x, 3)) },
+      });
+    }
 
     // start -> first program loaded, and peak RSS, from the same fresh processes; the cache-hit
     // side reads a cache directory one process filled first
@@ -254,8 +288,32 @@ export async function run(ctx = {}) {
     rows.push(mkRow(`load-peers/rss/${o.id}/cache-hit`, o.file, 'MB', { corebpf: median(hits.map((x) => x.rss)) / 1024, node: rMed.node }, 'node', GOALS.rss,
       (_, v) => v <= GOALS.rss.maxMB, { runs, samplesKB: { [NAMES.hit]: hits.map((x) => x.rss), node: nodeRss } }));
   }
+  rows.push(...floorRows(dist, runs));
   for (const r of rows) r.loadavgBefore = loadavgBefore;
   return rows;
+}
+
+/**
+ * The floor under the start and memory goals: a process that only starts a worker, compiles
+ * corebpf.wasm there and reads this kernel's BTF into wasm memory (bench/lib/floor-child.cjs),
+ * against bare node, interleaved. Every corebpf load that relocates pays at least this.
+ */
+function floorRows(dist, runs) {
+  if (!existsSync(HOST_BTF)) return [];
+  const sides = {
+    floor: () => runProcess(process.execPath, [FLOOR, `${dist}/wasm/corebpf.wasm`, HOST_BTF], 0, 0),
+    node: () => ({ wall: runProcess(process.execPath, ['-e', '0'], 0, 0, { rss: false }).wall, rss: runBareRss() }),
+  };
+  const r = interleave(sides, runs, (f) => f());
+  const med = (k, f) => median(r[k].map(f));
+  const note = 'a process that starts a worker, compiles corebpf.wasm in it and reads the kernel\'s BTF into wasm memory, nothing else (bench/lib/floor-child.cjs): the corebpf column';
+  const informative = () => undefined;
+  return [
+    mkRow('load-peers/start/floor', HOST_BTF, 'ms', { corebpf: med('floor', (x) => x.wall), node: med('node', (x) => x.wall) }, 'node',
+      { text: `floor of ${GOALS.start.text}` }, informative, { runs, note }),
+    mkRow('load-peers/rss/floor', HOST_BTF, 'MB', { corebpf: med('floor', (x) => x.rss) / 1024, node: med('node', (x) => x.rss) / 1024 }, 'node',
+      { text: `floor of ${GOALS.rss.text}` }, informative, { runs, note }),
+  ];
 }
 
 /** VmHWM (KB) of a bare node that only prints it */
@@ -275,7 +333,7 @@ export function printRows(rows, out = process.stdout) {
     };
     const best = r.best?.corebpf;
     lines.push([r.case, `${fmt(r.wasm_or_node_value, r.unit)}${best !== undefined ? ` (best ${num(best)})` : ''}`, ...sides.map(cell),
-      Number.isFinite(r.ratio) ? `${r.ratio.toFixed(r.ratio < 0.1 ? 3 : 2)}x ${r.native_side}` : '-', r.goal, r.met ? 'met' : 'NOT MET']);
+      Number.isFinite(r.ratio) ? `${r.ratio.toFixed(r.ratio < 0.1 ? 3 : 2)}x ${r.native_side}` : '-', r.goal, r.met === undefined ? 'informative' : r.met ? 'met' : 'NOT MET']);
   }
   const clip = (s) => (s.length > 60 ? `${s.slice(0, 57)}...` : s);
   const w = lines[0].map((_, c) => Math.max(...lines.map((l) => clip(String(l[c])).length)));
