@@ -8,7 +8,6 @@
 // Both are built by `make bench-native` (mk/bench.mk).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -71,17 +70,29 @@ export class NativeHost {
   }
 }
 
+/** the number of CPUs in a cpu list ("0-3,6") */
+const cpuCount = (list) => list.split(',').reduce((n, r) => {
+  const [a, b = a] = r.split('-').map(Number);
+  return n + b - a + 1;
+}, 0);
+
+/** this process's CPUs before pinProcess() first pinned it (Cpus_allowed_list), kept to put back */
+let unpinned;
+
 /**
- * Pin every thread of this process (main, libuv pool, V8 helpers, workers) to CPU 0, or back
- * to all CPUs with `null`: during live ring buffer windows, host-native's producer thread
- * has the last CPU to itself, as it does when the C consumer runs. Needs taskset(1)
- * (util-linux); returns false when pinning is not possible (then nothing is pinned).
+ * Pin every thread of this process (main, libuv pool, V8 helpers, workers) to CPU `cpu`, or
+ * back to the CPUs it had before with `null`: during live ring buffer windows, host-native's
+ * producer thread has the last CPU to itself, as it does when the C consumer runs. Needs
+ * taskset(1) (util-linux); returns false when pinning is not possible (then nothing is
+ * pinned). The CPUs to put back are read before the first pin, not counted afterwards:
+ * availableParallelism() follows the affinity, so once pinned it says 1.
  */
 export function pinProcess(cpu) {
-  const n = availableParallelism();
-  if (n < 2) return false;
   try {
-    execFileSync('taskset', ['-a', '-p', '-c', cpu === null ? `0-${n - 1}` : String(cpu), String(process.pid)], { stdio: 'ignore' });
+    unpinned ??= readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s+(\S+)/m)?.[1];
+    if (!unpinned) return false;
+    if (cpu !== null && cpuCount(unpinned) < 2) return false;
+    execFileSync('taskset', ['-a', '-p', '-c', cpu === null ? unpinned : String(cpu), String(process.pid)], { stdio: 'ignore' });
     return true;
   } catch {
     return false;

@@ -21,7 +21,7 @@
 // first vs later in ms (no goal: the ratio is what parsed-BTF reuse saves).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -121,6 +121,11 @@ export async function run(ctx = {}) {
   const rows = [];
   // 2 workers vs 1 needs both cores: other load on the machine lowers the ratio (recorded)
   const info = { objects: objects.length, kernels: kernels.length, pairs: total, cores: cpus().length, loadavgBefore: round(loadavg()[0], 2) };
+  // a process pinned to fewer CPUs than the machine has (an earlier case's taskset left in
+  // place) would measure 2 workers on 1 core
+  if (availableParallelism() < info.cores) {
+    throw new Error(`this process may run on ${availableParallelism()} of the ${info.cores} CPUs (pinned?): 2 workers vs 1 needs them all`);
+  }
 
   // ---- check: runCheck end to end
   // the first run sets how many pairs fail by design (static programs, missing module BTF, ...);
