@@ -128,8 +128,9 @@ export class Relocator {
     // saying how to pass one when the kernel has none); its uname is the natural default
     const btfSrc = opts.btf ?? hostBtfPath();
     const host = opts.btf === undefined || opts.btf === HOST_BTF_PATH ? hostKernel() : undefined;
-    // the running kernel's BTF is one target for the process's life: read only when a worker
-    // needs it (a hit of the on-disk cache never reads it)
+    // the running kernel's BTF is one target for the process's life, which the worker reads
+    // itself when it needs it (into wasm memory: this thread holds no copy; a hit of the
+    // on-disk cache never reads it)
     const target = this.#target(btfSrc);
     const { sysfs, btfKey } = target;
     let btf = target.btf;
@@ -159,17 +160,20 @@ export class Relocator {
       }
     }
     if (!wire) {
-      btf ??= this.readTarget(btfSrc as string);
+      if (!sysfs) btf ??= this.readTarget(btfSrc as string);
       // the worker gets what libbpf reads (no DWARF), in a buffer of its own, moved
       const image = new Uint8Array(known.image()); // a copy (Buffer#slice would be a view)
-      const pending = this.pool.relocateWire({ ...req, btf, object: image }, [image.buffer]);
+      const pending = this.pool.relocateWire({ ...req, btf, ...(btf ? {} : { btfFile: HOST_BTF_PATH }), object: image }, [image.buffer]);
       // the BTF's hash (megabytes: milliseconds) is computed while the worker relocates
-      btfHash ??= this.#btfHash(btf, sysfs);
+      // (the worker's own, of the file it read)
+      if (btf) btfHash ??= this.#btfHash(btf, sysfs);
       wire = this.#cache.keepResult(known.sha256, req, await pending);
-      if (disk) writeResult(disk, description!, wire, btfHash);
+      if (sysfs && wire.btfSha256) btfHash ??= this.hostBtfHash = wire.btfSha256;
+      if (disk) writeResult(disk, description!, wire, btfHash ??= this.#btfHash(btf ??= this.readTarget(btfSrc as string), sysfs));
     }
     const out = decoded ?? decodeOutcome(wire);
     if (out.plan) {
+      if (sysfs) btfHash ??= this.hostBtfHash ?? wire.btfSha256;
       btfHash ??= this.#btfHash(btf ??= this.readTarget(btfSrc as string), sysfs);
       const sources = { object: known.sha256, btf: btfHash };
       out.plan.sources = { ...sources };
@@ -189,10 +193,10 @@ export class Relocator {
   }
 
   /** a target named by `btfSrc`: its bytes (read, unless it is the running kernel's, which
-   *  is read when a worker needs it) and the key workers cache its parsed form by */
+   *  a worker reads itself when it needs it) and the key workers cache its parsed form by */
   #target(btfSrc: Uint8Array | string): { sysfs: boolean; btf: Uint8Array | undefined; btfKey: string } {
     const sysfs = btfSrc === HOST_BTF_PATH;
-    const btf = sysfs ? this.hostBtf : typeof btfSrc === 'string' ? this.readTarget(btfSrc) : btfSrc;
+    const btf = sysfs ? undefined : typeof btfSrc === 'string' ? this.readTarget(btfSrc) : btfSrc;
     let btfKey = sysfs ? 'btf-host' : this.btfKeys.get(btf!);
     if (!btfKey) {
       btfKey = `btf-${++this.nextKey}`;
@@ -210,7 +214,7 @@ export class Relocator {
     try {
       const btfSrc = btf ?? hostBtfPath();
       const t = this.#target(btfSrc);
-      const bytes = t.btf ?? this.readTarget(btfSrc as string);
+      const bytes = t.sysfs ? HOST_BTF_PATH : t.btf ?? this.readTarget(btfSrc as string);
       this.pool.prepareTarget(bytes, t.btfKey).catch(() => {});
     } catch {
       // the relocation reads it again and says what is wrong

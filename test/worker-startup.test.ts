@@ -1,12 +1,14 @@
 // Start-up of the relocation workers (issue 14): workers are started on demand and reused
 // while idle, so a process that opens and loads one object runs one worker, not one per core.
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BpfObject, CorebpfError, ObjectFormatError, Relocator, WasmProtocolError, WasmTrapError, WorkerPool } from '../dist/index.js';
 import { ROOT, obj, patchResultVersion, runNode } from './helpers.js';
 import { v8TieringDefault, wasmTieringBudget } from '../src/worker/wasm-tiering.js';
 
+const HOST_BTF = '/sys/kernel/btf/vmlinux';
 const toClose: { close(): Promise<void> }[] = [];
 afterAll(() => Promise.all(toClose.map((x) => x.close())));
 
@@ -156,6 +158,44 @@ describe('a target parsed ahead of its relocation (prepareTarget)', () => {
     const e = await pool.relocate({ object: object(), objectName: 'core_basic', btf: junk, btfKey: 'junk' }).then(() => null, (x: Error) => x);
     expect(e).toBeInstanceOf(ObjectFormatError);
     expect(e!.message).toMatch(/^target BTF: /);
+  });
+
+  it('a target named by its file is read by the worker, which gives its sha256 and the result bytes would give', async () => {
+    const pool = new WorkerPool({ size: 1 });
+    toClose.push(pool);
+    const path = obj('core_basic'); // an ELF with .BTF: a target libbpf takes
+    await pool.prepareTarget(path, 'file');
+    const out = await pool.relocateWire({ object: object(), objectName: 'core_basic', btfFile: path, btfKey: 'file' });
+    expect(out.targetCached).toBe(true);
+    expect(out.btfSha256).toBe(createHash('sha256').update(readFileSync(path)).digest('hex'));
+    const fromBytes = await pool.relocateWire({ object: object(), objectName: 'core_basic', btf: object(), btfKey: 'bytes' });
+    expect(fromBytes.btfSha256).toBeUndefined();
+    expect(Buffer.from(out.result).equals(Buffer.from(fromBytes.result))).toBe(true);
+  });
+
+  it('a target file that cannot be read, or is not BTF, is reported as such', async () => {
+    const pool = new WorkerPool({ size: 1 });
+    toClose.push(pool);
+    const missing = await pool.relocate({ object: object(), objectName: 'core_basic', btfFile: '/nonexistent/vmlinux', btfKey: 'm' }).then(() => null, (x: Error) => x);
+    expect(missing).toBeInstanceOf(CorebpfError);
+    expect(missing!.message).toMatch(/^cannot read target BTF '\/nonexistent\/vmlinux': ENOENT/);
+    const junk = `${mkdtempSync(`${tmpdir()}/corebpf-target-`)}/junk.btf`;
+    writeFileSync(junk, new Uint8Array(4096).fill(7));
+    await expect(pool.prepareTarget(junk, 'junk')).rejects.toBeInstanceOf(ObjectFormatError);
+    const e = await pool.relocate({ object: object(), objectName: 'core_basic', btfFile: junk, btfKey: 'junk' }).then(() => null, (x: Error) => x);
+    expect(e).toBeInstanceOf(ObjectFormatError);
+    expect(e!.message).toMatch(/^target BTF: /);
+  });
+
+  it.skipIf(!existsSync(HOST_BTF))('the running kernel\'s BTF is read by the worker: the caller holds no copy, the plan names its sha256', async () => {
+    const r = new Relocator({ size: 1 });
+    toClose.push(r);
+    const before = process.memoryUsage().arrayBuffers;
+    const res = await r.relocate(obj('core_basic'));
+    const size = statSync(HOST_BTF).size;
+    // a copy here would be the BTF's size in array buffers (5 MiB on Debian's kernels)
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(size / 2);
+    expect(res.plan.sources?.btf).toBe(createHash('sha256').update(readFileSync(HOST_BTF)).digest('hex'));
   });
 
   it('BpfObject.open() has the worker parse the target while the object opens', async () => {

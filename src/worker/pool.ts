@@ -224,19 +224,21 @@ export class WorkerPool {
     this.replaced++;
   }
 
-  /** Have a worker parse target `key` (bytes `btf`) now, before a relocation needs it: the
-   *  least busy running worker (one is started when none runs), which then takes the
-   *  relocations against that target first (relocateWire). Rejects as the worker did; the
-   *  relocation then sends the target again and reports what is wrong with it. */
-  async prepareTarget(btf: Uint8Array, key: string): Promise<void> {
+  /** Have a worker parse target `key` (bytes `btf`, or the file named by a string, which the
+   *  worker reads itself) now, before a relocation needs it: the least busy running worker
+   *  (one is started when none runs), which then takes the relocations against that target
+   *  first (relocateWire). Rejects as the worker did; the relocation then sends the target
+   *  again and reports what is wrong with it. */
+  async prepareTarget(btf: Uint8Array | string, key: string): Promise<void> {
     if (this.closed || this.slots.some((s) => s && !s.dead && s.targets.has(key))) return;
     const i = this.leastBusy();
     await this.run(async (r, slot) => {
       slot.targets.add(key);
       slot.preparing++;
-      const staged = stageTarget(slot, btf);
+      const staged = typeof btf === 'string' ? { bytes: undefined, transfer: [], release() {} } : stageTarget(slot, btf);
       try {
-        await r.prepareTarget(comlink().transfer({ btf: staged.bytes, btfKey: key }, staged.transfer as never[]));
+        const req = typeof btf === 'string' ? { btfFile: btf, btfKey: key } : { btf: staged.bytes, btfKey: key };
+        await r.prepareTarget(comlink().transfer(req, staged.transfer as never[]));
       } catch (e) {
         slot.targets.delete(key);
         throw e;
@@ -254,9 +256,9 @@ export class WorkerPool {
     return i < 0 ? undefined : i;
   }
 
-  /** Relocate on the least busy worker. With `btfKey`, the target BTF bytes are sent only
-   * to a worker that has not been sent that target yet; a worker that dropped it from its
-   * cache since says so, and gets the bytes again. */
+  /** Relocate on the least busy worker. With `btfKey`, the target BTF bytes (or the name of
+   * its file, `btfFile`) are sent only to a worker that has not been sent that target yet; a
+   * worker that dropped it from its cache since says so, and gets them again. */
   async relocate(req: RelocateRequest, transfer: TransferListItem[] = [], worker?: number): Promise<RelocateOutcome> {
     return decodeOutcome(await this.relocateWire(req, transfer, worker));
   }
@@ -264,8 +266,8 @@ export class WorkerPool {
   /** @internal relocate(), the result still as the worker's bytes (decodeOutcome parses them): the Relocator keeps them in its result cache */
   async relocateWire(req: RelocateRequest, transfer: TransferListItem[] = [], worker?: number): Promise<RelocateWire> {
     const key = req.btfKey;
-    if (key === undefined || !req.btf) return this.run((r) => r.relocate(comlink().transfer(req, transfer as never[])), worker);
-    const { btf, ...lean } = req;
+    if (key === undefined || (!req.btf && req.btfFile === undefined)) return this.run((r) => r.relocate(comlink().transfer(req, transfer as never[])), worker);
+    const { btf, btfFile, ...lean } = req;
     return this.run(async (r, slot) => {
       if (slot.targets.has(key)) {
         try {
@@ -278,6 +280,11 @@ export class WorkerPool {
       // the first attempt copies (a retry needs the request again); this one moves `transfer`,
       // and the target BTF (megabytes) staged for this worker (stageTarget): cloned, it would
       // be held three times at once (here, in the message, in the worker)
+      if (!btf) {
+        const out = await r.relocate(comlink().transfer({ ...lean, btfFile }, transfer as never[]));
+        slot.targets.add(key);
+        return out;
+      }
       const staged = stageTarget(slot, btf);
       try {
         const out = await r.relocate(comlink().transfer({ ...lean, btf: staged.bytes }, [...transfer, ...staged.transfer] as never[]));

@@ -25,6 +25,8 @@ export interface RelocateStats {
 export interface RelocateWire {
   result: Uint8Array;
   targetCached: boolean;
+  /** the sha256 of the target BTF, when the worker read it from a file (btfFile) */
+  btfSha256?: string;
 }
 
 /** What a worker returns from a relocation. */

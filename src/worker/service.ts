@@ -12,6 +12,8 @@ import { kernelFeaturesFromBtf, kernelOffersFromBtf, releaseVersion, type Kernel
 import { parseBtf } from '../btf/reader.js';
 import { readBtf } from '../btf/raw.js';
 import { CorebpfWasm, TargetBtfError, WASM_MAX_MEMORY, type ModuleBtf } from './wasm.js';
+import { registerTargetFile } from './target-file.js';
+import { readInput } from '../inputs.js';
 import { RESULT_STATUS_OK, decodeResult, encodeResult, parsePart, textPart } from './result.js';
 import { judgeReport, linuxErrno, linuxErrnos, withLinuxErrnos, type GlueReport, type GlueResult, type RelocateWire } from './run-result.js';
 import type { ReportMode } from './generated/result-protocol.js';
@@ -28,6 +30,10 @@ export interface RelocateRequest {
   btf?: Uint8Array;
   /** identifies `btf` for the parsed-BTF cache; computed (sha256) when absent */
   btfKey?: string;
+  /** the target as a file this worker reads itself, when `btf` is not given (with
+   *  `btfKey`): read into wasm memory, so the caller holds no copy (./target-file.ts); the
+   *  result carries its sha256 (RelocateWire.btfSha256) */
+  btfFile?: string;
   kconfig?: string;
   kallsyms?: string;
   kernelRelease?: string;
@@ -110,6 +116,8 @@ export class RelocationService {
   private targets = new Map<string, number>(); // key -> handle, in LRU order
   /** what each cached target kernel has, read from its BTF (profileTarget), by target key */
   private profiles = new Map<string, TargetProfile>();
+  /** the sha256 of each cached target this worker read from a file (btfFile), by target key */
+  private fileHashes = new Map<string, string>();
   private featureIds: Map<string, number> | undefined;
   /** targets prepareTarget() is about to parse, by key: a relocation against one waits */
   private preparing = new Map<string, Promise<void>>();
@@ -145,7 +153,7 @@ export class RelocationService {
     return profile;
   }
 
-  private target(m: CorebpfWasm, btf: Uint8Array | undefined, key: string | undefined): { handle: number; cached: boolean; key: string } {
+  private target(m: CorebpfWasm, btf: Uint8Array | undefined, key: string | undefined, file?: string): { handle: number; cached: boolean; key: string } {
     if (!btf && !key) throw new ObjectFormatError('no target BTF given', { input: 'target' });
     const k = key ?? createHash('sha256').update(btf!).digest('hex');
     const h = this.targets.get(k);
@@ -154,10 +162,15 @@ export class RelocationService {
       this.targets.set(k, h);
       return { handle: h, cached: true, key: k };
     }
-    if (!btf) throw new CorebpfError(`target BTF ${k} is not cached in this worker`, { code: TARGET_NOT_CACHED });
+    if (!btf && file === undefined) throw new CorebpfError(`target BTF ${k} is not cached in this worker`, { code: TARGET_NOT_CACHED });
     let handle: number;
     try {
-      handle = m.registerTarget(btf);
+      if (btf) handle = m.registerTarget(btf);
+      else {
+        const read = registerTargetFile(m, file!);
+        handle = read.handle;
+        this.fileHashes.set(k, read.sha256);
+      }
     } catch (e) {
       if (e instanceof TargetBtfError) {
         throw new ObjectFormatError(`target BTF: ${e.message}. Give a kernel's BTF: /sys/kernel/btf/vmlinux, a raw .btf file, or a vmlinux ELF with a .BTF section`, { input: 'target' });
@@ -169,6 +182,7 @@ export class RelocationService {
       const [oldKey, oldHandle] = this.targets.entries().next().value as [string, number];
       this.targets.delete(oldKey);
       this.profiles.delete(oldKey);
+      this.fileHashes.delete(oldKey);
       m.releaseTarget(oldHandle);
     }
     return { handle, cached: false, key: k };
@@ -207,14 +221,14 @@ export class RelocationService {
 
   /** Parse a target BTF now and keep it (nothing relocated): the relocation against
    *  `btfKey` that comes next finds it parsed. */
-  async prepareTarget(req: { btf: Uint8Array; btfKey: string }): Promise<void> {
+  async prepareTarget(req: { btf?: Uint8Array; btfFile?: string; btfKey: string }): Promise<void> {
     const done = (async () => {
       // after the answers of the calls that came first have gone out: an open that waited
       // for the module as this does would otherwise wait for the parse too
       if (!this.wasm) await this.module().catch(() => undefined);
       await new Promise(setImmediate);
       await this.guarded('parsing the target BTF', (m) => {
-        this.target(m, req.btf, req.btfKey);
+        this.target(m, req.btf, req.btfKey, req.btfFile);
       });
     })();
     const settled = done.catch(() => undefined);
@@ -292,8 +306,8 @@ export class RelocationService {
     if (!(req.object instanceof Uint8Array) || req.object.byteLength === 0) {
       throw new ObjectFormatError(`'${req.objectName}' is empty: expected a BPF ELF object`, { input: 'object' });
     }
-    const { handle, cached, key } = this.target(m, req.btf, req.btfKey);
-    const prof = req.profileTarget ? this.profile(key, req.btf, req.kernelRelease) : undefined;
+    const { handle, cached, key } = this.target(m, req.btf, req.btfKey, req.btfFile);
+    const prof = req.profileTarget ? this.profile(key, req.btf ?? (req.btfFile === undefined ? undefined : readInput(req.btfFile, 'target BTF')), req.kernelRelease) : undefined;
     const features = this.featureProfile(m, prof?.features ? { ...prof.features, ...req.features } : req.features);
     const out = m.run({
       object: req.object,
@@ -323,7 +337,8 @@ export class RelocationService {
     const parts = req.reportOnly ? { report, plan: NO_PLAN, log: NO_LOG } : { report, plan, log };
     // unchanged parts: the wasm's own bytes move to the caller as they are
     const same = parts.report === r.parts.report && parts.plan === r.parts.plan && parts.log === r.parts.log;
-    return { result: same ? out : encodeResult('run', r.status, parts), targetCached: cached };
+    const btfSha256 = this.fileHashes.get(key);
+    return { result: same ? out : encodeResult('run', r.status, parts), targetCached: cached, ...(btfSha256 ? { btfSha256 } : {}) };
   }
 
   private toError(m: CorebpfWasm, req: OpenRequest, r: GlueResult): Error {

@@ -165,6 +165,24 @@ export class CorebpfWasm {
     return h;
   }
 
+  /** registerTarget() of `size` bytes that `fill` writes straight into wasm memory (a target
+   *  file read there: no copy of it in JavaScript, src/worker/target-file.ts). `fill` returns
+   *  false to give up: the buffer is freed and undefined returned. */
+  registerTargetFilled(size: number, fill: (into: Uint8Array) => boolean): number | undefined {
+    const p = this.m._malloc(Math.max(1, size));
+    if (!p) throw heapExhausted(`reading ${size} bytes of target BTF`);
+    let filled = false;
+    try {
+      filled = fill(this.m.HEAPU8.subarray(p, p + size));
+    } finally {
+      if (!filled) this.m._free(p);
+    }
+    if (!filled) return undefined;
+    const h = this.m._cb_target_register_owned(p, size);
+    if (h < 0) throw new TargetBtfError(this.m.UTF8ToString(this.m._cb_target_error()));
+    return h;
+  }
+
   /** Trap on purpose (tests of the trap handling). */
   selftestTrap(): void {
     this.m._cb_selftest_trap();
