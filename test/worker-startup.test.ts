@@ -171,6 +171,10 @@ describe('a target parsed ahead of its relocation (prepareTarget)', () => {
     const fromBytes = await pool.relocateWire({ object: object(), objectName: 'core_basic', btf: object(), btfKey: 'bytes' });
     expect(fromBytes.btfSha256).toBeUndefined();
     expect(Buffer.from(out.result).equals(Buffer.from(fromBytes.result))).toBe(true);
+    // judged by its own BTF (check's profileTarget): the worker reads the file for that too
+    const judged = await pool.relocateWire({ object: object(), objectName: 'core_basic', btfFile: path, btfKey: 'file', profileTarget: true });
+    const judgedBytes = await pool.relocateWire({ object: object(), objectName: 'core_basic', btf: object(), btfKey: 'bytes', profileTarget: true });
+    expect(Buffer.from(judged.result).equals(Buffer.from(judgedBytes.result))).toBe(true);
   });
 
   it('a target file that cannot be read, or is not BTF, is reported as such', async () => {

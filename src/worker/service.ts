@@ -189,9 +189,10 @@ export class RelocationService {
   }
 
   /** the target kernel's profile, read from its BTF once per target (off the caller's thread) */
-  private profile(key: string, btf: Uint8Array | undefined, release: string | undefined): TargetProfile {
+  private profile(key: string, btf: Uint8Array | undefined, release: string | undefined, file?: string): TargetProfile {
     const have = this.profiles.get(key);
     if (have && have.release === release) return have;
+    if (!btf && file !== undefined) btf = readInput(file, 'target BTF'); // libbpf's copy is in wasm memory
     if (!btf) throw new CorebpfError(`target BTF ${key} is not cached in this worker`, { code: TARGET_NOT_CACHED });
     let parsed;
     try {
@@ -307,7 +308,7 @@ export class RelocationService {
       throw new ObjectFormatError(`'${req.objectName}' is empty: expected a BPF ELF object`, { input: 'object' });
     }
     const { handle, cached, key } = this.target(m, req.btf, req.btfKey, req.btfFile);
-    const prof = req.profileTarget ? this.profile(key, req.btf ?? (req.btfFile === undefined ? undefined : readInput(req.btfFile, 'target BTF')), req.kernelRelease) : undefined;
+    const prof = req.profileTarget ? this.profile(key, req.btf, req.kernelRelease, req.btfFile) : undefined;
     const features = this.featureProfile(m, prof?.features ? { ...prof.features, ...req.features } : req.features);
     const out = m.run({
       object: req.object,
