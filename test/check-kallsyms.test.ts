@@ -1,9 +1,11 @@
 // check sends each object only the kallsyms lines it can match (src/check/kernel-files.ts):
 // what libbpf resolves from them must be exactly what it resolves from the whole file.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kallsymsFor, textsFor } from '../src/check/kernel-files.js';
+import { kallsymsFor, kallsymsForAll, readKernelTexts, textsFor } from '../src/check/kernel-files.js';
 import { relocate } from '../dist/index.js';
 import { BTF_DIR, PROGS, fixtureBytes } from './helpers.js';
 
@@ -39,6 +41,40 @@ describe('kallsyms filtered per object', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     // an object without __ksym externs gets none; one without .kconfig no config
     expect(textsFor(object('execsnoop'), { kallsyms, kconfig })).toEqual({});
+  });
+
+  it('the lines for all objects at once give each object what the whole file gives it', () => {
+    const all = readdirSync(PROGS).filter((f) => f.endsWith('.o')).map((f) => new Uint8Array(readFileSync(`${PROGS}/${f}`)));
+    const some = kallsymsForAll(all, kallsyms);
+    expect(some.length).toBeLessThan(kallsyms.length / 100);
+    expect(some).toContain(' vfs_read\n');
+    for (const o of all) expect(kallsymsFor(o, some)).toBe(kallsymsFor(o, kallsyms));
+  });
+
+  it('check keeps a kernel\'s lines for its objects\' names in the cache of kernel files, and reads them from there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'corebpf-ksyms-'));
+    const saved = process.env.COREBPF_CACHE_DIR;
+    process.env.COREBPF_CACHE_DIR = dir;
+    try {
+      const objects = [object('ksyms'), object('host_env'), object('execsnoop')];
+      const k = { kallsyms: `${KERNEL}.kallsyms.xz` };
+      const first = await readKernelTexts(BTF_DIR, k, objects);
+      expect(first.kallsyms).toBe(kallsymsForAll(objects, kallsyms));
+      const kept = readdirSync(join(dir, 'btf')).filter((f) => /\.ksyms-[0-9a-f]{32}$/.test(f));
+      expect(kept).toHaveLength(1);
+      // a second run reads what was kept (marked here), not the symbols
+      writeFileSync(join(dir, 'btf', kept[0]!), 'ffffffff81000000 T vfs_read\n');
+      expect((await readKernelTexts(BTF_DIR, k, objects)).kallsyms).toBe('ffffffff81000000 T vfs_read\n');
+      // other names are another entry
+      const other = await readKernelTexts(BTF_DIR, k, [object('ksyms')]);
+      expect(other.kallsyms).toBe(kallsymsFor(object('ksyms'), kallsyms));
+      expect(readdirSync(join(dir, 'btf')).filter((f) => f.includes('.ksyms-'))).toHaveLength(2);
+      // objects without __ksym externs: nothing read, nothing kept
+      expect((await readKernelTexts(BTF_DIR, k, [object('execsnoop')])).kallsyms).toBe('');
+    } finally {
+      if (saved === undefined) delete process.env.COREBPF_CACHE_DIR;
+      else process.env.COREBPF_CACHE_DIR = saved;
+    }
   });
 
   it.each(['ksyms', 'host_env'])('%s: the plan is the same as with the whole file, the address the kernel\'s', async (name) => {

@@ -50,7 +50,35 @@ export async function readThroughCache(path: string, decompress: () => Promise<U
     if (b.byteLength > 0) return { bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength), hit: true };
   } catch { /* not cached yet */ }
   const bytes = await decompress();
-  // written whole under another name, then renamed: a reader never sees half a file
+  keep(dir, file, bytes);
+  return { bytes, hit: false };
+}
+
+/**
+ * Something derived from the compressed file at `path` (kallsyms lines for a set of names,
+ * say), kept beside its decompressed bytes as KEY.TAG, KEY the file's sha256 as above: from
+ * the cache when it holds it (empty text included), else from `derive`, then kept there. A
+ * plain (uncompressed) file is derived every time.
+ */
+export async function readDerivedThroughCache(path: string, tag: string, derive: () => Promise<string>, dir = btfCacheDir()): Promise<string> {
+  if (!dir || !path.endsWith('.xz')) return derive();
+  let key: string;
+  try {
+    key = createHash('sha256').update(await readFile(path)).digest('hex');
+  } catch {
+    return derive();
+  }
+  const file = join(dir, `${key}.${tag}`);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch { /* not derived yet */ }
+  const out = await derive();
+  keep(dir, file, out);
+  return out;
+}
+
+/** write `file` whole under another name, then rename it: a reader never sees half a file */
+function keep(dir: string, file: string, bytes: Uint8Array | string): void {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   try {
     mkdirSync(dir, { recursive: true });
@@ -59,5 +87,4 @@ export async function readThroughCache(path: string, decompress: () => Promise<U
   } catch {
     try { rmSync(tmp, { force: true }); } catch { /* best effort */ }
   }
-  return { bytes, hit: false };
 }

@@ -3,10 +3,12 @@
 // the manifest entry (`kconfig.file`, `kallsyms.file`) or found beside the BTF file
 // (NAME.config[.xz], NAME.kallsyms[.xz]). With them, `.kconfig` externs and typeless
 // `__ksym`s resolve per kernel offline, as on the kernel itself.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { configFor, objectExterns } from '../object-externs.js';
 import { readElf } from './elf.js';
+import { readDerivedThroughCache } from './btf-cache.js';
 import { readKernel } from './kernels.js';
 
 export interface KernelTexts {
@@ -24,11 +26,13 @@ export function kernelFile(dir: string, btfRel: string, what: 'config' | 'kallsy
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** Read (and decompress) a kernel's config and symbols; what is absent stays undefined. */
-export async function readKernelTexts(dir: string, k: { kconfig?: string; kallsyms?: string }): Promise<KernelTexts> {
+/** Read (and decompress) a kernel's config and symbols; what is absent stays undefined. With
+ *  `objects`, of the symbols only the lines they can match (kallsymsForAll): kallsymsFor()
+ *  of any of them, and so textsFor(), gives the same over those as over the whole file. */
+export async function readKernelTexts(dir: string, k: { kconfig?: string; kallsyms?: string }, objects?: readonly Uint8Array[]): Promise<KernelTexts> {
   const [kconfig, kallsyms] = await Promise.all([
     k.kconfig ? readKernel(join(dir, k.kconfig)).then(text) : undefined,
-    k.kallsyms ? readKernel(join(dir, k.kallsyms)).then(text) : undefined,
+    k.kallsyms ? (objects ? kernelKallsymsFor(join(dir, k.kallsyms), objects) : readKernel(join(dir, k.kallsyms)).then(text)) : undefined,
   ]);
   return { ...(kconfig !== undefined ? { kconfig } : {}), ...(kallsyms !== undefined ? { kallsyms } : {}) };
 }
@@ -78,24 +82,48 @@ const INDEXED_KERNELS = 8;
  * name, for all its names at once (a regular expression: ~70,000 lines, a handful wanted).
  */
 export function kallsymsFor(object: Uint8Array, kallsyms: string): string {
-  const names = externNames(object);
-  const index = symbolsOf(kallsyms, names);
+  return linesNamed(externNames(object), kallsyms);
+}
+
+/** kallsymsFor() of every object with __ksym externs at once: the lines any of them can match */
+export function kallsymsForAll(objects: readonly Uint8Array[], kallsyms: string): string {
+  return linesNamed(ksymNames(objects), kallsyms);
+}
+
+/** the extern names of the objects that have __ksym externs, sorted, once each */
+function ksymNames(objects: readonly Uint8Array[]): string[] {
+  const names = new Set<string>();
+  for (const o of objects) if (contains(o, KSYMS_SEC)) for (const n of externNames(o)) names.add(n);
+  return [...names].sort();
+}
+
+/**
+ * A compressed kallsyms file's lines for `objects` (kallsymsForAll), kept in the cache of
+ * decompressed kernel files by the file's content and the names (./btf-cache.ts): a check run
+ * again over the same kernels and extern names reads a few lines per kernel, instead of
+ * decompressing (or reading), decoding and searching megabytes of symbols again.
+ */
+async function kernelKallsymsFor(path: string, objects: readonly Uint8Array[]): Promise<string> {
+  const names = ksymNames(objects);
+  if (!names.length) return ''; // no object reads kallsyms (textsFor sends none)
+  const tag = `ksyms-${createHash('sha256').update(names.join('\n')).digest('hex').slice(0, 32)}`;
+  return readDerivedThroughCache(path, tag, async () => linesNamed(names, text(await readKernel(path)), false));
+}
+
+/** the lines of `kallsyms` whose name is one of `names`, in file order; `keep`: the text's
+ *  index kept for the next names asked of it (kallsymsFor: per object of a kernel), not for a
+ *  text searched once */
+function linesNamed(names: readonly string[], kallsyms: string, keep = true): string {
+  let lines: Map<string, number[]>;
+  if (keep) lines = symbolsOf(kallsyms, names).lines;
+  else findSymbols(kallsyms, new Set(names), (lines = new Map()));
   const starts: number[] = [];
-  for (const n of names) starts.push(...(index.lines.get(n) ?? []));
+  for (const n of names) starts.push(...(lines.get(n) ?? []));
   starts.sort((a, b) => a - b);
   return starts.map((s) => {
     const end = kallsyms.indexOf('\n', s);
     return `${kallsyms.slice(s, end < 0 ? kallsyms.length : end)}\n`;
   }).join('');
-}
-
-/** Search a kernel's symbols once for the extern names of all `objects` that have __ksym
- *  externs (check: when it reads the kernel), so that kallsymsFor() finds them looked up. */
-export function prepareKallsyms(kallsyms: string | undefined, objects: readonly Uint8Array[]): void {
-  if (kallsyms === undefined) return;
-  const names: string[] = [];
-  for (const o of objects) if (contains(o, KSYMS_SEC)) names.push(...externNames(o));
-  symbolsOf(kallsyms, names);
 }
 
 /** the kernel's index, with `names` looked up (those not asked before, in one search) */

@@ -15,7 +15,7 @@ import { WorkerPool } from '../worker/pool.js';
 import type { ReportMode } from '../worker/generated/result-protocol.js';
 import { btfEndianness, elfArch, readElf } from './elf.js';
 import { adjustmentsFor, type Expectation, type ObjectAdjustment } from './expect.js';
-import { prepareKallsyms, readKernelTexts, textsFor, type KernelTexts } from './kernel-files.js';
+import { readKernelTexts, textsFor, type KernelTexts } from './kernel-files.js';
 import { listKernels, machineOf, readKernel, shardOf, type KernelInput } from './kernels.js';
 import {
   REPORT_FORMAT, REPORT_VERSION, classify, completePrograms, errorPrograms, failedRelocation,
@@ -177,10 +177,9 @@ export async function runCheck(opts: CheckOptions): Promise<CheckRun> {
       let p = loads.get(i);
       if (!p) {
         // the BTF, and the kernel's config and symbols when it brings them
-        p = Promise.all([readKernel(kernels[i]!.path, stats), readKernelTexts(opts.btfDir, kernels[i]!).then((t) => {
-          prepareKallsyms(t.kallsyms, objects.map((o) => o.bytes)); // one search for every object's ksyms
-          return t;
-        })]);
+        // of the symbols, the lines the objects can match (one search per kernel, or none when
+        // the cache of kernel files has them for these names)
+        p = Promise.all([readKernel(kernels[i]!.path, stats), readKernelTexts(opts.btfDir, kernels[i]!, objects.map((o) => o.bytes))]);
         p.catch(() => {}); // handled when awaited
         loads.set(i, p);
       }
