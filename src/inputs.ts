@@ -81,22 +81,30 @@ export function readInput(path: string, what: string): Uint8Array {
  */
 export function readInputShared(path: string, what: string): Uint8Array {
   if (path.endsWith('.xz')) return readInput(path, what);
+  return readWhole(path, (size) => new Uint8Array(new SharedArrayBuffer(size))) ?? readInput(path, what);
+}
+
+/**
+ * File `path` read whole into the buffer `into(size)` gives it, when the file reports its
+ * size (sysfs and regular files do) and holds no more than that; undefined for a file that
+ * says 0 or grows while read (procfs style), or that cannot be read: readInput() then reads
+ * it the ordinary way, or says what is wrong. A buffer `into` gave is the caller's either way.
+ */
+export function readWhole(path: string, into: (size: number) => Uint8Array): Uint8Array | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
     const size = fstatSync(fd).size;
-    // sysfs and regular files report their size; a file that says 0 or grows while read
-    // (procfs style) is read the ordinary way
     if (size > 0 && size <= maxInputSize()) {
-      const bytes = new Uint8Array(new SharedArrayBuffer(size));
+      const bytes = into(size);
       if (readFully(fd, bytes) && readSync(fd, new Uint8Array(1), 0, 1, size) === 0) return bytes;
     }
   } catch {
-    // readInput says what is wrong
+    // the caller's readInput says what is wrong
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  return readInput(path, what);
+  return undefined;
 }
 
 /** Fill `buf` from the start of `fd` (reads return less than asked: sysfs gives a page at a

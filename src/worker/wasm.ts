@@ -160,25 +160,26 @@ export class CorebpfWasm {
   /** Parse a target BTF once; returns a handle, or throws with libbpf's reason. The copy in
    *  wasm memory is libbpf's from then on (cb_target_register_owned: not copied again). */
   registerTarget(btf: Uint8Array): number {
-    const h = this.m._cb_target_register_owned(this.bytes(btf), btf.byteLength);
-    if (h < 0) throw new TargetBtfError(this.m.UTF8ToString(this.m._cb_target_error()));
-    return h;
+    return this.registerTargetOwned({ ptr: this.bytes(btf), size: btf.byteLength, bytes: btf });
   }
 
-  /** registerTarget() of `size` bytes that `fill` writes straight into wasm memory (a target
-   *  file read there: no copy of it in JavaScript, src/worker/target-file.ts). `fill` returns
-   *  false to give up: the buffer is freed and undefined returned. */
-  registerTargetFilled(size: number, fill: (into: Uint8Array) => boolean): number | undefined {
-    const p = this.m._malloc(Math.max(1, size));
-    if (!p) throw heapExhausted(`reading ${size} bytes of target BTF`);
-    let filled = false;
-    try {
-      filled = fill(this.m.HEAPU8.subarray(p, p + size));
-    } finally {
-      if (!filled) this.m._free(p);
-    }
-    if (!filled) return undefined;
-    const h = this.m._cb_target_register_owned(p, size);
+  /** `size` bytes of wasm memory for a target BTF to be read into, with no copy of it in
+   *  JavaScript (src/worker/target-file.ts): registerTargetOwned() hands them to libbpf,
+   *  freeTargetBuffer() gives them back */
+  targetBuffer(size: number): TargetBuffer {
+    const ptr = this.m._malloc(Math.max(1, size));
+    if (!ptr) throw heapExhausted(`reading ${size} bytes of target BTF`);
+    return { ptr, size, bytes: this.m.HEAPU8.subarray(ptr, ptr + size) };
+  }
+
+  freeTargetBuffer(buf: TargetBuffer): void {
+    this.m._free(buf.ptr);
+  }
+
+  /** registerTarget() of a targetBuffer() filled with the BTF: libbpf takes the buffer (it
+   *  is freed with the target, or by this call when the BTF is refused) */
+  registerTargetOwned(buf: TargetBuffer): number {
+    const h = this.m._cb_target_register_owned(buf.ptr, buf.size);
     if (h < 0) throw new TargetBtfError(this.m.UTF8ToString(this.m._cb_target_error()));
     return h;
   }
@@ -329,3 +330,10 @@ function heapExhausted(what: string): CorebpfError {
 
 /** The target BTF could not be parsed (message from libbpf / libelf). */
 export class TargetBtfError extends Error {}
+
+/** wasm memory a target BTF is read into (CorebpfWasm.targetBuffer); `bytes` views it */
+export interface TargetBuffer {
+  ptr: number;
+  size: number;
+  bytes: Uint8Array;
+}
