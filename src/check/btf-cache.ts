@@ -36,21 +36,16 @@ export interface CachedRead {
  * else from `decompress`, then kept there.
  */
 export async function readThroughCache(path: string, decompress: () => Promise<Uint8Array>, dir = btfCacheDir()): Promise<CachedRead> {
-  if (!dir) return { bytes: await decompress(), hit: false };
-  let key: string;
-  try {
-    key = createHash('sha256').update(await readFile(path)).digest('hex');
-  } catch {
-    return { bytes: await decompress(), hit: false };
-  }
-  const file = join(dir, `${key}.btf`);
+  const key = dir ? await keyOf(path) : undefined;
+  if (!key) return { bytes: await decompress(), hit: false };
+  const file = join(dir!, `${key}.btf`);
   try {
     const b = readFileSync(file);
     // whole by construction (renamed into place); empty only if something else wrote it
     if (b.byteLength > 0) return { bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength), hit: true };
   } catch { /* not cached yet */ }
   const bytes = await decompress();
-  keep(dir, file, bytes);
+  keep(dir!, file, bytes);
   return { bytes, hit: false };
 }
 
@@ -61,20 +56,25 @@ export async function readThroughCache(path: string, decompress: () => Promise<U
  * plain (uncompressed) file is derived every time.
  */
 export async function readDerivedThroughCache(path: string, tag: string, derive: () => Promise<string>, dir = btfCacheDir()): Promise<string> {
-  if (!dir || !path.endsWith('.xz')) return derive();
-  let key: string;
-  try {
-    key = createHash('sha256').update(await readFile(path)).digest('hex');
-  } catch {
-    return derive();
-  }
-  const file = join(dir, `${key}.${tag}`);
+  const key = dir && path.endsWith('.xz') ? await keyOf(path) : undefined;
+  if (!key) return derive();
+  const file = join(dir!, `${key}.${tag}`);
   try {
     return readFileSync(file, 'utf8');
   } catch { /* not derived yet */ }
   const out = await derive();
-  keep(dir, file, out);
+  keep(dir!, file, out);
   return out;
+}
+
+/** a compressed file's key in the cache: the sha256 of its bytes (undefined: unreadable, so
+ *  not cached; the caller's own read says what is wrong) */
+async function keyOf(path: string): Promise<string | undefined> {
+  try {
+    return createHash('sha256').update(await readFile(path)).digest('hex');
+  } catch {
+    return undefined;
+  }
 }
 
 /** write `file` whole under another name, then rename it: a reader never sees half a file */
