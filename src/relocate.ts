@@ -173,7 +173,7 @@ export class Relocator {
     }
     const out = decoded ?? decodeOutcome(wire);
     if (out.plan) {
-      if (sysfs) btfHash ??= this.hostBtfHash ?? wire.btfSha256;
+      if (sysfs) btfHash ??= wire.btfSha256; // a kept result's, from the worker that read the file
       btfHash ??= this.#btfHash(btf ??= this.readTarget(btfSrc as string), sysfs);
       const sources = { object: known.sha256, btf: btfHash };
       out.plan.sources = { ...sources };

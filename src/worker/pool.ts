@@ -235,15 +235,15 @@ export class WorkerPool {
     await this.run(async (r, slot) => {
       slot.targets.add(key);
       slot.preparing++;
-      const staged = typeof btf === 'string' ? { bytes: undefined, transfer: [], release() {} } : stageTarget(slot, btf);
+      const staged = typeof btf === 'string' ? undefined : stageTarget(slot, btf);
       try {
-        const req = typeof btf === 'string' ? { btfFile: btf, btfKey: key } : { btf: staged.bytes, btfKey: key };
-        await r.prepareTarget(comlink().transfer(req, staged.transfer as never[]));
+        const req = staged ? { btf: staged.bytes, btfKey: key } : { btfFile: btf as string, btfKey: key };
+        await r.prepareTarget(comlink().transfer(req, (staged?.transfer ?? []) as never[]));
       } catch (e) {
         slot.targets.delete(key);
         throw e;
       } finally {
-        staged.release();
+        staged?.release();
         slot.preparing--;
       }
     }, i < 0 ? undefined : i);
