@@ -31,23 +31,17 @@ async function api() {
   const tsc = new URL('../../build/tsc/', import.meta.url);
   const sc = await import(new URL('host/syscall.js', tsc).href);
   const real = sc.getSyscalls();
-  const bpf = (cmd, attr) => {
+  const timed = (call) => (cmd, attr) => {
     const t0 = performance.now();
     try {
-      return real.bpf(cmd, attr);
+      return call(cmd, attr);
     } finally {
       kernelMs += performance.now() - t0;
     }
   };
+  const bpf = timed(real.bpf);
   // the -errno variant map lookups use, timed the same way
-  if (real.bpf.orErrno) {
-    bpf.orErrno = (cmd, attr) => {
-      const t0 = performance.now();
-      const r = real.bpf.orErrno(cmd, attr);
-      kernelMs += performance.now() - t0;
-      return r;
-    };
-  }
+  if (real.bpf.orErrno) bpf.orErrno = timed(real.bpf.orErrno);
   sc.setSyscalls(new Proxy(real, { get: (t, p) => (p === 'bpf' ? bpf : typeof t[p] === 'function' ? t[p].bind(t) : t[p]) }));
   return import(new URL('index.js', tsc).href);
 }
